@@ -1,0 +1,46 @@
+# shapserve: the single entry point.  Everything runs inside .venv, created from the pinned locks.
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 3000
+export BENTOML_HOME := $(CURDIR)/.bentoml
+export BENTOML_DO_NOT_TRACK := true
+
+.PHONY: install demo serve test test-fast lint bench load bento image clean
+
+$(BIN)/shapserve: pyproject.toml requirements.lock requirements-dev.lock
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.lock -r requirements-dev.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $(BIN)/shapserve
+
+install: $(BIN)/shapserve
+
+demo: install
+	$(BIN)/shapserve demo
+	$(BIN)/shapserve serve --port $(PORT)
+
+serve: install
+	$(BIN)/shapserve serve --port $(PORT)
+
+test: install
+	$(BIN)/python -m pytest -q
+
+test-fast: install
+	$(BIN)/python -m pytest -q -m "not slow"
+
+lint: install
+	$(BIN)/ruff check scorers service tests benchmarks loadtests
+	$(BIN)/ruff format --check scorers service tests benchmarks loadtests
+	$(BIN)/mypy scorers service
+
+bench: install
+	$(BIN)/python -m benchmarks.run
+
+bento: install
+	$(BIN)/shapserve demo --build
+
+clean:
+	rm -rf $(VENV) .bentoml build

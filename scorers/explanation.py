@@ -1,0 +1,119 @@
+"""Explanation objects: local (per row) and global (over an evaluation sample).
+
+Vocabulary follows the AzureML scoring service and shap's ``Explanation``: ``features``,
+``expected_values``, ``local_importance_values``, ranked names and values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.float64]
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, np.generic):
+        return v.item()
+    return v
+
+
+@dataclass
+class Explanation:
+    """Local explanation of n rows.
+
+    ``values``: (n, K, M) for classifiers (K classes) and (n, 1, M) for regressors, M raw features;
+    ``base_values``: (K,); ``outputs``: (n, K) the model output in ``output_space``.  For every row and
+    output, ``base_values[k] + values[i, k].sum() == outputs[i, k]``.
+    """
+
+    values: FloatArray
+    base_values: FloatArray
+    outputs: FloatArray
+    features: list[str]
+    classes: list[Any] | None
+    output_space: str
+    scorer: str
+
+    @property
+    def is_classifier(self) -> bool:
+        return self.classes is not None
+
+    @property
+    def local_importance_values(self) -> list[Any]:
+        """[row][class][feature] for classifiers, [row][feature] for regressors."""
+        return (self.values if self.is_classifier else self.values[:, 0, :]).tolist()
+
+    @property
+    def expected_values(self) -> list[float] | float:
+        return self.base_values.tolist() if self.is_classifier else float(self.base_values[0])
+
+    @property
+    def explained_outputs(self) -> list[Any]:
+        return (self.outputs if self.is_classifier else self.outputs[:, 0]).tolist()
+
+    def additivity_error(self) -> float:
+        recon = self.base_values[None, :] + self.values.sum(axis=2)
+        return float(np.max(np.abs(recon - self.outputs))) if self.values.size else 0.0
+
+    def ranked(self, top_k: int, output_index: list[int] | npt.NDArray[np.int64]) -> list[dict[str, list[Any]]]:
+        """Per row, the top-k features by |value| for one output (the predicted class)."""
+        out = []
+        for i, k in enumerate(output_index):
+            v = self.values[i, int(k)]
+            order = np.argsort(-np.abs(v), kind="stable")[:top_k]
+            out.append({"names": [self.features[j] for j in order], "values": v[order].tolist()})
+        return out
+
+    def get_ranked_local_names(self) -> list[list[list[str]]]:
+        """Seed API: per output, per row, feature names by decreasing |importance|."""
+        order = np.argsort(-np.abs(self.values), axis=2, kind="stable")
+        return [[[self.features[j] for j in order[i, k]] for i in range(order.shape[0])] for k in range(order.shape[1])]
+
+    def get_ranked_local_values(self) -> list[list[list[float]]]:
+        order = np.argsort(-np.abs(self.values), axis=2, kind="stable")
+        vals = np.take_along_axis(self.values, order, axis=2)
+        return np.transpose(vals, (1, 0, 2)).tolist()
+
+
+@dataclass
+class GlobalExplanation:
+    """Mean |SHAP| per feature, per output (``per_class`` (K, M)) and averaged over outputs."""
+
+    per_class: FloatArray
+    features: list[str]
+    classes: list[Any] | None
+    output_space: str
+    n_rows: int
+
+    @property
+    def importance(self) -> FloatArray:
+        return self.per_class.mean(axis=0)
+
+    def get_ranked_global_names(self, top_k: int | None = None) -> list[str]:
+        order = np.argsort(-self.importance, kind="stable")[:top_k]
+        return [self.features[j] for j in order]
+
+    def get_ranked_global_values(self, top_k: int | None = None) -> list[float]:
+        return sorted(self.importance.tolist(), reverse=True)[:top_k]
+
+    def get_feature_importance_dict(self, top_k: int | None = None) -> dict[str, float]:
+        return dict(zip(self.get_ranked_global_names(top_k), self.get_ranked_global_values(top_k), strict=True))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "features": self.features,
+            "classes": [_jsonable(c) for c in self.classes] if self.classes is not None else None,
+            "output_space": self.output_space,
+            "n_rows": self.n_rows,
+            "per_class": self.per_class.tolist(),
+            "ranked_names": self.get_ranked_global_names(),
+            "ranked_values": self.get_ranked_global_values(),
+        }
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> GlobalExplanation:
+        return cls(np.asarray(d["per_class"], dtype=np.float64), d["features"], d["classes"], d["output_space"], d["n_rows"])

@@ -1,0 +1,208 @@
+"""The raw input schema: which columns a model takes, of which type, and how rows are validated.
+
+Validation never coerces: a string where a number is expected, a boolean, a non-finite number or a
+null where the model cannot impute are errors that name the row and the field.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .errors import InputError, MissingFeatureError, UnknownFeatureError, WrongTypeError, WrongWidthError
+
+NUMBER = "number"
+CATEGORY = "category"
+
+
+@dataclass
+class Feature:
+    """One raw input column.
+
+    ``nullable``: a missing value (JSON null / NaN) is accepted because the model imputes it.
+    ``unseen``: what happens to a category not seen in the background: ``"accepted"`` (the encoder
+    maps it, e.g. ``OneHotEncoder(handle_unknown="ignore")`` to all zeros) or ``"rejected"`` (400).
+    """
+
+    name: str
+    dtype: str
+    categories: list[str] = field(default_factory=list)
+    nullable: bool = False
+    unseen: str = "rejected"
+
+    def to_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        if self.dtype == NUMBER:
+            d.pop("categories")
+            d.pop("unseen")
+        return d
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> Feature:
+        return cls(**{k: d[k] for k in ("name", "dtype", "categories", "nullable", "unseen") if k in d})
+
+
+def _is_categorical(series: pd.Series) -> bool:
+    return not (pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series))
+
+
+def infer_features(frame: pd.DataFrame) -> list[Feature]:
+    """Raw features from training rows: numbers stay numbers, anything else is a category."""
+    features = []
+    for name in frame.columns:
+        col = frame[name]
+        if _is_categorical(col):
+            bad = [v for v in col.dropna().unique() if not isinstance(v, str)]
+            if bad:
+                raise InputError(
+                    f"categorical column holds a non-string value {bad[0]!r}; encode categories as strings",
+                    field=str(name),
+                )
+            cats = sorted(str(v) for v in col.dropna().unique())
+            features.append(Feature(str(name), CATEGORY, cats, nullable=bool(col.isna().any())))
+        else:
+            features.append(Feature(str(name), NUMBER, nullable=bool(col.isna().any())))
+    return features
+
+
+class Schema:
+    """Validates rows against the features and builds the DataFrame the model takes."""
+
+    def __init__(self, features: Sequence[Feature]) -> None:
+        self.features = list(features)
+        self.names = [f.name for f in self.features]
+        self._index = {n: i for i, n in enumerate(self.names)}
+        self._cats = [set(f.categories) for f in self.features]
+
+    @property
+    def numeric_only(self) -> bool:
+        return all(f.dtype == NUMBER for f in self.features)
+
+    def to_json(self) -> list[dict[str, Any]]:
+        return [f.to_json() for f in self.features]
+
+    # -- validation ---------------------------------------------------------------------------------
+    def _cell(self, value: Any, j: int, row: int) -> Any:
+        feat = self.features[j]
+        missing = value is None or (isinstance(value, float) and math.isnan(value))
+        if missing:
+            if not feat.nullable:
+                raise WrongTypeError(
+                    f"missing value, but the model cannot impute this feature; expected a "
+                    f"{'finite number' if feat.dtype == NUMBER else 'string'}",
+                    row=row,
+                    field=feat.name,
+                )
+            return np.nan
+        if feat.dtype == NUMBER:
+            if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+                raise WrongTypeError(
+                    f"expected a number, got {type(value).__name__} {_short(value)}", row=row, field=feat.name
+                )
+            f = float(value)
+            if not math.isfinite(f):
+                raise WrongTypeError(f"expected a finite number, got {value!r}", row=row, field=feat.name)
+            return f
+        if not isinstance(value, str):
+            raise WrongTypeError(
+                f"expected a string category, got {type(value).__name__} {_short(value)}",
+                row=row,
+                field=feat.name,
+            )
+        if feat.unseen == "rejected" and value not in self._cats[j]:
+            raise InputError(
+                f"unseen category {_short(value)}; expected one of {feat.categories[:20]}"
+                + (" ..." if len(feat.categories) > 20 else ""),
+                row=row,
+                field=feat.name,
+            )
+        return value
+
+    def rows_to_frame(self, rows: Sequence[Any]) -> pd.DataFrame:
+        """Rows as JSON-like objects (dicts keyed by feature name) or arrays in feature order."""
+        if not isinstance(rows, (list, tuple)):
+            raise InputError(f"expected a list of rows, got {type(rows).__name__}", field="instances")
+        if len(rows) == 0:
+            raise InputError("expected at least one row", field="instances")
+        width = len(self.names)
+        columns: list[list[Any]] = [[None] * len(rows) for _ in range(width)]
+        for i, row in enumerate(rows):
+            if isinstance(row, Mapping):
+                unknown = [k for k in row if k not in self._index]
+                if unknown:
+                    raise UnknownFeatureError(
+                        f"unknown feature '{unknown[0]}'; expected features: {self.names}", row=i, field=str(unknown[0])
+                    )
+                if len(row) != width:
+                    missing = [n for n in self.names if n not in row]
+                    raise MissingFeatureError(
+                        f"missing feature '{missing[0]}' (send null for a missing value where the model imputes)",
+                        row=i,
+                        field=missing[0],
+                    )
+                for j, name in enumerate(self.names):
+                    columns[j][i] = self._cell(row[name], j, i)
+            elif isinstance(row, (list, tuple)):
+                if len(row) != width:
+                    raise WrongWidthError(
+                        f"expected {width} values in feature order {self.names}, got {len(row)}", row=i
+                    )
+                for j in range(width):
+                    columns[j][i] = self._cell(row[j], j, i)
+            else:
+                raise InputError(
+                    f"expected an object keyed by feature name or an array of {width} values, "
+                    f"got {type(row).__name__}",
+                    row=i,
+                )
+        return self._frame(columns)
+
+    def _frame(self, columns: list[list[Any]]) -> pd.DataFrame:
+        data = {}
+        for feat, col in zip(self.features, columns, strict=True):
+            if feat.dtype == NUMBER:
+                data[feat.name] = np.asarray(col, dtype=np.float64)
+            else:
+                data[feat.name] = pd.Series(col, dtype=object).where(pd.notna(pd.Series(col, dtype=object)), np.nan)
+        return pd.DataFrame(data, columns=self.names)
+
+    def validate_frame(self, frame: pd.DataFrame | np.ndarray) -> pd.DataFrame:
+        """The Python API's entry: a DataFrame with exactly the features, or an array in their order."""
+        if isinstance(frame, np.ndarray):
+            if frame.ndim != 2 or frame.shape[1] != len(self.names):
+                raise WrongWidthError(
+                    f"expected a 2-d array with {len(self.names)} columns in order {self.names}, got shape {frame.shape}"
+                )
+            frame = pd.DataFrame(frame, columns=self.names)
+        if not isinstance(frame, pd.DataFrame):
+            return self.rows_to_frame(frame)
+        unknown = [c for c in frame.columns if c not in self._index]
+        if unknown:
+            raise UnknownFeatureError(f"unknown feature '{unknown[0]}'; expected features: {self.names}", field=str(unknown[0]))
+        missing = [n for n in self.names if n not in frame.columns]
+        if missing:
+            raise MissingFeatureError(f"missing feature '{missing[0]}'", field=missing[0])
+        frame = frame[self.names]
+        # fast path: numeric columns checked column-wise; anything unusual goes through the cell checks
+        out = {}
+        for j, feat in enumerate(self.features):
+            col = frame[feat.name]
+            if feat.dtype == NUMBER and pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
+                values = col.to_numpy(dtype=np.float64, na_value=np.nan)
+                bad = np.flatnonzero(np.isinf(values) | (np.isnan(values) & (not feat.nullable)))
+                if bad.size:
+                    self._cell(values[bad[0]], j, int(bad[0]))
+                out[feat.name] = values
+            else:
+                out[feat.name] = [self._cell(v, j, i) for i, v in enumerate(col.tolist())]
+        return self._frame([out[n] if isinstance(out[n], list) else list(out[n]) for n in self.names])
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."

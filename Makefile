@@ -44,3 +44,7 @@ bento: install
 
 clean:
 	rm -rf $(VENV) .bentoml build
+
+# image, deployments and load tests keep their targets beside their files
+-include deploy/deploy.mk
+-include loadtests/load.mk

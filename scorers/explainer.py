@@ -96,6 +96,7 @@ class ScoringExplainer:
         global_explanation: GlobalExplanation | None = None,
         sample: pd.DataFrame | None = None,
         onnx_head: bytes | None = None,
+        manifest: dict[str, Any] | None = None,
     ) -> None:
         self.model = model
         self.schema = schema
@@ -106,6 +107,7 @@ class ScoringExplainer:
         self.global_explanation = global_explanation
         self.sample = sample
         self.onnx_head = onnx_head
+        self.manifest = manifest  # set when loaded from an artifact
 
     # -- facts ------------------------------------------------------------------------------------------
     @property
@@ -224,36 +226,49 @@ def _probe_features(model: NativeModel | OnnxModel, frame: pd.DataFrame, feature
             feat.unseen = "accepted" if works(test) else "rejected"
 
 
+def encoder_for(model: NativeModel | OnnxModel, mode: str) -> tuple[Callable[[pd.DataFrame], np.ndarray], Any]:
+    """(encode raw rows for masking, head estimator or None) for a masking mode."""
+    if mode == RAW:
+        return (lambda f: f.to_numpy(dtype=object)), (None if isinstance(model, OnnxModel) else model.model)
+    if mode == IDENTITY:
+        return (lambda f: f.to_numpy(dtype=np.float64)), (None if isinstance(model, OnnxModel) else model.model)
+    assert isinstance(model, NativeModel)
+    pre, head = model.model[:-1], model.model[-1]
+
+    def transform(f: pd.DataFrame) -> np.ndarray:
+        return dense(pre.transform(model.model_input(f)))
+
+    return transform, head
+
+
 def _masking(model: NativeModel | OnnxModel, schema: Schema, frame: pd.DataFrame) -> tuple[Masking, Any, str]:
-    """(masking, head estimator or None, reason) for a wrapped model."""
+    """Decide where to mask: (masking, head estimator or None, reason)."""
     names = schema.names
     singles = np.arange(len(names))
+
+    def build(mode: str, reason: str, groups: np.ndarray = singles, enc_names: list[str] = names) -> tuple[Masking, Any, str]:
+        encode, head = encoder_for(model, mode)
+        return Masking(mode, names, groups.astype(np.int64), enc_names, encode), head, reason
+
     if isinstance(model, OnnxModel):
         if model.sig.single_input is not None:
-            return Masking(IDENTITY, names, singles, names, lambda f: f.to_numpy(dtype=np.float64)), None, "ONNX: one tensor"
-        return Masking(RAW, names, singles, names, lambda f: f.to_numpy(dtype=object)), None, "ONNX: one input per column"
-    est = model.model
-    steps = getattr(est, "steps", None)
+            return build(IDENTITY, "ONNX graph with one input tensor")
+        return build(RAW, "ONNX graph with one input per column")
+    steps = getattr(model.model, "steps", None)
     if steps is not None and len(steps) > 1:
-        pre, head = est[:-1], est[-1]
-
-        def transform(f: pd.DataFrame) -> np.ndarray:
-            return dense(pre.transform(model.model_input(f)))
-
+        transform, _ = encoder_for(model, GROUPED)
         try:
-            out_names = [str(n) for n in pre.get_feature_names_out()]
+            out_names = [str(n) for n in model.model[:-1].get_feature_names_out()]
         except Exception:  # noqa: BLE001 - names are a nicety
             out_names = None
         owner, reason = detect_groups(transform, frame, out_names)
         if owner is not None:
             enc_names = out_names or [f"{names[g]}[{c}]" for c, g in enumerate(owner)]
-            return Masking(GROUPED, names, owner.astype(np.int64), enc_names, transform), head, "column-wise preprocessing"
-        return Masking(RAW, names, singles, names, lambda f: f.to_numpy(dtype=object)), est, (
-            f"preprocessing is not column-wise ({reason}); the pipeline is a black box over raw columns"
-        )
+            return build(GROUPED, "column-wise preprocessing", owner, enc_names)
+        return build(RAW, f"preprocessing is not column-wise ({reason}); the pipeline is a black box over raw columns")
     if schema.numeric_only:
-        return Masking(IDENTITY, names, singles, names, lambda f: f.to_numpy(dtype=np.float64)), est, "numeric columns"
-    return Masking(RAW, names, singles, names, lambda f: f.to_numpy(dtype=object)), est, "non-numeric columns"
+        return build(IDENTITY, "numeric columns")
+    return build(RAW, "non-numeric columns")
 
 
 def _choose(

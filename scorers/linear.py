@@ -12,7 +12,7 @@ import numpy as np
 
 from . import spaces
 from .base import FitContext, FloatArray, Scorer, register
-from .masking import IDENTITY, GROUPED, Masking
+from .masking import GROUPED, IDENTITY, Masking
 from .model import CLASSIFIER, _is_margin_model
 
 

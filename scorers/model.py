@@ -151,6 +151,7 @@ class OnnxModel:
     runtime = "onnxruntime"
 
     def __init__(self, model_bytes: bytes, schema: Schema, classes: list[Any] | None = None, threads: int = 1) -> None:
+        self.model_bytes = model_bytes
         self.session = ort_session(model_bytes, threads)
         self.schema = schema
         self.sig = _onnx_signature(self.session)

@@ -1,0 +1,1 @@
+"""shapserve's BentoML service: a thin layer over the ``scorers`` engine."""

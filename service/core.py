@@ -1,0 +1,170 @@
+"""Request handling without BentoML: validate against the manifest, predict, explain, encode.
+
+``ScoringService`` is what the BentoML service class and the mounted GET routes share.  Every method
+returns plain JSON-able dicts or raises a ``scorers`` error, which ``service.errors`` maps to HTTP.
+"""
+
+from __future__ import annotations
+
+import gc
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import scorers
+from scorers.errors import InputError
+
+from .metrics import ERRORS, EXPLAIN_SECONDS, PREDICT_SECONDS, ROWS
+
+
+def _label(v: Any) -> Any:
+    return v.item() if isinstance(v, np.generic) else v
+
+
+class ScoringService:
+    def __init__(
+        self,
+        artifact_dir: str | Path,
+        *,
+        name: str,
+        version: str,
+        max_rows: int = 500,
+        trust_pickle: bool = False,
+        model_sha256: str | None = None,
+        warmup: bool = True,
+    ) -> None:
+        self.name = name
+        self.version = version
+        self.max_rows = max_rows
+        self.ready = False
+        self.explainer = scorers.load(artifact_dir, trust_pickle=trust_pickle, expected_sha256=model_sha256)
+        self.manifest: dict[str, Any] = self.explainer.manifest or {}
+        self._labels = {"model": name, "version": version}
+        if warmup and self.explainer.sample is not None and len(self.explainer.sample):
+            warm = self.explainer.validate(self.explainer.sample.iloc[:1])
+            self.explainer.model.predict(warm)
+            self.explainer.explain_frame(warm)
+        # everything loaded so far lives for the process: keep it out of the collector's way
+        gc.collect()
+        gc.freeze()
+        self.ready = True
+
+    # -- request parts ------------------------------------------------------------------------------
+    def _rows(self, payload: Any) -> Any:
+        if not isinstance(payload, dict):
+            raise InputError(f"expected a JSON object with 'instances', got {type(payload).__name__}")
+        if "instances" not in payload or payload["instances"] is None:
+            raise InputError("missing; expected a list of rows (objects keyed by feature name, or arrays)", field="instances")
+        rows = payload["instances"]
+        if not isinstance(rows, list):
+            raise InputError(f"expected a list of rows, got {type(rows).__name__}", field="instances")
+        if len(rows) == 0:
+            raise InputError("expected at least one row", field="instances")
+        if len(rows) > self.max_rows:
+            raise InputError(f"{len(rows)} rows exceed the limit of {self.max_rows} per request", field="instances")
+        return self.explainer.validate(rows)
+
+    def _top_k(self, payload: dict[str, Any]) -> int | None:
+        top_k = payload.get("top_k")
+        if top_k is None:
+            return None
+        m = len(self.explainer.features)
+        if isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= m:
+            raise InputError(f"expected an integer between 1 and {m}, got {top_k!r}", field="top_k")
+        return top_k
+
+    def _prediction(self, frame: Any) -> tuple[dict[str, Any], np.ndarray | None]:
+        t0 = time.perf_counter()
+        exp = self.explainer
+        labels = exp.model.predict(frame)
+        out: dict[str, Any] = {"predictions": [_label(v) for v in labels]}
+        proba = None
+        if exp.classes is not None:
+            proba = exp.model.predict_proba(frame)
+            out["probabilities"] = proba.tolist()
+            out["classes"] = [_label(c) for c in exp.classes]
+        PREDICT_SECONDS.labels(**self._labels).observe(time.perf_counter() - t0)
+        return out, proba
+
+    # -- endpoints --------------------------------------------------------------------------------------
+    def predict(self, payload: Any) -> dict[str, Any]:
+        frame = self._rows(payload)
+        out, _ = self._prediction(frame)
+        ROWS.labels(**self._labels, endpoint="predict").inc(len(frame))
+        return out
+
+    def explain(self, payload: Any) -> dict[str, Any]:
+        frame = self._rows(payload)
+        top_k = self._top_k(payload)
+        out, proba = self._prediction(frame)
+        t0 = time.perf_counter()
+        exp = self.explainer.explain_frame(frame)
+        EXPLAIN_SECONDS.labels(**self._labels).observe(time.perf_counter() - t0)
+        out.update(
+            features=exp.features,
+            output_space=exp.output_space,
+            expected_values=exp.expected_values,
+            explained_outputs=exp.explained_outputs,
+            local_importance_values=exp.local_importance_values,
+        )
+        if top_k is not None:
+            # the predicted class: the column of predict()'s label (predict_proba can disagree for SVC)
+            if exp.classes is not None:
+                index = {c: i for i, c in enumerate(exp.classes)}
+                which = [index.get(_label(p), int(np.argmax(proba[i]))) for i, p in enumerate(out["predictions"])]  # type: ignore[index]
+            else:
+                which = [0] * len(frame)
+            out["ranked"] = exp.ranked(top_k, which)
+        ROWS.labels(**self._labels, endpoint="explain").inc(len(frame))
+        return out
+
+    def count_error(self, kind: str) -> None:
+        ERRORS.labels(**self._labels, kind=kind).inc()
+
+    def metadata(self) -> dict[str, Any]:
+        m = self.manifest
+        return {
+            "model": {"name": self.name, "version": self.version, **{k: m["model"].get(k) for k in ("type", "format", "task")}},
+            "scorer": m["scorer"],
+            "output_space": m["output_space"],
+            "expected_values": m["expected_values"],
+            "features": m["features"],
+            "classes": m["model"].get("classes"),
+            "background": m["background"],
+            "runtimes": {
+                "predictions": m["model"]["prediction_runtime"],
+                "coalitions": m["model"]["coalition_runtime"],
+                "onnx_export": m["model"].get("onnx_export"),
+            },
+            "masking": {"mode": m["masking"]["mode"], "reason": m["masking"].get("reason")},
+            "checks": m["checks"],
+            "versions": m["versions"],
+            "limits": {"max_rows": self.max_rows},
+        }
+
+    def explain_global(self, top_k: Any) -> dict[str, Any]:
+        glob = self.explainer.global_explanation
+        if glob is None:
+            raise InputError("this artifact has no stored global explanation")
+        m = len(glob.features)
+        k: int | None = None
+        if top_k is not None:
+            try:
+                k = int(top_k)
+            except (TypeError, ValueError):
+                raise InputError(f"expected an integer between 1 and {m}, got {top_k!r}", field="top_k") from None
+            if not 1 <= k <= m or str(k) != str(top_k).strip():
+                raise InputError(f"expected an integer between 1 and {m}, got {top_k!r}", field="top_k")
+        return {
+            "output_space": glob.output_space,
+            "n_rows": glob.n_rows,
+            "classes": glob.classes,
+            "ranked_names": glob.get_ranked_global_names(k),
+            "ranked_values": glob.get_ranked_global_values(k),
+            "per_class": {
+                str(c): dict(zip(glob.features, row, strict=True))
+                for c, row in zip(glob.classes or ["value"], glob.per_class.tolist(), strict=True)
+            },
+        }

@@ -1,0 +1,33 @@
+"""Runtime settings, read once at start-up from environment variables prefixed ``SHAPSERVE_``."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SHAPSERVE_", extra="ignore")
+
+    model: str = Field(
+        "shapserve-demo:latest",
+        description="BentoML model tag to serve when no Bento argument 'model' is given (development serving).",
+    )
+    max_rows: int = Field(500, ge=1, description="Most rows one /predict or /explain request may carry.")
+    max_body_bytes: int = Field(
+        4_000_000, ge=1024, description="Largest request body accepted, checked before the body is parsed."
+    )
+    workers: str = Field("1", description="BentoML worker processes: a number or 'cpu_count'.")
+    trust_pickle: bool = Field(
+        False, description="Load a pickled (joblib) model. A pickle is code: only for artifacts you trust."
+    )
+    model_sha256: str | None = Field(None, description="Expected sha256 of a pickled model file, instead of trust.")
+    api_key: SecretStr | None = Field(None, description="Bearer key required on the scoring endpoints when set.")
+    warmup: bool = Field(True, description="Explain one stored row before reporting ready.")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

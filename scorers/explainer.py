@@ -315,7 +315,7 @@ def fit(
     max_exact_features: int = 12,
     eval_size: int = 200,
     onnx: bool = True,
-    onnx_tolerance: float = 1e-5,
+    onnx_tolerance: float = 1e-10,
     target: str | None = None,
     feature_names: Sequence[str] | None = None,
     classes: Sequence[Any] | None = None,

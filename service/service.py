@@ -17,6 +17,7 @@ from starlette.routing import Route
 
 from service.core import ScoringService
 from service.errors import to_response
+from service.middleware import RequestGuard
 from service.settings import get_settings
 
 settings = get_settings()
@@ -82,10 +83,21 @@ class Shapserve:
             self.core.count_error(kind)
             return resp
 
+    # The APIs return a finished starlette Response (BentoML passes it through as is), so status codes and
+    # error bodies are ours; the annotation is what BentoML's OpenAPI schema shows for a success.
     @bentoml.api
-    def predict(self, instances: t.Any = None) -> Response:
-        return self._handle(self.core.predict, {"instances": instances})
+    def predict(self, instances: t.Any = None) -> dict[str, t.Any]:
+        return self._handle(self.core.predict, {"instances": instances})  # type: ignore[return-value]
 
     @bentoml.api
-    def explain(self, instances: t.Any = None, top_k: t.Any = None) -> Response:
-        return self._handle(self.core.explain, {"instances": instances, "top_k": top_k})
+    def explain(self, instances: t.Any = None, top_k: t.Any = None) -> dict[str, t.Any]:
+        return self._handle(self.core.explain, {"instances": instances, "top_k": top_k})  # type: ignore[return-value]
+
+
+def _count_rejected(kind: str) -> None:
+    core = _core()
+    if core is not None:
+        core.count_error(kind)
+
+
+Shapserve.add_asgi_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes, on_reject=_count_rejected)

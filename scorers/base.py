@@ -39,6 +39,8 @@ class Scorer:
 
     name: ClassVar[str] = ""
     exact: ClassVar[bool] = False
+    # whether explaining runs the model on many hybrids (only then a faster runtime pays off)
+    evaluates_coalitions: ClassVar[bool] = False
     _state_keys: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, **params: Any) -> None:

@@ -26,6 +26,7 @@ def _black_box_spaces(head: Any, task: str) -> list[str]:
 
 
 class _DesignScorer(Scorer):
+    evaluates_coalitions = True
     _state_keys = ("masks_", "projection_", "full_weight_")
 
     def _design(self, n_players: int) -> CoalitionDesign:

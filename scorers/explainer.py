@@ -416,6 +416,9 @@ def _model_function(
     if not use_onnx:
         report.onnx = {"exported": False, "reason": "disabled"}
         return native, None
+    if not REGISTRY[report.scorer].evaluates_coalitions:
+        report.onnx = {"exported": False, "reason": f"the {report.scorer} scorer reads the model's parameters"}
+        return native, None
     probe = _probe_hybrids(bg.encoded.astype(np.float64), masking)
     export: OnnxExport = export_head(head, probe.shape[1], wrapped.task, space, native, probe, tol)
     report.onnx = {"exported": export.model_bytes is not None, "dtype": export.dtype, "max_abs_diff": export.max_abs_diff, "reason": export.reason}

@@ -74,7 +74,7 @@ def _default_background_size(scorer: str, n_players: int) -> tuple[int, str]:
     if scorer == "linear":
         return 1000, "sample"  # only the mean matters: use many rows
     if scorer == "tree":
-        return 100, "sample"  # shap's TreeExplainer takes unweighted rows
+        return 100, "sample"
     if scorer == "kernel_machine":
         return 100, "kmeans"
     if scorer == "exact":
@@ -359,8 +359,6 @@ def fit(
     size, default_method = _default_background_size(name, masking.n_players)
     size = background_size or size
     method = summary or default_method
-    if name == "tree" and method == "kmeans":
-        raise InputError("the tree scorer takes an unweighted background: use summary 'sample' or 'all'", field="summary")
     say(f"background: summarising {len(frame)} rows to {min(size, len(frame))} ({method})")
     snap = masking.mode == IDENTITY and not np.isnan(encoded_all.astype(np.float64)).any() if encoded_all.dtype != object else False
     bg = summarize(frame, encoded_all, size, method, snap_centroids=snap, seed=seed)

@@ -1,0 +1,93 @@
+"""Fixtures for the service tests: models packaged into the BentoML store with the real CLI code,
+in-process clients through the service's ASGI app, and real server processes on free ports."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+os.environ.setdefault("BENTOML_HOME", str(ROOT / ".bentoml"))
+os.environ["BENTOML_DO_NOT_TRACK"] = "true"
+
+
+@pytest.fixture(scope="session")
+def packaged() -> dict[str, str]:
+    """name -> model tag, packaged once per session through scorers.cli.package."""
+    import warnings
+
+    from sklearn.datasets import load_diabetes
+    from sklearn.ensemble import GradientBoostingRegressor
+
+    from scorers.cli import package
+    from scorers.examples import breast_cancer_svc, loan_pipeline
+
+    def quiet(_msg: str) -> None:
+        return None
+
+    warnings.simplefilter("ignore")
+    tags = {}
+    pipe, x, _ = loan_pipeline()
+    tags["loan"] = package(pipe, x, name="test-loan", progress=quiet, eval_size=50)["model_tag"]
+    svc, x_train, *_ = breast_cancer_svc()
+    tags["svc"] = package(svc, x_train, name="test-svc", progress=quiet, eval_size=20, background_size=10)["model_tag"]
+    data = load_diabetes(as_frame=True)
+    reg = GradientBoostingRegressor(n_estimators=30, max_depth=3, random_state=0).fit(data.data, data.target)
+    tags["reg"] = package(reg, data.data, name="test-reg", progress=quiet, eval_size=50, background_size=50)["model_tag"]
+    return tags
+
+
+def make_client(tag: str, **env: str) -> Any:
+    """A TestClient on the real service class, imported afresh for this model and settings."""
+    for key, value in {"SHAPSERVE_MODEL": tag, **env}.items():
+        os.environ[key] = value
+    for mod in [m for m in sys.modules if m == "service.service"]:
+        del sys.modules[mod]
+    from prometheus_client import REGISTRY
+
+    # each BentoML app registers its request metrics in the default registry; one process here
+    # builds several apps, so the previous app's collectors are dropped first (test-only concern)
+    for collector, names in list(REGISTRY._collector_to_names.items()):
+        if any(n.startswith("bentoml_") for n in names):
+            REGISTRY.unregister(collector)
+    from service.settings import get_settings
+
+    get_settings.cache_clear()
+    from starlette.testclient import TestClient
+
+    import service.service as svc_module
+
+    return TestClient(svc_module.Shapserve.to_asgi())
+
+
+_CLIENTS: dict[tuple[str, tuple[tuple[str, str], ...]], Any] = {}
+
+
+@pytest.fixture()
+def client_for(packaged: dict[str, str]) -> Iterator[Any]:
+    """client_for(name, **env): one live client per (model, settings), reused across tests."""
+    saved = dict(os.environ)
+
+    def open_client(name: str, **env: str) -> Any:
+        key = (packaged[name], tuple(sorted(env.items())))
+        if key not in _CLIENTS:
+            c = make_client(packaged[name], **env)
+            c.__enter__()
+            _CLIENTS[key] = c
+        return _CLIENTS[key]
+
+    yield open_client
+    os.environ.clear()
+    os.environ.update(saved)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _close_clients() -> Iterator[None]:
+    yield
+    for c in _CLIENTS.values():
+        c.__exit__(None, None, None)

@@ -23,6 +23,8 @@ from typing import Any
 from .errors import ShapserveError, UntrustedModelError
 
 DEFAULT_NAME = "shapserve-demo"
+# types skops does not trust by default but that hold data, not behaviour (an encoder's dtype parameter)
+HARMLESS_SKOPS_TYPES = frozenset({"numpy.dtype"})
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -51,9 +53,10 @@ def load_model_file(path: Path, *, trust_pickle: bool = False, sha256: str | Non
         import skops.io as sio
 
         untrusted = sio.get_untrusted_types(file=path)
-        if untrusted and not trust_pickle:
+        unexpected = [t for t in untrusted if t not in HARMLESS_SKOPS_TYPES]
+        if unexpected and not trust_pickle:
             raise UntrustedModelError(
-                f"'{path.name}' holds types skops does not trust by default: {untrusted[:8]}; "
+                f"'{path.name}' holds types skops does not trust by default: {unexpected[:8]}; "
                 "review them and pass --trust-pickle to accept"
             )
         return sio.load(path, trusted=untrusted)

@@ -35,10 +35,14 @@ def packaged() -> dict[str, str]:
     pipe, x, _ = loan_pipeline()
     tags["loan"] = package(pipe, x, name="test-loan", progress=quiet, eval_size=50)["model_tag"]
     svc, x_train, *_ = breast_cancer_svc()
-    tags["svc"] = package(svc, x_train, name="test-svc", progress=quiet, eval_size=20, background_size=10)["model_tag"]
+    tags["svc"] = package(svc, x_train, name="test-svc", progress=quiet, eval_size=20, background_size=10)[
+        "model_tag"
+    ]
     data = load_diabetes(as_frame=True)
     reg = GradientBoostingRegressor(n_estimators=30, max_depth=3, random_state=0).fit(data.data, data.target)
-    tags["reg"] = package(reg, data.data, name="test-reg", progress=quiet, eval_size=50, background_size=50)["model_tag"]
+    tags["reg"] = package(reg, data.data, name="test-reg", progress=quiet, eval_size=50, background_size=50)[
+        "model_tag"
+    ]
     return tags
 
 

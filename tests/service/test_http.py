@@ -35,14 +35,24 @@ def test_explain_mixed_types_is_additive_and_complete(client_for: Any) -> None:
     r = c.post("/explain", json={"instances": rows, "top_k": 3})
     assert r.status_code == 200, r.text
     body = r.json()
-    assert body["features"] == ["age", "income", "debt_ratio", "years_employed", "housing", "purpose", "region"]
+    assert body["features"] == [
+        "age",
+        "income",
+        "debt_ratio",
+        "years_employed",
+        "housing",
+        "purpose",
+        "region",
+    ]
     assert body["output_space"] == "log_odds"
     assert body["classes"] == ["approved", "denied"]
     assert np.asarray(body["local_importance_values"]).shape == (2, 2, 7)
     assert additivity_error(body) < 1e-6
     # the explained output is the log-odds of the returned probabilities
     p = np.asarray(body["probabilities"])
-    np.testing.assert_allclose(np.asarray(body["explained_outputs"])[:, 1], np.log(p[:, 1] / p[:, 0]), atol=1e-9)
+    np.testing.assert_allclose(
+        np.asarray(body["explained_outputs"])[:, 1], np.log(p[:, 1] / p[:, 0]), atol=1e-9
+    )
     # ranked: top-3 by |value| for the predicted class
     for i, ranked in enumerate(body["ranked"]):
         k = body["classes"].index(body["predictions"][i])
@@ -54,7 +64,9 @@ def test_explain_mixed_types_is_additive_and_complete(client_for: Any) -> None:
 
 def test_predict_matches_explain_and_accepts_arrays(client_for: Any) -> None:
     c = client_for("loan")
-    as_array = [LOAN_ROW[k] for k in ["age", "income", "debt_ratio", "years_employed", "housing", "purpose", "region"]]
+    as_array = [
+        LOAN_ROW[k] for k in ["age", "income", "debt_ratio", "years_employed", "housing", "purpose", "region"]
+    ]
     a = c.post("/predict", json={"instances": [LOAN_ROW]}).json()
     b = c.post("/predict", json={"instances": [as_array]}).json()
     e = c.post("/explain", json={"instances": [LOAN_ROW]}).json()
@@ -83,11 +95,26 @@ def test_regressor_shapes(client_for: Any) -> None:
 @pytest.mark.parametrize(
     ("payload", "status", "needles", "field"),
     [
-        ({"instances": [{**LOAN_ROW, "colour": "red"}]}, 400, ["row 0", "unknown feature 'colour'"], "colour"),
-        ({"instances": [{k: v for k, v in LOAN_ROW.items() if k != "age"}]}, 400, ["row 0", "missing feature 'age'"], "age"),
+        (
+            {"instances": [{**LOAN_ROW, "colour": "red"}]},
+            400,
+            ["row 0", "unknown feature 'colour'"],
+            "colour",
+        ),
+        (
+            {"instances": [{k: v for k, v in LOAN_ROW.items() if k != "age"}]},
+            400,
+            ["row 0", "missing feature 'age'"],
+            "age",
+        ),
         ({"instances": [{**LOAN_ROW, "age": "forty"}]}, 400, ["field 'age'", "expected a number"], "age"),
         ({"instances": [{**LOAN_ROW, "age": True}]}, 400, ["field 'age'", "expected a number"], "age"),
-        ({"instances": [{**LOAN_ROW, "housing": 3}]}, 400, ["field 'housing'", "expected a string"], "housing"),
+        (
+            {"instances": [{**LOAN_ROW, "housing": 3}]},
+            400,
+            ["field 'housing'", "expected a string"],
+            "housing",
+        ),
         ({"instances": [[1, 2, 3]]}, 400, ["row 0", "expected 7 values"], None),
         ({"instances": [LOAN_ROW, "row"]}, 400, ["row 1", "expected an object"], None),
         ({"instances": []}, 400, ["at least one row"], "instances"),
@@ -98,7 +125,9 @@ def test_regressor_shapes(client_for: Any) -> None:
         ({"instances": [LOAN_ROW], "topk": 3}, 400, ["unknown key 'topk'"], "topk"),
     ],
 )
-def test_bad_requests_name_the_problem(client_for: Any, payload: Any, status: int, needles: list[str], field: str | None) -> None:
+def test_bad_requests_name_the_problem(
+    client_for: Any, payload: Any, status: int, needles: list[str], field: str | None
+) -> None:
     c = client_for("loan")
     body = _err(c.post("/explain", json=payload), status, *needles)
     assert body["field"] == field
@@ -109,14 +138,43 @@ def test_bad_requests_name_the_problem(client_for: Any, payload: Any, status: in
 
 def test_raw_body_errors(client_for: Any) -> None:
     c = client_for("loan")
-    _err(c.post("/explain", content=b"{not json", headers={"content-type": "application/json"}), 400, "not valid JSON")
-    _err(c.post("/explain", content=b"", headers={"content-type": "application/json"}), 400, "empty request body")
-    _err(c.post("/predict", content=b"[1, 2]", headers={"content-type": "application/json"}), 400, "JSON object")
-    _err(c.post("/explain", content=b"[" * 50_000, headers={"content-type": "application/json"}), 400, "nested too deeply")
-    _err(c.post("/explain", content=b'{"instances": []}', headers={"content-type": "text/csv"}), 415, "application/json")
+    _err(
+        c.post("/explain", content=b"{not json", headers={"content-type": "application/json"}),
+        400,
+        "not valid JSON",
+    )
+    _err(
+        c.post("/explain", content=b"", headers={"content-type": "application/json"}),
+        400,
+        "empty request body",
+    )
+    _err(
+        c.post("/predict", content=b"[1, 2]", headers={"content-type": "application/json"}),
+        400,
+        "JSON object",
+    )
+    _err(
+        c.post("/explain", content=b"[" * 50_000, headers={"content-type": "application/json"}),
+        400,
+        "nested too deeply",
+    )
+    _err(
+        c.post("/explain", content=b'{"instances": []}', headers={"content-type": "text/csv"}),
+        415,
+        "application/json",
+    )
     big = b'{"instances": [' + b"1," * 3_000_000 + b"1]}"
-    _err(c.post("/explain", content=big, headers={"content-type": "application/json"}), 413, "exceeds the limit")
-    _err(c.post("/explain", content=b'{"instances": [{"age": NaN}]}', headers={"content-type": "application/json"}), 400)
+    _err(
+        c.post("/explain", content=big, headers={"content-type": "application/json"}),
+        413,
+        "exceeds the limit",
+    )
+    _err(
+        c.post(
+            "/explain", content=b'{"instances": [{"age": NaN}]}', headers={"content-type": "application/json"}
+        ),
+        400,
+    )
 
 
 def test_non_finite_and_null_rules(client_for: Any) -> None:
@@ -126,10 +184,19 @@ def test_non_finite_and_null_rules(client_for: Any) -> None:
     assert not any(f["nullable"] for f in meta["features"])  # the bare SVC cannot impute
     row = [10.0] * len(names)
     assert c.post("/explain", json={"instances": [row]}).status_code == 200
-    _err(c.post("/explain", json={"instances": [[None] + row[1:]]}), 400, f"field '{names[0]}'", "cannot impute")
+    _err(
+        c.post("/explain", json={"instances": [[None] + row[1:]]}),
+        400,
+        f"field '{names[0]}'",
+        "cannot impute",
+    )
     for token in (b"1e400", b"NaN", b"Infinity", b"-Infinity"):
         raw = b'{"instances": [[' + token + b"," + b",".join(b"10.0" for _ in row[1:]) + b"]]}"
-        body = _err(c.post("/explain", content=raw, headers={"content-type": "application/json"}), 400, "finite number")
+        body = _err(
+            c.post("/explain", content=raw, headers={"content-type": "application/json"}),
+            400,
+            "finite number",
+        )
         assert body["field"] == names[0]
 
 

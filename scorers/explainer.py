@@ -76,7 +76,7 @@ def _default_background_size(scorer: str, n_players: int) -> tuple[int, str]:
     if scorer == "tree":
         return 100, "sample"
     if scorer == "kernel_machine":
-        return 100, "kmeans"
+        return 50, "kmeans"
     if scorer == "exact":
         return int(max(8, min(50, 2**17 // 2**n_players))), "kmeans"
     return 20, "kmeans"

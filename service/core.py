@@ -56,14 +56,19 @@ class ScoringService:
         if not isinstance(payload, dict):
             raise InputError(f"expected a JSON object with 'instances', got {type(payload).__name__}")
         if "instances" not in payload or payload["instances"] is None:
-            raise InputError("missing; expected a list of rows (objects keyed by feature name, or arrays)", field="instances")
+            raise InputError(
+                "missing; expected a list of rows (objects keyed by feature name, or arrays)",
+                field="instances",
+            )
         rows = payload["instances"]
         if not isinstance(rows, list):
             raise InputError(f"expected a list of rows, got {type(rows).__name__}", field="instances")
         if len(rows) == 0:
             raise InputError("expected at least one row", field="instances")
         if len(rows) > self.max_rows:
-            raise InputError(f"{len(rows)} rows exceed the limit of {self.max_rows} per request", field="instances")
+            raise InputError(
+                f"{len(rows)} rows exceed the limit of {self.max_rows} per request", field="instances"
+            )
         return self.explainer.validate(rows)
 
     def _top_k(self, payload: dict[str, Any]) -> int | None:
@@ -113,7 +118,9 @@ class ScoringService:
             # the predicted class: the column of predict()'s label (predict_proba can disagree for SVC)
             if exp.classes is not None:
                 index = {c: i for i, c in enumerate(exp.classes)}
-                which = [index.get(_label(p), int(np.argmax(proba[i]))) for i, p in enumerate(out["predictions"])]  # type: ignore[index]
+                which = [
+                    index.get(_label(p), int(np.argmax(proba[i]))) for i, p in enumerate(out["predictions"])
+                ]  # type: ignore[index]
             else:
                 which = [0] * len(frame)
             out["ranked"] = exp.ranked(top_k, which)
@@ -126,7 +133,11 @@ class ScoringService:
     def metadata(self) -> dict[str, Any]:
         m = self.manifest
         return {
-            "model": {"name": self.name, "version": self.version, **{k: m["model"].get(k) for k in ("type", "format", "task")}},
+            "model": {
+                "name": self.name,
+                "version": self.version,
+                **{k: m["model"].get(k) for k in ("type", "format", "task")},
+            },
             "scorer": m["scorer"],
             "output_space": m["output_space"],
             "expected_values": m["expected_values"],
@@ -154,7 +165,9 @@ class ScoringService:
             try:
                 k = int(top_k)
             except (TypeError, ValueError):
-                raise InputError(f"expected an integer between 1 and {m}, got {top_k!r}", field="top_k") from None
+                raise InputError(
+                    f"expected an integer between 1 and {m}, got {top_k!r}", field="top_k"
+                ) from None
             if not 1 <= k <= m or str(k) != str(top_k).strip():
                 raise InputError(f"expected an integer between 1 and {m}, got {top_k!r}", field="top_k")
         return {

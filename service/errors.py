@@ -25,7 +25,9 @@ def error_body(message: str, kind: str, row: int | None = None, field: str | Non
 def to_response(exc: BaseException) -> tuple[JSONResponse, str]:
     """(response, metric kind) for an exception raised while handling a request."""
     if isinstance(exc, InputError):
-        return JSONResponse(error_body(str(exc), exc.kind, exc.row, exc.field), status_code=exc.status), exc.kind
+        return JSONResponse(
+            error_body(str(exc), exc.kind, exc.row, exc.field), status_code=exc.status
+        ), exc.kind
     if isinstance(exc, ShapserveError) and 400 <= exc.status < 500:
         return JSONResponse(error_body(str(exc), exc.kind), status_code=exc.status), exc.kind
     request_id = uuid.uuid4().hex[:16]

@@ -12,14 +12,22 @@ _LABELS = ["model", "version"]
 _BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 PREDICT_SECONDS = bentoml.metrics.Histogram(
-    name="shapserve_predict_seconds", documentation="Model prediction time per request", labelnames=_LABELS, buckets=_BUCKETS
+    name="shapserve_predict_seconds",
+    documentation="Model prediction time per request",
+    labelnames=_LABELS,
+    buckets=_BUCKETS,
 )
 EXPLAIN_SECONDS = bentoml.metrics.Histogram(
-    name="shapserve_explain_seconds", documentation="Explanation time per request", labelnames=_LABELS, buckets=_BUCKETS
+    name="shapserve_explain_seconds",
+    documentation="Explanation time per request",
+    labelnames=_LABELS,
+    buckets=_BUCKETS,
 )
 ROWS = bentoml.metrics.Counter(
     name="shapserve_rows_total", documentation="Rows scored, by endpoint", labelnames=[*_LABELS, "endpoint"]
 )
 ERRORS = bentoml.metrics.Counter(
-    name="shapserve_errors_total", documentation="Rejected or failed requests, by kind", labelnames=[*_LABELS, "kind"]
+    name="shapserve_errors_total",
+    documentation="Rejected or failed requests, by kind",
+    labelnames=[*_LABELS, "kind"],
 )

@@ -7,6 +7,7 @@ a 100 MB body and parse it, and would silently ignore a misspelt key such as ``"
 
 from __future__ import annotations
 
+import hmac
 import json
 from typing import Any
 
@@ -15,41 +16,75 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from .errors import error_body
 
 ALLOWED_KEYS = {"/predict": {"instances"}, "/explain": {"instances", "top_k"}}
+# routes that need the bearer key when one is configured; health and metrics stay open for probes
+PROTECTED = {"/predict", "/explain", "/metadata", "/explain_global"}
 
 
 class RequestGuard:
-    def __init__(self, app: ASGIApp, max_body_bytes: int = 4_000_000, on_reject: Any = None) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_body_bytes: int = 4_000_000,
+        on_reject: Any = None,
+        api_keys: tuple[str, ...] = (),
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.on_reject = on_reject
+        self.api_keys = tuple(k.encode() for k in api_keys if k)
 
-    async def _reject(self, send: Send, status: int, message: str, kind: str, field: str | None = None) -> None:
+    def _authorized(self, headers: dict[str, str]) -> bool:
+        scheme, _, token = headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            return False
+        given = token.strip().encode()
+        # compare against every key, in constant time each, without stopping early
+        return any([hmac.compare_digest(given, key) for key in self.api_keys])
+
+    async def _reject(
+        self, send: Send, status: int, message: str, kind: str, field: str | None = None
+    ) -> None:
         if self.on_reject is not None:
             self.on_reject(kind)
         body = json.dumps(error_body(message, kind, None, field)).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
-            }
-        )
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+        if status == 401:
+            headers.append((b"www-authenticate", b"Bearer"))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
-        if scope["type"] != "http" or scope.get("method") != "POST" or path not in ALLOWED_KEYS:
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        if self.api_keys and path in PROTECTED and not self._authorized(headers):
+            await self._reject(
+                send, 401, "missing or wrong API key; send 'Authorization: Bearer <key>'", "unauthorized"
+            )
+            return
+        if scope.get("method") != "POST" or path not in ALLOWED_KEYS:
+            await self.app(scope, receive, send)
+            return
         limit = self.max_body_bytes
         length = headers.get("content-length")
         if length is not None and (not length.isdigit() or int(length) > limit):
-            await self._reject(send, 413, f"request body of {length} bytes exceeds the limit of {limit} bytes", "body_too_large")
+            await self._reject(
+                send,
+                413,
+                f"request body of {length} bytes exceeds the limit of {limit} bytes",
+                "body_too_large",
+            )
             return
         ctype = headers.get("content-type", "").split(";")[0].strip().lower()
         if ctype != "application/json":
-            await self._reject(send, 415, f"expected Content-Type application/json, got '{ctype or 'none'}'", "unsupported_media_type")
+            await self._reject(
+                send,
+                415,
+                f"expected Content-Type application/json, got '{ctype or 'none'}'",
+                "unsupported_media_type",
+            )
             return
         chunks: list[bytes] = []
         size = 0
@@ -61,7 +96,9 @@ class RequestGuard:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > limit:
-                await self._reject(send, 413, f"request body exceeds the limit of {limit} bytes", "body_too_large")
+                await self._reject(
+                    send, 413, f"request body exceeds the limit of {limit} bytes", "body_too_large"
+                )
                 return
             chunks.append(chunk)
             more = message.get("more_body", False)
@@ -92,7 +129,11 @@ def _check_json(body: bytes, allowed: set[str]) -> tuple[str, str, str | None] |
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         return f"request body is not valid JSON: {exc}", "invalid_json", None
     if not isinstance(payload, dict):
-        return f"expected a JSON object with 'instances', got a JSON {type(payload).__name__}", "invalid_input", None
+        return (
+            f"expected a JSON object with 'instances', got a JSON {type(payload).__name__}",
+            "invalid_input",
+            None,
+        )
     unknown = sorted(set(payload) - allowed)
     if unknown:
         return f"unknown key '{unknown[0]}'; expected keys: {sorted(allowed)}", "invalid_input", unknown[0]

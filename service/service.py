@@ -34,14 +34,18 @@ def _core() -> ScoringService | None:
 async def _metadata(request: Request) -> Response:
     core = _core()
     if core is None:
-        return JSONResponse({"error": "not ready", "kind": "not_ready", "row": None, "field": None}, status_code=503)
+        return JSONResponse(
+            {"error": "not ready", "kind": "not_ready", "row": None, "field": None}, status_code=503
+        )
     return JSONResponse(core.metadata())
 
 
 async def _explain_global(request: Request) -> Response:
     core = _core()
     if core is None:
-        return JSONResponse({"error": "not ready", "kind": "not_ready", "row": None, "field": None}, status_code=503)
+        return JSONResponse(
+            {"error": "not ready", "kind": "not_ready", "row": None, "field": None}, status_code=503
+        )
     try:
         return JSONResponse(core.explain_global(request.query_params.get("top_k")))
     except Exception as exc:  # noqa: BLE001 - mapped in one place
@@ -54,7 +58,11 @@ routes = Starlette(routes=[Route("/metadata", _metadata), Route("/explain_global
 
 
 @bentoml.asgi_app(routes, path="/")
-@bentoml.service(name="shapserve", workers=int(settings.workers) if settings.workers.isdigit() else settings.workers, traffic={"timeout": 60})
+@bentoml.service(
+    name="shapserve",
+    workers=int(settings.workers) if settings.workers.isdigit() else settings.workers,
+    traffic={"timeout": 60},
+)
 class Shapserve:
     model_ref = bentoml.models.BentoModel(MODEL_TAG)
 
@@ -75,7 +83,9 @@ class Shapserve:
     def __is_ready__(self) -> bool:
         return self.core.ready
 
-    def _handle(self, fn: t.Callable[[dict[str, t.Any]], dict[str, t.Any]], payload: dict[str, t.Any]) -> Response:
+    def _handle(
+        self, fn: t.Callable[[dict[str, t.Any]], dict[str, t.Any]], payload: dict[str, t.Any]
+    ) -> Response:
         try:
             return JSONResponse(fn(payload))
         except Exception as exc:  # noqa: BLE001 - mapped in one place
@@ -100,4 +110,9 @@ def _count_rejected(kind: str) -> None:
         core.count_error(kind)
 
 
-Shapserve.add_asgi_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes, on_reject=_count_rejected)
+Shapserve.add_asgi_middleware(
+    RequestGuard,
+    max_body_bytes=settings.max_body_bytes,
+    on_reject=_count_rejected,
+    api_keys=settings.api_keys(),
+)

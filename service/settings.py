@@ -23,9 +23,23 @@ class Settings(BaseSettings):
     trust_pickle: bool = Field(
         False, description="Load a pickled (joblib) model. A pickle is code: only for artifacts you trust."
     )
-    model_sha256: str | None = Field(None, description="Expected sha256 of a pickled model file, instead of trust.")
-    api_key: SecretStr | None = Field(None, description="Bearer key required on the scoring endpoints when set.")
+    model_sha256: str | None = Field(
+        None, description="Expected sha256 of a pickled model file, instead of trust."
+    )
+    api_key: SecretStr | None = Field(
+        None, description="Bearer key required on /predict, /explain, /metadata and /explain_global when set."
+    )
+    api_key_file: str | None = Field(
+        None, description="File holding bearer keys, one per line (a mounted secret); combined with api_key."
+    )
     warmup: bool = Field(True, description="Explain one stored row before reporting ready.")
+
+    def api_keys(self) -> tuple[str, ...]:
+        keys = [self.api_key.get_secret_value()] if self.api_key else []
+        if self.api_key_file:
+            with open(self.api_key_file) as fh:
+                keys += [line.strip() for line in fh if line.strip()]
+        return tuple(keys)
 
 
 @lru_cache(maxsize=1)

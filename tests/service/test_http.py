@@ -230,3 +230,14 @@ def test_metadata_and_global_explanation(client_for: Any, packaged: dict[str, st
     assert [per[n] for n in g["ranked_names"]] == pytest.approx(g["ranked_values"])
     _err(c.get("/explain_global", params={"top_k": "lots"}), 400, "top_k")
     _err(c.get("/explain_global", params={"top_k": 99}), 400, "between 1 and 30")
+
+
+def test_api_key_protects_scoring_but_not_health(client_for: Any) -> None:
+    c = client_for("loan", SHAPSERVE_API_KEY="s3cret-key")
+    body = _err(c.post("/explain", json={"instances": [LOAN_ROW]}), 401, "API key")
+    assert body["kind"] == "unauthorized"
+    _err(c.post("/explain", json={"instances": [LOAN_ROW]}, headers={"Authorization": "Bearer wrong"}), 401)
+    _err(c.get("/metadata"), 401)
+    ok = c.post("/explain", json={"instances": [LOAN_ROW]}, headers={"Authorization": "Bearer s3cret-key"})
+    assert ok.status_code == 200 and additivity_error(ok.json()) < 1e-6
+    assert c.get("/readyz").status_code == 200 and c.get("/livez").status_code == 200

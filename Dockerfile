@@ -78,6 +78,8 @@ COPY . /opt/bento/
 #   SHAPSERVE_PORT     port inside the container (default 3000); SHAPSERVE_HOST (default 0.0.0.0).
 # The worker count reaches BentoML as BENTOML_CONFIG_OVERRIDES for the Bento's entry service,
 # unless the caller already set BENTOML_CONFIG_OVERRIDES. Extra arguments go to `bentoml serve`.
+# (The script's own $VARIABLES are single-quoted on purpose: they expand when it runs.)
+# hadolint ignore=SC2016
 RUN svc="$(python -c 'import yaml; d = yaml.safe_load(open("/opt/bento/bento.yaml")); print(d.get("entry_service") or d["name"])')" \
     && printf '%s\n' \
       '#!/bin/sh' \

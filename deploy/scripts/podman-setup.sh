@@ -13,14 +13,14 @@
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 need=()
-for bin in podman runc mmdebstrap skopeo; do command -v "$bin" >/dev/null || need+=("$bin"); done
+for bin in podman runc catatonit mmdebstrap skopeo; do command -v "$bin" >/dev/null || need+=("$bin"); done
 if [ ${#need[@]} -gt 0 ]; then
-  if [ "$(id -u)" != 0 ]; then echo "podman-setup: missing ${need[*]} and not root; install podman runc mmdebstrap skopeo" >&2; exit 2; fi
+  if [ "$(id -u)" != 0 ]; then echo "podman-setup: missing ${need[*]} and not root; install podman runc catatonit mmdebstrap skopeo" >&2; exit 2; fi
   command -v apt-get >/dev/null || { echo "podman-setup: missing ${need[*]} and no apt-get" >&2; exit 2; }
-  echo "podman-setup: installing podman, runc, mmdebstrap, skopeo with apt-get" >&2
+  echo "podman-setup: missing ${need[*]}: installing podman and its helpers with apt-get" >&2
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends \
-    podman buildah runc conmon netavark aardvark-dns iptables slirp4netns fuse-overlayfs uidmap \
+    podman buildah runc catatonit conmon netavark aardvark-dns iptables slirp4netns fuse-overlayfs uidmap \
     mmdebstrap skopeo ca-certificates curl >/dev/null
 fi
 if [ "$(id -u)" = 0 ]; then
@@ -49,4 +49,4 @@ CONF
     } > /etc/containers/registries.conf.d/90-shapserve-offline.conf
   fi
 fi
-podman info --format 'podman {{.Version.Version}} runtime={{.Host.OCIRuntime.Name}} storage={{.Store.GraphDriverName}} cgroups={{.Host.CgroupsVersion}}'
+podman info --format 'podman {{.Version.Version}} runtime={{.Host.OCIRuntime.Name}} storage={{.Store.GraphDriverName}} cgroups={{.Host.CgroupsVersion}}{{"\n"}}'

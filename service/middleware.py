@@ -27,9 +27,14 @@ class RequestGuard:
         max_body_bytes: int = 4_000_000,
         on_reject: Any = None,
         api_keys: tuple[str, ...] = (),
+        max_inflight: int = 8,
     ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        # scoring requests admitted at once in this worker (running + queued for a thread); beyond it
+        # a request is shed at once with 429 + Retry-After instead of waiting with unbounded latency
+        self.max_inflight = max_inflight
+        self.inflight = 0
         self.on_reject = on_reject
         self.api_keys = tuple(k.encode() for k in api_keys if k)
 
@@ -50,6 +55,8 @@ class RequestGuard:
         headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
         if status == 401:
             headers.append((b"www-authenticate", b"Bearer"))
+        if status == 429:
+            headers.append((b"retry-after", b"1"))
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
@@ -67,6 +74,20 @@ class RequestGuard:
         if scope.get("method") != "POST" or path not in ALLOWED_KEYS:
             await self.app(scope, receive, send)
             return
+        if self.inflight >= self.max_inflight:
+            await self._reject(
+                send, 429, f"server busy: {self.inflight} requests in progress; retry shortly", "overloaded"
+            )
+            return
+        self.inflight += 1
+        try:
+            await self._admitted(scope, receive, send, headers, path)
+        finally:
+            self.inflight -= 1
+
+    async def _admitted(
+        self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str], path: str
+    ) -> None:
         limit = self.max_body_bytes
         length = headers.get("content-length")
         if length is not None and (not length.isdigit() or int(length) > limit):

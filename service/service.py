@@ -61,7 +61,7 @@ routes = Starlette(routes=[Route("/metadata", _metadata), Route("/explain_global
 @bentoml.service(
     name="shapserve",
     workers=int(settings.workers) if settings.workers.isdigit() else settings.workers,
-    traffic={"timeout": 60},
+    traffic={"timeout": settings.request_timeout},
 )
 class Shapserve:
     model_ref = bentoml.models.BentoModel(MODEL_TAG)
@@ -115,4 +115,5 @@ Shapserve.add_asgi_middleware(
     max_body_bytes=settings.max_body_bytes,
     on_reject=_count_rejected,
     api_keys=settings.api_keys(),
+    max_inflight=settings.max_inflight,
 )

@@ -19,6 +19,14 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         4_000_000, ge=1024, description="Largest request body accepted, checked before the body is parsed."
     )
+    max_inflight: int = Field(
+        8,
+        ge=1,
+        description="Scoring requests admitted at once per worker; more are shed with 429 + Retry-After.",
+    )
+    request_timeout: float = Field(
+        30.0, gt=0, description="Time budget of one request in seconds (504 beyond)."
+    )
     workers: str = Field("1", description="BentoML worker processes: a number or 'cpu_count'.")
     trust_pickle: bool = Field(
         False, description="Load a pickled (joblib) model. A pickle is code: only for artifacts you trust."

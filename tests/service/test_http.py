@@ -241,3 +241,53 @@ def test_api_key_protects_scoring_but_not_health(client_for: Any) -> None:
     ok = c.post("/explain", json={"instances": [LOAN_ROW]}, headers={"Authorization": "Bearer s3cret-key"})
     assert ok.status_code == 200 and additivity_error(ok.json()) < 1e-6
     assert c.get("/readyz").status_code == 200 and c.get("/livez").status_code == 200
+
+
+def test_overload_is_shed_with_429_and_retry_after() -> None:
+    """The guard admits max_inflight scoring requests at once; one more is shed, then admitted again."""
+    import asyncio
+
+    from service.middleware import RequestGuard
+
+    release = asyncio.Event()
+
+    async def slow_app(scope: Any, receive: Any, send: Any) -> None:
+        await receive()
+        await release.wait()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    guard = RequestGuard(slow_app, max_inflight=2)
+
+    async def call() -> tuple[int, dict[bytes, bytes]]:
+        sent: list[Any] = []
+        body = b'{"instances": [[1]]}'
+        scope = {
+            "type": "http",
+            "method": "POST",
+            "path": "/explain",
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        }
+
+        async def receive() -> Any:
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def send(message: Any) -> None:
+            sent.append(message)
+
+        await guard(scope, receive, send)
+        return sent[0]["status"], dict(sent[0]["headers"])
+
+    async def scenario() -> list[tuple[int, dict[bytes, bytes]]]:
+        first = [asyncio.create_task(call()) for _ in range(2)]
+        await asyncio.sleep(0.05)
+        shed = await call()  # both slots busy
+        release.set()
+        done = [await t for t in first]
+        after = await call()  # capacity is back
+        return [*done, shed, after]
+
+    a, b, shed, after = asyncio.run(scenario())
+    assert (a[0], b[0], after[0]) == (200, 200, 200)
+    assert shed[0] == 429 and shed[1][b"retry-after"] == b"1"
+    assert guard.inflight == 0

@@ -62,10 +62,14 @@ class NativeModel:
 
         self.model = model
         self.schema = schema
-        if is_classifier(model):
+        try:
+            classifier, regressor = is_classifier(model), is_regressor(model)
+        except AttributeError:  # scikit-learn >= 1.6 raises for objects without estimator tags
+            classifier = regressor = False
+        if classifier:
             self.task = CLASSIFIER
             self.classes: list[Any] = list(model.classes_)
-        elif is_regressor(model):
+        elif regressor:
             self.task = REGRESSOR
             self.classes = []
         else:

@@ -158,10 +158,25 @@ def demo(build: bool = False) -> dict[str, Any]:
     return out
 
 
+def verify_stored(tag: str) -> Path:
+    """Fail fast, before any server starts, on a missing, tampered or truncated artifact."""
+    import bentoml
+
+    from .artifact import read_manifest, verify
+
+    try:
+        path = Path(bentoml.models.get(tag).path) / "artifact"
+    except bentoml.exceptions.NotFound as exc:
+        raise ShapserveError(f"no packaged model '{tag}' in the BentoML store; run 'shapserve package' first") from exc
+    verify(path, read_manifest(path))
+    return path
+
+
 def serve(name_or_tag: str | None, port: int, host: str) -> int:
     tag = name_or_tag or DEFAULT_NAME
     if ":" not in tag:
         tag += ":latest"
+    verify_stored(tag)
     env = _bentoml_env()
     env["SHAPSERVE_MODEL"] = tag
     print(f"serving {tag} on http://{host}:{port}", file=sys.stderr)
@@ -171,7 +186,9 @@ def serve(name_or_tag: str | None, port: int, host: str) -> int:
         file=sys.stderr,
     )
     cmd = [sys.executable, "-m", "bentoml", "serve", "service.service:Shapserve", "--port", str(port), "--host", host]
-    return subprocess.call(cmd, cwd=PROJECT_ROOT, env=env)
+    # become the server (no wrapper process): signals such as SIGTERM reach BentoML directly
+    os.chdir(PROJECT_ROOT)
+    os.execve(sys.executable, cmd, env)
 
 
 def main(argv: list[str] | None = None) -> int:

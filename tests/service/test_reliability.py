@@ -1,0 +1,189 @@
+"""Reliability against the real server process: fuzzing the OpenAPI (no 5xx), a tampered artifact is
+refused at start-up, SIGTERM drains in-flight requests, a killed worker is replaced."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+import pytest
+from svc_helpers import additivity_error, free_port, stop, wait_ready
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+pytestmark = pytest.mark.slow
+
+
+def _serve(
+    tag: str, log: Path, env_extra: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    env = {**os.environ, "BENTOML_DO_NOT_TRACK": "true", **(env_extra or {})}
+    proc = subprocess.Popen(
+        [str(BIN / "shapserve"), "serve", tag, "--port", str(port)],
+        env=env,
+        cwd=ROOT,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    return proc, f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture(scope="module")
+def server(
+    packaged: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    proc, url = _serve(packaged["loan"], tmp_path_factory.mktemp("log") / "server.log")
+    try:
+        wait_ready(url, proc)
+        yield proc, url
+    finally:
+        stop(proc)
+
+
+def _loan_rows(url: str, n: int) -> list[dict[str, Any]]:
+    meta = httpx.get(url + "/metadata", timeout=10).json()
+    names = [f["name"] for f in meta["features"]]
+    row = dict(zip(names, [41.0, 52000.0, 0.3, 5.0, "own", "car", "north"], strict=True))
+    return [row] * n
+
+
+def test_openapi_fuzz_finds_no_server_error(
+    server: tuple[subprocess.Popen[bytes], str], tmp_path: Path
+) -> None:
+    _, url = server
+    proc = subprocess.run(
+        [
+            str(BIN / "st"),
+            "run",
+            f"{url}/docs.json",
+            "--checks",
+            "not_a_server_error",
+            "--max-examples",
+            "40",
+            "--seed",
+            "1",
+            "--request-timeout",
+            "20",
+            "--phases",
+            "examples,coverage,fuzzing",
+            "--include-path-regex",
+            "^/(predict|explain)$",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "SCHEMATHESIS_HOOKS": ""},
+    )
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    passed = re.search(r"(\d+) generated, (\d+) passed", proc.stdout)
+    assert passed and int(passed.group(2)) >= 50, proc.stdout[-2000:]  # the fuzzer really sent requests
+    # the server survived the fuzzing and still answers correctly
+    r = httpx.post(url + "/explain", json={"instances": _loan_rows(url, 1)}, timeout=20)
+    assert r.status_code == 200 and additivity_error(r.json()) < 1e-6
+
+
+def test_sigterm_drains_in_flight_requests(packaged: dict[str, str], tmp_path: Path) -> None:
+    proc, url = _serve(packaged["svc"], tmp_path / "server.log", {"SHAPSERVE_MAX_ROWS": "5000"})
+    wait_ready(url, proc)
+    n_rows = 400
+    rows = (
+        json.loads((ROOT / "examples" / "breast_cancer_request.json").read_text())["instances"][:1] * n_rows
+    )
+    result: dict[str, Any] = {}
+
+    def call() -> None:
+        try:
+            result["resp"] = httpx.post(url + "/explain", json={"instances": rows}, timeout=120)
+        except httpx.HTTPError as exc:  # pragma: no cover - reported by the assertion below
+            result["error"] = repr(exc)
+
+    t = threading.Thread(target=call)
+    t.start()
+    time.sleep(1.0)  # the request is in flight (explaining 400 rows exactly takes seconds)
+    assert t.is_alive()
+    os.kill(proc.pid, signal.SIGTERM)  # as Kubernetes does: SIGTERM to the main process
+    t.join(timeout=120)
+    code = proc.wait(timeout=60)
+    assert "error" not in result, result
+    assert result["resp"].status_code == 200
+    assert len(result["resp"].json()["predictions"]) == n_rows
+    assert code == 0, (tmp_path / "server.log").read_text()[-2000:]
+
+
+def test_killed_worker_is_replaced(server: tuple[subprocess.Popen[bytes], str]) -> None:
+    proc, url = server
+    parent = psutil.Process(proc.pid)
+
+    def workers() -> list[psutil.Process]:
+        return [
+            p
+            for p in parent.children(recursive=True)
+            if "worker" in " ".join(p.cmdline()) or "_bentoml_impl.worker" in " ".join(p.cmdline())
+        ]
+
+    before = workers()
+    assert before, [p.cmdline() for p in parent.children(recursive=True)]
+    victim = before[0]
+    victim.kill()
+    victim.wait(timeout=10)
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        alive = [p for p in workers() if p.pid != victim.pid and p.is_running()]
+        try:
+            if alive and httpx.get(url + "/readyz", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    else:
+        pytest.fail("no replacement worker became ready")
+    r = httpx.post(url + "/explain", json={"instances": _loan_rows(url, 2)}, timeout=30)
+    assert r.status_code == 200 and additivity_error(r.json()) < 1e-6
+
+
+def test_tampered_artifact_is_refused_at_start(packaged: dict[str, str], tmp_path: Path) -> None:
+    """Copy the packaged model into a private store, flip a byte of the explainer state, start."""
+    src = Path(
+        subprocess.run(
+            [str(BIN / "bentoml"), "models", "get", packaged["svc"], "-o", "path"],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "BENTOML_DO_NOT_TRACK": "true"},
+        ).stdout.strip()
+    )
+    name, version = packaged["svc"].split(":")
+    store = tmp_path / "store"
+    dst = store / "models" / name / version
+    shutil.copytree(src, dst)
+    (store / "models" / name / "latest").write_text(version)
+    target = dst / "artifact" / "explainer.npz"
+    data = bytearray(target.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    target.write_bytes(bytes(data))
+    log = tmp_path / "server.log"
+    proc, url = _serve(packaged["svc"], log, {"BENTOML_HOME": str(store)})
+    try:
+        code = proc.wait(timeout=120)
+    except subprocess.TimeoutExpired:
+        stop(proc)
+        pytest.fail("the server kept running on a tampered artifact")
+    text = log.read_text()
+    assert code == 2
+    assert "explainer.npz" in text and "checksum" in text, text[-3000:]
+    assert "Traceback" not in text
+    assert json.loads((dst / "artifact" / "manifest.json").read_text())["files"]["explainer.npz"]

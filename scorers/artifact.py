@@ -44,7 +44,17 @@ def _versions() -> dict[str, str]:
     import importlib.metadata as md
 
     out = {"python": platform.python_version()}
-    for pkg in ("shapserve", "numpy", "pandas", "scikit-learn", "shap", "onnxruntime", "skl2onnx", "skops", "bentoml"):
+    for pkg in (
+        "shapserve",
+        "numpy",
+        "pandas",
+        "scikit-learn",
+        "shap",
+        "onnxruntime",
+        "skl2onnx",
+        "skops",
+        "bentoml",
+    ):
         try:
             out[pkg] = md.version(pkg)
         except md.PackageNotFoundError:
@@ -54,7 +64,10 @@ def _versions() -> dict[str, str]:
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """Rows as JSON objects, NaN as null: exactly what a client would POST."""
-    return [{k: (None if (isinstance(v, float) and np.isnan(v)) else v) for k, v in row.items()} for row in frame.to_dict("records")]
+    return [
+        {k: (None if (isinstance(v, float) and np.isnan(v)) else v) for k, v in row.items()}
+        for row in frame.to_dict("records")
+    ]
 
 
 def _jsonable(v: Any) -> Any:
@@ -118,7 +131,7 @@ def save(explainer: ScoringExplainer, directory: str | Path) -> Path:
     arrays["background.weights"] = bg.weights
     if bg.encoded.dtype != object:
         arrays["background.encoded"] = bg.encoded.astype(np.float64)
-    np.savez(out / "explainer.npz", **arrays)
+    np.savez(out / "explainer.npz", **arrays)  # type: ignore[arg-type]
     (out / "background.json").write_text(json.dumps(_records(bg.raw)))
     if explainer.sample is not None:
         (out / "sample.json").write_text(json.dumps(_records(explainer.sample)))
@@ -145,7 +158,9 @@ def save(explainer: ScoringExplainer, directory: str | Path) -> Path:
         "output_space": report.output_space,
         "expected_values": np.asarray(scorer.base_values).tolist(),
         "background": {**report.background, "file": "background.json"},
-        "global_explanation": explainer.global_explanation.to_json() if explainer.global_explanation else None,
+        "global_explanation": explainer.global_explanation.to_json()
+        if explainer.global_explanation
+        else None,
         "checks": report.checks,
         "timings": report.timings,
         "versions": _versions(),
@@ -190,7 +205,9 @@ def verify(directory: str | Path, manifest: dict[str, Any]) -> None:
                 f"artifact file '{name}' fails its checksum (sha256 {actual[:12]}..., manifest says {digest[:12]}...): "
                 "it was modified or truncated"
             )
-    extra = sorted(p.name for p in root.iterdir() if p.is_file() and p.name != MANIFEST and p.name not in listed)
+    extra = sorted(
+        p.name for p in root.iterdir() if p.is_file() and p.name != MANIFEST and p.name not in listed
+    )
     if extra:
         raise ArtifactError(f"artifact holds a file the manifest does not list: '{extra[0]}'")
 
@@ -204,7 +221,9 @@ def _load_native(root: Path, info: dict[str, Any], trust_pickle: bool, expected_
         allowed = set(info.get("skops_trusted_types") or [])
         unexpected = [t for t in untrusted if t not in allowed]
         if unexpected:
-            raise UntrustedModelError(f"'{path.name}' holds types the packaging step did not record: {unexpected[:5]}")
+            raise UntrustedModelError(
+                f"'{path.name}' holds types the packaging step did not record: {unexpected[:5]}"
+            )
         return sio.load(path, trusted=untrusted)
     if info["format"] == "joblib":
         digest = sha256_file(path)
@@ -220,7 +239,9 @@ def _load_native(root: Path, info: dict[str, Any], trust_pickle: bool, expected_
     raise ArtifactError(f"unknown model format '{info['format']}' in the manifest")
 
 
-def load(directory: str | Path, *, trust_pickle: bool = False, expected_sha256: str | None = None) -> ScoringExplainer:
+def load(
+    directory: str | Path, *, trust_pickle: bool = False, expected_sha256: str | None = None
+) -> ScoringExplainer:
     root = Path(directory)
     manifest = read_manifest(root)
     verify(root, manifest)
@@ -242,11 +263,23 @@ def load(directory: str | Path, *, trust_pickle: bool = False, expected_sha256: 
             raw_bg[f.name] = raw_bg[f.name].astype(np.float64)
     mask_info = manifest["masking"]
     encode, head = encoder_for(wrapped, mask_info["mode"])
-    masking = Masking(mask_info["mode"], schema.names, np.asarray(mask_info["column_group"], dtype=np.int64), mask_info["encoded_names"], encode)
+    masking = Masking(
+        mask_info["mode"],
+        schema.names,
+        np.asarray(mask_info["column_group"], dtype=np.int64),
+        mask_info["encoded_names"],
+        encode,
+    )
     encoded = arrays.get("background.encoded")
     if encoded is None:
         encoded = masking.encode(raw_bg)
-    bg = Background(raw_bg, encoded, arrays["background.weights"], manifest["background"]["method"], manifest["background"]["source_rows"])
+    bg = Background(
+        raw_bg,
+        encoded,
+        arrays["background.weights"],
+        manifest["background"]["method"],
+        manifest["background"]["source_rows"],
+    )
     space = manifest["output_space"]
     n_classes = len(classes) if info["task"] == CLASSIFIER else 1
     fn = _coalition_function(root, info, wrapped, head, masking, space, n_classes)
@@ -269,7 +302,11 @@ def load(directory: str | Path, *, trust_pickle: bool = False, expected_sha256: 
         checks=manifest["checks"],
         timings=manifest.get("timings", {}),
     )
-    glob = GlobalExplanation.from_json(manifest["global_explanation"]) if manifest.get("global_explanation") else None
+    glob = (
+        GlobalExplanation.from_json(manifest["global_explanation"])
+        if manifest.get("global_explanation")
+        else None
+    )
     sample = None
     if (root / "sample.json").is_file():
         sample = pd.DataFrame(json.loads((root / "sample.json").read_text()), columns=schema.names)
@@ -277,12 +314,16 @@ def load(directory: str | Path, *, trust_pickle: bool = False, expected_sha256: 
     return ScoringExplainer(wrapped, schema, masking, scorer, bg, report, glob, sample, onnx_head, manifest)
 
 
-def _coalition_function(root: Path, info: dict[str, Any], wrapped: Any, head: Any, masking: Masking, space: str, n_classes: int) -> Any:
+def _coalition_function(
+    root: Path, info: dict[str, Any], wrapped: Any, head: Any, masking: Masking, space: str, n_classes: int
+) -> Any:
     if isinstance(wrapped, OnnxModel):
         return wrapped.output_fn(space, masking.mode, wrapped.schema)
     if masking.mode == "raw":
         schema = wrapped.schema
-        return lambda h: estimator_output(wrapped.model, space, wrapped.task, n_classes)(wrapped.model_input(raw_frame(h, schema)))
+        return lambda h: estimator_output(wrapped.model, space, wrapped.task, n_classes)(
+            wrapped.model_input(raw_frame(h, schema))
+        )
     if info["coalition_runtime"] == "onnxruntime":
         return onnx_output_fn((root / info["onnx_head_file"]).read_bytes(), wrapped.task, space)
     return estimator_output(head, space, wrapped.task, n_classes)

@@ -44,7 +44,9 @@ def summarize(
     rng = np.random.default_rng(seed)
     if method == "sample":
         idx = np.sort(rng.choice(n, size=size, replace=False))
-        return Background(frame.iloc[idx].reset_index(drop=True), encoded[idx], np.full(size, 1.0 / size), "sample", n)
+        return Background(
+            frame.iloc[idx].reset_index(drop=True), encoded[idx], np.full(size, 1.0 / size), "sample", n
+        )
     if method != "kmeans":
         raise ValueError(f"unknown background summary '{method}'; expected kmeans, sample or all")
     from sklearn.cluster import KMeans
@@ -65,5 +67,14 @@ def summarize(
             cents[:, j] = np.where(np.abs(cents[:, j] - left) <= np.abs(right - cents[:, j]), left, right)
         raw = pd.DataFrame(cents, columns=frame.columns)
         return Background(raw, cents, weights, "kmeans", n)
-    medoids = np.array([np.flatnonzero(km.labels_ == k)[np.argmin(((z[km.labels_ == k] - km.cluster_centers_[k]) ** 2).sum(1))] for k in range(size)])
-    return Background(frame.iloc[medoids].reset_index(drop=True), encoded[medoids], weights, "kmeans-medoids", n)
+    medoids = np.array(
+        [
+            np.flatnonzero(km.labels_ == k)[
+                np.argmin(((z[km.labels_ == k] - km.cluster_centers_[k]) ** 2).sum(1))
+            ]
+            for k in range(size)
+        ]
+    )
+    return Background(
+        frame.iloc[medoids].reset_index(drop=True), encoded[medoids], weights, "kmeans-medoids", n
+    )

@@ -128,7 +128,17 @@ def _report(explainer: Any) -> dict[str, Any]:
 
 def build_bento(model_tag: str, say: Any) -> str:
     say(f"bento: building with model {model_tag}")
-    cmd = [sys.executable, "-m", "bentoml", "build", str(PROJECT_ROOT), "--arg", f"model={model_tag}", "-o", "tag"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "bentoml",
+        "build",
+        str(PROJECT_ROOT),
+        "--arg",
+        f"model={model_tag}",
+        "-o",
+        "tag",
+    ]
     proc = subprocess.run(cmd, cwd=PROJECT_ROOT, capture_output=True, text=True, env=_bentoml_env())
     if proc.returncode != 0:
         raise ShapserveError(f"bentoml build failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}")
@@ -150,7 +160,9 @@ def demo(build: bool = False) -> dict[str, Any]:
     say = _Progress()
     say("demo: training the seed's model, SVC(gamma=0.001, C=100., probability=True) on breast cancer")
     model, x_train, *_ = breast_cancer_svc()
-    out = package(model, x_train, name=DEFAULT_NAME, progress=say, build=build, labels={"example": "breast-cancer"})
+    out = package(
+        model, x_train, name=DEFAULT_NAME, progress=say, build=build, labels={"example": "breast-cancer"}
+    )
     say("demo: training the mixed-type example (ColumnTransformer with impute, scale, one-hot)")
     pipe, x, _ = loan_pipeline()
     loan = package(pipe, x, name="shapserve-loan", progress=say, labels={"example": "loan"})
@@ -167,7 +179,9 @@ def verify_stored(tag: str) -> Path:
     try:
         path = Path(bentoml.models.get(tag).path) / "artifact"
     except bentoml.exceptions.NotFound as exc:
-        raise ShapserveError(f"no packaged model '{tag}' in the BentoML store; run 'shapserve package' first") from exc
+        raise ShapserveError(
+            f"no packaged model '{tag}' in the BentoML store; run 'shapserve package' first"
+        ) from exc
     verify(path, read_manifest(path))
     return path
 
@@ -185,21 +199,39 @@ def serve(name_or_tag: str | None, port: int, host: str) -> int:
         "-H 'Content-Type: application/json' -d @examples/breast_cancer_request.json",
         file=sys.stderr,
     )
-    cmd = [sys.executable, "-m", "bentoml", "serve", "service.service:Shapserve", "--port", str(port), "--host", host]
+    cmd = [
+        sys.executable,
+        "-m",
+        "bentoml",
+        "serve",
+        "service.service:Shapserve",
+        "--port",
+        str(port),
+        "--host",
+        host,
+    ]
     # become the server (no wrapper process): signals such as SIGTERM reach BentoML directly
     os.chdir(PROJECT_ROOT)
     os.execve(sys.executable, cmd, env)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="shapserve", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="shapserve", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("package", help="fit the scoring explainer and save model + explainer to the BentoML store")
-    p.add_argument("model", type=Path, help=".onnx, .skops, or .joblib/.pkl (pickle: needs --trust-pickle or --sha256)")
+    p = sub.add_parser(
+        "package", help="fit the scoring explainer and save model + explainer to the BentoML store"
+    )
+    p.add_argument(
+        "model", type=Path, help=".onnx, .skops, or .joblib/.pkl (pickle: needs --trust-pickle or --sha256)"
+    )
     p.add_argument("--data", required=True, type=Path, help="training rows, CSV or Parquet, raw input schema")
     p.add_argument("--target", help="target column in DATA, dropped from the features")
     p.add_argument("--name", default=DEFAULT_NAME, help="model name in the BentoML store")
-    p.add_argument("--scorer", default="auto", choices=["auto", "kernel", "tree", "linear", "exact", "kernel_machine"])
+    p.add_argument(
+        "--scorer", default="auto", choices=["auto", "kernel", "tree", "linear", "exact", "kernel_machine"]
+    )
     p.add_argument("--output-space", choices=["probability", "log_odds", "raw"])
     p.add_argument("--background-size", type=int)
     p.add_argument("--build", action="store_true", help="also build the Bento and print its tag")

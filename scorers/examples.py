@@ -87,14 +87,22 @@ def loan_pipeline(model: str = "logistic") -> tuple[Any, pd.DataFrame, pd.Series
     x, y = loan_data()
     numeric = ["age", "income", "debt_ratio", "years_employed"]
     categorical = ["housing", "purpose", "region"]
-    numeric_transformer = Pipeline([("imputer", SimpleImputer(strategy="median")), ("scaler", StandardScaler())])
+    numeric_transformer = Pipeline(
+        [("imputer", SimpleImputer(strategy="median")), ("scaler", StandardScaler())]
+    )
     categorical_transformer = Pipeline(
         [
             ("imputer", SimpleImputer(strategy="constant", fill_value="missing")),
             ("onehot", OneHotEncoder(handle_unknown="ignore")),
         ]
     )
-    pre = ColumnTransformer([("num", numeric_transformer, numeric), ("cat", categorical_transformer, categorical)])
-    est = LogisticRegression(max_iter=1000) if model == "logistic" else GradientBoostingClassifier(random_state=0)
+    pre = ColumnTransformer(
+        [("num", numeric_transformer, numeric), ("cat", categorical_transformer, categorical)]
+    )
+    est = (
+        LogisticRegression(max_iter=1000)
+        if model == "logistic"
+        else GradientBoostingClassifier(random_state=0)
+    )
     pipe = Pipeline([("preprocessor", pre), ("classifier", est)]).fit(x, y)
     return pipe, x, y

@@ -34,7 +34,9 @@ Progress = Callable[[str], None]
 _UNSEEN = "__shapserve_unseen_category__"
 
 
-def read_table(data: pd.DataFrame | np.ndarray | str | Path, feature_names: Sequence[str] | None = None) -> pd.DataFrame:
+def read_table(
+    data: pd.DataFrame | np.ndarray | str | Path, feature_names: Sequence[str] | None = None
+) -> pd.DataFrame:
     """Training rows as a DataFrame: a DataFrame, an array (with names), or a CSV / Parquet path."""
     if isinstance(data, (str, Path)):
         path = Path(data)
@@ -147,7 +149,11 @@ class ScoringExplainer:
 
     def explain(self, rows: Any, *, engineered: bool = False) -> Explanation:
         """Local explanation of validated rows (see :class:`Explanation` for shapes)."""
-        frame = rows if isinstance(rows, pd.DataFrame) and getattr(rows, "_shapserve_valid", False) else self.validate(rows)
+        frame = (
+            rows
+            if isinstance(rows, pd.DataFrame) and getattr(rows, "_shapserve_valid", False)
+            else self.validate(rows)
+        )
         return self.explain_frame(frame, engineered=engineered)
 
     def explain_frame(self, frame: pd.DataFrame, *, engineered: bool = False) -> Explanation:
@@ -181,7 +187,9 @@ class ScoringExplainer:
         if rows is None:
             raise InputError("no stored global explanation; pass rows to explain", field="rows")
         exp = self.explain(rows)
-        return GlobalExplanation(np.abs(exp.values).mean(axis=0), self.features, self.classes, self.output_space, len(exp.values))
+        return GlobalExplanation(
+            np.abs(exp.values).mean(axis=0), self.features, self.classes, self.output_space, len(exp.values)
+        )
 
     def save(self, directory: str | Path) -> Path:
         from .artifact import save
@@ -226,12 +234,16 @@ def _probe_features(model: NativeModel | OnnxModel, frame: pd.DataFrame, feature
             feat.unseen = "accepted" if works(test) else "rejected"
 
 
-def encoder_for(model: NativeModel | OnnxModel, mode: str) -> tuple[Callable[[pd.DataFrame], np.ndarray], Any]:
+def encoder_for(
+    model: NativeModel | OnnxModel, mode: str
+) -> tuple[Callable[[pd.DataFrame], np.ndarray], Any]:
     """(encode raw rows for masking, head estimator or None) for a masking mode."""
     if mode == RAW:
         return (lambda f: f.to_numpy(dtype=object)), (None if isinstance(model, OnnxModel) else model.model)
     if mode == IDENTITY:
-        return (lambda f: f.to_numpy(dtype=np.float64)), (None if isinstance(model, OnnxModel) else model.model)
+        return (lambda f: f.to_numpy(dtype=np.float64)), (
+            None if isinstance(model, OnnxModel) else model.model
+        )
     assert isinstance(model, NativeModel)
     pre, head = model.model[:-1], model.model[-1]
 
@@ -246,7 +258,9 @@ def _masking(model: NativeModel | OnnxModel, schema: Schema, frame: pd.DataFrame
     names = schema.names
     singles = np.arange(len(names))
 
-    def build(mode: str, reason: str, groups: np.ndarray = singles, enc_names: list[str] = names) -> tuple[Masking, Any, str]:
+    def build(
+        mode: str, reason: str, groups: np.ndarray = singles, enc_names: list[str] = names
+    ) -> tuple[Masking, Any, str]:
         encode, head = encoder_for(model, mode)
         return Masking(mode, names, groups.astype(np.int64), enc_names, encode), head, reason
 
@@ -265,18 +279,29 @@ def _masking(model: NativeModel | OnnxModel, schema: Schema, frame: pd.DataFrame
         if owner is not None:
             enc_names = out_names or [f"{names[g]}[{c}]" for c, g in enumerate(owner)]
             return build(GROUPED, "column-wise preprocessing", owner, enc_names)
-        return build(RAW, f"preprocessing is not column-wise ({reason}); the pipeline is a black box over raw columns")
+        return build(
+            RAW, f"preprocessing is not column-wise ({reason}); the pipeline is a black box over raw columns"
+        )
     if schema.numeric_only:
         return build(IDENTITY, "numeric columns")
     return build(RAW, "non-numeric columns")
 
 
 def _choose(
-    scorer: str, output_space: str | None, head: Any, task: str, mode: str, masking: Masking, params: dict[str, Any]
+    scorer: str,
+    output_space: str | None,
+    head: Any,
+    task: str,
+    mode: str,
+    masking: Masking,
+    params: dict[str, Any],
 ) -> tuple[str, str, str | None]:
     """(scorer name, space, fallback note)."""
     if output_space is not None and output_space not in spaces.SPACES:
-        raise InputError(f"unknown output space '{output_space}'; expected one of {list(spaces.SPACES)}", field="output_space")
+        raise InputError(
+            f"unknown output space '{output_space}'; expected one of {list(spaces.SPACES)}",
+            field="output_space",
+        )
     if scorer == "auto":
         for name in AUTO_ORDER:
             avail = REGISTRY[name].native_spaces(head, task, mode, masking, **params)
@@ -284,7 +309,9 @@ def _choose(
                 return name, output_space or avail[0], None
         raise UnsupportedModelError(f"no scorer explains this model in the '{output_space}' space")
     if scorer not in REGISTRY:
-        raise InputError(f"unknown scorer '{scorer}'; expected auto or one of {sorted(REGISTRY)}", field="scorer")
+        raise InputError(
+            f"unknown scorer '{scorer}'; expected auto or one of {sorted(REGISTRY)}", field="scorer"
+        )
     avail = REGISTRY[scorer].native_spaces(head, task, mode, masking, **params)
     if avail and (output_space is None or output_space in avail):
         return scorer, output_space or avail[0], None
@@ -294,12 +321,18 @@ def _choose(
                 f"the exact scorer enumerates 2^M coalitions and is capped at {params.get('max_features', 12)} "
                 f"features; this model has {masking.n_players} (raise max_features or use kernel)"
             )
-        raise UnsupportedModelError(f"the {scorer} scorer does not apply to {type(head).__name__} in {mode} mode")
+        raise UnsupportedModelError(
+            f"the {scorer} scorer does not apply to {type(head).__name__} in {mode} mode"
+        )
     fallback = "exact" if masking.n_players <= params.get("max_features", 12) else "kernel"
     if output_space not in REGISTRY[fallback].native_spaces(head, task, mode, masking, **params):
         raise UnsupportedModelError(f"no scorer explains this model in the '{output_space}' space")
-    return fallback, output_space, (
-        f"the {scorer} scorer is exact only in {avail}; '{output_space}' was asked for, so the {fallback} scorer explains it"
+    return (
+        fallback,
+        output_space,
+        (
+            f"the {scorer} scorer is exact only in {avail}; '{output_space}' was asked for, so the {fallback} scorer explains it"
+        ),
     )
 
 
@@ -328,7 +361,9 @@ def fit(
     frame = read_table(background, feature_names)
     if target is not None:
         if target not in frame.columns:
-            raise InputError(f"target column '{target}' is not in the data; columns: {list(frame.columns)}", field="target")
+            raise InputError(
+                f"target column '{target}' is not in the data; columns: {list(frame.columns)}", field="target"
+            )
         frame = frame.drop(columns=[target])
     if len(frame) < 2:
         raise InputError("expected at least 2 training rows", field="background")
@@ -342,14 +377,18 @@ def fit(
     if isinstance(wrapped, OnnxModel) and wrapped.task == CLASSIFIER and not wrapped.classes:
         probs = wrapped.predict_proba(frame.iloc[:1])
         labels = pd.unique(pd.Series(wrapped.predict(frame)))
-        wrapped.classes = sorted(labels.tolist()) if len(labels) == probs.shape[1] else list(range(probs.shape[1]))
+        wrapped.classes = (
+            sorted(labels.tolist()) if len(labels) == probs.shape[1] else list(range(probs.shape[1]))
+        )
     wrapped.schema = schema
 
     say("masking: checking whether preprocessing is column-wise")
     masking, head, report.mode_reason = _masking(wrapped, schema, frame)
     report.mode = masking.mode
     params = {"max_features": max_exact_features}
-    name, space, report.fallback = _choose(scorer, output_space, head, wrapped.task, masking.mode, masking, params)
+    name, space, report.fallback = _choose(
+        scorer, output_space, head, wrapped.task, masking.mode, masking, params
+    )
     report.scorer, report.output_space = name, space
     if report.fallback:
         say(f"note: {report.fallback}")
@@ -360,12 +399,18 @@ def fit(
     size = background_size or size
     method = summary or default_method
     say(f"background: summarising {len(frame)} rows to {min(size, len(frame))} ({method})")
-    snap = masking.mode == IDENTITY and not np.isnan(encoded_all.astype(np.float64)).any() if encoded_all.dtype != object else False
+    snap = (
+        masking.mode == IDENTITY and not np.isnan(encoded_all.astype(np.float64)).any()
+        if encoded_all.dtype != object
+        else False
+    )
     bg = summarize(frame, encoded_all, size, method, snap_centroids=snap, seed=seed)
     report.background = {"size": int(len(bg.weights)), "method": bg.method, "source_rows": bg.source_rows}
 
     say("runtime: building the model function and checking ONNX")
-    fn, onnx_head = _model_function(wrapped, head, masking, space, n_classes, bg, onnx, onnx_tolerance, report)
+    fn, onnx_head = _model_function(
+        wrapped, head, masking, space, n_classes, bg, onnx, onnx_tolerance, report
+    )
     report.prediction_runtime = wrapped.runtime
     game = Game(masking, fn, bg.encoded, bg.weights)
     ctx = FitContext(masking, game, head, space, wrapped.task, n_classes, masking.mode)
@@ -377,8 +422,12 @@ def fit(
     fitted = REGISTRY[name](**kwargs).fit(ctx)
 
     rng = np.random.default_rng(seed)
-    sample = frame.iloc[np.sort(rng.permutation(len(frame))[: min(eval_size, len(frame))])].reset_index(drop=True)
-    explainer = ScoringExplainer(wrapped, schema, masking, fitted, bg, report, sample=sample, onnx_head=onnx_head)
+    sample = frame.iloc[np.sort(rng.permutation(len(frame))[: min(eval_size, len(frame))])].reset_index(
+        drop=True
+    )
+    explainer = ScoringExplainer(
+        wrapped, schema, masking, fitted, bg, report, sample=sample, onnx_head=onnx_head
+    )
     say(f"checks: explaining {len(sample)} rows for the global explanation and additivity")
     _fit_checks(explainer, sample, say)
     return explainer
@@ -404,7 +453,9 @@ def _model_function(
         schema = wrapped.schema
 
         def native_raw(h: np.ndarray) -> np.ndarray:
-            return estimator_output(wrapped.model, space, wrapped.task, n_classes)(wrapped.model_input(raw_frame(h, schema)))
+            return estimator_output(wrapped.model, space, wrapped.task, n_classes)(
+                wrapped.model_input(raw_frame(h, schema))
+            )
 
         report.coalition_runtime = "sklearn"
         report.onnx = {"exported": False, "reason": "raw masking evaluates the whole pipeline"}
@@ -415,11 +466,19 @@ def _model_function(
         report.onnx = {"exported": False, "reason": "disabled"}
         return native, None
     if not REGISTRY[report.scorer].evaluates_coalitions:
-        report.onnx = {"exported": False, "reason": f"the {report.scorer} scorer reads the model's parameters"}
+        report.onnx = {
+            "exported": False,
+            "reason": f"the {report.scorer} scorer reads the model's parameters",
+        }
         return native, None
     probe = _probe_hybrids(bg.encoded.astype(np.float64), masking)
     export: OnnxExport = export_head(head, probe.shape[1], wrapped.task, space, native, probe, tol)
-    report.onnx = {"exported": export.model_bytes is not None, "dtype": export.dtype, "max_abs_diff": export.max_abs_diff, "reason": export.reason}
+    report.onnx = {
+        "exported": export.model_bytes is not None,
+        "dtype": export.dtype,
+        "max_abs_diff": export.max_abs_diff,
+        "reason": export.reason,
+    }
     if export.model_bytes is None:
         return native, None
     ort_fn = onnx_output_fn(export.model_bytes, wrapped.task, space)
@@ -448,11 +507,16 @@ def _fit_checks(explainer: ScoringExplainer, sample: pd.DataFrame, say: Progress
     report.checks["additivity_max_abs_error"] = exp.additivity_error()
     report.checks["additivity_rows"] = len(sample)
     per_class = np.abs(exp.values).mean(axis=0)
-    explainer.global_explanation = GlobalExplanation(per_class, explainer.features, explainer.classes, explainer.output_space, len(sample))
+    explainer.global_explanation = GlobalExplanation(
+        per_class, explainer.features, explainer.classes, explainer.output_space, len(sample)
+    )
     # single-row latency, the serving case
     one = sample.iloc[:1]
     explainer.explain_frame(one)
-    singles = [time_call(explainer.explain_frame, sample.iloc[i : i + 1], repeat=1) for i in range(min(5, len(sample)))]
+    singles = [
+        time_call(explainer.explain_frame, sample.iloc[i : i + 1], repeat=1)
+        for i in range(min(5, len(sample)))
+    ]
     report.checks["explain_ms_per_row_single"] = 1000 * float(np.median(singles))
     report.checks["explain_ms_per_row_batch"] = 1000 * batch_s / len(sample)
     m = explainer.masking.n_players
@@ -464,7 +528,10 @@ def _fit_checks(explainer: ScoringExplainer, sample: pd.DataFrame, say: Progress
         report.checks["max_abs_diff_vs_enumeration"] = float(diff)
     elif explainer.scorer.name == "exact":
         report.checks["max_abs_diff_vs_enumeration"] = 0.0
-    if not math.isfinite(report.checks["additivity_max_abs_error"]) or report.checks["additivity_max_abs_error"] > 1e-6:
+    if (
+        not math.isfinite(report.checks["additivity_max_abs_error"])
+        or report.checks["additivity_max_abs_error"] > 1e-6
+    ):
         raise UnsupportedModelError(
             f"explanations are not additive on the training rows (max error "
             f"{report.checks['additivity_max_abs_error']:.3g}); refusing to package them"

@@ -59,7 +59,9 @@ class Explanation:
         recon = self.base_values[None, :] + self.values.sum(axis=2)
         return float(np.max(np.abs(recon - self.outputs))) if self.values.size else 0.0
 
-    def ranked(self, top_k: int, output_index: list[int] | npt.NDArray[np.int64]) -> list[dict[str, list[Any]]]:
+    def ranked(
+        self, top_k: int, output_index: list[int] | npt.NDArray[np.int64]
+    ) -> list[dict[str, list[Any]]]:
         """Per row, the top-k features by |value| for one output (the predicted class)."""
         out = []
         for i, k in enumerate(output_index):
@@ -71,7 +73,10 @@ class Explanation:
     def get_ranked_local_names(self) -> list[list[list[str]]]:
         """Seed API: per output, per row, feature names by decreasing |importance|."""
         order = np.argsort(-np.abs(self.values), axis=2, kind="stable")
-        return [[[self.features[j] for j in order[i, k]] for i in range(order.shape[0])] for k in range(order.shape[1])]
+        return [
+            [[self.features[j] for j in order[i, k]] for i in range(order.shape[0])]
+            for k in range(order.shape[1])
+        ]
 
     def get_ranked_local_values(self) -> list[list[list[float]]]:
         order = np.argsort(-np.abs(self.values), axis=2, kind="stable")
@@ -101,7 +106,9 @@ class GlobalExplanation:
         return sorted(self.importance.tolist(), reverse=True)[:top_k]
 
     def get_feature_importance_dict(self, top_k: int | None = None) -> dict[str, float]:
-        return dict(zip(self.get_ranked_global_names(top_k), self.get_ranked_global_values(top_k), strict=True))
+        return dict(
+            zip(self.get_ranked_global_names(top_k), self.get_ranked_global_values(top_k), strict=True)
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -116,4 +123,10 @@ class GlobalExplanation:
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> GlobalExplanation:
-        return cls(np.asarray(d["per_class"], dtype=np.float64), d["features"], d["classes"], d["output_space"], d["n_rows"])
+        return cls(
+            np.asarray(d["per_class"], dtype=np.float64),
+            d["features"],
+            d["classes"],
+            d["output_space"],
+            d["n_rows"],
+        )

@@ -20,7 +20,9 @@ def _is_linear(head: Any) -> bool:
     from sklearn.linear_model._base import LinearClassifierMixin, LinearModel
     from sklearn.svm import LinearSVC, LinearSVR
 
-    return isinstance(head, (LinearModel, LinearClassifierMixin, LinearSVC, LinearSVR)) and hasattr(head, "coef_")
+    return isinstance(head, (LinearModel, LinearClassifierMixin, LinearSVC, LinearSVR)) and hasattr(
+        head, "coef_"
+    )
 
 
 @register

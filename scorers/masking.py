@@ -87,7 +87,9 @@ class Game:
             rows_per_call = max(1, self.max_batch // per_row)
             for start in range(0, n, rows_per_call):
                 xs = x[start : start + rows_per_call]
-                hyb = np.where(cols[None, :, None, :], xs[:, None, None, :], self.background[None, None, :, :])
+                hyb = np.where(
+                    cols[None, :, None, :], xs[:, None, None, :], self.background[None, None, :, :]
+                )
                 f = self.fn(hyb.reshape(-1, d))
                 k = f.shape[1]
                 v = np.einsum("rcbk,b->rck", f.reshape(len(xs), n_coal, nb, k), self.weights)

@@ -46,7 +46,15 @@ def _is_margin_model(est: Any) -> bool:
     from sklearn.ensemble import GradientBoostingClassifier, HistGradientBoostingClassifier
     from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
 
-    return isinstance(est, (LogisticRegression, LogisticRegressionCV, GradientBoostingClassifier, HistGradientBoostingClassifier))
+    return isinstance(
+        est,
+        (
+            LogisticRegression,
+            LogisticRegressionCV,
+            GradientBoostingClassifier,
+            HistGradientBoostingClassifier,
+        ),
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -154,7 +162,9 @@ class OnnxModel:
 
     runtime = "onnxruntime"
 
-    def __init__(self, model_bytes: bytes, schema: Schema, classes: list[Any] | None = None, threads: int = 1) -> None:
+    def __init__(
+        self, model_bytes: bytes, schema: Schema, classes: list[Any] | None = None, threads: int = 1
+    ) -> None:
         self.model_bytes = model_bytes
         self.session = ort_session(model_bytes, threads)
         self.schema = schema
@@ -196,7 +206,9 @@ class OnnxModel:
             feed[feat.name] = arr.reshape(-1, 1)
         return feed
 
-    def _run(self, feed: dict[str, np.ndarray], name: str) -> Any:
+    def _run(self, feed: dict[str, np.ndarray], name: str | None) -> Any:
+        if name is None:
+            raise UnsupportedModelError("the ONNX graph has no output for this")
         return self.session.run([name], feed)[0]
 
     def _proba_from(self, out: Any) -> FloatArray:

@@ -22,7 +22,13 @@ class OnnxExport:
 
 
 def export_head(
-    head: Any, n_columns: int, task: str, space: str, reference: Callable[[np.ndarray], np.ndarray], probe: np.ndarray, tol: float
+    head: Any,
+    n_columns: int,
+    task: str,
+    space: str,
+    reference: Callable[[np.ndarray], np.ndarray],
+    probe: np.ndarray,
+    tol: float,
 ) -> OnnxExport:
     """Try double then float inputs; keep the first export whose outputs match ``reference`` on ``probe``."""
     if space == spaces.RAW and task == CLASSIFIER:
@@ -52,14 +58,18 @@ def export_head(
     return OnnxExport(None, None, None, "; ".join(reasons))
 
 
-def onnx_output_fn(model_bytes: bytes, task: str, space: str, threads: int = 1) -> Callable[[np.ndarray], np.ndarray]:
+def onnx_output_fn(
+    model_bytes: bytes, task: str, space: str, threads: int = 1
+) -> Callable[[np.ndarray], np.ndarray]:
     session = ort_session(model_bytes, threads)
     inp = session.get_inputs()[0]
     dtype = np.float64 if "double" in inp.type else np.float32
     out_name = session.get_outputs()[1 if task == CLASSIFIER else 0].name
 
     def run(x: np.ndarray) -> np.ndarray:
-        out = np.asarray(session.run([out_name], {inp.name: np.ascontiguousarray(x, dtype=dtype)})[0], dtype=np.float64)
+        out = np.asarray(
+            session.run([out_name], {inp.name: np.ascontiguousarray(x, dtype=dtype)})[0], dtype=np.float64
+        )
         if task == CLASSIFIER:
             return spaces.from_probability(out, space)
         return out.reshape(len(x), -1)

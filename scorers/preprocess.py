@@ -47,7 +47,7 @@ def detect_groups(
                 f"engineered column {c} depends on raw columns '{sample.columns[owner[c]]}' and '{name}'"
             )
         owner[changed] = j
-    for c in np.flatnonzero(owner < 0):
+    for c in (int(i) for i in np.flatnonzero(owner < 0)):
         # constant on the background (say a rare one-hot level): fall back on the output name
         label = out_names[c] if out_names is not None else ""
         hits = [j for j, n in enumerate(sample.columns) if str(n) in label]

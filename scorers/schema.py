@@ -136,7 +136,9 @@ class Schema:
                 unknown = [k for k in row if k not in self._index]
                 if unknown:
                     raise UnknownFeatureError(
-                        f"unknown feature '{unknown[0]}'; expected features: {self.names}", row=i, field=str(unknown[0])
+                        f"unknown feature '{unknown[0]}'; expected features: {self.names}",
+                        row=i,
+                        field=str(unknown[0]),
                     )
                 if len(row) != width:
                     missing = [n for n in self.names if n not in row]
@@ -168,7 +170,9 @@ class Schema:
             if feat.dtype == NUMBER:
                 data[feat.name] = np.asarray(col, dtype=np.float64)
             else:
-                data[feat.name] = pd.Series(col, dtype=object).where(pd.notna(pd.Series(col, dtype=object)), np.nan)
+                data[feat.name] = pd.Series(col, dtype=object).where(
+                    pd.notna(pd.Series(col, dtype=object)), np.nan
+                )
         return pd.DataFrame(data, columns=self.names)
 
     def validate_frame(self, frame: pd.DataFrame | np.ndarray) -> pd.DataFrame:
@@ -183,7 +187,9 @@ class Schema:
             return self.rows_to_frame(frame)
         unknown = [c for c in frame.columns if c not in self._index]
         if unknown:
-            raise UnknownFeatureError(f"unknown feature '{unknown[0]}'; expected features: {self.names}", field=str(unknown[0]))
+            raise UnknownFeatureError(
+                f"unknown feature '{unknown[0]}'; expected features: {self.names}", field=str(unknown[0])
+            )
         missing = [n for n in self.names if n not in frame.columns]
         if missing:
             raise MissingFeatureError(f"missing feature '{missing[0]}'", field=missing[0])
@@ -192,7 +198,11 @@ class Schema:
         out = {}
         for j, feat in enumerate(self.features):
             col = frame[feat.name]
-            if feat.dtype == NUMBER and pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
+            if (
+                feat.dtype == NUMBER
+                and pd.api.types.is_numeric_dtype(col)
+                and not pd.api.types.is_bool_dtype(col)
+            ):
                 values = col.to_numpy(dtype=np.float64, na_value=np.nan)
                 bad = np.flatnonzero(np.isinf(values) | (np.isnan(values) & (not feat.nullable)))
                 if bad.size:

@@ -129,7 +129,10 @@ def compile_leaves(model: Any, n_features: int) -> tuple[dict[str, np.ndarray], 
                 _sk_tree(leaves, est, 1.0 / len(model.estimators_), kind.endswith("Classifier"))
             f32 = True
         elif kind.startswith("GradientBoosting"):
-            if not isinstance(model.init_, str) and type(model.init_).__name__ not in ("DummyRegressor", "DummyClassifier"):
+            if not isinstance(model.init_, str) and type(model.init_).__name__ not in (
+                "DummyRegressor",
+                "DummyClassifier",
+            ):
                 return None  # a non-constant initial model is not a tree
             n_out = model.estimators_.shape[1]
             for stage in model.estimators_:
@@ -142,7 +145,15 @@ def compile_leaves(model: Any, n_features: int) -> tuple[dict[str, np.ndarray], 
                         return out
 
                     missing = getattr(t, "missing_go_to_left", np.zeros(t.node_count, dtype=np.uint8))
-                    leaves.add_tree(t.children_left, t.children_right, t.feature, t.threshold, missing, value, model.learning_rate)
+                    leaves.add_tree(
+                        t.children_left,
+                        t.children_right,
+                        t.feature,
+                        t.threshold,
+                        missing,
+                        value,
+                        model.learning_rate,
+                    )
             f32 = True
         elif kind.startswith("HistGradientBoosting"):
             n_out = len(model._predictors[0])
@@ -180,6 +191,10 @@ class TreeScorer(Scorer):
     name = "tree"
     exact = True
     _state_keys = ("leaf_lo_", "leaf_hi_", "leaf_nan_", "leaf_value_", "float32_")
+    leaf_lo_: np.ndarray
+    leaf_hi_: np.ndarray
+    leaf_nan_: np.ndarray
+    leaf_value_: np.ndarray
 
     @classmethod
     def native_spaces(cls, head: Any, task: str, mode: str, masking: Masking, **params: Any) -> list[str]:
@@ -219,7 +234,7 @@ class TreeScorer(Scorer):
             z = z.astype(np.float32).astype(np.float64)
         nan = np.isnan(z)[None]
         inside = (z[None] > self.leaf_lo_[:, None, :]) & (z[None] <= self.leaf_hi_[:, None, :])
-        return np.where(nan, self.leaf_nan_[:, None, :], inside)
+        return np.asarray(np.where(nan, self.leaf_nan_[:, None, :], inside))
 
     def _by_group(self, inside: np.ndarray) -> np.ndarray:
         """Column-level (L, n, d) -> raw-feature level (L, n, M): inside on every column of the group.

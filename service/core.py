@@ -116,11 +116,11 @@ class ScoringService:
         )
         if top_k is not None:
             # the predicted class: the column of predict()'s label (predict_proba can disagree for SVC)
-            if exp.classes is not None:
+            if exp.classes is not None and proba is not None:
                 index = {c: i for i, c in enumerate(exp.classes)}
                 which = [
                     index.get(_label(p), int(np.argmax(proba[i]))) for i, p in enumerate(out["predictions"])
-                ]  # type: ignore[index]
+                ]
             else:
                 which = [0] * len(frame)
             out["ranked"] = exp.ranked(top_k, which)

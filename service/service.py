@@ -110,7 +110,7 @@ def _count_rejected(kind: str) -> None:
         core.count_error(kind)
 
 
-Shapserve.add_asgi_middleware(
+Shapserve.add_asgi_middleware(  # type: ignore[attr-defined]  # the decorator returns a bentoml Service
     RequestGuard,
     max_body_bytes=settings.max_body_bytes,
     on_reject=_count_rejected,

@@ -87,6 +87,7 @@ def test_openapi_fuzz_finds_no_server_error(
         text=True,
         timeout=300,
         env={**os.environ, "SCHEMATHESIS_HOOKS": ""},
+        cwd=tmp_path,
     )
     assert proc.returncode == 0, proc.stdout[-4000:]
     passed = re.search(r"(\d+) generated, (\d+) passed", proc.stdout)

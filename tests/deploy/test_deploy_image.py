@@ -1,0 +1,182 @@
+"""The real image, built from the top-level Dockerfile with podman and run on 127.0.0.1.
+
+Builds (or reuses) the image of the current Bento, runs it on a free loopback port with an API key,
+waits for /readyz, checks /explain additivity, the user, the worker count, the healthcheck, the
+metrics the autoscaling variant relies on, and a clean stop. Fails (never skips) without podman.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from deploy_helpers import (
+    assert_additive,
+    container_alive,
+    example_rows,
+    free_port,
+    http,
+    inspect_image,
+    logs,
+    run,
+    say,
+    wait_ready,
+)
+
+pytestmark = pytest.mark.slow
+API_KEY = "ci-" + secrets.token_hex(12)
+CPUS = min(2, os.cpu_count() or 1)
+
+
+@dataclass
+class Server:
+    name: str
+    url: str
+    ready_seconds: float
+
+
+def worker_processes(name: str) -> list[str]:
+    top = run(["podman", "top", name, "args"]).stdout.splitlines()[1:]
+    return [ln for ln in top if "_bentoml_impl.worker.service" in ln]
+
+
+def start(image: str, name: str, *args: str) -> Server:
+    port = free_port()
+    run(["podman", "rm", "-f", name], check=False)
+    run(["podman", "run", "-d", "--name", name, "-p", f"127.0.0.1:{port}:3000", *args, image])
+    url = f"http://127.0.0.1:{port}"
+    try:
+        ready = wait_ready(url, lambda: container_alive(name))
+    except AssertionError as e:
+        detail = logs(name)
+        run(["podman", "rm", "-f", name], check=False)
+        raise AssertionError(f"{e}\n--- podman logs {name}\n{detail}") from None
+    say(f"{name} ready on {url} after {ready:.1f}s")
+    return Server(name, url, ready)
+
+
+@pytest.fixture(scope="module")
+def server(image) -> Any:
+    srv = start(
+        image.name, f"shapserve-test-{os.getpid()}", f"--cpus={CPUS}", "-e", f"SHAPSERVE_API_KEY={API_KEY}"
+    )
+    yield srv
+    run(["podman", "rm", "-f", "-t", "5", srv.name], check=False)
+
+
+AUTH = {"authorization": f"Bearer {API_KEY}"}
+
+
+def test_image_config(image):
+    d = inspect_image(image.name)
+    cfg = d["Config"]
+    assert cfg["User"] == "10001:10001"
+    assert "3000/tcp" in cfg["ExposedPorts"]
+    hc = d.get("Healthcheck") or cfg.get("Healthcheck")
+    assert hc, "HEALTHCHECK lost: build with --format docker"
+    assert hc["Test"][0] == "CMD" and any("/readyz" in part for part in hc["Test"]), hc["Test"]
+    env = dict(e.split("=", 1) for e in cfg["Env"])
+    assert env["BENTOML_DO_NOT_TRACK"] == "true" and env["SHAPSERVE_WORKERS"] == "cpu_count"
+    assert cfg["Entrypoint"] == ["/usr/local/bin/shapserve-entrypoint"]
+    say(f"image {image.name}: {d['Size'] / 1e6:.0f} MB, built in {image.build_seconds:.0f}s")
+
+
+def test_no_build_toolchain_and_locked_requirements(image):
+    script = (
+        "for t in gcc cc c++ g++ make ld as git; do command -v $t; done; "
+        "/opt/venv/bin/python -m pip freeze --disable-pip-version-check 2>/dev/null"
+    )
+    out = run(["podman", "run", "--rm", "--entrypoint", "/bin/sh", image.name, "-c", script]).stdout
+    lines = out.splitlines()
+    assert not [ln for ln in lines if ln.startswith("/")], f"toolchain in the final image: {lines}"
+    installed = {ln.split("==")[0].lower().replace("_", "-"): ln.split("==")[1] for ln in lines if "==" in ln}
+    locked = [
+        ln.strip()
+        for ln in (image.context / "env/python/requirements.txt").read_text().splitlines()
+        if "==" in ln and not ln.startswith("#")
+    ]
+    assert len(locked) > 20
+    for req in locked:
+        name, version = req.split("==")
+        assert installed.get(name.lower().replace("_", "-")) == version.split(";")[0].strip(), req
+
+
+def test_explain_additivity(server):
+    rows = example_rows(3)
+    status, answer = http("POST", server.url + "/explain", {"instances": rows}, AUTH)
+    assert status == 200, answer
+    worst = assert_additive(answer, n_rows=3)
+    say(f"/explain additivity: max error {worst:.2e}")
+    status, pred = http("POST", server.url + "/predict", {"instances": rows}, AUTH)
+    assert status == 200 and len(pred["predictions"]) == 3
+
+
+def test_api_key_required(server):
+    status, body = http("POST", server.url + "/explain", {"instances": example_rows(1)})
+    assert status == 401, body
+    status, _ = http(
+        "POST", server.url + "/explain", {"instances": example_rows(1)}, {"authorization": "Bearer wrong"}
+    )
+    assert status == 401
+    assert http("GET", server.url + "/readyz")[0] == 200  # probes stay open
+
+
+def test_metrics_used_by_autoscaling(server):
+    http("POST", server.url + "/explain", {"instances": example_rows(1)}, AUTH)
+    status, text = http("GET", server.url + "/metrics")
+    assert status == 200
+    for series in ("shapserve_explain_seconds_bucket", "bentoml_service_request_in_progress"):
+        assert series in text, series
+
+
+def test_runs_as_non_root(server):
+    assert run(["podman", "exec", server.name, "id", "-u"]).stdout.strip() == "10001"
+    users = {ln.split()[0] for ln in run(["podman", "top", server.name, "user"]).stdout.splitlines()[1:]}
+    assert users == {"shapserve"}, users
+
+
+def test_one_worker_per_cpu(server):
+    assert len(worker_processes(server.name)) == CPUS
+
+
+def test_healthcheck_once(server):
+    proc = run(["podman", "healthcheck", "run", server.name], check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    state = json.loads(run(["podman", "inspect", server.name]).stdout)[0]["State"]
+    health = state.get("Health") or state.get("Healthcheck") or {}
+    assert health.get("Status") == "healthy", health
+
+
+def test_workers_configurable_and_read_only_root(image):
+    name = f"shapserve-test-w1-{os.getpid()}"
+    srv = start(image.name, name, f"--cpus={CPUS}", "--read-only", "-e", "SHAPSERVE_WORKERS=1")
+    try:
+        assert len(worker_processes(name)) == 1
+        status, answer = http("POST", srv.url + "/explain", {"instances": example_rows(1)})
+        assert status == 200  # no API key configured: open
+        assert_additive(answer, n_rows=1)
+    finally:
+        run(["podman", "rm", "-f", "-t", "5", name], check=False)
+
+
+def test_invalid_worker_count_is_refused(image):
+    proc = run(["podman", "run", "--rm", "-e", "SHAPSERVE_WORKERS=lots", image.name], check=False, timeout=60)
+    assert proc.returncode == 64
+    assert "SHAPSERVE_WORKERS must be cpu_count or a positive integer" in proc.stderr
+
+
+def test_stops_cleanly(server):
+    """Last test of the module: SIGTERM, workers drain, exit code 0 well before the kill timeout."""
+    t0 = time.monotonic()
+    run(["podman", "stop", "-t", "30", server.name])
+    took = time.monotonic() - t0
+    state = json.loads(run(["podman", "inspect", server.name]).stdout)[0]["State"]
+    assert state["ExitCode"] == 0, logs(server.name)
+    assert took < 25, f"stop took {took:.1f}s (SIGKILL at 30s)"
+    assert "Traceback" not in logs(server.name, tail=400)
+    say(f"stopped in {took:.1f}s, exit code 0")

@@ -130,7 +130,7 @@ def bento_dir() -> Path:
         if path is None or (path / "bento.yaml").stat().st_mtime < _code_mtime():
             say("building the Bento (make bento): " + ("none yet" if path is None else "code changed since"))
             t0 = time.monotonic()
-            run(["make", "-C", str(ROOT), "bento"], timeout=900)
+            run(["make", "-C", str(ROOT), "bento", f"BENTOML_HOME={BENTOML_HOME}"], timeout=900)
             say(f"Bento built in {time.monotonic() - t0:.0f}s")
             path = _bento_path()
         assert path is not None, "make bento ran but `bentoml get shapserve:latest -o path` finds no Bento"

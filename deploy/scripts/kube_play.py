@@ -25,7 +25,9 @@ import yaml
 DEPLOYMENT = Path(__file__).resolve().parents[1] / "k8s" / "deployment.yaml"
 
 
-def kube_play_docs(manifest: Path, image: str, host_port: int, name: str | None = None) -> list[dict[str, Any]]:
+def kube_play_docs(
+    manifest: Path, image: str, host_port: int, name: str | None = None
+) -> list[dict[str, Any]]:
     docs = [d for d in yaml.safe_load_all(manifest.read_text()) if d and d.get("kind") == "Deployment"]
     if len(docs) != 1:
         raise ValueError(f"{manifest}: expected exactly one Deployment, found {len(docs)}")

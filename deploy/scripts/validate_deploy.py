@@ -115,7 +115,9 @@ def k8s_problems(doc: dict[str, Any], versions: Iterable[str] | None = None) -> 
     """Strict schema problems of one resource at each version ([] if valid)."""
     import kubernetes_validate as kv
 
-    if doc.get("kind") == "ServiceMonitor" and str(doc.get("apiVersion", "")).startswith("monitoring.coreos.com/"):
+    if doc.get("kind") == "ServiceMonitor" and str(doc.get("apiVersion", "")).startswith(
+        "monitoring.coreos.com/"
+    ):
         return servicemonitor_problems(doc)
     out = []
     for ver in versions or k8s_versions():
@@ -151,7 +153,11 @@ def validate_k8s() -> list[tuple[str, list[str]]]:
 # ------------------------------------------------------------------------------------------ ACI
 def _flatten(d: Any, prefix: str = "") -> set[str]:
     if isinstance(d, dict):
-        return set().union(*[_flatten(v, f"{prefix}.{k}" if prefix else k) for k, v in d.items()]) if d else {prefix}
+        return (
+            set().union(*[_flatten(v, f"{prefix}.{k}" if prefix else k) for k, v in d.items()])
+            if d
+            else {prefix}
+        )
     if isinstance(d, list):
         return set().union(*[_flatten(v, f"{prefix}[{i}]") for i, v in enumerate(d)]) if d else {prefix}
     return {prefix}
@@ -188,6 +194,7 @@ def aci_problems(doc: dict[str, Any]) -> list[str]:
         reasons = re.findall(r"(?:ValueError|TypeError): ([^\"\\]+)", str(e))
         return [*out, f"deserialize (wrong type): {reasons[0].strip() if reasons else str(e)[:300]}"]
     out += _required_missing(cg, "<group>")
+
     # the SDK's enums are open (unknown strings pass): check the ones used here
     def enum(value: Any, enum_cls: Any, where: str) -> None:
         allowed = {e.value.lower() for e in enum_cls}

@@ -1,0 +1,59 @@
+"""CI smoke of the load tests: the demo model served as a real process on a free port, `make load-smoke`
+(locust headless, ~5 s of the mixed scenario) against it, and its summary checked: it exists, requests
+were made and none failed."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from load_helpers import ROOT, ensure_demo_model, env, free_port, start_server, stop, wait_ready
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    ensure_demo_model()
+    port = free_port()
+    log = tmp_path_factory.mktemp("server") / "server.log"
+    proc = start_server(port, log)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(url, proc)
+        yield url
+    finally:
+        code = stop(proc)
+        assert code in (0, -15), log.read_text()[-3000:]
+
+
+def test_make_load_smoke_writes_a_summary_without_failures(server: str, tmp_path: Path) -> None:
+    out = tmp_path / "smoke"
+    t0 = time.monotonic()
+    # -o: never reinstall the venv from here, even when a lock file is newer than it
+    proc = subprocess.run(
+        ["make", "-s", "-o", ".venv/bin/shapserve", "load-smoke", f"HOST={server}", f"LOAD_OUT={out}"],
+        cwd=ROOT,
+        env=env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert time.monotonic() - t0 < 60
+    assert (out / "summary.md").is_file() and (out / "locust_stats.csv").is_file()
+    summary = json.loads((out / "summary.json").read_text())
+    total = summary["total"]
+    assert total["requests"] > 0
+    assert total["failures"] == 0 and total["failure_rate"] == 0, total["status_counts"]
+    assert set(total["status_counts"]) == {"200"}
+    assert "/explain [1 row]" in summary["by_name"]
+    assert total["latency_ok_ms"]["p50"] is not None and total["ok_rps"] > 0
+    assert 3 <= summary["meta"]["elapsed_s"] <= 15
+    assert summary["meta"]["model"].startswith("shapserve-demo:")
+    assert summary["slo"]["passed"] is True
+    assert "| /explain [1 row] |" in (out / "summary.md").read_text()

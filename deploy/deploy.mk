@@ -3,6 +3,7 @@
 #   make podman-setup      install/configure rootful podman (Debian/Ubuntu, root)
 #   make image             stage the Bento (build/bento) and build the image with podman
 #   make validate-deploy   offline checks: hadolint, kubernetes-validate 1.29/latest, ACI models
+#   make kube-play         run the Deployment's pod spec with podman kube play (make kube-down)
 #   make test-deploy       the tests under tests/deploy (builds and runs the real image)
 # Variables: IMAGE (tag to build), BENTO_TAG, PODMAN_BUILD_FLAGS (e.g. --build-arg BUILD_PACKAGES=build-essential)
 IMAGE ?= localhost/shapserve:latest
@@ -10,7 +11,7 @@ BENTO_TAG ?= shapserve:latest
 PODMAN_BUILD_FLAGS ?=
 DEPLOY_BUILD_CTX := build/bento
 
-.PHONY: podman-setup test-base stage-bento image validate-deploy validate-tools test-deploy aci-render
+.PHONY: podman-setup test-base stage-bento image validate-deploy validate-tools test-deploy aci-render kube-play kube-down
 
 podman-setup:
 	bash deploy/scripts/podman-setup.sh
@@ -41,6 +42,17 @@ validate-deploy: validate-tools
 # [SHAPSERVE_API_KEY=...] make aci-render  ->  build/aci/container-group.yaml (mode 0600)
 aci-render: install
 	IMAGE=$(IMAGE) $(BIN)/python deploy/scripts/render_aci.py --out build/aci/container-group.yaml
+
+# the Deployment's pod spec on this machine (podman kube play), published on 127.0.0.1:$(KUBE_PLAY_PORT)
+KUBE_PLAY_PORT ?= 13000
+kube-play: install
+	@podman image exists $(IMAGE) || { echo "no local image $(IMAGE): run 'make image' first" >&2; exit 1; }
+	$(BIN)/python deploy/scripts/kube_play.py $(IMAGE) $(KUBE_PLAY_PORT) build/kube-play.yaml
+	podman kube play --replace build/kube-play.yaml
+	@echo "curl http://127.0.0.1:$(KUBE_PLAY_PORT)/readyz ; make kube-down"
+
+kube-down:
+	podman kube down build/kube-play.yaml
 
 test-deploy: install
 	$(BIN)/python -m pytest -q tests/deploy

@@ -4,12 +4,12 @@ in-process clients through the service's ASGI app, and real server processes on 
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from svc_helpers import make_client
 
 ROOT = Path(__file__).resolve().parents[2]
 os.environ.setdefault("BENTOML_HOME", str(ROOT / ".bentoml"))
@@ -44,29 +44,6 @@ def packaged() -> dict[str, str]:
         "model_tag"
     ]
     return tags
-
-
-def make_client(tag: str, **env: str) -> Any:
-    """A TestClient on the real service class, imported afresh for this model and settings."""
-    for key, value in {"SHAPSERVE_MODEL": tag, **env}.items():
-        os.environ[key] = value
-    for mod in [m for m in sys.modules if m == "service.service"]:
-        del sys.modules[mod]
-    from prometheus_client import REGISTRY
-
-    # each BentoML app registers its request metrics in the default registry; one process here
-    # builds several apps, so the previous app's collectors are dropped first (test-only concern)
-    for collector, names in list(REGISTRY._collector_to_names.items()):
-        if any(n.startswith("bentoml_") for n in names):
-            REGISTRY.unregister(collector)
-    from service.settings import get_settings
-
-    get_settings.cache_clear()
-    from starlette.testclient import TestClient
-
-    import service.service as svc_module
-
-    return TestClient(svc_module.Shapserve.to_asgi())
 
 
 _CLIENTS: dict[tuple[str, tuple[tuple[str, str], ...]], Any] = {}

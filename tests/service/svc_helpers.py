@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
+import sys
 import time
 from typing import Any
 
@@ -47,3 +49,34 @@ def additivity_error(body: dict[str, Any]) -> float:
     base = np.asarray(body["expected_values"], dtype=float)
     out = np.asarray(body["explained_outputs"], dtype=float)
     return float(np.max(np.abs(base + values.sum(axis=-1) - out)))
+
+
+def explode_on_sentinel(x: Any) -> Any:
+    """A preprocessing step that fails on one value: a model error on one request, on purpose."""
+    arr = np.asarray(x, dtype=float)
+    if np.any(arr == -999.0):
+        raise ValueError("secret internal detail /opt/model/path")
+    return arr
+
+
+def make_client(tag: str, **env: str) -> Any:
+    """A TestClient on the real service class, imported afresh for this model and settings."""
+    for key, value in {"SHAPSERVE_MODEL": tag, **env}.items():
+        os.environ[key] = value
+    for mod in [m for m in sys.modules if m == "service.service"]:
+        del sys.modules[mod]
+    from prometheus_client import REGISTRY
+
+    # each BentoML app registers its request metrics in the default registry; one process here
+    # builds several apps, so the previous app's collectors are dropped first (test-only concern)
+    for collector, names in list(REGISTRY._collector_to_names.items()):
+        if any(n.startswith("bentoml_") for n in names):
+            REGISTRY.unregister(collector)
+    from service.settings import get_settings
+
+    get_settings.cache_clear()
+    from starlette.testclient import TestClient
+
+    import service.service as svc_module
+
+    return TestClient(svc_module.Shapserve.to_asgi())

@@ -291,3 +291,43 @@ def test_overload_is_shed_with_429_and_retry_after() -> None:
     assert (a[0], b[0], after[0]) == (200, 200, 200)
     assert shed[0] == 429 and shed[1][b"retry-after"] == b"1"
     assert guard.inflight == 0
+
+
+def test_model_error_is_a_500_with_request_id_and_no_internals(tmp_path: Any, caplog: Any) -> None:
+    """A model that raises on one request: 500, a request id, no traceback/path; the server keeps serving."""
+    import logging
+
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+    from svc_helpers import explode_on_sentinel, make_client
+
+    from scorers.cli import package
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 3))
+    y = (x[:, 0] + x[:, 1] > 0).astype(int)
+    pipe = make_pipeline(FunctionTransformer(explode_on_sentinel), LogisticRegression()).fit(x, y)
+    import pandas as pd
+
+    tag = package(
+        pipe,
+        pd.DataFrame(x, columns=["a", "b", "c"]),
+        name="test-explode",
+        progress=lambda _m: None,
+        eval_size=20,
+    )["model_tag"]
+    c = make_client(tag)
+    c.__enter__()
+    assert c.post("/explain", json={"instances": [[0.1, 0.2, 0.3]]}).status_code == 200
+    with caplog.at_level(logging.ERROR, logger="shapserve"):
+        r = c.post("/explain", json={"instances": [[-999.0, 0.2, 0.3]]})
+    assert r.status_code == 500
+    body = r.json()
+    assert body["kind"] == "internal" and "request id" in body["error"]
+    request_id = r.headers["x-request-id"]
+    assert request_id in body["error"]
+    assert "secret" not in r.text and "/opt" not in r.text and "Traceback" not in r.text
+    assert any(request_id in rec.getMessage() for rec in caplog.records)
+    assert c.post("/explain", json={"instances": [[0.1, 0.2, 0.3]]}).status_code == 200
+    c.__exit__(None, None, None)

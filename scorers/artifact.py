@@ -23,6 +23,7 @@ from .base import REGISTRY, FitContext
 from .errors import ArtifactError, UntrustedModelError
 from .explainer import FitReport, ScoringExplainer, encoder_for
 from .explanation import GlobalExplanation
+from .fastpaths import fast_output_fn
 from .masking import Game, Masking
 from .model import CLASSIFIER, NativeModel, OnnxModel, estimator_output, raw_frame
 from .onnx_export import onnx_output_fn
@@ -108,6 +109,7 @@ def save(explainer: ScoringExplainer, directory: str | Path) -> Path:
         "prediction_runtime": report.prediction_runtime,
         "coalition_runtime": report.coalition_runtime,
         "onnx_export": report.onnx,
+        "fast_path": report.fast_path,
     }
     wrapped = explainer.model
     if isinstance(wrapped, OnnxModel):
@@ -298,6 +300,7 @@ def load(
         coalition_runtime=info["coalition_runtime"],
         prediction_runtime=info["prediction_runtime"],
         onnx=info.get("onnx_export", {}),
+        fast_path=info.get("fast_path", {}),
         background=manifest["background"],
         checks=manifest["checks"],
         timings=manifest.get("timings", {}),
@@ -326,4 +329,7 @@ def _coalition_function(
         )
     if info["coalition_runtime"] == "onnxruntime":
         return onnx_output_fn((root / info["onnx_head_file"]).read_bytes(), wrapped.task, space)
+    fast = fast_output_fn(head, space)
+    if fast is not None and info["coalition_runtime"] == fast[0]:
+        return fast[1]
     return estimator_output(head, space, wrapped.task, n_classes)

@@ -43,7 +43,7 @@ class _DesignScorer(Scorer):
             # one row per model call: a model's output for a row can depend on the rows batched with it
             # (BLAS takes gemv for one row, gemm for several, and blocks rows by 4), and a row's
             # explanation must not depend on the request it arrives in
-            parts = [self.shap_values(x[i : i + 1]) for i in range(len(x))]
+            parts = [self.shap_values(np.ascontiguousarray(x[i : i + 1])) for i in range(len(x))]
             return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
         ctx = self._check_fitted()
         game = ctx.game

@@ -19,7 +19,7 @@ import pandas as pd
 def dense(a: Any) -> np.ndarray:
     if hasattr(a, "toarray"):
         a = a.toarray()
-    return np.asarray(a, dtype=np.float64)
+    return np.ascontiguousarray(a, dtype=np.float64)
 
 
 def detect_groups(

@@ -68,7 +68,8 @@ def kernel_design(n_players: int, n_coalitions: int, seed: int = 0) -> Coalition
     """A deterministic KernelSHAP design and its constrained weighted-least-squares projection.
 
     Sizes are visited from the outside in (1 and M-1, then 2 and M-2, ...).  A size pair is enumerated
-    whenever the remaining budget covers it; the budget left after that is spread over the remaining
+    when its share of the remaining kernel mass, in coalitions, covers all of its coalitions; the budget
+    left after that is spread over the remaining
     sizes in proportion to their share of the kernel mass (stratified), and each size is sampled in
     complementary pairs (S and its complement), which cancels the leading error term.  Each sampled
     coalition carries the kernel mass of its size divided by the number drawn for that size.
@@ -83,10 +84,18 @@ def kernel_design(n_players: int, n_coalitions: int, seed: int = 0) -> Coalition
     budget = n_coalitions
     sizes_left = list(range(1, m // 2 + 1))
     mass = {s: math.comb(m, s) * _kernel_weight(m, s) for s in range(1, m)}
+
+    def pair_mass(s: int) -> float:
+        return mass[s] + (mass[m - s] if s != m - s else 0.0)
+
     while sizes_left:
         s = sizes_left[0]
         count = math.comb(m, s) * (1 if s == m - s else 2)
-        if count > budget:
+        # enumerate a size pair only when its share of the kernel mass would buy at least as many
+        # samples as it has coalitions (shap's rule); otherwise enumeration spends the budget on sizes
+        # whose value is already pinned down and starves the middle sizes
+        share = budget * pair_mass(s) / sum(pair_mass(t) for t in sizes_left)
+        if count > budget or count > share:
             break
         for idx in itertools.combinations(range(m), s):
             mask = np.zeros(m, dtype=bool)
@@ -99,14 +108,14 @@ def kernel_design(n_players: int, n_coalitions: int, seed: int = 0) -> Coalition
         budget -= count
         sizes_left.pop(0)
     if sizes_left and budget >= 2:
-        pair_mass = np.array([mass[s] + (mass[m - s] if s != m - s else 0.0) for s in sizes_left])
+        masses = np.array([pair_mass(s) for s in sizes_left])
         n_pairs = budget // 2
-        alloc = np.floor(pair_mass / pair_mass.sum() * n_pairs).astype(int)
+        alloc = np.floor(masses / masses.sum() * n_pairs).astype(int)
         # hand out what rounding left to the sizes with the largest remainders, deterministically
-        remainder = pair_mass / pair_mass.sum() * n_pairs - alloc
+        remainder = masses / masses.sum() * n_pairs - alloc
         for i in np.argsort(-remainder)[: n_pairs - alloc.sum()]:
             alloc[i] += 1
-        for s, k, pm in zip(sizes_left, alloc, pair_mass, strict=True):
+        for s, k, pm in zip(sizes_left, alloc, masses, strict=True):
             if k == 0:
                 continue
             seen: dict[bytes, int] = {}

@@ -223,43 +223,72 @@ class TreeScorer(Scorer):
         self._restore(ctx)
 
     def _restore(self, ctx: FitContext) -> None:
-        self.cp_, self.cn_ = _coefficients(self.leaf_lo_.shape[1])
-        bg = self._inside(ctx.game.background)  # (L, nb, d)
-        self.bg_inside_ = {False: bg, True: self._by_group(bg)}
+        # Only the features on a leaf's path can put a row outside it, so each leaf keeps "slots" for
+        # its path features (depth-many, not all d): the per-row work is leaves x background x depth.
+        on_path = np.isfinite(self.leaf_lo_) | np.isfinite(self.leaf_hi_) | ~self.leaf_nan_.astype(bool)
+        self.slots_ = {
+            False: self._slots(on_path, np.arange(on_path.shape[1])),
+            True: self._slots(on_path, ctx.masking.column_group),
+        }
+        self.cp_, self.cn_ = _coefficients(max(s[0].shape[1] for s in self.slots_.values()))
+        bg = np.asarray(ctx.game.background, dtype=np.float64)
+        self.bg_inside_ = {k: self._inside(bg, k) for k in (False, True)}
 
-    def _inside(self, z: np.ndarray) -> np.ndarray:
-        """(n, d) rows -> (L, n, d): is the row inside each leaf's interval on each feature?"""
+    @staticmethod
+    def _slots(
+        on_path: np.ndarray, player_of_column: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(player per slot (L, Q), column per column-slot (L, P), slot of each column-slot (L, P)); -1 pads."""
+        n_leaves = on_path.shape[0]
+        cols = [np.flatnonzero(row) for row in on_path]
+        players = [np.unique(player_of_column[c]) for c in cols]
+        p_max = max(1, max(len(c) for c in cols))
+        q_max = max(1, max(len(p) for p in players))
+        col_slot = np.full((n_leaves, p_max), -1)
+        col_to_q = np.full((n_leaves, p_max), -1)
+        player_slot = np.full((n_leaves, q_max), -1)
+        for leaf, (c, pl) in enumerate(zip(cols, players, strict=True)):
+            col_slot[leaf, : len(c)] = c
+            player_slot[leaf, : len(pl)] = pl
+            col_to_q[leaf, : len(c)] = np.searchsorted(pl, player_of_column[c])
+        return player_slot, col_slot, col_to_q
+
+    def _inside(self, z: np.ndarray, by_group: bool) -> np.ndarray:
+        """(n, d) rows -> (L, n, Q): is the row inside each leaf on each of its path players?"""
         z = np.asarray(z, dtype=np.float64)
         if bool(self.float32_):  # sklearn's trees compare float32 features with float64 thresholds
             z = z.astype(np.float32).astype(np.float64)
-        nan = np.isnan(z)[None]
-        inside = (z[None] > self.leaf_lo_[:, None, :]) & (z[None] <= self.leaf_hi_[:, None, :])
-        return np.asarray(np.where(nan, self.leaf_nan_[:, None, :], inside))
-
-    def _by_group(self, inside: np.ndarray) -> np.ndarray:
-        """Column-level (L, n, d) -> raw-feature level (L, n, M): inside on every column of the group.
-
-        Masking a raw feature swaps all its columns together, so the AND game is over groups; this is
-        exact for one-hot groups, where summing per-column values would not be.
-        """
-        groups = self.ctx_.masking.column_group
-        out = np.ones(inside.shape[:2] + (self.ctx_.masking.n_players,), dtype=bool)
-        for c, g in enumerate(groups):
-            out[..., g] &= inside[..., c]
+        player_slot, col_slot, col_to_q = self.slots_[by_group]
+        leaf = np.arange(col_slot.shape[0])[:, None]
+        c = np.where(col_slot >= 0, col_slot, 0)
+        lo, hi, nan_ok = self.leaf_lo_[leaf, c], self.leaf_hi_[leaf, c], self.leaf_nan_[leaf, c].astype(bool)
+        v = z.T[c]  # (L, P, n)
+        inside = np.where(np.isnan(v), nan_ok[..., None], (v > lo[..., None]) & (v <= hi[..., None]))
+        inside |= (col_slot < 0)[..., None]  # padding slots never exclude
+        inside = np.transpose(inside, (0, 2, 1))  # (L, n, P)
+        q_max = player_slot.shape[1]
+        if col_slot.shape[1] == q_max and np.array_equal(
+            col_to_q, np.where(col_slot >= 0, np.arange(q_max), -1)
+        ):
+            return inside  # one column per player slot
+        out = np.ones(inside.shape[:2] + (q_max,), dtype=bool)
+        for q in range(q_max):  # a player is inside when all its path columns are
+            out[:, :, q] = np.all(np.where((col_to_q == q)[:, None, :], inside, True), axis=2)
         return out
 
     def _values(self, x: np.ndarray, by_group: bool) -> tuple[FloatArray, FloatArray]:
         ctx = self._check_fitted()
         w = ctx.game.weights
-        b_in = self.bg_inside_[by_group]
-        x_in = self._inside(x)
-        if by_group:
-            x_in = self._by_group(x_in)  # (L, n, players)
+        b_in = self.bg_inside_[by_group]  # (L, nb, Q)
+        x_in = self._inside(x, by_group)  # (L, n, Q)
+        player_slot = self.slots_[by_group][0]
+        valid = player_slot >= 0
+        n_players = ctx.masking.n_players if by_group else x.shape[1]
         n = x.shape[0]
         k_out = self.leaf_value_.shape[1]
-        phi = np.empty((n, k_out, x_in.shape[2]))
+        phi = np.empty((n, k_out, n_players))
         for r in range(n):
-            xr = x_in[:, r, None, :]  # (L, 1, players)
+            xr = x_in[:, r, None, :]  # (L, 1, Q)
             pos = xr & ~b_in
             neg = ~xr & b_in
             alive = ~np.any(~xr & ~b_in, axis=2)  # (L, nb)
@@ -268,8 +297,10 @@ class TreeScorer(Scorer):
             wa = alive * w[None, :]
             a = wa * self.cp_[p, q]
             c = wa * self.cn_[p, q]
-            per_leaf = np.einsum("lb,lbj->lj", a, pos) - np.einsum("lb,lbj->lj", c, neg)
-            phi[r] = self.leaf_value_.T @ per_leaf
+            per_slot = np.einsum("lb,lbq->lq", a, pos) - np.einsum("lb,lbq->lq", c, neg)  # (L, Q)
+            for k in range(k_out):
+                contrib = (self.leaf_value_[:, k, None] * per_slot)[valid]
+                phi[r, k] = np.bincount(player_slot[valid], weights=contrib, minlength=n_players)
         if ctx.task == CLASSIFIER and k_out == 1:
             phi = np.concatenate([-phi, phi], axis=1)
         elif ctx.space == spaces.LOG_ODDS:

@@ -47,7 +47,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         "--no-sweep", dest="sweep", action="store_false", help="skip the n_coalitions x background sweep"
     )
     p.add_argument("--sweep-backgrounds", type=int, nargs="*", default=[10, 20, 40])
-    p.add_argument("--sweep-coalitions", type=int, nargs="*", default=[128, 256, 512, 1200])
+    p.add_argument("--sweep-coalitions", type=int, nargs="*", default=[128, 256, 512, 768, 1200])
     p.add_argument("--sweep-coalitions-k10-extra", type=int, nargs="*", default=[64, 2108, 4096])
     p.add_argument(
         "--no-exact-check",

@@ -294,14 +294,19 @@ def run(opts: Any) -> dict[str, Any]:
             (
                 f"kernel_n{n}",
                 label,
-                on_background(ours, np.asarray(km10.data), km10_w, n_coalitions=n, seed=0),
+                # the default row passes the engine's own parameter (None), so its design is the default's exactly
+                on_background(
+                    ours, np.asarray(km10.data), km10_w, n_coalitions=None if n == default_n else n, seed=0
+                ),
                 n,
             )
         )
     whatif = None
-    if use_replica:
+    if (
+        use_replica and rep.coalition_runtime == "sklearn"
+    ):  # what-if only while the engine evaluates with libsvm
         whatif = on_background(
-            ours, np.asarray(km10.data), km10_w, fn=replica.predict_proba, n_coalitions=default_n, seed=0
+            ours, np.asarray(km10.data), km10_w, fn=replica.predict_proba, n_coalitions=None, seed=0
         )
 
     # ---- kernel_machine (margin space) ---------------------------------------------------------------------

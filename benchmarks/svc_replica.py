@@ -1,96 +1,26 @@
-"""A faster, numerically equivalent ``predict_proba`` of a binary RBF ``SVC(probability=True)``.
+"""The engine's GEMM evaluation of a binary RBF ``SVC(probability=True)``, for the benchmark's reference.
 
-Used ONLY to compute the expensive reference (shap.KernelExplainer on the full training background with
-nsamples=20000: 9.1 million hybrid rows per explained row).  libsvm evaluates the kernel row by row; here
-the RBF kernel is one GEMM per chunk, followed by libsvm's own probability steps, reproduced exactly:
-
-- decision value ``d = sum_i alpha_i exp(-gamma |x - sv_i|^2) + b`` (sklearn's ``decision_function``,
-  whose sign is the opposite of libsvm's internal value for a binary problem);
-- Platt's sigmoid on libsvm's value, ``r = 1 / (1 + exp(A * (-d) + B))``, clipped to [1e-7, 1 - 1e-7];
-- libsvm's ``multiclass_probability`` pairwise coupling for k = 2 (an iterative solver that stops at
-  ``eps = 0.005 / k``, so ``p`` is not exactly ``r``: it can differ by up to ~5e-3).
-
-``check`` compares it with ``model.predict_proba`` on hybrids; the benchmark refuses to use it (and
-falls back to the model itself) if the two differ by more than 1e-9.
+The reference (shap.KernelExplainer on the full training background, nsamples=20000) needs 9.1 million
+hybrid rows per explained row; ``scorers.fastpaths.RbfSvcProba`` evaluates them with one GEMM per chunk
+and libsvm's own probability steps.  ``check`` compares it with ``model.predict_proba``; the benchmark
+refuses to use it (and falls back to the model itself) if the two differ by more than 1e-9.
 """
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
 
-_MIN_PROB = 1e-7
+from scorers.fastpaths import RbfSvcProba
 
 
-class SVCProbaReplica:
+class SVCProbaReplica(RbfSvcProba):
     def __init__(self, model: Any, chunk: int = 2048) -> None:
-        if type(model).__name__ != "SVC" or model.kernel != "rbf" or len(model.classes_) != 2:
-            raise ValueError("the replica covers binary RBF SVC models only")
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", FutureWarning)  # probA_/probB_ deprecated with probability=True
-            self.prob_a = float(np.ravel(model.probA_)[0])
-            self.prob_b = float(np.ravel(model.probB_)[0])
-        sv = np.asarray(model.support_vectors_, dtype=np.float64)
-        self.gamma = float(model._gamma)
-        self.alpha = np.asarray(model.dual_coef_[0], dtype=np.float64)
-        self.intercept = float(np.ravel(model.intercept_)[0])
-        self.w = np.ascontiguousarray((2.0 * self.gamma * sv).T)  # (d, S)
-        self.sv_sq = self.gamma * np.einsum("ij,ij->i", sv, sv)  # (S,)
-        self.chunk = chunk
-
-    def decision_function(self, x: np.ndarray) -> np.ndarray:
-        x = np.asarray(x, dtype=np.float64)
-        out = np.empty(len(x))
-        for s in range(0, len(x), self.chunk):
-            xs = x[s : s + self.chunk]
-            k = xs @ self.w  # 2 gamma x.sv
-            k -= self.sv_sq[None, :]
-            k -= (self.gamma * np.einsum("ij,ij->i", xs, xs))[:, None]
-            np.minimum(k, 0.0, out=k)  # -gamma |x - sv|^2 <= 0 (rounding)
-            np.exp(k, out=k)
-            out[s : s + self.chunk] = k @ self.alpha + self.intercept
-        return out
-
-    def predict_proba(self, x: np.ndarray) -> np.ndarray:
-        d = self.decision_function(x)
-        f = -d * self.prob_a + self.prob_b  # libsvm's fApB with its own sign of the decision value
-        e = np.exp(-np.abs(f))
-        r = np.where(f >= 0, e / (1.0 + e), 1.0 / (1.0 + e))
-        r = np.clip(r, _MIN_PROB, 1.0 - _MIN_PROB)
-        return _couple_binary(r)
+        if not self.applies(model):
+            raise ValueError("the replica covers binary RBF SVC(probability=True) models only")
+        super().__init__(model, chunk=chunk)
 
     def check(self, model: Any, x: np.ndarray) -> float:
         """Max abs difference to ``model.predict_proba`` on ``x``."""
         return float(np.max(np.abs(self.predict_proba(x) - model.predict_proba(x))))
-
-
-def _couple_binary(r01: np.ndarray) -> np.ndarray:
-    """libsvm's multiclass_probability for k = 2, vectorised (same operations, same order)."""
-    r10 = 1.0 - r01
-    q00, q11, q01 = r10 * r10, r01 * r01, -r10 * r01
-    p0 = np.full_like(r01, 0.5)
-    p1 = p0.copy()
-    eps = 0.005 / 2
-    for _ in range(100):  # max_iter = max(100, k)
-        qp0 = q00 * p0 + q01 * p1
-        qp1 = q01 * p0 + q11 * p1
-        pqp = p0 * qp0 + p1 * qp1
-        idx = np.flatnonzero(np.maximum(np.abs(qp0 - pqp), np.abs(qp1 - pqp)) >= eps)
-        if idx.size == 0:
-            break
-        a0, a1, qa0, qa1, pq = p0[idx], p1[idx], qp0[idx], qp1[idx], pqp[idx]
-        c00, c01, c11 = q00[idx], q01[idx], q11[idx]
-        # t = 0
-        diff = (-qa0 + pq) / c00
-        a0 = a0 + diff
-        pq = (pq + diff * (diff * c00 + 2 * qa0)) / (1 + diff) / (1 + diff)
-        qa0, qa1 = (qa0 + diff * c00) / (1 + diff), (qa1 + diff * c01) / (1 + diff)
-        a0, a1 = a0 / (1 + diff), a1 / (1 + diff)
-        # t = 1
-        diff = (-qa1 + pq) / c11
-        a1 = a1 + diff
-        a0, a1 = a0 / (1 + diff), a1 / (1 + diff)
-        p0[idx], p1[idx] = a0, a1
-    return np.stack([p0, p1], axis=1)

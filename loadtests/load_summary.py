@@ -299,7 +299,8 @@ def markdown(summary: dict[str, Any], checks: list[dict[str, Any]]) -> str:
         lines += [
             "",
             f"RSS of the server's {r['processes']} processes, {r['samples']} samples over {r['span_s']} s: "
-            f"start {r['start_mib']:.1f} MiB, end {r['end_mib']:.1f} MiB, max {r['max_mib']:.1f} MiB "
+            f"start {r['start_mib']:.1f} MiB, at 60 s {r.get('at_60s_mib')} MiB, end {r['end_mib']:.1f} MiB, "
+            f"max {r['max_mib']:.1f} MiB "
             f"(workers: start {r['workers_start_mib']:.1f}, end {r['workers_end_mib']:.1f} MiB)",
         ]
     if checks:

@@ -281,6 +281,9 @@ class _ShapserveUser(HttpUser):
             body["top_k"] = top_k
         name = f"{path} [{n} row{'s' if n > 1 else ''}]"
         with self.client.post(path, json=body, name=name, catch_response=True, timeout=TIMEOUT) as resp:
+            if resp.status_code == 0:  # no answer: connection refused, reset, timed out
+                resp.failure(f"connection error: {resp.error!r}"[:200])
+                return
             if resp.status_code != 200:
                 resp.failure(f"HTTP {resp.status_code}")
                 return
@@ -362,5 +365,5 @@ if STAGES:
                     STAGE[0] = i
                     users = max(1, math.ceil(rps / USER_RPS))
                     STAGE_USER_RATE[0] = rps / users
-                    return users, float(max(users, 50))
+                    return users, 1000.0  # start and stop users at once (first arrivals are exponential)
             return None

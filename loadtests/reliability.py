@@ -4,16 +4,17 @@
     python loadtests/reliability.py soak (--host URL | --serve shapserve-demo) [--rate 10 --duration 4m]
 
 ``max``: 1-row /explain only.
-  1. capacity: closed loop, as many users as the server admits at once (SHAPSERVE_MAX_INFLIGHT x workers),
-     no wait, 20 s: the throughput C of a saturated server.
-  2. fixed-rate steps: Poisson arrivals at 0.3 .. 1.0 x C, 30 s each.  A rate is SUSTAINABLE when, over
+  1. capacity: closed loop, as many users as one worker admits at once (SHAPSERVE_MAX_INFLIGHT, 8), no
+     wait, 20 s: the throughput C of a saturated server (no request is shed: the users wait).
+  2. fixed-rate steps: Poisson arrivals at 0.3, 0.4 .. 1.0, 1.1 .. 2.0 x C, 30 s each, up to the first
+     step that is not sustainable, then one step midway between it and the last sustainable one.  A rate is SUSTAINABLE when, over
      its 30 s: no 5xx or connection error, no request shed (every answer 2xx), the 2xx rate is at least
      95 % of the offered rate, and the 2xx p99 is at most 1 s.  The maximum sustainable RPS is the
      highest sustainable step (every lower step passing too).
   3. half: 60 s at half of it (p50/p95/p99 and p99/p50).
   4. burst: stages of 30 s at half, 30 s at twice the maximum, 60 s at half again: status counts of the
      burst (429 with Retry-After, no 5xx) and the p50 of the calm stage after it, beside the one before.
-``soak``: 1-row /explain at a moderate fixed rate with the server's RSS sampled every 5 s.
+``soak``: a moderate fixed rate (1-row /explain, or --scenario mix) with the server's RSS sampled every 5 s.
 
 With ``--serve`` the script starts ``shapserve serve MODEL`` itself on a free 127.0.0.1 port with
 SHAPSERVE_WORKERS / SHAPSERVE_MAX_INFLIGHT set, and stops it at the end.  Writes reliability.json and
@@ -40,7 +41,7 @@ if str(HERE) not in sys.path:
 
 import run_load  # noqa: E402
 
-STEPS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+STEPS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.35, 1.5, 1.75, 2.0)
 USER_RPS = 0.25
 
 
@@ -136,18 +137,28 @@ def cmd_max(a: argparse.Namespace, host: str, out: Path, inflight: int) -> dict[
     cap = run(out, "capacity", [*base, "--users", str(inflight), "--duration", "20s"])
     capacity = cap["total"]["ok_rps"]
     rows.append(_row(f"capacity: closed loop, {inflight} users", "-", cap["total"]))
-    best = 0.0
-    for frac in STEPS:
-        rate = round(frac * capacity, 1)
-        users = users_for(rate)
+    best, failed = 0.0, None
+
+    def step(label: str, rate: float) -> bool:
         s = run(
-            out, f"step-{rate:g}", [*base, "--rate", str(rate), "--users", str(users), "--duration", "30s"]
+            out,
+            f"step-{rate:g}",
+            [*base, "--rate", str(rate), "--users", str(users_for(rate))] + ["--duration", "30s"],
         )
         ok, why = sustainable(s)
-        rows.append({**_row(f"step {frac:g} x C", rate, s["total"], s), "sustainable": ok, "why": why})
-        if not ok:
+        rows.append({**_row(label, rate, s["total"], s), "sustainable": ok, "why": why})
+        return ok
+
+    for frac in STEPS:
+        rate = round(frac * capacity, 1)
+        if not step(f"step {frac:g} x C", rate):
+            failed = rate
             break
         best = rate
+    if failed is not None and best > 0:  # one refinement between the last good and the first bad step
+        mid = round((best + failed) / 2, 1)
+        if step("step midway", mid):
+            best = mid
     if best == 0:
         raise SystemExit("reliability: not even the lowest step was sustainable; see the runs in " + str(out))
     half = round(best / 2, 1)
@@ -164,6 +175,7 @@ def cmd_max(a: argparse.Namespace, host: str, out: Path, inflight: int) -> dict[
         rows.append(
             {**_row(label, s["offered_rps"], s["all"]), "settled_p50": s["settled"]["latency_ok_ms"]["p50"]}
         )
+    recovery = after_burst(out / "burst", b)
     hl = h["total"]["latency_ok_ms"]
     return {
         "capacity_rps": capacity,
@@ -178,9 +190,20 @@ def cmd_max(a: argparse.Namespace, host: str, out: Path, inflight: int) -> dict[
             "p50_after": stages[2]["settled"]["latency_ok_ms"]["p50"],
             "p99_after": stages[2]["settled"]["latency_ok_ms"]["p99"],
             "after_statuses": stages[2]["all"]["status_counts"],
+            "p50_5_to_30s_after": recovery,
         },
         "runs": rows,
     }
+
+
+def after_burst(run_dir: Path, summary: dict[str, Any]) -> float | None:
+    """2xx p50 from 5 s to 30 s after the burst stage ended: how fast latency comes back."""
+    import load_summary
+
+    end = sum(seconds for seconds, _ in summary["meta"]["stages"][:2])
+    records = load_summary.read_requests(run_dir / "requests.csv")
+    part = [r for r in records if end + 5 <= r[0] < end + 30]
+    return load_summary.stats(part, 25.0)["latency_ok_ms"]["p50"]
 
 
 def cmd_soak(a: argparse.Namespace, host: str, out: Path) -> dict[str, Any]:
@@ -188,10 +211,15 @@ def cmd_soak(a: argparse.Namespace, host: str, out: Path) -> dict[str, Any]:
     s = run(
         out,
         "soak",
-        ["--host", host, "--scenario", "explain1", "--rate", str(a.rate), "--users", str(users)]
+        ["--host", host, "--scenario", a.scenario, "--rate", str(a.rate), "--users", str(users)]
         + ["--duration", a.duration, "--rss", "--rss-interval", str(a.rss_interval)],
     )
-    return {"rate": a.rate, "rss": s.get("rss"), "runs": [_row("soak", a.rate, s["total"], s)]}
+    return {
+        "rate": a.rate,
+        "scenario": a.scenario,
+        "rss": s.get("rss"),
+        "runs": [_row("soak", a.rate, s["total"], s)],
+    }
 
 
 def markdown(result: dict[str, Any]) -> str:
@@ -225,12 +253,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-inflight", type=int, help="SHAPSERVE_MAX_INFLIGHT of the started server (8)")
     ap.add_argument("--rate", type=float, default=10.0, help="soak: offered req/s")
     ap.add_argument("--duration", default="4m", help="soak: run time")
+    ap.add_argument(
+        "--scenario", default="explain1", choices=sorted(run_load.SCENARIOS), help="soak: scenario"
+    )
     ap.add_argument("--rss-interval", type=float, default=5.0)
     ap.add_argument("--out", type=Path)
     a = ap.parse_args(argv)
     out = a.out or HERE / "out" / f"{datetime.now().strftime('%Y%m%d-%H%M%S')}-reliability-{a.command}"
     out.mkdir(parents=True, exist_ok=True)
     server = None
+    commit = run_load.commit()
     if a.serve:
         server = LocalServer(a.serve, a.workers, a.max_inflight, out / "server.log")
         host = server.host
@@ -243,11 +275,12 @@ def main(argv: list[str] | None = None) -> int:
         root = rss_sampler.find_server_root(int(host.rsplit(":", 1)[1]))
         info = rss_sampler.server_settings(root) if root else {}
         env = info.get("env", {})
-        inflight = int(env.get("SHAPSERVE_MAX_INFLIGHT", 8)) * max(1, int(info.get("workers_running") or 1))
+        inflight = int(env.get("SHAPSERVE_MAX_INFLIGHT", 8))  # per worker
         result: dict[str, Any] = {
             "command": a.command,
             "started": datetime.now().isoformat(timespec="seconds"),
-            "server": {"host": host, **info},
+            # the commit when the measurement starts: with --serve, the code the server has loaded
+            "server": {"host": host, "commit": commit, **info},
         }
         if a.command == "max":
             result.update(cmd_max(a, host, out, inflight))

@@ -24,11 +24,13 @@ MIB = 1024 * 1024
 
 
 def _is_server(proc: psutil.Process) -> bool:
+    """BentoML's processes, or a `shapserve serve` launcher (not a script whose arguments name a model)."""
     try:
-        cmd = " ".join(proc.cmdline())
+        cmd = proc.cmdline()
     except (psutil.NoSuchProcess, psutil.AccessDenied):
         return False
-    return "bentoml" in cmd or "shapserve" in cmd
+    launcher = any(a.endswith("/shapserve") or a == "shapserve" for a in cmd[:2]) and "serve" in cmd[1:3]
+    return launcher or any("bentoml" in a for a in cmd[:3])
 
 
 def find_server_root(port: int) -> psutil.Process | None:
@@ -54,7 +56,7 @@ def role(proc: psutil.Process) -> str:
         return "worker"
     if "bentoml" in text and "serve" in text:
         return "arbiter"
-    if "shapserve" in text:
+    if "shapserve" in text and "serve" in cmd[1:3]:
         return "launcher"
     return cmd[0].rsplit("/", 1)[-1] if cmd else "?"
 
@@ -131,6 +133,7 @@ def summarize(rows: list[tuple[float, float, dict[str, float]]]) -> dict[str, An
         "span_s": rows[-1][0],
         "start_mib": totals[0],
         "end_mib": totals[-1],
+        "at_60s_mib": next((r[1] for r in rows if r[0] >= 60), None),  # after warm-up allocations
         "max_mib": max(totals),
         "min_mib": min(totals),
         "workers_start_mib": round(workers_start, 2),

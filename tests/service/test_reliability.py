@@ -100,7 +100,7 @@ def test_openapi_fuzz_finds_no_server_error(
 def test_sigterm_drains_in_flight_requests(packaged: dict[str, str], tmp_path: Path) -> None:
     proc, url = _serve(packaged["svc"], tmp_path / "server.log", {"SHAPSERVE_MAX_ROWS": "5000"})
     wait_ready(url, proc)
-    n_rows = 400
+    n_rows = 4000  # about 2 ms per row: seconds of work in flight
     rows = (
         json.loads((ROOT / "examples" / "breast_cancer_request.json").read_text())["instances"][:1] * n_rows
     )
@@ -114,7 +114,7 @@ def test_sigterm_drains_in_flight_requests(packaged: dict[str, str], tmp_path: P
 
     t = threading.Thread(target=call)
     t.start()
-    time.sleep(1.0)  # the request is in flight (explaining 400 rows exactly takes seconds)
+    time.sleep(0.5)  # the request is in flight (explaining 4000 rows exactly takes seconds)
     assert t.is_alive()
     os.kill(proc.pid, signal.SIGTERM)  # as Kubernetes does: SIGTERM to the main process
     t.join(timeout=120)

@@ -39,15 +39,15 @@ load-smoke: install
 	$(BIN)/python loadtests/run_load.py --host $(HOST) --scenario mix --users 2 --duration 5s \
 		--slo-max-fail-rate 0 --slo-no-5xx $(if $(LOAD_OUT),--out $(LOAD_OUT))
 
-# the reliability measurements of loadtests/README.md against a running server (about 10 minutes):
+# the reliability measurements of loadtests/README.md against a running server (about 8 minutes):
 # maximum sustainable RPS of 1-row /explain, half and twice that rate, latency after the burst
 load-max: install
 	$(BIN)/python loadtests/reliability.py max --host $(HOST) $(if $(LOAD_OUT),--out $(LOAD_OUT))
 
-# bounded soak at a moderate rate with the server's RSS sampled (SOAK=4m, SOAK_RATE=10 by default)
-SOAK ?= 4m
-SOAK_RATE ?= 10
+# bounded soak at a moderate rate with the server's RSS sampled every 5 s (5 min of the mix at 8 req/s)
+SOAK ?= 5m
+SOAK_RATE ?= 8
+SOAK_SCENARIO ?= mix
 load-soak: install
-	$(BIN)/python loadtests/run_load.py --host $(HOST) --scenario explain1 --rate $(SOAK_RATE) \
-		--users $(SOAK_RATE) --duration $(SOAK) --rss --rss-interval 5 --slo-no-5xx \
-		$(if $(LOAD_OUT),--out $(LOAD_OUT))
+	$(BIN)/python loadtests/reliability.py soak --host $(HOST) --scenario $(SOAK_SCENARIO) --rate $(SOAK_RATE) \
+		--duration $(SOAK) $(if $(LOAD_OUT),--out $(LOAD_OUT))

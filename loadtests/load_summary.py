@@ -99,7 +99,25 @@ def stats(records: list[Record], seconds: float) -> dict[str, Any]:
     }
 
 
-def timeline(records: list[Record], seconds: float, window: float = WINDOW_S) -> list[dict[str, Any]]:
+def _cpu_in(cpu: list[Any], lo: float, hi: float) -> dict[str, float | None]:
+    part = [c for c in cpu if lo <= c[0] < hi]
+    if not part:
+        return {"server_cpu_pct": None, "locust_cpu_pct": None, "others_cpu_pct": None}
+    n = len(part)
+    return {
+        "server_cpu_pct": round(sum(c[2] for c in part) / n, 1),
+        "locust_cpu_pct": round(sum(c[3] for c in part) / n, 1),
+        "others_cpu_pct": round(sum(c[4] for c in part) / n, 1),
+    }
+
+
+def timeline(
+    records: list[Record],
+    seconds: float,
+    window: float = WINDOW_S,
+    cpu: list[Any] | None = None,
+    t0: float = 0.0,
+) -> list[dict[str, Any]]:
     out = []
     steps = max(1, math.ceil(seconds / window))
     for i in range(steps):
@@ -117,6 +135,7 @@ def timeline(records: list[Record], seconds: float, window: float = WINDOW_S) ->
                 "status_counts": st["status_counts"],
                 "p50_ok_ms": st["latency_ok_ms"]["p50"],
                 "p99_ok_ms": st["latency_ok_ms"]["p99"],
+                **(_cpu_in(cpu, t0 + lo, t0 + hi) if cpu else {}),
             }
         )
     return out
@@ -147,7 +166,16 @@ def summarize(out_dir: Path) -> dict[str, Any]:
                 }
             )
             start += seconds
-    summary["timeline"] = timeline(records, elapsed)
+    cpu: list[Any] = []
+    t0 = 0.0
+    timing = out_dir / "requests.meta.json"
+    if (out_dir / "cpu.csv").is_file() and timing.is_file():
+        from rss_sampler import read_cpu
+
+        cpu = read_cpu(out_dir / "cpu.csv")
+        t0 = float(json.loads(timing.read_text())["t0"])
+        summary["cpu"] = _cpu_in(cpu, t0, t0 + elapsed)
+    summary["timeline"] = timeline(records, elapsed, cpu=cpu, t0=t0)
     rss_path = out_dir / "rss.csv"
     if rss_path.is_file():
         from rss_sampler import read_csv
@@ -253,6 +281,7 @@ def markdown(summary: dict[str, Any], checks: list[dict[str, Any]]) -> str:
         f"{m.get('loadavg_before')} / {m.get('loadavg_after')}",
         f"- server {json.dumps(m.get('server') or {})}",
         f"- load generator {json.dumps(m.get('generator') or 'closed loop')}",
+        f"- CPU in % of one core, averaged over the run: {json.dumps(summary.get('cpu') or 'not sampled')}",
         "",
         "| requests | n | RPS | 2xx RPS | p50 | p95 | p99 | max (2xx ms) | p99 all | failure rate | statuses |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
@@ -286,13 +315,14 @@ def markdown(summary: dict[str, Any], checks: list[dict[str, Any]]) -> str:
             )
         lines += [
             "",
-            "| window s | RPS | 2xx RPS | p50 | p99 (2xx ms) | statuses |",
-            "|---|---|---|---|---|---|",
+            "| window s | RPS | 2xx RPS | p50 | p99 (2xx ms) | statuses | CPU % server / locust / others |",
+            "|---|---|---|---|---|---|---|",
         ]
         for w in summary["timeline"]:
             lines.append(
                 f"| {w['from_s']:g}-{w['to_s']:g} | {w['rps']} | {w['ok_rps']} | {_f(w['p50_ok_ms'])} "
-                f"| {_f(w['p99_ok_ms'])} | {', '.join(f'{k}: {v}' for k, v in w['status_counts'].items())} |"
+                f"| {_f(w['p99_ok_ms'])} | {', '.join(f'{k}: {v}' for k, v in w['status_counts'].items())} "
+                f"| {_f(w.get('server_cpu_pct'))} / {_f(w.get('locust_cpu_pct'))} / {_f(w.get('others_cpu_pct'))} |"
             )
     if summary.get("rss"):
         r = summary["rss"]

@@ -1,7 +1,7 @@
 """The reliability measurements of loadtests/README.md, each a sequence of bounded run_load.py runs.
 
     python loadtests/reliability.py max  (--host URL | --serve shapserve-demo [--workers 1]) [--out DIR]
-    python loadtests/reliability.py soak (--host URL | --serve shapserve-demo) [--rate 10 --duration 4m]
+    python loadtests/reliability.py soak (--host URL | --serve shapserve-demo) [--rate 8 --duration 5m --scenario mix]
 
 ``max``: 1-row /explain only.
   1. capacity: closed loop, as many users as one worker admits at once (SHAPSERVE_MAX_INFLIGHT, 8), no
@@ -14,7 +14,7 @@
   3. half: 60 s at half of it (p50/p95/p99 and p99/p50).
   4. burst: stages of 30 s at half, 30 s at twice the maximum, 60 s at half again: status counts of the
      burst (429 with Retry-After, no 5xx) and the p50 of the calm stage after it, beside the one before.
-``soak``: a moderate fixed rate (1-row /explain, or --scenario mix) with the server's RSS sampled every 5 s.
+``soak``: a moderate fixed rate (the mix by default) with the server's RSS sampled every 5 s.
 
 With ``--serve`` the script starts ``shapserve serve MODEL`` itself on a free 127.0.0.1 port with
 SHAPSERVE_WORKERS / SHAPSERVE_MAX_INFLIGHT set, and stops it at the end.  Writes reliability.json and
@@ -251,10 +251,10 @@ def main(argv: list[str] | None = None) -> int:
     where.add_argument("--serve", metavar="MODEL", help="start 'shapserve serve MODEL' on a free port")
     ap.add_argument("--workers", default="1", help="SHAPSERVE_WORKERS of the started server")
     ap.add_argument("--max-inflight", type=int, help="SHAPSERVE_MAX_INFLIGHT of the started server (8)")
-    ap.add_argument("--rate", type=float, default=10.0, help="soak: offered req/s")
-    ap.add_argument("--duration", default="4m", help="soak: run time")
+    ap.add_argument("--rate", type=float, default=8.0, help="soak: offered req/s")
+    ap.add_argument("--duration", default="5m", help="soak: run time")
     ap.add_argument(
-        "--scenario", default="explain1", choices=sorted(run_load.SCENARIOS), help="soak: scenario"
+        "--scenario", default="mix", choices=sorted(run_load.SCENARIOS), help="soak: scenario"
     )
     ap.add_argument("--rss-interval", type=float, default=5.0)
     ap.add_argument("--out", type=Path)

@@ -1,4 +1,5 @@
-"""Sample the resident memory (RSS) of a running shapserve server's processes every few seconds.
+"""Sample the resident memory (RSS) of a running shapserve server's processes every few seconds, and
+(CpuSampler) the CPU used by the server, by locust and by every other process on the machine.
 
 The server is found from its port: the process listening on 127.0.0.1:PORT (a BentoML worker), then its
 ancestors as long as they are shapserve/bentoml processes; every descendant of the topmost one is
@@ -120,6 +121,79 @@ class Sampler:
             w.writerow(["elapsed_s", "total_mib", "processes"])
             for elapsed, total, per in self.rows:
                 w.writerow([elapsed, total, " ".join(f"{k}={v:.1f}" for k, v in sorted(per.items()))])
+
+
+def _tree_cpu(proc: psutil.Process | None) -> float:
+    total = 0.0
+    for p in tree(proc) if proc is not None else []:
+        with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+            t = p.cpu_times()
+            total += t.user + t.system
+    return total
+
+
+class CpuSampler:
+    """CPU used each second by the server's processes, by locust and by everything else on the machine
+    (in % of one core), so that a slow window can be told apart from a busy neighbour."""
+
+    def __init__(self, server: psutil.Process | None, interval: float = 1.0) -> None:
+        self.server = server
+        self.locust: psutil.Process | None = None
+        self.interval = interval
+        self.rows: list[tuple[float, float, float, float, float]] = []  # epoch, total, server, locust, others
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        def busy() -> float:
+            t = psutil.cpu_times()
+            return sum(t) - t.idle - getattr(t, "iowait", 0.0)
+
+        last = (time.time(), busy(), _tree_cpu(self.server), _tree_cpu(self.locust))
+        while not self._stop.wait(self.interval):
+            now = (time.time(), busy(), _tree_cpu(self.server), _tree_cpu(self.locust))
+            dt = max(now[0] - last[0], 1e-6)
+            total, server, locust = ((now[i] - last[i]) / dt * 100 for i in (1, 2, 3))
+            if now[3] < last[3]:  # locust appeared in between: no baseline yet
+                locust = 0.0
+            self.rows.append(
+                (
+                    round(now[0], 3),
+                    round(total, 1),
+                    round(server, 1),
+                    round(locust, 1),
+                    round(max(0.0, total - server - locust), 1),
+                )
+            )
+            last = now
+
+    def start(self) -> CpuSampler:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def write(self, path: Path) -> None:
+        with path.open("w", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(["epoch", "total_pct", "server_pct", "locust_pct", "others_pct"])
+            w.writerows(self.rows)
+
+
+def read_cpu(path: Path) -> list[tuple[float, float, float, float, float]]:
+    with path.open() as fh:
+        return [
+            (
+                float(r["epoch"]),
+                float(r["total_pct"]),
+                float(r["server_pct"]),
+                float(r["locust_pct"]),
+                float(r["others_pct"]),
+            )
+            for r in csv.DictReader(fh)
+        ]
 
 
 def summarize(rows: list[tuple[float, float, dict[str, float]]]) -> dict[str, Any]:

@@ -13,6 +13,7 @@ request made).  Only loopback targets unless --allow-remote.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -35,6 +36,7 @@ if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
 import load_summary  # noqa: E402
+import rss_sampler  # noqa: E402
 
 SCENARIOS = {
     "explain1": "Explain1User",
@@ -156,8 +158,6 @@ def main(argv: list[str] | None = None) -> int:
     server: dict[str, Any] = {}
     root = None
     try:
-        import rss_sampler
-
         root = rss_sampler.find_server_root(parsed.port or 80)
         if root is not None:
             server = rss_sampler.server_settings(root)
@@ -222,12 +222,18 @@ def main(argv: list[str] | None = None) -> int:
     sampler = None
     if args.rss and root is not None:
         sampler = rss_sampler.Sampler(root, args.rss_interval).start()
+    cpu = None
+    with contextlib.suppress(Exception):  # best effort: who else used the CPU during the run
+        cpu = rss_sampler.CpuSampler(root).start()
     bound = duration + 60  # the hard time bound of the run: locust's own -t plus start-up and stop
     t0 = time.monotonic()
     log = (out / "locust.log").open("w")
     proc = subprocess.Popen(
         cmd, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
     )
+    if cpu is not None:
+        with contextlib.suppress(Exception):
+            cpu.locust = rss_sampler.psutil.Process(proc.pid)
     try:
         code = proc.wait(timeout=bound)
     except subprocess.TimeoutExpired:
@@ -243,6 +249,9 @@ def main(argv: list[str] | None = None) -> int:
         if sampler is not None:
             sampler.stop()
             sampler.write(out / "rss.csv")
+        if cpu is not None:
+            cpu.stop()
+            cpu.write(out / "cpu.csv")
     timing = out / "requests.meta.json"  # the locustfile's own start-to-stop time of the load
     if timing.is_file():
         own = json.loads(timing.read_text())

@@ -253,9 +253,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-inflight", type=int, help="SHAPSERVE_MAX_INFLIGHT of the started server (8)")
     ap.add_argument("--rate", type=float, default=8.0, help="soak: offered req/s")
     ap.add_argument("--duration", default="5m", help="soak: run time")
-    ap.add_argument(
-        "--scenario", default="mix", choices=sorted(run_load.SCENARIOS), help="soak: scenario"
-    )
+    ap.add_argument("--scenario", default="mix", choices=sorted(run_load.SCENARIOS), help="soak: scenario")
     ap.add_argument("--rss-interval", type=float, default=5.0)
     ap.add_argument("--out", type=Path)
     a = ap.parse_args(argv)

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .anchor import anchor_plan
 from .background import Background
 from .base import REGISTRY, FitContext
 from .errors import ArtifactError, UntrustedModelError
@@ -289,6 +290,10 @@ def load(
     sc = manifest["scorer"]
     scorer = REGISTRY[sc["kind"]](**sc["params"])
     ctx = FitContext(masking, game, head, space, info["task"], n_classes, masking.mode)
+    if sc["params"].get("anchor"):
+        ctx.anchor = anchor_plan(
+            head, info["task"], space, masking.mode, n_classes, info["coalition_runtime"], fn
+        )
     scorer.set_state(ctx, {k[len("scorer.") :]: v for k, v in arrays.items() if k.startswith("scorer.")})
     report = FitReport(
         scorer=sc["kind"],

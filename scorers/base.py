@@ -32,6 +32,8 @@ class FitContext:
     task: str
     n_outputs: int
     mode: str
+    # the kernel scorer's control variate (scorers.anchor.AnchorPlan), where the model has one
+    anchor: Any = None
 
 
 class Scorer:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from . import spaces
+from .anchor import slopes
 from .base import FitContext, FloatArray, Scorer, register
-from .masking import Masking
+from .errors import UnsupportedModelError
+from .masking import Game, Masking
 from .model import CLASSIFIER
 from .shapley import CoalitionDesign, enumeration_design, kernel_design
 
@@ -97,10 +100,15 @@ class KernelScorer(_DesignScorer):
     name = "kernel"
     exact = False
 
-    def __init__(self, n_coalitions: int | None = None, seed: int = 0, **params: Any) -> None:
+    def __init__(
+        self, n_coalitions: int | None = None, seed: int = 0, anchor: str | None = None, **params: Any
+    ) -> None:
         super().__init__(n_coalitions=n_coalitions, seed=seed, **params)
+        if anchor is not None:  # recorded only when used, so plain manifests keep their params
+            self.params["anchor"] = anchor
         self.n_coalitions_param = n_coalitions
         self.seed = seed
+        self.anchor = anchor
 
     @classmethod
     def native_spaces(cls, head: Any, task: str, mode: str, masking: Masking, **params: Any) -> list[str]:
@@ -109,3 +117,45 @@ class KernelScorer(_DesignScorer):
     def _design(self, n_players: int) -> CoalitionDesign:
         n = self.n_coalitions_param or default_coalitions(n_players)
         return kernel_design(n_players, n, seed=self.seed)
+
+    def _restore(self, ctx: FitContext) -> None:
+        """Anchored (see scorers.anchor): the joint game on the same background and the exact scorer."""
+        self.anchor_: tuple[Game, Scorer] | None = None
+        if self.anchor is None:
+            return
+        plan = ctx.anchor
+        if plan is None or plan.key != self.anchor:
+            raise UnsupportedModelError(
+                f"the kernel scorer was fitted anchored on '{self.anchor}', which this model does not offer"
+            )
+        from .base import REGISTRY
+
+        game = ctx.game
+        margin_game = Game(ctx.masking, plan.margin, game.background, game.weights)
+        exact = REGISTRY[plan.scorer]().fit(replace(ctx, game=margin_game, space=plan.space, anchor=None))
+        self.anchor_ = (Game(ctx.masking, plan.joint, game.background, game.weights), exact)
+
+    def _fit(self, ctx: FitContext) -> None:
+        super()._fit(ctx)
+        self._restore(ctx)
+
+    def shap_values(self, x: np.ndarray) -> tuple[FloatArray, FloatArray]:
+        anchored = getattr(self, "anchor_", None)
+        if anchored is None or len(x) > 1 or self.masks_.shape[0] == 0:
+            return super().shap_values(x)
+        joint, exact = anchored
+        ctx = self._check_fitted()
+        k = ctx.game.base.shape[0]
+        both = joint.outputs(x)  # (1, K + K')
+        vals = joint.values(x, self.masks_)  # (1, C, K + K')
+        v, u = vals[..., :k], vals[..., k:]
+        fx, gx = both[:, :k], both[:, k:]
+        base_f, base_g = joint.base[:k], joint.base[k:]
+        phi = np.einsum("mc,nck->nkm", self.projection_, v - base_f)
+        phi += (fx - base_f)[:, :, None] * self.full_weight_[None, None, :]
+        psi = np.einsum("mc,nck->nkm", self.projection_, u - base_g)
+        psi += (gx - base_g)[:, :, None] * self.full_weight_[None, None, :]
+        psi_exact = exact.shap_values(x)[0]
+        c = slopes(v, u)  # (1, K)
+        phi += c[:, :, None] * (psi_exact - psi)
+        return phi, np.array(fx)  # the joint function's target part is the game's own function

@@ -69,7 +69,9 @@ class RbfSvcProba:
         return out
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
-        d = self.decision_function(x)
+        return self.proba_from_decision(self.decision_function(x))
+
+    def proba_from_decision(self, d: np.ndarray) -> np.ndarray:
         f = -d * self.prob_a + self.prob_b  # libsvm's fApB with its own sign of the decision value
         e = np.exp(-np.abs(f))
         r = np.where(f >= 0, e / (1.0 + e), 1.0 / (1.0 + e))

@@ -8,7 +8,7 @@ in as few model calls as memory allows.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -31,6 +31,9 @@ class Masking:
     column_group: npt.NDArray[np.int64]
     encoded_names: list[str]
     encode: Callable[[pd.DataFrame], np.ndarray]
+    _plan: tuple[bool, np.ndarray, np.ndarray, np.ndarray] | None = field(
+        default=None, repr=False, compare=False
+    )
 
     @property
     def n_players(self) -> int:
@@ -44,10 +47,24 @@ class Masking:
         )
 
     def group_sum(self, per_column: FloatArray) -> FloatArray:
-        """(..., d) values per encoded column -> (..., M) per player."""
+        """(..., d) values per encoded column -> (..., M) per player.
+
+        Each player's columns are added left to right in one ``reduceat``: the same order for every
+        row, so a row's sum does not depend on the batch it is in.
+        """
+        if self._plan is None:
+            order = np.argsort(self.column_group, kind="stable")
+            players, starts = np.unique(self.column_group[order], return_index=True)
+            identity = bool(np.array_equal(self.column_group, np.arange(self.n_players)))
+            self._plan = (identity, order, players, starts)
+        identity, order, players, starts = self._plan
+        if identity:
+            return np.array(per_column, dtype=np.float64)
+        summed = np.add.reduceat(per_column[..., order], starts, axis=-1)
+        if len(players) == self.n_players:
+            return np.asarray(summed, dtype=np.float64)
         out = np.zeros(per_column.shape[:-1] + (self.n_players,))
-        for c, g in enumerate(self.column_group):
-            out[..., g] += per_column[..., c]
+        out[..., players] = summed
         return out
 
 

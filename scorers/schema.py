@@ -180,6 +180,17 @@ class Schema:
                 data[feat.name] = obj
         return pd.DataFrame(data, columns=self.names, copy=False)
 
+    def _checked_block(self, values: np.ndarray) -> pd.DataFrame:
+        """An (n, M) numeric block: every cell finite, NaN only where the model imputes."""
+        values = np.ascontiguousarray(values, dtype=np.float64)
+        bad = ~np.isfinite(values)
+        if bad.any():
+            bad &= np.isinf(values) | ~self._nullable[None, :]
+            if bad.any():
+                i, j = np.argwhere(bad)[0]
+                self._cell(values[i, j], int(j), int(i))
+        return pd.DataFrame(values, columns=self.names, copy=False)
+
     def validate_frame(self, frame: pd.DataFrame | np.ndarray) -> pd.DataFrame:
         """The Python API's entry: a DataFrame with exactly the features, or an array in their order."""
         if isinstance(frame, np.ndarray):
@@ -187,6 +198,8 @@ class Schema:
                 raise WrongWidthError(
                     f"expected a 2-d array with {len(self.names)} columns in order {self.names}, got shape {frame.shape}"
                 )
+            if self.numeric_only and frame.dtype.kind in "fiu":
+                return self._checked_block(frame)
             frame = pd.DataFrame(frame, columns=self.names)
         if not isinstance(frame, pd.DataFrame):
             return self.rows_to_frame(frame)
@@ -198,17 +211,16 @@ class Schema:
         missing = [n for n in self.names if n not in frame.columns]
         if missing:
             raise MissingFeatureError(f"missing feature '{missing[0]}'", field=missing[0])
-        frame = frame[self.names]
-        if self.numeric_only and all(
-            pd.api.types.is_numeric_dtype(t) and not pd.api.types.is_bool_dtype(t) for t in frame.dtypes
-        ):
-            # all-numeric fast path: one array, vectorised checks; a bad cell gets the cell's message
-            values = frame.to_numpy(dtype=np.float64, na_value=np.nan)
-            bad = np.isinf(values) | (np.isnan(values) & ~self._nullable[None, :])
-            if bad.any():
-                i, j = np.argwhere(bad)[0]
-                self._cell(values[i, j], int(j), int(i))
-            return pd.DataFrame(values, columns=self.names, copy=False)
+        if frame.columns.tolist() != self.names:
+            frame = frame[self.names]
+        if self.numeric_only:
+            # all-numeric fast path: one array, vectorised checks; a bad cell gets the cell's message.
+            # numpy's common dtype of the columns says at once whether all are plain numbers: any bool,
+            # string, object or nullable-extension column makes it bool or object, which take the
+            # column-wise path below.
+            values = frame.to_numpy()
+            if values.dtype.kind in "fiu":
+                return self._checked_block(values)
         # numeric columns checked column-wise; anything unusual goes through the cell checks
         out = {}
         for j, feat in enumerate(self.features):

@@ -1,0 +1,101 @@
+"""Anchored KernelSHAP: an exact margin explanation as a control variate for a sampled one.
+
+A classifier's probabilities are a smooth function of a margin (the SVM decision value behind Platt's
+sigmoid, the logits of logistic regression and gradient boosting), and for many models the margin has
+exact interventional SHAP values that are cheap (``kernel_machine``, ``tree``).  When the
+kernel scorer explains such a model in the probability (or log-odds) space, it evaluates the margin ``g``
+on the same hybrids as the target ``f`` (one model pass gives both) and corrects its estimate:
+
+    phi_f = K(v_f) + c * (phi_g_exact - K(v_g))
+
+``K`` is the kernel scorer's fixed linear map from coalition values to Shapley values.  The correction
+has zero mean whatever ``c`` is, removes every error that ``f`` shares with ``c g`` (all of ``g``'s
+interactions, not only its additive part), and keeps additivity: ``K`` and the exact scorer both sum to
+``g(x) - E g``.  ``c`` is, per row and class, the least-squares slope of ``v_f`` on ``v_g`` over the
+design's coalitions (the optimal control-variate coefficient there).  This is Goldwasser and Hooker's
+control-variate idea, with an exact rather than a sampled reference.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from . import spaces
+from .fastpaths import RbfSvcProba
+from .masking import GROUPED, IDENTITY
+from .model import CLASSIFIER, _is_margin_model, estimator_output
+
+Fn = Callable[[np.ndarray], np.ndarray]
+
+
+@dataclass
+class AnchorPlan:
+    """How to anchor: the exact scorer and its space, the joint model function and the margin alone."""
+
+    scorer: str
+    space: str
+    joint: Fn  # hybrids (n, d) -> (n, K + K'): target space, then margin space
+    margin: Fn  # hybrids (n, d) -> (n, K')
+
+    @property
+    def key(self) -> str:
+        return f"{self.scorer}:{self.space}"
+
+
+def _svc_plan(fast: RbfSvcProba, space: str) -> AnchorPlan:
+    def margin(h: np.ndarray) -> np.ndarray:
+        return spaces.from_margin(fast.decision_function(h), spaces.RAW, 2)
+
+    def joint(h: np.ndarray) -> np.ndarray:
+        d = fast.decision_function(h)
+        target = spaces.from_probability(fast.proba_from_decision(d), space)
+        return np.concatenate([target, spaces.from_margin(d, spaces.RAW, 2)], axis=1)
+
+    return AnchorPlan("kernel_machine", spaces.RAW, joint, margin)
+
+
+def anchor_plan(
+    head: Any, task: str, space: str, mode: str, n_classes: int, coalition_runtime: str, target: Fn
+) -> AnchorPlan | None:
+    """The anchor for a kernel scorer explaining ``head`` in ``space``, or None where there is none.
+
+    ``target`` is the coalition function already chosen for ``space``; the joint function reproduces
+    it exactly (the same code on the same rows), so anchored and plain explanations share outputs.
+    """
+    if task != CLASSIFIER or head is None or mode not in (IDENTITY, GROUPED):
+        return None
+    if space not in (spaces.PROBABILITY, spaces.LOG_ODDS):
+        return None
+    if coalition_runtime == RbfSvcProba.name and RbfSvcProba.applies(head):
+        return _svc_plan(RbfSvcProba(head), space)
+    if space == spaces.PROBABILITY and _is_margin_model(head):
+        # A linear margin is additive, and KernelSHAP is already exact on an additive game: anchoring
+        # a linear model would add exactly zero.  Tree ensembles have interactions, so the anchor helps.
+        from .tree import compile_leaves
+
+        if not hasattr(head, "n_features_in_") or compile_leaves(head, int(head.n_features_in_)) is None:
+            return None
+        name = "tree"
+        margin = estimator_output(head, spaces.LOG_ODDS, task, n_classes)
+
+        def joint(h: np.ndarray) -> np.ndarray:
+            return np.concatenate([target(h), margin(h)], axis=1)
+
+        return AnchorPlan(name, spaces.LOG_ODDS, joint, margin)
+    return None
+
+
+def slopes(v: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Least-squares slope of v on u over coalitions, per row and output: (n, C, K) x2 -> (n, K)."""
+    dv = v - v.mean(axis=1, keepdims=True)
+    du = u - u.mean(axis=1, keepdims=True)
+    var = np.einsum("nck,nck->nk", du, du)
+    cov = np.einsum("nck,nck->nk", dv, du)
+    scale = np.einsum("nck,nck->nk", dv, dv)
+    # no variance in the margin (or none in the target) means no information: leave the estimate alone
+    ok = var > 1e-12 * np.maximum(scale, 1e-300)
+    return np.where(ok, cov / np.where(ok, var, 1.0), 0.0)

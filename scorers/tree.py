@@ -198,6 +198,8 @@ def _coefficients(d: int) -> tuple[np.ndarray, np.ndarray]:
 # The pattern table is used when every leaf has at most _TABLE_MAX_SLOTS player slots and the table
 # (leaves x 2^Q x Q float64) has at most _TABLE_MAX_ENTRIES entries (2**23 entries = 64 MiB);
 # otherwise (deep forests) the per-background algorithm runs.
+# leaf sums + the model's constant must match the model's own output this closely (relative to it)
+LEAF_OUTPUT_TOL = 1e-11
 _TABLE_MAX_SLOTS = 12
 _TABLE_MAX_ENTRIES = 2**23
 _BUILD_CHUNK = 2**20  # table entries built per step: bounds the temporaries of the build
@@ -288,6 +290,53 @@ class TreeScorer(Scorer):
         self.bg_inside_: dict[bool, np.ndarray] = {}  # per-background path, built when first needed
         self.tables_: dict[bool, _Table | None] = {}
         self._table(True)  # raw-feature explanations are the common request: build their table now
+        self.leaf_offset_ = self._leaf_output_offset(ctx)
+
+    def _leaf_outputs(self, pattern: np.ndarray, by_group: bool) -> FloatArray:
+        """(L, n) patterns -> (n, K) model output: the sum of the values of the leaves each row reaches.
+
+        Rows reach a leaf when every slot is inside; np.nonzero lists (leaf, row) by leaf, and bincount
+        adds in that order, so a row's output does not depend on its batch.
+        """
+        full = (1 << self.slots_[by_group][0].shape[1]) - 1
+        leaf, row = np.nonzero(pattern == full)
+        n = pattern.shape[1]
+        out = np.stack(
+            [
+                np.bincount(row, weights=self.leaf_value_[leaf, k], minlength=n)
+                for k in range(self.leaf_value_.shape[1])
+            ],
+            axis=1,
+        )
+        return self._to_space(np.asarray(out, dtype=np.float64))
+
+    def _to_space(self, per_output: FloatArray) -> FloatArray:
+        """Leaf sums (or their Shapley values) to the explained space: [-m, m] for one margin, centred logits."""
+        ctx = self._check_fitted()
+        if ctx.task == CLASSIFIER and self.leaf_value_.shape[1] == 1:
+            return np.concatenate([-per_output, per_output], axis=1)
+        if ctx.space == spaces.LOG_ODDS:
+            return per_output - per_output.mean(axis=1, keepdims=True)
+        return per_output
+
+    def _leaf_output_offset(self, ctx: FitContext) -> FloatArray | None:
+        """The model's own constant (a boosting init) when leaf sums reproduce it on the background.
+
+        Then a row's output comes from the leaves it reaches, found anyway while explaining, instead of
+        a second pass through scikit-learn (most of a one-row call).  Checked at fit and at load: the
+        leaves plus the constant must match the model on every background row to 1e-11, else the model
+        is called as before.
+        """
+        table = self.tables_.get(True)
+        if table is None:
+            return None
+        bg = np.asarray(ctx.game.background, dtype=np.float64)
+        model = ctx.game.fn(bg)
+        diff = model - self._leaf_outputs(self._patterns(bg, True), True)
+        offset = diff[0].copy()
+        if np.max(np.abs(diff - offset)) > LEAF_OUTPUT_TOL * max(1.0, float(np.max(np.abs(model)))):
+            return None
+        return offset
 
     @staticmethod
     def _slots(
@@ -400,7 +449,10 @@ class TreeScorer(Scorer):
             value=self.leaf_value_[leaf],
         )
 
-    def _table_phi(self, x: np.ndarray, by_group: bool, table: _Table, n_players: int) -> FloatArray:
+    def _table_phi(
+        self, x: np.ndarray, by_group: bool, table: _Table, n_players: int, outputs: FloatArray | None = None
+    ) -> FloatArray:
+        """Shapley values from the table; fills ``outputs`` (n, K in the space) from the leaves reached."""
         n = x.shape[0]
         k_out = table.value.shape[1]
         phi = np.empty((n, k_out, n_players))
@@ -409,6 +461,8 @@ class TreeScorer(Scorer):
             xs = x[lo : lo + step]
             m = xs.shape[0]
             pattern = self._patterns(xs, by_group)  # (L, m)
+            if outputs is not None:
+                outputs[lo : lo + m] = self._leaf_outputs(pattern, by_group)
             share = table.flat[table.start[:, None] + pattern[table.leaf]]  # (S, m)
             # bincount adds in input order: each (row, player) sums its slots in (leaf, slot) order,
             # whatever the batch, so a row's values do not depend on the rows explained with it
@@ -455,16 +509,23 @@ class TreeScorer(Scorer):
         ctx = self._check_fitted()
         n_players = ctx.masking.n_players if by_group else x.shape[1]
         table = self._table(by_group) if use_table else None
+        outputs = None
         if table is not None:
-            phi = self._table_phi(x, by_group, table, n_players)
+            offset = self.leaf_offset_
+            outputs = None if offset is None else np.empty((x.shape[0], offset.shape[0]))
+            phi = self._table_phi(x, by_group, table, n_players, outputs)
+            if outputs is not None and offset is not None:
+                outputs += offset
         else:
             phi = self._background_phi(x, by_group, n_players)
-        k_out = self.leaf_value_.shape[1]
-        if ctx.task == CLASSIFIER and k_out == 1:
-            phi = np.concatenate([-phi, phi], axis=1)
-        elif ctx.space == spaces.LOG_ODDS:
-            phi = phi - phi.mean(axis=1, keepdims=True)
-        return phi, ctx.game.outputs(x)
+        phi = np.swapaxes(
+            self._to_space(np.swapaxes(phi, 1, 2).reshape(-1, phi.shape[1])).reshape(
+                phi.shape[0], phi.shape[2], -1
+            ),
+            1,
+            2,
+        )
+        return phi, ctx.game.outputs(x) if outputs is None else outputs
 
     def engineered_values(self, x: np.ndarray) -> tuple[FloatArray, FloatArray]:
         return self._values(x, by_group=False)

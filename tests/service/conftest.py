@@ -38,6 +38,16 @@ def packaged() -> dict[str, str]:
     tags["svc"] = package(svc, x_train, name="test-svc", progress=quiet, eval_size=20, background_size=10)[
         "model_tag"
     ]
+    tags["svc-proba"] = package(
+        svc,
+        x_train,
+        name="test-svc-proba",
+        progress=quiet,
+        eval_size=10,
+        background_size=10,
+        output_space="probability",
+        n_coalitions=256,
+    )["model_tag"]
     data = load_diabetes(as_frame=True)
     reg = GradientBoostingRegressor(n_estimators=30, max_depth=3, random_state=0).fit(data.data, data.target)
     tags["reg"] = package(reg, data.data, name="test-reg", progress=quiet, eval_size=50, background_size=50)[

@@ -232,6 +232,28 @@ def test_metadata_and_global_explanation(client_for: Any, packaged: dict[str, st
     _err(c.get("/explain_global", params={"top_k": 99}), 400, "between 1 and 30")
 
 
+def test_probability_space_kernel_is_anchored_and_additive(client_for: Any) -> None:
+    """The seed's SVC packaged for the probability space: an anchored kernel scorer, end to end."""
+    import json
+    from pathlib import Path
+
+    c = client_for("svc-proba")
+    meta = c.get("/metadata").json()
+    assert meta["scorer"]["kind"] == "kernel" and meta["scorer"]["exact"] is False
+    assert meta["scorer"]["params"]["anchor"] == "kernel_machine:raw"
+    assert meta["output_space"] == "probability"
+    sample = json.loads(
+        (Path(__file__).resolve().parents[2] / "examples" / "breast_cancer_request.json").read_text()
+    )
+    body = c.post("/explain", json=sample).json()
+    assert body["output_space"] == "probability"
+    assert additivity_error(body) < 1e-6
+    # in the probability space the explained outputs are the returned probabilities
+    np.testing.assert_allclose(body["explained_outputs"], body["probabilities"], atol=1e-9)
+    phi = np.asarray(body["local_importance_values"])
+    np.testing.assert_allclose(phi[:, 0, :], -phi[:, 1, :], atol=1e-9)  # two classes: p0 = 1 - p1
+
+
 def test_api_key_protects_scoring_but_not_health(client_for: Any) -> None:
     c = client_for("loan", SHAPSERVE_API_KEY="s3cret-key")
     body = _err(c.post("/explain", json={"instances": [LOAN_ROW]}), 401, "API key")

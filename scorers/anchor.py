@@ -12,7 +12,10 @@ on the same hybrids as the target ``f`` (one model pass gives both) and corrects
 has zero mean whatever ``c`` is, removes every error that ``f`` shares with ``c g`` (all of ``g``'s
 interactions, not only its additive part), and keeps additivity: ``K`` and the exact scorer both sum to
 ``g(x) - E g``.  ``c`` is, per row and class, the least-squares slope of ``v_f`` on ``v_g`` over the
-design's coalitions (the optimal control-variate coefficient there).  This is Goldwasser and Hooker's
+design's coalitions (the optimal control-variate coefficient there).  Where the exact scorer splits
+its values by background row (``kernel_machine``), so does the estimate: the game is a weighted sum of one
+game per background row, each gets its own slope, which fits better because a single row's hybrids span
+a narrower range of the margin.  This is Goldwasser and Hooker's
 control-variate idea, with an exact rather than a sampled reference.
 """
 

@@ -80,14 +80,27 @@ class KernelMachineScorer(Scorer):
         sq = (z[:, None, :] - self.support_[None, :, :]) ** 2  # (n, S, d)
         return -float(self.gamma_) * self.ctx_.masking.group_sum(sq)
 
+    def per_background_values(self, x: np.ndarray) -> FloatArray:
+        """One row's exact values split by background row, each weighted: (1, d) -> (nb, K, M).
+
+        Summed over background rows they are ``shap_values(x)``; row b's part sums to
+        ``w_b (f(x) - f(b))``.  The anchored kernel scorer uses them as per-background control variates.
+        """
+        return self._values(x, per_background=True)
+
     def shap_values(self, x: np.ndarray) -> tuple[FloatArray, FloatArray]:
+        return self._values(x), self._check_fitted().game.outputs(x)
+
+    def _values(self, x: np.ndarray, per_background: bool = False) -> FloatArray:
         ctx = self._check_fitted()
         game = ctx.game
         log_a = self._log_factors(np.asarray(x, dtype=np.float64))  # (n, S, M)
         c_all = np.exp(self.log_c_)  # (nb, S, M)
         scale = np.abs(game.weights[:, None] * self.alpha_[None, :])  # (nb, S)
         t = self.nodes_[:, None, None]
+        nb = c_all.shape[0]
         phi = np.empty((x.shape[0], log_a.shape[2]))
+        split = np.zeros((nb, log_a.shape[2]))
         for r in range(x.shape[0]):
             # |contribution of (b, i) to any phi_j| <= |alpha_i| w_b prod_k max(a_ik, c_ikb): drop the pairs
             # whose bounds sum to under PRUNE_TOL (an absolute error bound, far below the 1e-12 we test).
@@ -107,8 +120,16 @@ class KernelMachineScorer(Scorer):
                 np.divide(diff[None], g, out=g)
             np.nan_to_num(g, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
             coef = self.node_weights_[:, None] * (game.weights[b_idx] * self.alpha_[s_idx])[None, :] * total
-            phi[r] = coef.reshape(-1) @ g.reshape(-1, g.shape[-1])
-        fx = game.outputs(x)
+            if per_background:  # one row: the sum over nodes per pair, then over each background row's pairs
+                pair = np.einsum("qp,qpm->pm", coef, g)
+                for m in range(split.shape[1]):
+                    split[:, m] = np.bincount(b_idx, weights=pair[:, m], minlength=nb)
+            else:
+                phi[r] = coef.reshape(-1) @ g.reshape(-1, g.shape[-1])
+        if per_background:
+            out = split[:, None, :]
+        else:
+            out = phi[:, None, :]
         if ctx.task == CLASSIFIER:
-            return np.stack([-phi, phi], axis=1), fx
-        return phi[:, None, :], fx
+            return np.concatenate([-out, out], axis=1)
+        return out

@@ -89,6 +89,14 @@ class Game:
     def outputs(self, x: np.ndarray) -> FloatArray:
         return self.fn(x)
 
+    def hybrid_values(self, x: np.ndarray, masks: npt.NDArray[np.bool_]) -> FloatArray:
+        """f on every hybrid of one row, per background row (not averaged): x (1, d) -> (C, nb, K)."""
+        cols = masks[:, self.masking.column_group]
+        nb, d = self.background.shape
+        hyb = np.where(cols[:, None, :], x[0][None, None, :], self.background[None, :, :])
+        f = self.fn(hyb.reshape(-1, d))
+        return f.reshape(len(cols), nb, f.shape[1])
+
     def values(self, x: np.ndarray, masks: npt.NDArray[np.bool_]) -> FloatArray:
         """v for each row and coalition: x (n, d), masks (C, M) -> (n, C, K).
 

@@ -126,10 +126,7 @@ class KernelMachineScorer(Scorer):
                     split[:, m] = np.bincount(b_idx, weights=pair[:, m], minlength=nb)
             else:
                 phi[r] = coef.reshape(-1) @ g.reshape(-1, g.shape[-1])
-        if per_background:
-            out = split[:, None, :]
-        else:
-            out = phi[:, None, :]
+        out = split[:, None, :] if per_background else phi[:, None, :]
         if ctx.task == CLASSIFIER:
             return np.concatenate([-out, out], axis=1)
         return out

@@ -25,10 +25,10 @@ def plot(results: dict[str, Any], path: Path) -> Path:
         )
     )
     for k, r in m.items():
-        if k.startswith("kernel_n"):
+        if k.startswith(("kernel_n", "kernel_plain", "kernel_k")):
             bars.append(
                 (
-                    f"SVC proba: ours kernel, {r['n_coalitions']} coalitions",
+                    "SVC proba: " + r["label"].replace("ours kernel, n_coalitions=", "ours kernel, n="),
                     r["single_rows_per_s"],
                     r["batch_rows_per_s"],
                     ours_c,
@@ -90,10 +90,24 @@ def plot(results: dict[str, Any], path: Path) -> Path:
     # accuracy vs cost: the cost axis is model evaluations per row (hybrid rows), which is what the
     # kernel methods' time is proportional to (ours runs at its floor), and is immune to machine load
     sweep = svc.get("sweep", [])
-    for k in sorted({s["background_k"] for s in sweep}):
-        pts = sorted((s for s in sweep if s["background_k"] == k), key=lambda s: s["n_coalitions"])
+    colours = {}
+    for k, anchored in sorted(
+        {(s["background_k"], bool(s.get("anchored"))) for s in sweep}, key=lambda t: (-t[1], t[0])
+    ):
+        pts = sorted(
+            (s for s in sweep if s["background_k"] == k and bool(s.get("anchored")) == anchored),
+            key=lambda s: s["n_coalitions"],
+        )
         xs = [k * s["n_coalitions"] for s in pts]
-        ax2.plot(xs, [s["mae"] for s in pts], "o-", label=f"ours kernel, {k} centroids (n_coalitions marked)")
+        (line,) = ax2.plot(
+            xs,
+            [s["mae"] for s in pts],
+            "o-" if anchored else "o--",
+            color=colours.get(k),
+            alpha=1.0 if anchored else 0.45,
+            label=f"ours kernel, {k} centroids, {'anchored' if anchored else 'plain'} (n_coalitions marked)",
+        )
+        colours[k] = line.get_color()
         for x, s in zip(xs, pts, strict=True):
             ax2.annotate(
                 str(s["n_coalitions"]), (x, s["mae"]), fontsize=6, xytext=(3, 3), textcoords="offset points"

@@ -133,7 +133,9 @@ class KernelScorer(_DesignScorer):
         game = ctx.game
         margin_game = Game(ctx.masking, plan.margin, game.background, game.weights)
         exact = REGISTRY[plan.scorer]().fit(replace(ctx, game=margin_game, space=plan.space, anchor=None))
-        self.anchor_ = (Game(ctx.masking, plan.joint, game.background, game.weights), exact)
+        joint = Game(ctx.masking, plan.joint, game.background, game.weights)
+        self.anchor_ = (joint, exact)
+        self.joint_at_background_ = joint.fn(joint.background)  # each background row's own game starts here
 
     def _fit(self, ctx: FitContext) -> None:
         super()._fit(ctx)
@@ -144,7 +146,10 @@ class KernelScorer(_DesignScorer):
         if anchored is None or len(x) > 1 or self.masks_.shape[0] == 0:
             return super().shap_values(x)
         joint, exact = anchored
-        if hasattr(exact, "per_background_values"):
+        if (
+            hasattr(exact, "per_background_values")
+            and len(self.masks_) * len(joint.weights) <= joint.max_batch
+        ):
             return self._per_background_anchor(x, joint, exact)
         ctx = self._check_fitted()
         k = ctx.game.base.shape[0]
@@ -171,7 +176,7 @@ class KernelScorer(_DesignScorer):
         k = self._check_fitted().game.base.shape[0]
         w = joint.weights
         both = joint.outputs(x)  # (1, K + K')
-        at_b = joint.fn(joint.background)  # (nb, K + K'): each row's empty coalition
+        at_b = self.joint_at_background_  # (nb, K + K'): each row's empty coalition
         hyb = joint.hybrid_values(x, self.masks_)  # (C, nb, K + K')
         delta = hyb - at_b[None]  # v_b(S) - v_b(empty)
         full = both - at_b  # (nb, K + K'): v_b(full) - v_b(empty)

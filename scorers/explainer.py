@@ -257,7 +257,7 @@ def encoder_for(
     by_array: list[bool] = [] if model.wants_frame and model.schema.numeric_only else [False]
 
     def transform(f: pd.DataFrame) -> np.ndarray:
-        if by_array == [True]:
+        if by_array and by_array[0]:
             return dense(_quiet(pre.transform, f.to_numpy(dtype=np.float64)))
         out = dense(pre.transform(model.model_input(f)))
         if not by_array:

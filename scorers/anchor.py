@@ -76,19 +76,20 @@ def anchor_plan(
     if coalition_runtime == RbfSvcProba.name and RbfSvcProba.applies(head):
         return _svc_plan(RbfSvcProba(head), space)
     if space == spaces.PROBABILITY and _is_margin_model(head):
-        # A linear margin is additive, and KernelSHAP is already exact on an additive game: anchoring
-        # a linear model would add exactly zero.  Tree ensembles have interactions, so the anchor helps.
-        from .tree import compile_leaves
+        # The margin models are linear models and boosted trees.  A linear margin is additive, and
+        # KernelSHAP is already exact on an additive game: anchoring would add exactly zero.  Trees have
+        # interactions, so the anchor helps; whether the tree scorer can read this ensemble is decided
+        # by its native_spaces where the plan is taken up (scorers.explainer.fit).
+        from .linear import _is_linear
 
-        if not hasattr(head, "n_features_in_") or compile_leaves(head, int(head.n_features_in_)) is None:
+        if _is_linear(head):
             return None
-        name = "tree"
         margin = estimator_output(head, spaces.LOG_ODDS, task, n_classes)
 
         def joint(h: np.ndarray) -> np.ndarray:
             return np.concatenate([target(h), margin(h)], axis=1)
 
-        return AnchorPlan(name, spaces.LOG_ODDS, joint, margin)
+        return AnchorPlan("tree", spaces.LOG_ODDS, joint, margin)
     return None
 
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from . import spaces
 from .anchor import slopes
-from .base import FitContext, FloatArray, Scorer, register
+from .base import REGISTRY, FitContext, FloatArray, Scorer, register
 from .errors import UnsupportedModelError
 from .masking import Game, Masking
 from .model import CLASSIFIER
@@ -54,9 +54,14 @@ class _DesignScorer(Scorer):
         if self.masks_.shape[0] == 0:  # a single player takes the whole difference
             return (fx - game.base)[:, :, None], fx
         v = game.values(x, self.masks_)  # (n, C, K)
-        phi = np.einsum("mc,nck->nkm", self.projection_, v - game.base)
-        phi += (fx - game.base)[:, :, None] * self.full_weight_[None, None, :]
-        return phi, fx
+        return self._project(v - game.base, fx - game.base), fx
+
+    def _project(self, dv: FloatArray, df: FloatArray) -> FloatArray:
+        """Shapley values from the coalition values and f(x), both less the empty coalition's value:
+        (n, C, K) and (n, K) -> (n, K, M)."""
+        phi = np.einsum("mc,nck->nkm", self.projection_, dv)
+        phi += df[:, :, None] * self.full_weight_[None, None, :]
+        return phi
 
     @property
     def n_coalitions(self) -> int:
@@ -128,8 +133,6 @@ class KernelScorer(_DesignScorer):
             raise UnsupportedModelError(
                 f"the kernel scorer was fitted anchored on '{self.anchor}', which this model does not offer"
             )
-        from .base import REGISTRY
-
         game = ctx.game
         margin_game = Game(ctx.masking, plan.margin, game.background, game.weights)
         exact = REGISTRY[plan.scorer]().fit(replace(ctx, game=margin_game, space=plan.space, anchor=None))
@@ -158,10 +161,8 @@ class KernelScorer(_DesignScorer):
         v, u = vals[..., :k], vals[..., k:]
         fx, gx = both[:, :k], both[:, k:]
         base_f, base_g = joint.base[:k], joint.base[k:]
-        phi = np.einsum("mc,nck->nkm", self.projection_, v - base_f)
-        phi += (fx - base_f)[:, :, None] * self.full_weight_[None, None, :]
-        psi = np.einsum("mc,nck->nkm", self.projection_, u - base_g)
-        psi += (gx - base_g)[:, :, None] * self.full_weight_[None, None, :]
+        phi = self._project(v - base_f, fx - base_f)
+        psi = self._project(u - base_g, gx - base_g)
         psi_exact = exact.shap_values(x)[0]
         c = slopes(v, u)  # (1, K)
         phi += c[:, :, None] * (psi_exact - psi)
@@ -178,10 +179,8 @@ class KernelScorer(_DesignScorer):
         both = joint.outputs(x)  # (1, K + K')
         at_b = self.joint_at_background_  # (nb, K + K'): each row's empty coalition
         hyb = joint.hybrid_values(x, self.masks_)  # (C, nb, K + K')
-        delta = hyb - at_b[None]  # v_b(S) - v_b(empty)
-        full = both - at_b  # (nb, K + K'): v_b(full) - v_b(empty)
-        est = np.einsum("mc,cbk->bkm", self.projection_, delta)
-        est += full[:, :, None] * self.full_weight_[None, None, :]  # (nb, K + K', M) per row b
+        # each background row b is a game from v_b(empty) = f(b) to v_b(full) = f(x): (nb, K + K', M)
+        est = self._project(np.swapaxes(hyb - at_b[None], 0, 1), both - at_b)
         c = slopes(np.swapaxes(hyb[..., :k], 0, 1), np.swapaxes(hyb[..., k:], 0, 1))  # (nb, K)
         psi_exact = exact.per_background_values(x)  # (nb, K', M), weighted by w_b
         phi = np.einsum("b,bkm->km", w, est[:, :k])

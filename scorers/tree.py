@@ -311,7 +311,8 @@ class TreeScorer(Scorer):
         return self._to_space(np.asarray(out, dtype=np.float64))
 
     def _to_space(self, per_output: FloatArray) -> FloatArray:
-        """Leaf sums (or their Shapley values) to the explained space: [-m, m] for one margin, centred logits."""
+        """Leaf sums (n, K) or their Shapley values (n, K, M) to the explained space, along axis 1:
+        [-m, m] for one margin, centred logits for log-odds."""
         ctx = self._check_fitted()
         if ctx.task == CLASSIFIER and self.leaf_value_.shape[1] == 1:
             return np.concatenate([-per_output, per_output], axis=1)
@@ -518,14 +519,7 @@ class TreeScorer(Scorer):
                 outputs += offset
         else:
             phi = self._background_phi(x, by_group, n_players)
-        phi = np.swapaxes(
-            self._to_space(np.swapaxes(phi, 1, 2).reshape(-1, phi.shape[1])).reshape(
-                phi.shape[0], phi.shape[2], -1
-            ),
-            1,
-            2,
-        )
-        return phi, ctx.game.outputs(x) if outputs is None else outputs
+        return self._to_space(phi), ctx.game.outputs(x) if outputs is None else outputs
 
     def engineered_values(self, x: np.ndarray) -> tuple[FloatArray, FloatArray]:
         return self._values(x, by_group=False)

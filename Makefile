@@ -7,7 +7,7 @@ PORT ?= 3000
 export BENTOML_HOME := $(CURDIR)/.bentoml
 export BENTOML_DO_NOT_TRACK := true
 
-.PHONY: install demo serve test test-fast lint bench load bento image clean
+.PHONY: install demo serve test test-fast lint docs bench load bento image clean
 
 $(BIN)/shapserve: pyproject.toml requirements.lock requirements-dev.lock
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -32,9 +32,12 @@ test-fast: install
 	$(BIN)/python -m pytest -q -m "not slow"
 
 lint: install
-	$(BIN)/ruff check scorers service tests benchmarks loadtests
-	$(BIN)/ruff format --check scorers service tests benchmarks loadtests
-	$(BIN)/mypy scorers service
+	$(BIN)/ruff check scorers service cli tests benchmarks loadtests
+	$(BIN)/ruff format --check scorers service cli tests benchmarks loadtests
+	$(BIN)/mypy scorers service cli
+
+docs: install
+	$(BIN)/python docs/generate.py
 
 bench: install
 	$(BIN)/python -m benchmarks.run

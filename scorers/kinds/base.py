@@ -63,6 +63,8 @@ class Scorer:
     black_box: ClassVar[bool] = False
     # whether explaining runs the model on many hybrids (only then a faster runtime pays off)
     evaluates_coalitions: ClassVar[bool] = False
+    # offers background_split (values against each background row alone)
+    splits_background: ClassVar[bool] = False
     _state_keys: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, **params: Any) -> None:
@@ -106,6 +108,16 @@ class Scorer:
 
     def shap_values(self, x: np.ndarray) -> tuple[FloatArray, FloatArray]:
         raise NotImplementedError
+
+    def background_split(self, x: np.ndarray) -> FloatArray:
+        """One row's values against each background row alone, unweighted: (1, d) -> (nb, K, M).
+
+        Interventional SHAP values are linear in the background's weights: ``shap_values(x)`` is
+        ``weights @ background_split(x)``.  Fidelity (scorers.fidelity) uses the split to compute
+        full-data references and to fit background weights.  Kinds that offer it set
+        ``splits_background``.
+        """
+        raise NotImplementedError(f"the {self.name} scorer does not split its values by background row")
 
     def engineered_values(self, x: np.ndarray) -> tuple[FloatArray, FloatArray] | None:
         """Per encoded column, where the scorer has them exactly (linear, tree); else None."""

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from .. import spaces
+from ..masking import Game
 from ..runtimes.base import CLASSIFIER
 from ..shapley import CoalitionDesign
 from .base import FitContext, FloatArray, Scorer
@@ -31,6 +32,7 @@ def black_box_spaces(head: Any, task: str) -> list[str]:
 class DesignScorer(Scorer):
     black_box = True
     evaluates_coalitions = True
+    splits_background = True
     _state_keys = ("masks_", "projection_", "full_weight_")
 
     def _design(self, n_players: int) -> CoalitionDesign:
@@ -63,6 +65,23 @@ class DesignScorer(Scorer):
         phi = np.einsum("mc,nck->nkm", self.projection_, dv)
         phi += df[:, :, None] * self.full_weight_[None, None, :]
         return phi
+
+    def background_split(self, x: np.ndarray) -> FloatArray:
+        """Each background row b is a game from f(b) (empty coalition) to f(x) (full coalition)."""
+        ctx = self._check_fitted()
+        game = ctx.game
+        fx = game.outputs(x[:1])  # (1, K)
+        at_b = game.fn(game.background)  # (nb, K)
+        if self.masks_.shape[0] == 0:
+            return (fx - at_b)[:, :, None]
+        nb = len(at_b)
+        step = max(1, game.max_batch // len(self.masks_))
+        parts = []
+        for lo in range(0, nb, step):
+            sub = Game(ctx.masking, game.fn, game.background[lo : lo + step], np.ones(min(step, nb - lo)))
+            hyb = sub.hybrid_values(x[:1], self.masks_)  # (C, nb', K)
+            parts.append(self._project(np.swapaxes(hyb - at_b[lo : lo + step][None], 0, 1), fx - at_b[lo : lo + step]))
+        return np.concatenate(parts)
 
     @property
     def n_coalitions(self) -> int:

@@ -92,11 +92,9 @@ class KernelScorer(DesignScorer):
         if anchored is None or len(x) > 1 or self.masks_.shape[0] == 0:
             return super().shap_values(x)
         joint, exact = anchored
-        if (
-            hasattr(exact, "per_background_values")
-            and len(self.masks_) * len(joint.weights) <= joint.max_batch
-        ):
-            return self._per_background_anchor(x, joint, exact)
+        if exact.splits_background and len(self.masks_) * len(joint.weights) <= joint.max_batch:
+            per_b = self._anchored_split(x, joint, exact, slice(None))
+            return np.einsum("b,bkm->km", joint.weights, per_b)[None], np.array(joint.outputs(x)[:, : per_b.shape[1]])
         ctx = self._check_fitted()
         k = ctx.game.base.shape[0]
         both = joint.outputs(x)  # (1, K + K')
@@ -111,24 +109,34 @@ class KernelScorer(DesignScorer):
         phi += c[:, :, None] * (psi_exact - psi)
         return phi, np.array(fx)  # the joint function's target part is the game's own function
 
-    def _per_background_anchor(self, x: np.ndarray, joint: Game, exact: Any) -> tuple[FloatArray, FloatArray]:
+    def _anchored_split(self, x: np.ndarray, joint: Game, exact: Any, rows: slice) -> FloatArray:
         """One control variate per background row: the game is a weighted sum of one game per row b.
 
         Row b's game runs from f(b) to f(x), and its margin spans a narrower range than the pooled
-        game's, so its own slope c_b fits the target better.  Each part keeps additivity on its own.
+        game's, so its own slope c_b fits the target better; each row's anchored estimate keeps
+        additivity on its own.  Unweighted, for the background rows ``rows``: (nb', K, M).
         """
         k = self._check_fitted().game.base.shape[0]
-        w = joint.weights
         both = joint.outputs(x)  # (1, K + K')
-        at_b = self.joint_at_background_  # (nb, K + K'): each row's empty coalition
-        hyb = joint.hybrid_values(x, self.masks_)  # (C, nb, K + K')
-        # each background row b is a game from v_b(empty) = f(b) to v_b(full) = f(x): (nb, K + K', M)
+        at_b = self.joint_at_background_[rows]  # (nb', K + K'): each row's empty coalition
+        sub = Game(joint.masking, joint.fn, joint.background[rows], np.ones(len(at_b)))
+        hyb = sub.hybrid_values(x, self.masks_)  # (C, nb', K + K')
+        # each background row b is a game from v_b(empty) = f(b) to v_b(full) = f(x): (nb', K + K', M)
         est = self._project(np.swapaxes(hyb - at_b[None], 0, 1), both - at_b)
-        c = slopes(np.swapaxes(hyb[..., :k], 0, 1), np.swapaxes(hyb[..., k:], 0, 1))  # (nb, K)
-        psi_exact = exact.per_background_values(x)  # (nb, K', M), weighted by w_b
-        phi = np.einsum("b,bkm->km", w, est[:, :k])
-        phi += np.einsum("bk,bkm->km", c, psi_exact - w[:, None, None] * est[:, k:])
-        return phi[None], np.array(both[:, :k])
+        c = slopes(np.swapaxes(hyb[..., :k], 0, 1), np.swapaxes(hyb[..., k:], 0, 1))  # (nb', K)
+        psi = exact.background_split(x)[rows]  # (nb', K', M), unweighted
+        return est[:, :k] + c[:, :, None] * (psi - est[:, k:])
+
+    def background_split(self, x: np.ndarray) -> FloatArray:
+        anchored = getattr(self, "anchor_", None)
+        if anchored is None or self.masks_.shape[0] == 0 or not anchored[1].splits_background:
+            return super().background_split(x)
+        joint, exact = anchored
+        nb = len(joint.weights)
+        step = max(1, joint.max_batch // len(self.masks_))
+        return np.concatenate(
+            [self._anchored_split(x[:1], joint, exact, slice(lo, lo + step)) for lo in range(0, nb, step)]
+        )
 
 
 def _plan(ctx: FitContext) -> Any:

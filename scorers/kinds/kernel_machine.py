@@ -57,6 +57,7 @@ class KernelMachineScorer(Scorer):
     name = "kernel_machine"
     exact = True
     summary = "closed form (Gauss-Legendre) for RBF SVC/SVR/KernelRidge margins, exact"
+    splits_background = True
     auto_rank = 30
     _state_keys = ("support_", "alpha_", "gamma_", "nodes_", "node_weights_", "log_c_")
 
@@ -86,23 +87,19 @@ class KernelMachineScorer(Scorer):
         sq = (z[:, None, :] - self.support_[None, :, :]) ** 2  # (n, S, d)
         return -float(self.gamma_) * self.ctx_.masking.group_sum(sq)
 
-    def per_background_values(self, x: np.ndarray) -> FloatArray:
-        """One row's exact values split by background row, each weighted: (1, d) -> (nb, K, M).
-
-        Summed over background rows they are ``shap_values(x)``; row b's part sums to
-        ``w_b (f(x) - f(b))``.  The anchored kernel scorer uses them as per-background control variates.
-        """
-        return self._values(x, per_background=True)
+    def background_split(self, x: np.ndarray) -> FloatArray:
+        return self._values(x, per_background=True, unweighted=True)
 
     def shap_values(self, x: np.ndarray) -> tuple[FloatArray, FloatArray]:
         return self._values(x), self._check_fitted().game.outputs(x)
 
-    def _values(self, x: np.ndarray, per_background: bool = False) -> FloatArray:
+    def _values(self, x: np.ndarray, per_background: bool = False, unweighted: bool = False) -> FloatArray:
         ctx = self._check_fitted()
         game = ctx.game
+        weights = np.ones_like(game.weights) if unweighted else game.weights
         log_a = self._log_factors(np.asarray(x, dtype=np.float64))  # (n, S, M)
         c_all = np.exp(self.log_c_)  # (nb, S, M)
-        scale = np.abs(game.weights[:, None] * self.alpha_[None, :])  # (nb, S)
+        scale = np.abs(weights[:, None] * self.alpha_[None, :])  # (nb, S)
         t = self.nodes_[:, None, None]
         nb = c_all.shape[0]
         phi = np.empty((x.shape[0], log_a.shape[2]))
@@ -125,7 +122,7 @@ class KernelMachineScorer(Scorer):
             with np.errstate(divide="ignore", invalid="ignore"):
                 np.divide(diff[None], g, out=g)
             np.nan_to_num(g, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
-            coef = self.node_weights_[:, None] * (game.weights[b_idx] * self.alpha_[s_idx])[None, :] * total
+            coef = self.node_weights_[:, None] * (weights[b_idx] * self.alpha_[s_idx])[None, :] * total
             if per_background:  # one row: the sum over nodes per pair, then over each background row's pairs
                 pair = np.einsum("qp,qpm->pm", coef, g)
                 for m in range(split.shape[1]):

@@ -32,6 +32,7 @@ class LinearScorer(Scorer):
     exact = True
     summary = "closed form w (x - E[x]) for linear models, exact per engineered column"
     auto_rank = 10
+    splits_background = True
     _state_keys = ("coef_", "mean_")
 
     @classmethod
@@ -59,6 +60,12 @@ class LinearScorer(Scorer):
         self._check_fitted()
         phi = (x - self.mean_)[:, None, :] * self.coef_[None, :, :]  # (n, K, d)
         return phi, self.ctx_.game.outputs(x)
+
+    def background_split(self, x: np.ndarray) -> FloatArray:
+        ctx = self._check_fitted()
+        b = ctx.game.background.astype(np.float64)  # (nb, d)
+        phi = (x[:1] - b)[:, None, :] * self.coef_[None, :, :]  # (nb, K, d)
+        return ctx.masking.group_sum(phi)
 
     def shap_values(self, x: np.ndarray) -> tuple[FloatArray, FloatArray]:
         phi, fx = self.engineered_values(x)

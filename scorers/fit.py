@@ -4,7 +4,9 @@
 2. decide where to mask (scorers.choose) and which scorer kind explains it in which space;
 3. summarise the background (the kind's default size and method unless the caller says);
 4. choose the fastest faithful coalition runtime (scorers.runtimes.coalitions);
-5. assemble the explainer (scorers.assemble) and run the fit-time checks (scorers.checks).
+5. assemble the explainer (scorers.assemble);
+6. measure the served explanations against the full data and tune the background (scorers.fidelity);
+7. run the fit-time checks (scorers.checks).
 """
 
 from __future__ import annotations
@@ -16,13 +18,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import runtimes
+from . import fidelity, runtimes
 from .assemble import assemble
-from .background import summarize
+from .background import Background, summarize
 from .checks import run_checks
 from .choose import choose_masking, choose_scorer
 from .errors import InputError
 from .explainer import ScoringExplainer
+from .fidelity import FidelityOptions
 from .kinds import REGISTRY, FitOptions
 from .manifest import BackgroundSection, Manifest, MaskingSection, ModelSection, ScorerSection
 from .masking import IDENTITY
@@ -40,7 +43,7 @@ def fit(
     *,
     scorer: str = "auto",
     output_space: str | None = None,
-    background_size: int | None = None,
+    background_size: int | str | None = None,
     summary: str | None = None,
     n_coalitions: int | None = None,
     max_exact_features: int = 12,
@@ -52,9 +55,20 @@ def fit(
     feature_names: Sequence[str] | None = None,
     classes: Sequence[Any] | None = None,
     seed: int = 0,
+    max_error: float | None = None,
+    latency_budget_ms: float | None = None,
+    calibrate: bool = True,
     progress: Progress | None = None,
 ) -> ScoringExplainer:
-    """Fit a scoring explainer for ``model`` against training rows ``background`` (raw schema)."""
+    """Fit a scoring explainer for ``model`` against training rows ``background`` (raw schema).
+
+    ``background_size``: rows of the background (``"all"``: every training row); by default the
+    kind's own size, calibrated to the full data (scorers.fidelity).  ``max_error``: grow the
+    background until the stated error (relative MAE against the full-data values) meets it.
+    ``latency_budget_ms``: the most accurate background whose explain time per row fits.
+    """
+    if max_error is not None and latency_budget_ms is not None:
+        raise InputError("give max_error or latency_budget_ms, not both", field="max_error")
     say = progress or (lambda _msg: None)
     options = FitOptions(
         n_coalitions=n_coalitions, max_exact_features=max_exact_features, anchor=anchor, seed=seed
@@ -83,8 +97,16 @@ def fit(
 
     kind = REGISTRY[choice.kind]
     size, default_method = kind.default_background(masking.n_players)
-    size = background_size or size
     method = summary or default_method
+    if background_size == "all":
+        size, method = len(frame), "all"
+    elif background_size is not None:
+        if isinstance(background_size, (str, bool)) or background_size < 1:
+            raise InputError(
+                f"expected a positive number of rows or 'all', got {background_size!r}",
+                field="background_size",
+            )
+        size = background_size
     say(f"background: summarising {len(frame)} rows to {min(size, len(frame))} ({method})")
     encoded_all = masking.encode(frame)
     snap = (
@@ -134,19 +156,39 @@ def fit(
     sample = frame.iloc[np.sort(rng.permutation(len(frame))[: min(eval_size, len(frame))])].reset_index(
         drop=True
     )
-    explainer = assemble(
-        runtime,
-        schema,
-        masking,
-        bg,
-        manifest,
-        coalition.fn,
-        options=options,
-        sample=sample,
-        onnx_head=coalition.onnx_head,
+
+    def build(background: Background) -> ScoringExplainer:
+        section = BackgroundSection(
+            size=len(background.weights), method=background.method, source_rows=background.source_rows
+        )
+        return assemble(
+            runtime,
+            schema,
+            masking,
+            background,
+            manifest.model_copy(deep=True, update={"background": section}),
+            coalition.fn,
+            options=options,
+            sample=sample,
+            onnx_head=coalition.onnx_head,
+        )
+
+    explainer, stated = fidelity.tune(
+        build(bg),
+        frame,
+        encoded_all,
+        build,
+        FidelityOptions(
+            max_error=max_error,
+            latency_budget_ms=latency_budget_ms,
+            calibrate=calibrate and summary is None and background_size is None,
+            seed=seed,
+        ),
+        say,
     )
-    if "anchor" in manifest.scorer.params:
-        say(f"kernel: anchored on the exact scorer '{manifest.scorer.params['anchor']}'")
+    explainer.manifest.fidelity = stated
+    if "anchor" in explainer.manifest.scorer.params:
+        say(f"kernel: anchored on the exact scorer '{explainer.manifest.scorer.params['anchor']}'")
     say(f"checks: explaining {len(sample)} rows for the global explanation and additivity")
     run_checks(explainer, sample, say)
     return explainer

@@ -89,6 +89,26 @@ class ChecksSection(_Section):
     max_abs_diff_vs_enumeration: float | None = None
 
 
+class FidelitySection(_Section):
+    """How far the served explanations are from the full-data ones (scorers.fidelity; docs/fidelity.md)."""
+
+    rel_mae_vs_full_data: float = Field(
+        description="mean |served - full-data SHAP value| / mean |full-data value| on the checked rows"
+    )
+    rows_checked: int
+    method: str = Field(description="How the error and its reference were computed.")
+    reference_rows: int = Field(description="Training rows the reference is taken against.")
+    training_rows: int
+    background_rows: int = Field(description="Rows of the served background.")
+    calibrated: bool = Field(False, description="The background's weights were fitted to the full data.")
+    uncertainty: float | None = Field(
+        None, description="Standard error of a sampled reference, relative to its mean |value|."
+    )
+    max_error: float | None = Field(None, description="The target asked for at packaging, if any.")
+    latency_budget_ms: float | None = Field(None, description="The budget asked for at packaging, if any.")
+    seconds: float | None = Field(None, description="Time the measurement took at packaging.")
+
+
 class Manifest(_Section):
     schema_version: int = SCHEMA_VERSION
     created: str | None = Field(None, description="UTC time of save.")
@@ -101,6 +121,7 @@ class Manifest(_Section):
     background: BackgroundSection
     global_explanation: GlobalSection | None = None
     checks: ChecksSection | None = None
+    fidelity: FidelitySection | None = None
     timings: dict[str, float | int] = Field(default_factory=dict)
     versions: dict[str, str] = Field(default_factory=dict)
     files: dict[str, str] = Field(default_factory=dict, description="sha256 of every other file.")

@@ -80,7 +80,9 @@ class DesignScorer(Scorer):
         for lo in range(0, nb, step):
             sub = Game(ctx.masking, game.fn, game.background[lo : lo + step], np.ones(min(step, nb - lo)))
             hyb = sub.hybrid_values(x[:1], self.masks_)  # (C, nb', K)
-            parts.append(self._project(np.swapaxes(hyb - at_b[lo : lo + step][None], 0, 1), fx - at_b[lo : lo + step]))
+            parts.append(
+                self._project(np.swapaxes(hyb - at_b[lo : lo + step][None], 0, 1), fx - at_b[lo : lo + step])
+            )
         return np.concatenate(parts)
 
     @property

@@ -94,7 +94,9 @@ class KernelScorer(DesignScorer):
         joint, exact = anchored
         if exact.splits_background and len(self.masks_) * len(joint.weights) <= joint.max_batch:
             per_b = self._anchored_split(x, joint, exact, slice(None))
-            return np.einsum("b,bkm->km", joint.weights, per_b)[None], np.array(joint.outputs(x)[:, : per_b.shape[1]])
+            return np.einsum("b,bkm->km", joint.weights, per_b)[None], np.array(
+                joint.outputs(x)[:, : per_b.shape[1]]
+            )
         ctx = self._check_fitted()
         k = ctx.game.base.shape[0]
         both = joint.outputs(x)  # (1, K + K')

@@ -223,6 +223,7 @@ class TreeScorer(Scorer):
     exact = True
     summary = "interventional TreeSHAP over leaf boxes for scikit-learn tree ensembles, exact"
     auto_rank = 20
+    splits_background = True
     _state_keys = ("leaf_lo_", "leaf_hi_", "leaf_nan_", "leaf_value_", "float32_")
     leaf_lo_: np.ndarray
     leaf_hi_: np.ndarray
@@ -510,6 +511,39 @@ class TreeScorer(Scorer):
                 contrib = (self.leaf_value_[:, k, None] * per_slot)[valid]
                 phi[r, k] = np.bincount(player_slot[valid], weights=contrib, minlength=n_players)
         return phi
+
+    def background_split(self, x: np.ndarray) -> FloatArray:
+        """Per background row, unweighted (the per-background algorithm without the sum over rows)."""
+        ctx = self._check_fitted()
+        n_players = ctx.masking.n_players
+        bg = np.asarray(ctx.game.background, dtype=np.float64)
+        x_in = self._inside(x[:1], True)[:, 0, None, :]  # (L, 1, Q)
+        player_slot = self.slots_[True][0]
+        valid = player_slot >= 0
+        n_leaves, q_max = player_slot.shape
+        k_out = self.leaf_value_.shape[1]
+        step = max(1, _BUILD_CHUNK // max(1, n_leaves * q_max))
+        out = np.empty((len(bg), k_out, n_players))
+        for lo in range(0, len(bg), step):
+            b_in = self._inside(bg[lo : lo + step], True)  # (L, nb', Q)
+            nb = b_in.shape[1]
+            pos, neg = x_in & ~b_in, ~x_in & b_in
+            alive = ~np.any(~x_in & ~b_in, axis=2)  # (L, nb')
+            p, q = pos.sum(axis=2), neg.sum(axis=2)
+            per_slot = (alive * self.cp_[p, q])[..., None] * pos - (alive * self.cn_[p, q])[..., None] * neg
+            bins = np.arange(nb)[None, :, None] * n_players + player_slot[:, None, :]  # (L, nb', Q)
+            keep = np.broadcast_to(valid[:, None, :], per_slot.shape)
+            for k in range(k_out):
+                contrib = (self.leaf_value_[:, k, None, None] * per_slot)[keep]
+                out[lo : lo + nb, k] = np.bincount(
+                    bins[keep], weights=contrib, minlength=nb * n_players
+                ).reshape(nb, n_players)
+        return self._to_space(out)
+
+    @property
+    def uses_tables(self) -> bool:
+        """Explaining reads the pattern tables: its cost does not grow with the background."""
+        return self._table(True) is not None
 
     def _values(self, x: np.ndarray, by_group: bool, use_table: bool = True) -> tuple[FloatArray, FloatArray]:
         """``use_table=False`` forces the per-background algorithm (the tests compare the two)."""

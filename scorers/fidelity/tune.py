@@ -1,0 +1,236 @@
+"""The packaging step of fidelity: measure the served explanations against the full data, and choose
+the background that states the smallest error within what the user asked for.
+
+- default: the kind's background size; the summary is replaced by a calibrated one (pool rows with
+  fitted weights, ``calibrate``) when that is closer to the full data on the calibration rows;
+- ``max_error``: grow the background (doubling) until the error on the checked rows meets the target,
+  or every training row is the background;
+- ``latency_budget_ms``: the most accurate background whose measured explain time per row fits.
+
+The stated error is measured on checked rows: training rows held apart from calibration.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..background import Background
+from ..explainer import ScoringExplainer
+from ..manifest import FidelitySection
+from ..runtimes.base import time_call
+from . import calibrate, reference
+from .measure import FloatArray, rel_mae
+
+Progress = Callable[[str], None]
+Rebuild = Callable[[Background], ScoringExplainer]
+
+SAMPLING_FACTOR = 4  # the independent design that estimates the kernel kind's sampling error
+
+
+@dataclass(frozen=True)
+class FidelityOptions:
+    max_error: float | None = None
+    latency_budget_ms: float | None = None
+    calibrate: bool = True
+    n_check: int = 16
+    n_calib: int = 48
+    seed: int = 0
+
+
+@dataclass
+class _Candidate:
+    columns: np.ndarray  # pool columns
+    weights: np.ndarray
+    error: float  # estimated on the checked rows from the splits
+
+
+POOL_CAP = 2000  # training rows the reference is taken against; a uniform sample beyond (its error stated)
+
+
+def _rows(n: int, n_check: int, n_cal: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(checked rows, calibration rows): disjoint training rows, drawn with a fixed seed."""
+    n_check = max(1, min(n_check, n // 4))
+    n_cal = max(0, min(n_cal, n - n_check))
+    perm = np.random.default_rng(seed + 1).permutation(n)
+    return np.sort(perm[:n_check]), np.sort(perm[n_check : n_check + n_cal])
+
+
+def _values(explainer: ScoringExplainer, x: np.ndarray) -> FloatArray:
+    return explainer.scorer.shap_values(x)[0]
+
+
+def _single_row_ms(explainer: ScoringExplainer, frame: pd.DataFrame) -> float:
+    rows = frame.iloc[:3]
+    explainer.explain_frame(rows.iloc[:1])
+    return 1000 * float(
+        np.median([time_call(explainer.explain_frame, rows.iloc[i : i + 1], 1) for i in range(len(rows))])
+    )
+
+
+def tune(
+    explainer: ScoringExplainer,
+    frame: pd.DataFrame,
+    encoded_all: np.ndarray,
+    rebuild: Rebuild,
+    options: FidelityOptions,
+    say: Progress,
+) -> tuple[ScoringExplainer, FidelitySection]:
+    t0 = time.perf_counter()
+    n = len(frame)
+    served = explainer.scorer
+    everything = explainer.background.method == "all" and len(explainer.background.weights) == n
+    if everything and served.exact and options.latency_budget_ms is None:
+        return explainer, FidelitySection(
+            rel_mae_vs_full_data=0.0,
+            rows_checked=0,
+            method="exact: every training row is the background, so the served values are the full-data values",
+            reference_rows=n,
+            training_rows=n,
+            background_rows=n,
+        )
+    # a fixed plan (no timing in it): the same model and data package the same explainer every time
+    searching = options.max_error is not None or options.latency_budget_ms is not None
+    calibrating = searching or (options.calibrate and not everything)
+    n_cal = options.n_calib if calibrating else 0
+    n_check = options.n_check if calibrating else options.n_check // 2
+    check, calib = _rows(n, n_check, n_cal, options.seed)
+    x_check, x_calib = encoded_all[check], encoded_all[calib]
+    pool = np.arange(n)
+    if n > POOL_CAP:
+        pool = np.sort(np.random.default_rng(options.seed + 2).choice(n, POOL_CAP, replace=False))
+    which = reference.templates(served)
+    say(
+        f"fidelity: reference values against {len(pool)} of {n} training rows for {len(check) + len(calib)} rows"
+    )
+    splits = reference.build(served, which, encoded_all, x_check, x_calib, pool)
+    everyone = np.arange(len(pool))
+    base = splits.outputs.mean(axis=0)
+    target = splits.calib.mean(axis=1)  # full-data values at the calibration rows (calibration scorer)
+    design_ref = splits.check.mean(axis=1)  # and at the checked rows
+
+    def candidate(rows: int) -> _Candidate:
+        cols, w = calibrate.calibrated(splits.calib, target, splits.outputs, base, rows, options.seed)
+        return _Candidate(cols, w, rel_mae(calibrate.values_of(splits.check, cols, w), design_ref))
+
+    plain_calib = rel_mae(_values(explainer, x_calib), target) if len(calib) else 0.0
+    chosen: _Candidate | None = None
+    start = len(explainer.background.weights)
+    if options.max_error is not None:
+        rows = start
+        while True:
+            cand = candidate(rows)
+            say(f"fidelity: {len(cand.columns)} calibrated rows: estimated error {cand.error:.4f}")
+            if cand.error <= options.max_error or rows >= len(pool):
+                chosen = cand
+                break
+            rows = min(2 * rows, len(pool))
+    elif options.latency_budget_ms is not None:
+        chosen = _within_budget(
+            candidate, start, len(pool), explainer, frame, rebuild, splits, encoded_all, options, say
+        )
+    elif calibrating:
+        cand = candidate(start)
+        if rel_mae(calibrate.values_of(splits.calib, cand.columns, cand.weights), target) < plain_calib:
+            chosen = cand
+    if chosen is not None:
+        rows_idx = pool[chosen.columns]
+        explainer = rebuild(
+            Background(
+                frame.iloc[rows_idx].reset_index(drop=True),
+                encoded_all[rows_idx],
+                chosen.weights,
+                "calibrated",
+                n,
+            )
+        )
+    final = _values(explainer, x_check)
+    error = rel_mae(final, splits.reference(everyone))
+    method = f"rel. MAE on {len(check)} training rows held out of calibration, against {splits.label}"
+    uncertainty = splits.standard_error(everyone, n)
+    if not splits.exact:
+        sampling = _sampling_error(explainer, x_check, final)
+        method += (
+            f"; plus the coalition sampling error ({sampling:.3g}, against an independent design of "
+            f"{SAMPLING_FACTOR}x the coalitions), combined as sqrt(a^2 + b^2)"
+        )
+        error = math.sqrt(error**2 + sampling**2)
+    if uncertainty > 0:
+        method += (
+            f"; the reference is a sample: its standard error is {uncertainty:.2g} of the mean |value| "
+            "(its noise is in the stated error)"
+        )
+    say(f"fidelity: stated error {error:.4f} ({time.perf_counter() - t0:.1f} s)")
+    return explainer, FidelitySection(
+        rel_mae_vs_full_data=error,
+        rows_checked=len(check),
+        method=method,
+        reference_rows=len(pool),
+        training_rows=n,
+        background_rows=len(explainer.background.weights),
+        calibrated=chosen is not None,
+        uncertainty=uncertainty or None,
+        max_error=options.max_error,
+        latency_budget_ms=options.latency_budget_ms,
+        seconds=time.perf_counter() - t0,
+    )
+
+
+def _within_budget(
+    candidate: Callable[[int], _Candidate],
+    start: int,
+    pool: int,
+    explainer: ScoringExplainer,
+    frame: pd.DataFrame,
+    rebuild: Rebuild,
+    splits: reference.PoolSplits,
+    encoded_all: np.ndarray,
+    options: FidelityOptions,
+    say: Progress,
+) -> _Candidate | None:
+    """The largest calibrated background (doubling from a few rows) whose explain time fits the budget."""
+    assert options.latency_budget_ms is not None
+    best: _Candidate | None = None
+    smallest: _Candidate | None = None
+    rows = max(2, min(start, 8))
+    while True:
+        cand = candidate(rows)
+        idx = splits.pool[cand.columns]
+        trial = rebuild(
+            Background(
+                frame.iloc[idx].reset_index(drop=True),
+                encoded_all[idx],
+                cand.weights,
+                "calibrated",
+                len(frame),
+            )
+        )
+        ms = _single_row_ms(trial, frame)
+        say(
+            f"fidelity: {len(cand.columns)} calibrated rows: {ms:.1f} ms per row, estimated error {cand.error:.4f}"
+        )
+        smallest = smallest or cand
+        if ms > options.latency_budget_ms:
+            break
+        if best is None or cand.error <= best.error:
+            best = cand
+        if rows >= pool:
+            break
+        rows = min(2 * rows, pool)
+    return best or smallest  # nothing fits: the fastest there is (the report shows its time)
+
+
+def _sampling_error(explainer: ScoringExplainer, x: np.ndarray, served: FloatArray) -> float:
+    """The kernel kind's coalition sampling error: served values against an independent, larger design
+    on the same background (its own error is about half as large, and is included)."""
+    scorer = explainer.scorer
+    params = dict(scorer.params)
+    params["n_coalitions"] = SAMPLING_FACTOR * int(scorer.n_coalitions or 0)
+    params["seed"] = int(params.get("seed", 0)) + 1
+    other = type(scorer)(**params).fit(scorer._check_fitted())
+    return rel_mae(served, other.shap_values(x)[0])

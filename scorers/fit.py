@@ -51,10 +51,16 @@ def fit(
     target: str | None = None,
     feature_names: Sequence[str] | None = None,
     classes: Sequence[Any] | None = None,
+    task: str | None = None,
     seed: int = 0,
     progress: Progress | None = None,
 ) -> ScoringExplainer:
-    """Fit a scoring explainer for ``model`` against training rows ``background`` (raw schema)."""
+    """Fit a scoring explainer for ``model`` against training rows ``background`` (raw schema).
+
+    ``classes`` names a classifier's classes, by position in the model's own order (its ``classes_``,
+    or its probability columns): the names replace the labels everywhere, predictions included.
+    ``task`` ('classifier' / 'regressor') tells what a black box (an object with predict) is.
+    """
     say = progress or (lambda _msg: None)
     options = FitOptions(
         n_coalitions=n_coalitions, max_exact_features=max_exact_features, anchor=anchor, seed=seed
@@ -65,13 +71,16 @@ def fit(
     frame = schema.validate_frame(frame.astype({f.name: object for f in features if f.dtype == CATEGORY}))
 
     say(f"model: wrapping and probing {len(features)} raw features")
-    runtime = runtimes.wrap(model, schema, classes)
+    runtime = runtimes.wrap(model, schema, task=task)
     probe_features(runtime, frame, features)
     schema = Schema(features)
     runtime.schema = schema
     learn_classes = getattr(runtime, "learn_classes", None)
     if learn_classes is not None:
         learn_classes(frame)
+    labels = runtimes.name_classes(runtime, classes) if classes is not None else None
+    if labels is not None and [_jsonable(c) for c in labels] == [_jsonable(c) for c in runtime.classes]:
+        labels = None  # the names are the labels
 
     say("masking: checking whether preprocessing is column-wise")
     masking, mode_reason = choose_masking(runtime, schema, frame)
@@ -111,6 +120,7 @@ def fit(
         model=ModelSection(
             task=runtime.task,  # type: ignore[arg-type]
             classes=[_jsonable(c) for c in runtime.classes] if runtime.task == CLASSIFIER else None,
+            labels=[_jsonable(c) for c in labels] if labels is not None else None,
             prediction_runtime=runtime.name,
             coalition_runtime=coalition.name,
             onnx_export=coalition.onnx,

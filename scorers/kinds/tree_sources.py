@@ -60,8 +60,8 @@ def _native(head: Any) -> NativeBooster:
 
 def refusal(head: Any, task: str | None = None) -> str | None:
     """Why the tree scorer cannot explain this LightGBM / XGBoost model exactly (None: it can)."""
+    native = _native(head)
     try:
-        native = _native(head)
         task = task or native.task
         if task == CLASSIFIER and not native.margin_model:
             raise Refused(
@@ -74,7 +74,7 @@ def refusal(head: Any, task: str | None = None) -> str | None:
             )
         _compile(native, native.n_features)
     except Refused as exc:
-        return f"{type(head).__name__}: {exc}"
+        return f"{native.library} {native.wrapper}: {exc}"
     return None
 
 

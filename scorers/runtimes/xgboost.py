@@ -92,6 +92,7 @@ class XGBoostModel(NativeBooster):
             "base_margin": base.astype(np.float32).astype(np.float64),
             "missing": self.missing,
             "softmax": objective == "multi:softmax",
+            "linear": learner["gradient_booster"]["name"] == "gblinear",
         }
 
     @classmethod
@@ -125,6 +126,11 @@ class XGBoostModel(NativeBooster):
 
     # -- outputs ------------------------------------------------------------------------------------------
     def _predict(self, x: np.ndarray, kind: str) -> np.ndarray:
+        if self.params["linear"]:  # gblinear has no in-place prediction
+            import xgboost
+
+            dm = xgboost.DMatrix(x, missing=self.missing, feature_names=self.feature_names)
+            return np.asarray(self.booster.predict(dm, output_margin=kind == "margin"))
         return np.asarray(self.booster.inplace_predict(x, predict_type=kind, missing=self.missing))
 
     def margin(self, x: np.ndarray) -> FloatArray:

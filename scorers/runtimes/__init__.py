@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ..errors import InputError
 from ..schema import Schema
 from .base import CLASSIFIER, REGRESSOR, ModelRuntime, OutputFn
@@ -47,7 +49,7 @@ def name_classes(runtime: ModelRuntime, names: Sequence[Any]) -> list[Any]:
     ``classes_``, or the order of its probability columns); returns the model's own labels."""
     if runtime.task != CLASSIFIER:
         raise InputError("names the classes of a classifier; this model is a regressor", field="classes")
-    labels = list(runtime.classes)
+    labels = [v.item() if isinstance(v, np.generic) else v for v in runtime.classes]
     names = list(names)
     if len(names) != len(labels):
         raise InputError(

@@ -37,7 +37,9 @@ def _data(n: int = 2000, m: int = 8) -> tuple[pd.DataFrame, np.ndarray]:
     x = rng.normal(size=(n, m))
     x[rng.random(x.shape) < 0.05] = np.nan
     z = np.nan_to_num(x)
-    y = (z[:, 0] + np.sin(2 * z[:, 1]) * z[:, 2] + 0.5 * z[:, 3] * z[:, 4] + rng.normal(size=n) > 0).astype(int)
+    y = (z[:, 0] + np.sin(2 * z[:, 1]) * z[:, 2] + 0.5 * z[:, 3] * z[:, 4] + rng.normal(size=n) > 0).astype(
+        int
+    )
     return pd.DataFrame(x, columns=[f"x{j}" for j in range(m)]), y
 
 
@@ -52,7 +54,9 @@ def main() -> None:
         "xgboost": xgb.XGBClassifier(n_estimators=100, max_depth=4, random_state=0).fit(x, y),
     }
     print(f"{len(x)} rows, {x.shape[1]} features, 100 trees; background 100 rows; log-odds; ms per row")
-    print("| model | scorer | one row | batch of 50 | max abs diff to tree | library contribs: max abs diff |")
+    print(
+        "| model | scorer | one row | batch of 50 | max abs diff to tree | library contribs: max abs diff |"
+    )
     print("|---|---|---|---|---|---|")
     for name, model in models.items():
         with warnings.catch_warnings():
@@ -65,7 +69,9 @@ def main() -> None:
         if name == "lightgbm":
             contrib = booster.predict(rows.to_numpy(), pred_contrib=True)[:, :-1]
         else:
-            contrib = booster.predict(xgb.DMatrix(rows, feature_names=list(rows.columns)), pred_contribs=True)[:, :-1]
+            contrib = booster.predict(
+                xgb.DMatrix(rows, feature_names=list(rows.columns)), pred_contribs=True
+            )[:, :-1]
         lib_diff = float(np.max(np.abs(contrib - exact[:, 1, :])))
         for label, explainer in (("tree (exact)", tree), ("kernel", kernel)):
             one = _best(lambda e=explainer: e.explain(rows.iloc[:1])) * 1000

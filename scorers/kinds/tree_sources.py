@@ -229,7 +229,10 @@ def _lgb_sides(
 
 
 def _lightgbm(native: NativeBooster, n_features: int) -> dict[str, np.ndarray]:
-    dump = native.dump  # type: ignore[attr-defined]
+    from ..runtimes.lightgbm import LightGBMModel
+
+    assert isinstance(native, LightGBMModel)
+    dump = native.dump
     k = int(dump.get("num_tree_per_iteration", 1))
     infos = dump["tree_info"]
     scale = float(native.params["margin_scale"])
@@ -261,8 +264,15 @@ def _lightgbm(native: NativeBooster, n_features: int) -> dict[str, np.ndarray]:
 # --------------------------------------------------------------------------------------------------
 # XGBoost
 # --------------------------------------------------------------------------------------------------
+def _xgb_json(native: NativeBooster) -> dict[str, Any]:
+    from ..runtimes.xgboost import XGBoostModel
+
+    assert isinstance(native, XGBoostModel)
+    return dict(native.model_json)
+
+
 def _xgb_model(native: NativeBooster) -> dict[str, Any]:
-    booster = native.model_json["learner"]["gradient_booster"]  # type: ignore[attr-defined]
+    booster = _xgb_json(native)["learner"]["gradient_booster"]
     if booster["name"] == "gblinear":
         raise Refused("the gblinear booster is a linear model, not trees")
     model: dict[str, Any] = booster["gbtree"]["model"] if booster["name"] == "dart" else booster["model"]
@@ -273,10 +283,11 @@ def _xgb_trees(native: NativeBooster) -> tuple[list[dict[str, Any]], list[float]
     """(trees, scale of each tree, outputs)."""
     model = _xgb_model(native)
     trees = model["trees"]
-    booster = native.model_json["learner"]["gradient_booster"]  # type: ignore[attr-defined]
+    learner = _xgb_json(native)["learner"]
+    booster = learner["gradient_booster"]
     weights = booster.get("weight_drop") if booster["name"] == "dart" else None
     scales = [float(np.float32(w)) for w in weights] if weights else [1.0] * len(trees)
-    k = max(1, int(native.model_json["learner"]["learner_model_param"].get("num_class", "0")))  # type: ignore[attr-defined]
+    k = max(1, int(learner["learner_model_param"].get("num_class", "0")))
     return trees, scales, k
 
 

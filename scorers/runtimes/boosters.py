@@ -14,6 +14,7 @@ outputs (``runtimes.sklearn.estimator_output``).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -101,11 +102,16 @@ class NativeBooster:
                 f"the {self.library} model takes {self.n_features} features; the data has {len(schema.names)} "
                 f"columns ({schema.names[:5]}...)"
             )
-        if self.feature_names is not None and list(self.feature_names) != list(schema.names):
+        if self.feature_names is not None and _names(self.feature_names) != _names(schema.names):
             raise UnsupportedModelError(
                 f"the {self.library} model was trained on the features {self.feature_names} in this order; "
                 f"the data's columns are {schema.names}: give the data those columns in that order"
             )
+
+
+def _names(names: list[str]) -> list[str]:
+    """Names as LightGBM keeps them: whitespace becomes an underscore."""
+    return [re.sub(r"\s", "_", str(n)) for n in names]
 
 
 def _floats(x: Any) -> np.ndarray:

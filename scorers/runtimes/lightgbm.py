@@ -8,6 +8,7 @@ inputs and compares them with float64 thresholds, and it sums its trees in float
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -23,6 +24,18 @@ _IDENTITY = frozenset(
 _CLASSIFIER = frozenset({"binary", "multiclass", "multiclassova"})
 
 
+def _header(text: str) -> dict[str, str]:
+    """The ``key=value`` lines before the first tree of a LightGBM model text (objective, num_class)."""
+    out = {}
+    for line in text.splitlines():
+        if line.startswith("Tree="):
+            break
+        key, sep, value = line.partition("=")
+        if sep:
+            out[key.strip()] = value.strip()
+    return out
+
+
 class LightGBMModel(NativeBooster):
     library = "lightgbm"
     format = "lightgbm"
@@ -33,8 +46,8 @@ class LightGBMModel(NativeBooster):
 
         self.text = text
         self.booster = lightgbm.Booster(model_str=text)
-        self.dump = self.booster.dump_model()
-        words = str(self.dump.get("objective", "")).split()
+        header = _header(text)
+        words = header.get("objective", "").split()
         objective = words[0] if words else "custom"
         options = dict(w.split(":", 1) for w in words[1:] if ":" in w)
         if self.booster.pandas_categorical:
@@ -43,7 +56,7 @@ class LightGBMModel(NativeBooster):
                 "Train it on integer codes (categorical_feature=...) or put an encoder in a Pipeline before it"
             )
         self.task = task or (CLASSIFIER if objective in _CLASSIFIER else REGRESSOR)
-        n_class = int(self.dump.get("num_class", 1))
+        n_class = int(header.get("num_class", "1"))
         if self.task == CLASSIFIER:
             k = max(2, n_class)
             self.labels = list(labels) if labels is not None else list(range(k))
@@ -63,6 +76,11 @@ class LightGBMModel(NativeBooster):
         # log-odds of a binary model = sigmoid * raw score (LightGBM's ``sigmoid`` parameter)
         scale = float(options.get("sigmoid", 1.0)) if objective == "binary" else 1.0
         self.params = {"objective": objective, "margin_scale": scale}
+
+    @functools.cached_property
+    def dump(self) -> dict[str, Any]:
+        """``dump_model()``: the trees as JSON, built when the tree scorer first reads them."""
+        return dict(self.booster.dump_model())
 
     @classmethod
     def from_model(cls, model: Any, *, task: str | None, labels: list[Any] | None) -> LightGBMModel:

@@ -10,6 +10,7 @@ scorer explains the exact sum of those float32 leaves (docs/decisions.md).
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from typing import Any
@@ -62,8 +63,7 @@ class XGBoostModel(NativeBooster):
         self.booster = xgboost.Booster()
         self.booster.load_model(bytearray(self.raw))
         self.booster.set_param({"nthread": 1})
-        self.model_json = json.loads(self.raw)
-        learner = self.model_json["learner"]
+        learner = json.loads(self.booster.save_config())["learner"]  # small: no trees
         objective = str(learner["objective"]["name"])
         param = learner["learner_model_param"]
         n_class = int(param.get("num_class", "0"))
@@ -94,6 +94,11 @@ class XGBoostModel(NativeBooster):
             "softmax": objective == "multi:softmax",
             "linear": learner["gradient_booster"]["name"] == "gblinear",
         }
+
+    @functools.cached_property
+    def model_json(self) -> dict[str, Any]:
+        """The whole JSON model (the trees), parsed when the tree scorer first reads it."""
+        return dict(json.loads(self.raw))
 
     @classmethod
     def from_model(cls, model: Any, *, task: str | None, labels: list[Any] | None) -> XGBoostModel:

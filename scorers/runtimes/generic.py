@@ -86,6 +86,15 @@ class GenericRuntime:
         out = np.asarray(quiet(self.model.predict, self.model_input(frame)))
         return out.reshape(len(frame)) if out.size == len(frame) else out
 
+    def _values(self, x: Any, n: int) -> FloatArray:
+        out = np.asarray(quiet(self.model.predict, x), dtype=np.float64)
+        if out.size != n:
+            raise UnsupportedModelError(
+                f"{type(self.model).__name__}.predict returned shape {out.shape} for {n} rows; a regressor "
+                "with several outputs is not supported"
+            )
+        return out
+
     def predict_proba(self, frame: pd.DataFrame) -> FloatArray:
         if self.task != CLASSIFIER:
             raise UnsupportedModelError("a regressor has no class probabilities")
@@ -121,9 +130,7 @@ class GenericRuntime:
         if self.task == REGRESSOR:
             if space != spaces.RAW:
                 raise UnsupportedModelError(f"a regressor is explained in the 'raw' space, not '{space}'")
-            return lambda h: np.asarray(quiet(self.model.predict, feed(h)), dtype=np.float64).reshape(
-                len(h), -1
-            )
+            return lambda h: self._values(feed(h), len(h)).reshape(len(h), 1)
         if space == spaces.RAW:
             raise UnsupportedModelError(
                 "a black-box classifier is explained in the 'probability' or 'log_odds' space"

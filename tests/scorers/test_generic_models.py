@@ -152,3 +152,13 @@ def test_a_black_box_is_stored_as_a_pickle_under_the_trust_rule(tmp_path: Path) 
     assert np.array_equal(a.base_values, b.base_values)
     assert list(loaded.predict(x)) == list(explainer.predict(x))
     assert set(loaded.predict(x)) <= {"H", "L", "M"}
+
+
+class TwoOutputs:
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        return np.column_stack([x[:, 0], x[:, 1]])
+
+
+def test_a_black_box_regressor_with_several_outputs_is_refused() -> None:
+    with pytest.raises(scorers.UnsupportedModelError, match="several outputs"):
+        scorers.fit(TwoOutputs(), _x(), background_size=5, eval_size=5)

@@ -17,7 +17,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         "package", help="fit the scoring explainer and save model + explainer to the BentoML store"
     )
     p.add_argument(
-        "model", type=Path, help=".onnx, .skops, or .joblib/.pkl (pickle: needs --trust-pickle or --sha256)"
+        "model",
+        type=Path,
+        help=".onnx, .skops, LightGBM model text (.txt/.lgb), XGBoost JSON/UBJSON (.json/.ubj), "
+        "or .joblib/.pkl (pickle: needs --trust-pickle or --sha256)",
     )
     p.add_argument("--data", required=True, type=Path, help="training rows, CSV or Parquet, raw input schema")
     p.add_argument("--target", help="target column in DATA, dropped from the features")
@@ -25,6 +28,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--scorer", default="auto", choices=["auto", *REGISTRY])
     p.add_argument("--output-space", choices=list(spaces.SPACES))
     p.add_argument("--background-size", type=int)
+    p.add_argument(
+        "--classes",
+        help="comma-separated class names, one per class in the model's own order (they replace its labels)",
+    )
+    p.add_argument(
+        "--task", choices=["classifier", "regressor"], help="what a black box (an object with predict) is"
+    )
     p.add_argument("--build", action="store_true", help="also build the Bento and print its tag")
     trust = p.add_mutually_exclusive_group()
     trust.add_argument("--trust-pickle", action="store_true", help="load a pickled model (a pickle is code)")
@@ -43,6 +53,8 @@ def run(args: argparse.Namespace) -> int:
         scorer=args.scorer,
         output_space=args.output_space,
         background_size=args.background_size,
+        classes=args.classes.split(",") if args.classes else None,
+        task=args.task,
     )
     print(json.dumps(out, indent=2, default=str))
     return 0

@@ -1,7 +1,8 @@
 """``shapserve``: package a model with its scoring explainer, build the Bento, serve it.
 
     shapserve package MODEL --data DATA [--target COL] [--name NAME] [--scorer auto|...]
-                      [--output-space ...] [--background-size N] [--build] [--trust-pickle | --sha256 HEX]
+                      [--output-space ...] [--background-size N] [--classes A,B,..] [--task ...]
+                      [--build] [--trust-pickle | --sha256 HEX]
     shapserve serve [NAME_OR_TAG] [--port P] [--host H]
     shapserve demo [--build]
 

@@ -26,7 +26,7 @@ from .explainer import ScoringExplainer
 from .explanation import GlobalExplanation
 from .manifest import MANIFEST, Manifest
 from .model_io import load_model, save_model, sha256_file
-from .runtimes import CLASSIFIER, coalitions
+from .runtimes import CLASSIFIER, coalitions, name_classes
 from .schema import CATEGORY, Schema
 
 _VERSIONED = (
@@ -147,11 +147,15 @@ def load(
         file=info.file,
         fmt=info.format,
         schema=schema,
-        classes=info.classes,
+        classes=info.labels if info.labels is not None else info.classes,
         skops_trusted_types=info.skops_trusted_types,
         trust_pickle=trust_pickle,
         expected_sha256=expected_sha256,
+        runtime=info.prediction_runtime,
+        task=info.task,
     )
+    if info.labels is not None and info.classes is not None:
+        name_classes(runtime, info.classes)
     with np.load(root / "explainer.npz", allow_pickle=False) as npz:
         arrays = {k: npz[k] for k in npz.files}
     m = manifest.masking

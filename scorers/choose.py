@@ -81,10 +81,15 @@ def choose_scorer(
         return REGISTRY[kind].native_spaces(head, task, mode, masking, **params)
 
     if requested == "auto":
+        refused: list[str] = []  # a kind that knows the model but cannot explain it says why
         for kind in auto_order():
             avail = available(kind)
             if avail and (output_space is None or output_space in avail):
-                return ScorerChoice(kind, output_space or avail[0], None)
+                note = f"{'; '.join(refused)}; the {kind} scorer explains it" if refused else None
+                return ScorerChoice(kind, output_space or avail[0], note)
+            reason = REGISTRY[kind].refusal(head, task)
+            if reason:
+                refused.append(f"the {kind} scorer cannot explain it exactly ({reason})")
         raise UnsupportedModelError(f"no scorer explains this model in the '{output_space}' space")
     if requested not in REGISTRY:
         raise InputError(

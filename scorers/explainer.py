@@ -23,6 +23,10 @@ from .runtimes import CLASSIFIER, ModelRuntime
 from .schema import Schema
 
 
+def _plain(v: Any) -> Any:
+    return v.item() if isinstance(v, np.generic) else v
+
+
 class ScoringExplainer:
     """A fitted scoring explainer.
 
@@ -89,7 +93,14 @@ class ScoringExplainer:
         return self.predict_proba_frame(self.validate(rows))
 
     def predict_frame(self, frame: pd.DataFrame) -> np.ndarray:
-        return self.runtime.predict(frame)
+        out = self.runtime.predict(frame)
+        labels = self.manifest.model.labels
+        if labels is None:
+            return out
+        # classes were named at fit: a label becomes the name at its position (scorers.fit ``classes``)
+        names = self.runtime.classes
+        index = {label: names[i] for i, label in enumerate(labels)}
+        return np.array([index.get(_plain(v), v) for v in out], dtype=object)
 
     def predict_proba_frame(self, frame: pd.DataFrame) -> np.ndarray:
         if self.task != CLASSIFIER:

@@ -54,6 +54,7 @@ def fit(
     target: str | None = None,
     feature_names: Sequence[str] | None = None,
     classes: Sequence[Any] | None = None,
+    task: str | None = None,
     seed: int = 0,
     max_error: float | None = None,
     latency_budget_ms: float | None = None,
@@ -66,6 +67,9 @@ def fit(
     kind's own size, calibrated to the full data (scorers.fidelity).  ``max_error``: grow the
     background until the stated error (relative MAE against the full-data values) meets it.
     ``latency_budget_ms``: the most accurate background whose explain time per row fits.
+    ``classes`` names a classifier's classes, by position in the model's own order (its ``classes_``,
+    or its probability columns): the names replace the labels everywhere, predictions included.
+    ``task`` ('classifier' / 'regressor') tells what a black box (an object with predict) is.
     """
     if max_error is not None and latency_budget_ms is not None:
         raise InputError("give max_error or latency_budget_ms, not both", field="max_error")
@@ -79,13 +83,16 @@ def fit(
     frame = schema.validate_frame(frame.astype({f.name: object for f in features if f.dtype == CATEGORY}))
 
     say(f"model: wrapping and probing {len(features)} raw features")
-    runtime = runtimes.wrap(model, schema, classes)
+    runtime = runtimes.wrap(model, schema, task=task)
     probe_features(runtime, frame, features)
     schema = Schema(features)
     runtime.schema = schema
     learn_classes = getattr(runtime, "learn_classes", None)
     if learn_classes is not None:
         learn_classes(frame)
+    labels = runtimes.name_classes(runtime, classes) if classes is not None else None
+    if labels is not None and [_jsonable(c) for c in labels] == [_jsonable(c) for c in runtime.classes]:
+        labels = None  # the names are the labels
 
     say("masking: checking whether preprocessing is column-wise")
     masking, mode_reason = choose_masking(runtime, schema, frame)
@@ -133,6 +140,7 @@ def fit(
         model=ModelSection(
             task=runtime.task,  # type: ignore[arg-type]
             classes=[_jsonable(c) for c in runtime.classes] if runtime.task == CLASSIFIER else None,
+            labels=[_jsonable(c) for c in labels] if labels is not None else None,
             prediction_runtime=runtime.name,
             coalition_runtime=coalition.name,
             onnx_export=coalition.onnx,

@@ -35,13 +35,25 @@ class ModelSection(_Section):
     """The user's model: what it is, how it is stored, and which runtimes evaluate it."""
 
     task: Literal["classifier", "regressor"]
-    classes: list[Label] | None = Field(description="Class labels in output order; null for regressors.")
-    prediction_runtime: str = Field(description="Backend behind /predict (sklearn, onnxruntime).")
+    classes: list[Label] | None = Field(
+        description="Class names in output order (the model's labels, or the names given with classes=); "
+        "null for regressors."
+    )
+    labels: list[Label] | None = Field(
+        None,
+        description="The model's own class labels in output order when classes= named them (predictions "
+        "are mapped to the names by position); null otherwise.",
+    )
+    prediction_runtime: str = Field(
+        description="Backend behind /predict (sklearn, onnxruntime, lightgbm, xgboost, generic)."
+    )
     coalition_runtime: str = Field(description="Model function on hybrid rows, chosen at fit by speed.")
     onnx_export: dict[str, Any] = Field(description="Outcome of the skl2onnx export of the head.")
     fast_path: dict[str, Any] = Field(default_factory=dict, description="A model-specific fast path.")
     file: str | None = Field(None, description="The model file (set when the artifact is saved).")
-    format: Literal["skops", "joblib", "onnx"] | None = Field(None, description="Set when saved.")
+    format: Literal["skops", "joblib", "onnx", "lightgbm", "xgboost"] | None = Field(
+        None, description="Set when saved: lightgbm = LightGBM model text, xgboost = XGBoost JSON."
+    )
     pickle: bool = Field(False, description="The model file is a pickle: it loads only on trust or a sha256.")
     type: str = Field(description="The model's class name.")
     skops_trusted_types: list[str] | None = Field(None, description="Types recorded at packaging.")

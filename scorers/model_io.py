@@ -13,12 +13,17 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ArtifactError, ShapserveError, UntrustedModelError
-from .runtimes import ModelRuntime, OnnxRuntime, SklearnRuntime
+from .runtimes import BoosterRuntime, GenericRuntime, ModelRuntime, OnnxRuntime, SklearnRuntime
+from .runtimes.base import CLASSIFIER
+from .runtimes.boosters import load_native
 from .schema import Schema
 
 # types skops does not trust by default but that hold data, not behaviour (an encoder's dtype parameter)
 HARMLESS_SKOPS_TYPES = frozenset({"numpy.dtype"})
 PICKLE_SUFFIXES = (".joblib", ".pkl", ".pickle")
+LIGHTGBM_SUFFIXES = (".txt", ".lgb")  # LightGBM model text (Booster.save_model / model_to_string)
+XGBOOST_SUFFIXES = (".json", ".ubj")  # XGBoost's JSON or UBJSON model (Booster.save_model)
+NATIVE_FORMATS = ("lightgbm", "xgboost")
 
 
 def sha256_file(path: Path) -> str:
@@ -71,7 +76,8 @@ def _load_skops(path: Path, allowed: set[str] | None, trust: bool) -> Any:
 # the user's model file (CLI)
 # --------------------------------------------------------------------------------------------------
 def load_model_file(path: Path, *, trust_pickle: bool = False, sha256: str | None = None) -> Any:
-    """A model file: .onnx (bytes), .skops (safe), or .joblib/.pkl (a pickle: explicit trust or checksum)."""
+    """A model file: .onnx (bytes), .skops (safe), LightGBM text (.txt/.lgb) or XGBoost JSON/UBJSON
+    (.json/.ubj) as a booster (data, not code), or .joblib/.pkl (a pickle: explicit trust or checksum)."""
     suffix = path.suffix.lower()
     if not path.is_file():
         raise ShapserveError(f"model file '{path}' does not exist")
@@ -79,6 +85,22 @@ def load_model_file(path: Path, *, trust_pickle: bool = False, sha256: str | Non
         return path.read_bytes()
     if suffix == ".skops":
         return _load_skops(path, None, trust_pickle)
+    if suffix in LIGHTGBM_SUFFIXES:
+        import lightgbm
+
+        try:
+            return lightgbm.Booster(model_file=str(path))
+        except Exception as exc:  # noqa: BLE001 - LightGBM raises its own error type for a bad file
+            raise ShapserveError(f"'{path.name}' is not a LightGBM model file: {exc}") from exc
+    if suffix in XGBOOST_SUFFIXES:
+        import xgboost
+
+        booster = xgboost.Booster()
+        try:
+            booster.load_model(str(path))
+        except Exception as exc:  # noqa: BLE001 - XGBoost raises its own error type for a bad file
+            raise ShapserveError(f"'{path.name}' is not an XGBoost model file: {exc}") from exc
+        return booster
     if suffix in PICKLE_SUFFIXES:
         check_pickle_trust(
             path,
@@ -88,7 +110,10 @@ def load_model_file(path: Path, *, trust_pickle: bool = False, sha256: str | Non
             "Safe formats: .skops (skops.io.dump) or .onnx.",
         )
         return _load_pickle(path)
-    raise ShapserveError(f"unknown model format '{suffix}'; expected .onnx, .skops, .joblib or .pkl")
+    raise ShapserveError(
+        f"unknown model format '{suffix}'; expected .onnx, .skops, .txt/.lgb (LightGBM), .json/.ubj "
+        "(XGBoost), .joblib or .pkl"
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -100,6 +125,16 @@ def save_model(runtime: ModelRuntime, directory: Path) -> dict[str, Any]:
         path = directory / "model.onnx"
         path.write_bytes(runtime.model_bytes)
         return {"file": path.name, "format": "onnx", "pickle": False, "type": "onnx"}
+    if isinstance(runtime, BoosterRuntime):  # the library's own model file: trees as data, no code
+        path = directory / f"model{runtime.native.suffix}"
+        path.write_bytes(runtime.native.to_bytes())
+        return {"file": path.name, "format": runtime.format, "pickle": False}
+    if isinstance(runtime, GenericRuntime):  # an arbitrary object can only be pickled
+        import joblib
+
+        path = directory / "model.joblib"
+        joblib.dump(runtime.model, path)
+        return {"file": path.name, "format": "joblib", "pickle": True, "type": type(runtime.model).__name__}
     assert isinstance(runtime, SklearnRuntime)
     model = runtime.model
     info: dict[str, Any] = {"type": type(model).__name__}
@@ -136,11 +171,17 @@ def load_model(
     skops_trusted_types: list[str] | None,
     trust_pickle: bool,
     expected_sha256: str | None,
+    runtime: str = "sklearn",
+    task: str = CLASSIFIER,
 ) -> ModelRuntime:
-    """The runtime of an artifact's model file, under the trust policy."""
+    """The runtime of an artifact's model file, under the trust policy.  ``classes`` are the model's own
+    labels; ``runtime`` and ``task`` are the manifest's (a black box or a booster cannot tell)."""
     path = root / file
     if fmt == "onnx":
         return OnnxRuntime(path.read_bytes(), schema, classes)
+    if fmt in NATIVE_FORMATS:
+        labels = classes if task == CLASSIFIER else None
+        return BoosterRuntime(load_native(fmt, path.read_bytes(), task=task, labels=labels), schema)
     if fmt == "skops":
         return SklearnRuntime(_load_skops(path, set(skops_trusted_types or []), False), schema)
     if fmt == "joblib":
@@ -151,5 +192,7 @@ def load_model(
             "Load it only if you trust its source: pass trust_pickle=True (SHAPSERVE_TRUST_PICKLE=true) or "
             "its sha256 ({digest})",
         )
+        if runtime == GenericRuntime.name:
+            return GenericRuntime(_load_pickle(path), schema, task=task, labels=classes)
         return SklearnRuntime(_load_pickle(path), schema)
     raise ArtifactError(f"unknown model format '{fmt}' in the manifest")

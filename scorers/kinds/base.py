@@ -82,6 +82,12 @@ class Scorer:
         return f"the {cls.name} scorer does not apply to {type(head).__name__} in {mode} mode"
 
     @classmethod
+    def refusal(cls, head: Any, task: str) -> str | None:
+        """Why a model this kind recognises cannot be explained by it (None: no such reason); ``auto``
+        reports it when it moves on to another kind."""
+        return None
+
+    @classmethod
     def default_background(cls, n_players: int) -> tuple[int, str]:
         """(rows, summary method) of the background when the user does not say."""
         return 20, "kmeans"

@@ -35,6 +35,7 @@ import numpy as np
 from .. import spaces
 from ..masking import GROUPED, IDENTITY, Masking
 from ..runtimes.base import CLASSIFIER
+from . import tree_sources
 from .base import FitContext, FloatArray, Scorer, register
 
 _PROBABILITY_TREES = ("DecisionTreeClassifier", "RandomForestClassifier", "ExtraTreesClassifier")
@@ -128,6 +129,8 @@ def _hgb_tree(leaves: _Leaves, predictor: Any) -> None:
 def compile_leaves(model: Any, n_features: int) -> tuple[dict[str, np.ndarray], bool] | None:
     """(leaf arrays, whether features are compared in float32 as sklearn's trees do) or None."""
     kind = type(model).__name__
+    if tree_sources.library_of(model):  # LightGBM and XGBoost boosters and wrappers
+        return tree_sources.compile_leaves(model, n_features)
     leaves = _Leaves(n_features)
     try:
         if kind.startswith("DecisionTree"):
@@ -221,7 +224,9 @@ class _Table(NamedTuple):
 class TreeScorer(Scorer):
     name = "tree"
     exact = True
-    summary = "interventional TreeSHAP over leaf boxes for scikit-learn tree ensembles, exact"
+    summary = (
+        "interventional TreeSHAP over leaf boxes for scikit-learn, LightGBM and XGBoost tree ensembles, exact"
+    )
     auto_rank = 20
     splits_background = True
     _state_keys = ("leaf_lo_", "leaf_hi_", "leaf_nan_", "leaf_value_", "float32_")
@@ -235,7 +240,9 @@ class TreeScorer(Scorer):
         if head is None or mode not in (IDENTITY, GROUPED):
             return []
         kind = type(head).__name__
-        if kind in _PROBABILITY_TREES:
+        if tree_sources.library_of(head):
+            avail = tree_sources.native_spaces(head, task)
+        elif kind in _PROBABILITY_TREES:
             avail = [spaces.PROBABILITY]
         elif kind in _MARGIN_TREES:
             avail = [spaces.LOG_ODDS]
@@ -246,6 +253,20 @@ class TreeScorer(Scorer):
         if compile_leaves(head, len(masking.column_group)) is None:
             return []
         return avail
+
+    @classmethod
+    def why_not(cls, head: Any, mode: str, masking: Masking, options: Any) -> str:
+        reason = tree_sources.refusal(head) if tree_sources.library_of(head) else None
+        return (
+            f"the tree scorer does not apply: {reason}"
+            if reason
+            else super().why_not(head, mode, masking, options)
+        )
+
+    @classmethod
+    def refusal(cls, head: Any, task: str) -> str | None:
+        """Why a tree model this scorer knows cannot be explained exactly (categorical splits, ...)."""
+        return tree_sources.refusal(head, task) if tree_sources.library_of(head) else None
 
     @classmethod
     def default_background(cls, n_players: int) -> tuple[int, str]:
@@ -299,6 +320,11 @@ class TreeScorer(Scorer):
         self._table(True)  # raw-feature explanations are the common request: build their table now
         self.leaf_offset_ = self._leaf_output_offset(ctx)
 
+    @property
+    def base_values(self) -> FloatArray:
+        base = getattr(self, "leaf_base_", None)
+        return self._check_fitted().game.base if base is None else base
+
     def _leaf_outputs(self, pattern: np.ndarray, by_group: bool) -> FloatArray:
         """(L, n) patterns -> (n, K) model output: the sum of the values of the leaves each row reaches.
 
@@ -335,15 +361,23 @@ class TreeScorer(Scorer):
         leaves plus the constant must match the model on every background row to 1e-11, else the model
         is called as before.
         """
+        self.leaf_base_: FloatArray | None = None
         table = self.tables_.get(True)
         if table is None:
             return None
         bg = np.asarray(ctx.game.background, dtype=np.float64)
         model = ctx.game.fn(bg)
-        diff = model - self._leaf_outputs(self._patterns(bg, True), True)
+        leaves = self._leaf_outputs(self._patterns(bg, True), True)
+        diff = model - leaves
         offset = diff[0].copy()
-        if np.max(np.abs(diff - offset)) > LEAF_OUTPUT_TOL * max(1.0, float(np.max(np.abs(model)))):
+        tol = LEAF_OUTPUT_TOL * max(1.0, float(np.max(np.abs(model))))
+        known = tree_sources.leaf_constant(ctx.head)
+        if known is not None:  # XGBoost sums in float32: its constant is parsed, its sums are rounded
+            offset, tol = self._to_space(known[0][None, :])[0], known[1]
+        if np.max(np.abs(diff - offset)) > tol:
             return None
+        if known is not None:  # then the base value, like the outputs, is the exact sum of the leaves
+            self.leaf_base_ = ctx.game.weights @ (leaves + offset)
         return offset
 
     @staticmethod

@@ -19,13 +19,28 @@ from ..masking import GROUPED, IDENTITY, RAW
 from ..preprocess import dense
 from ..schema import Schema
 from .base import CLASSIFIER, REGRESSOR, FloatArray, OutputFn, quiet, raw_frame
+from .boosters import adapt, library_of
+
+
+def sklearn_task(model: Any) -> str | None:
+    """'classifier' / 'regressor' by scikit-learn's tags, None for anything else."""
+    from sklearn.base import is_classifier, is_regressor
+
+    try:
+        classifier, regressor = is_classifier(model), is_regressor(model)
+    except AttributeError:  # scikit-learn >= 1.6 raises for objects without estimator tags
+        return None
+    return CLASSIFIER if classifier else REGRESSOR if regressor else None
 
 
 def is_margin_model(est: Any) -> bool:
-    """Classifiers whose decision_function is exactly the log-odds behind predict_proba."""
+    """Classifiers whose decision_function (or booster margin) is exactly the log-odds behind predict_proba."""
     from sklearn.ensemble import GradientBoostingClassifier, HistGradientBoostingClassifier
     from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
 
+    native = adapt(est) if library_of(est) else None
+    if native is not None:
+        return native.task == CLASSIFIER and native.margin_model
     return isinstance(
         est,
         (
@@ -39,6 +54,9 @@ def is_margin_model(est: Any) -> bool:
 
 def estimator_output(est: Any, space: str, task: str, n_classes: int) -> OutputFn:
     """f(X) -> (n, K) of a scikit-learn estimator in an output space."""
+    native = adapt(est) if library_of(est) else None
+    if native is not None:  # a LightGBM / XGBoost head: its margin has no decision_function
+        return native.output(space, task, n_classes)
     if task == REGRESSOR:
         if space != spaces.RAW:
             raise UnsupportedModelError(f"a regressor is explained in the 'raw' space, not '{space}'")
@@ -63,18 +81,13 @@ class SklearnRuntime:
     format = "skops"  # skops when it round-trips, else a trusted joblib pickle (scorers.model_io)
 
     def __init__(self, model: Any, schema: Schema) -> None:
-        from sklearn.base import is_classifier, is_regressor
-
         self.model = model
         self.schema = schema
-        try:
-            classifier, regressor = is_classifier(model), is_regressor(model)
-        except AttributeError:  # scikit-learn >= 1.6 raises for objects without estimator tags
-            classifier = regressor = False
-        if classifier:
+        task = sklearn_task(model)
+        if task == CLASSIFIER:
             self.task = CLASSIFIER
             self.classes: list[Any] = list(model.classes_)
-        elif regressor:
+        elif task == REGRESSOR:
             self.task = REGRESSOR
             self.classes = []
         else:

@@ -124,10 +124,13 @@ def test_scorer_that_cannot_explain_the_model_is_refused() -> None:
         _fit(fitted_model("ridge", "regression"), "regression", output_space="probability")
 
 
-def test_an_object_that_is_not_an_estimator_is_refused() -> None:
-    class Predictor:  # has predict, but is no scikit-learn estimator
-        def predict(self, x: np.ndarray) -> np.ndarray:
+def test_an_object_without_predict_is_refused() -> None:
+    """Any object with predict is explained as a black box (tests/scorers/test_generic_models.py); one
+    without it cannot be, and the message says what is accepted."""
+
+    class Scorer:  # has a score, but no predict
+        def score(self, x: np.ndarray) -> np.ndarray:
             return np.zeros(len(x))
 
-    with pytest.raises(scorers.UnsupportedModelError, match="Predictor is neither"):
-        scorers.fit(Predictor(), pd.DataFrame({"a": [1.0, 2.0, 3.0]}))
+    with pytest.raises(scorers.UnsupportedModelError, match="Scorer cannot be explained: it has no predict"):
+        scorers.fit(Scorer(), pd.DataFrame({"a": [1.0, 2.0, 3.0]}))

@@ -4,6 +4,9 @@
 >>> explainer = scorers.fit(model, training_rows)          # doctest: +SKIP
 >>> explainer.explain(rows).local_importance_values        # doctest: +SKIP
 >>> explainer.save("artifact/"); scorers.load("artifact/") # doctest: +SKIP
+>>> scorers.evaluate(explainer, "test.csv", target="y", kinds=["shap", "pfi", "mimic"])  # doctest: +SKIP
+
+The seed's (Azure ML / interpret-community) names are in :mod:`scorers.interpret`.
 
 The engine is plain Python + numpy + scikit-learn + onnxruntime: no BentoML, no web, no database.
 """
@@ -24,6 +27,7 @@ from .errors import (
     WrongTypeError,
     WrongWidthError,
 )
+from .evaluation import evaluate
 from .explainer import ScoringExplainer
 from .explanation import Explanation, GlobalExplanation
 from .fit import fit
@@ -59,6 +63,7 @@ __all__ = [
     "UntrustedModelError",
     "WrongTypeError",
     "WrongWidthError",
+    "evaluate",
     "fit",
     "load",
     "read_table",

@@ -40,13 +40,29 @@ def package(
     build: bool = False,
     progress: Callable[[str], None] | None = None,
     labels: dict[str, str] | None = None,
+    eval_data: Any = None,
+    eval_target: str | None = None,
+    global_kinds: list[str] | None = None,
+    eval_options: dict[str, Any] | None = None,
     **fit_kwargs: Any,
 ) -> dict[str, Any]:
-    """Fit, save into the BentoML model store (under ``<model path>/artifact``), optionally build."""
+    """Fit, save into the BentoML model store (under ``<model path>/artifact``), optionally build.
+
+    ``eval_data``: evaluation rows stored with the artifact, with the global explanations of
+    ``global_kinds`` computed on them (``scorers.evaluate``); their labels are the ``eval_target`` column,
+    by default the ``target`` column when the evaluation rows have it.
+    """
     import bentoml
 
     say = progress or Progress()
     explainer = scorers.fit(model, data, target=target, progress=say, **fit_kwargs)
+    if eval_data is not None:
+        rows = scorers.read_table(eval_data)
+        if eval_target is None and target is not None and target in rows.columns:
+            eval_target = target
+        scorers.evaluate(
+            explainer, rows, target=eval_target, kinds=global_kinds, progress=say, **(eval_options or {})
+        )
     say("store: saving the artifact into the BentoML model store")
     with bentoml.models.create(
         name,

@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 
 from scorers import REGISTRY, spaces
+from scorers.errors import InputError
+from scorers.globals import KINDS, SURROGATES
 from scorers.model_io import load_model_file
 
 from .bento import DEFAULT_NAME, package
@@ -25,6 +27,26 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--scorer", default="auto", choices=["auto", *REGISTRY])
     p.add_argument("--output-space", choices=list(spaces.SPACES))
     p.add_argument("--background-size", type=int)
+    p.add_argument(
+        "--eval-data",
+        type=Path,
+        help="evaluation rows (CSV or Parquet, raw schema, labels optional): stored in the artifact with the "
+        "global explanations computed on them",
+    )
+    p.add_argument(
+        "--eval-target", help="label column of EVAL_DATA (default: --target, when EVAL_DATA has that column)"
+    )
+    p.add_argument(
+        "--global",
+        dest="global_kinds",
+        help="comma-separated global explanations on EVAL_DATA: shap,pfi,mimic (default: shap, and pfi "
+        "when EVAL_DATA has labels)",
+    )
+    p.add_argument("--surrogate", choices=sorted(SURROGATES), help="mimic's explainable model (default lgbm)")
+    p.add_argument(
+        "--pfi-metric", help="pfi's scikit-learn scorer (default accuracy / neg_mean_absolute_error)"
+    )
+    p.add_argument("--pfi-repeats", type=int, help="pfi's repeats per feature (default 5)")
     p.add_argument("--build", action="store_true", help="also build the Bento and print its tag")
     trust = p.add_mutually_exclusive_group()
     trust.add_argument("--trust-pickle", action="store_true", help="load a pickled model (a pickle is code)")
@@ -43,6 +65,31 @@ def run(args: argparse.Namespace) -> int:
         scorer=args.scorer,
         output_space=args.output_space,
         background_size=args.background_size,
+        eval_data=args.eval_data,
+        eval_target=args.eval_target,
+        global_kinds=_kinds(args.global_kinds),
+        eval_options=_eval_options(args),
     )
     print(json.dumps(out, indent=2, default=str))
     return 0
+
+
+def _kinds(text: str | None) -> list[str] | None:
+    if text is None:
+        return None
+    kinds = [k.strip() for k in text.split(",") if k.strip()]
+    unknown = [k for k in kinds if k not in KINDS]
+    if unknown or not kinds:
+        raise InputError(f"expected a comma-separated list of {list(KINDS)}, got {text!r}", field="--global")
+    return kinds
+
+
+def _eval_options(args: argparse.Namespace) -> dict[str, object]:
+    options: dict[str, object] = {}
+    if args.surrogate:
+        options["surrogate"] = args.surrogate
+    if args.pfi_metric:
+        options["metric"] = args.pfi_metric
+    if args.pfi_repeats is not None:
+        options["n_repeats"] = args.pfi_repeats
+    return options

@@ -2,6 +2,7 @@
 
     shapserve package MODEL --data DATA [--target COL] [--name NAME] [--scorer auto|...]
                       [--output-space ...] [--background-size N] [--build] [--trust-pickle | --sha256 HEX]
+                      [--eval-data EVAL [--eval-target COL] [--global shap,pfi,mimic] [--surrogate ...]]
     shapserve serve [NAME_OR_TAG] [--port P] [--host H]
     shapserve demo [--build]
 

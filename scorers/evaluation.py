@@ -87,7 +87,7 @@ def evaluate(
         frame = frame.drop(columns=[target])
     if len(frame) == 0:
         raise InputError("expected at least one evaluation row", field="eval_data")
-    frame = explainer.validate(frame)
+    frame = _typed(explainer.validate(frame), explainer.schema)
     label_array = None
     if labels is not None:
         label_array = np.asarray(labels.tolist() if hasattr(labels, "tolist") else list(labels))
@@ -162,11 +162,16 @@ def _read_rows(ev: Evaluation) -> tuple[pd.DataFrame, np.ndarray | None]:
     if ev.label_column is not None:
         col = table[ev.label_column]
         labels = col.to_numpy() if pd.api.types.is_numeric_dtype(col) else col.astype(object).to_numpy()
+    return _typed(table, ev.schema), labels
+
+
+def _typed(table: pd.DataFrame, schema: Schema) -> pd.DataFrame:
+    """The schema's columns: numbers as float64, categories as objects (strings, NaN when missing)."""
     frame = pd.DataFrame(index=range(len(table)))
-    for f in ev.schema.features:
-        col = table[f.name]
+    for f in schema.features:
+        col = table[f.name].reset_index(drop=True)
         if f.dtype == CATEGORY:
             frame[f.name] = col.astype(object).where(col.notna(), np.nan)
         else:
             frame[f.name] = col.astype(np.float64)
-    return frame, labels
+    return frame

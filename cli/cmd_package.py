@@ -55,6 +55,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 
 def run(args: argparse.Namespace) -> int:
+    kinds = _kinds(args.global_kinds)  # refuse a bad list before any work
     model = load_model_file(args.model, trust_pickle=args.trust_pickle, sha256=args.sha256)
     out = package(
         model,
@@ -67,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
         background_size=args.background_size,
         eval_data=args.eval_data,
         eval_target=args.eval_target,
-        global_kinds=_kinds(args.global_kinds),
+        global_kinds=kinds,
         eval_options=_eval_options(args),
     )
     print(json.dumps(out, indent=2, default=str))

@@ -81,6 +81,29 @@ def package(
     return out
 
 
+def register(directory: str | Path, *, name: str, labels: dict[str, str] | None = None) -> str:
+    """Copy a saved artifact (``ScoringExplainer.save``, ``scorers.interpret.save``) into the BentoML model
+    store under ``name``, after verifying it; returns the model tag (``shapserve serve`` serves it)."""
+    import shutil
+
+    import bentoml
+
+    src = Path(directory)
+    manifest = read_manifest(src)
+    verify(src, manifest)
+    with bentoml.models.create(
+        name,
+        labels=labels or {},
+        metadata={
+            "scorer": manifest.scorer.kind,
+            "output_space": manifest.output_space,
+            "features": len(manifest.features),
+        },
+    ) as stored:
+        shutil.copytree(src, Path(stored.path) / ARTIFACT_DIR)
+    return str(stored.tag)
+
+
 def build_bento(model_tag: str, say: Callable[[str], None]) -> str:
     say(f"bento: building with model {model_tag}")
     cmd = [

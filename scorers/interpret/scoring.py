@@ -166,6 +166,8 @@ def save(scoring_explainer: Any, directory: str | Path = ".", exist_ok: bool = F
             f"expected a scoring explainer, got {type(scoring_explainer).__name__}", field="scoring_explainer"
         )
     out = Path(directory)
+    if engine.evaluation is not None:
+        engine.evaluation.rows()  # read stored evaluation rows now: the directory may be the one they are in
     if out.exists():
         if not exist_ok:
             raise ArtifactError(f"'{out}' already exists; pass exist_ok=True to write the artifact into it")

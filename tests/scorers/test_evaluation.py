@@ -117,3 +117,18 @@ def test_a_modified_evaluation_file_is_refused(tmp_path: Path) -> None:
         loaded.eval_data  # noqa: B018 - read on demand, checked again
     with pytest.raises(ArtifactError, match="eval.parquet"):
         scorers.load(out)
+
+
+def test_a_loaded_artifact_saves_over_itself(tmp_path: Path) -> None:
+    from scorers.interpret import load, save
+
+    x, y = dataset("binary")
+    explainer = scorers.fit(fitted_model("forest", "binary"), x.iloc[:100], **FAST)
+    scorers.evaluate(explainer, x.iloc[100:130], labels=y[100:130])
+    out = tmp_path / "same"
+    explainer.save(out)
+    loaded = load(out)
+    save(loaded, directory=out, exist_ok=True)  # its rows are read before the old files go
+    frame, labels = scorers.load(out).eval_data
+    np.testing.assert_array_equal(labels, y[100:130])
+    np.testing.assert_array_equal(frame.to_numpy(), x.iloc[100:130].to_numpy())

@@ -35,6 +35,24 @@ def check_kind(kind: Any) -> str:
     return str(kind)
 
 
+class Packaged:
+    """A fitted explainer as a predictor, in the labels it answers with (the class names given at
+    packaging, when there are some); ``aliases`` holds the model's own labels then."""
+
+    def __init__(self, explainer: ScoringExplainer) -> None:
+        self.explainer = explainer
+        self.task = explainer.task
+        self.classes = list(explainer.classes) if explainer.classes is not None else []
+        own = getattr(explainer.manifest.model, "labels", None)
+        self.aliases = [own] if own else []
+
+    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+        return self.explainer.predict_frame(frame)
+
+    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
+        return self.explainer.predict_proba_frame(frame)
+
+
 def shap_global(explainer: ScoringExplainer, frame: pd.DataFrame) -> GlobalExplanation:
     """Mean |SHAP| per feature and class over validated rows."""
     exp = explainer.explain_frame(frame)
@@ -57,7 +75,7 @@ def mimic_for(explainer: ScoringExplainer, surrogate: Any = None) -> Mimic:
             if explainer.sample is None or len(explainer.sample) == 0:
                 raise InputError("this explainer has no stored training sample to train a surrogate on")
             cached = fit_mimic(
-                explainer.runtime,
+                Packaged(explainer),
                 explainer.validate(explainer.sample),
                 model,
                 schema=explainer.schema,
@@ -111,12 +129,14 @@ def explain_global(
     if kind == "pfi":
         if labels is None:
             raise InputError("permutation importance needs the rows' true labels", field="labels")
+        predictor = Packaged(explainer)
         return permutation_importance(
-            explainer.runtime,
+            predictor,
             frame,
             labels,
             features=explainer.features,
             classes=explainer.classes,
+            aliases=predictor.aliases,
             metric=metric,
             n_repeats=n_repeats,
             random_state=random_state,

@@ -80,6 +80,7 @@ class Mimic:
 
     surrogate: str
     explainers: list[ScoringExplainer]
+    models: list[Any]  # the fitted surrogates, one per explainer
     task: str
     n_outputs: int
     features: list[str]
@@ -194,16 +195,18 @@ def fit_mimic(
     rows = augment(train, times, seed)
     outputs = teacher(predictor, rows)
     fit_frame = rows.astype({f.name: object for f in schema.features if f.dtype == CATEGORY})
-    explainers = []
+    explainers, models = [], []
     for k in _targets(outputs, predictor.task):
         surrogate = build(explainable_model, schema, len(rows), seed)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # LightGBM and scikit-learn chatter about feature names
             surrogate.fit(fit_frame, outputs[:, k])
+        models.append(surrogate)
         explainers.append(_explain_surrogate(surrogate, train, explainable_model.scorer, seed))
     mimic = Mimic(
         surrogate=type(explainable_model).__name__,
         explainers=explainers,
+        models=models,
         task=predictor.task,
         n_outputs=outputs.shape[1],
         features=list(frame.columns),

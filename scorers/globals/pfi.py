@@ -42,12 +42,13 @@ def _plain(v: Any) -> Any:
 
 
 def model_labels(
-    labels: Any, predictor: Predictor, n_rows: int, names: Sequence[Any] | None = None
+    labels: Any, predictor: Predictor, n_rows: int, aliases: Sequence[Sequence[Any] | None] = ()
 ) -> np.ndarray:
-    """True labels in the model's own label space.
+    """True labels in the label space of ``predictor.predict``.
 
-    Classifiers: each label is one of the model's classes, or one of the display ``names`` given with
-    ``classes=`` (the i-th name stands for the i-th class).  Regressors: finite numbers.
+    Classifiers: each label is one of ``predictor.classes``, or the same class under another name from
+    ``aliases`` (lists by position: the ``classes=`` display names, or a model's own labels when it was
+    packaged with names).  Regressors: finite numbers.
     """
     values = list(labels.tolist() if hasattr(labels, "tolist") else labels)
     if len(values) != n_rows:
@@ -62,17 +63,19 @@ def model_labels(
         return out
     classes = [_plain(c) for c in predictor.classes]
     index: dict[Any, int] = {}
-    for i, name in enumerate(names or []):
-        index.setdefault(_plain(name), i)
+    for names in aliases:
+        for i, name in enumerate(names or []):
+            index.setdefault(_plain(name), i)
     for i, c in enumerate(classes):
-        index[c] = i  # the model's own labels win over a clashing display name
+        index[c] = i  # the predictor's own labels win over a clashing alias
     picks = np.empty(n_rows, dtype=np.int64)
     for i, v in enumerate(values):
         v = _plain(v)
         try:
             picks[i] = index[v]
         except (KeyError, TypeError):
-            shown = list(dict.fromkeys([*classes, *(names or [])]))[:20]
+            known = [*classes, *(_plain(a) for names in aliases for a in (names or []))]
+            shown = list(dict.fromkeys(known))[:20]
             raise InputError(f"unknown label {v!r}; expected one of {shown}", row=i, field="labels") from None
     return np.asarray(predictor.classes)[picks]
 
@@ -133,12 +136,14 @@ def permutation_importance(
     *,
     features: list[str],
     classes: Sequence[Any] | None = None,
+    aliases: Sequence[Sequence[Any] | None] = (),
     metric: str | None = None,
     n_repeats: int = DEFAULT_REPEATS,
     random_state: int = 0,
 ) -> GlobalExplanation:
-    """PFI of ``predictor`` on validated raw rows ``frame`` with true ``labels`` (model labels or the
-    display ``classes``): a ``GlobalExplanation`` of kind ``pfi``, per_class (1, M), ``std`` (1, M)."""
+    """PFI of ``predictor`` on validated raw rows ``frame`` with true ``labels`` (the predictor's labels, or
+    by position the display ``classes`` or any of ``aliases``): a ``GlobalExplanation`` of kind ``pfi``,
+    per_class (1, M), ``std`` (1, M)."""
     import warnings
 
     from sklearn.inspection import permutation_importance as sk_pfi
@@ -148,7 +153,7 @@ def permutation_importance(
     n_repeats = check_repeats(n_repeats)
     if len(frame) < 2:
         raise InputError("permutation importance needs at least 2 rows", field="instances")
-    y = model_labels(labels, predictor, len(frame), classes)
+    y = model_labels(labels, predictor, len(frame), [classes, *aliases])
     est = _estimator(predictor)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # scikit-learn's "y_pred contains classes not in y_true"

@@ -104,14 +104,13 @@ def class_names(classes: Sequence[Any] | None, model_classes: list[Any] | None) 
     return names
 
 
-def wrap_model(
-    model: Any, frame: pd.DataFrame, classes: Sequence[Any] | None
-) -> tuple[ModelRuntime, Schema, pd.DataFrame]:
-    """The model's runtime over the raw rows, the probed schema and the validated rows."""
+def wrap_model(model: Any, frame: pd.DataFrame) -> tuple[ModelRuntime, Schema, pd.DataFrame]:
+    """The model's runtime over the raw rows, the probed schema and the validated rows, in the model's own
+    labels (the explainers apply display names themselves)."""
     features = infer_features(frame)
     schema = Schema(features)
     frame = schema.validate_frame(frame.astype({f.name: object for f in features if f.dtype == CATEGORY}))
-    runtime = runtimes.wrap(model, schema, classes)
+    runtime = runtimes.wrap(model, schema)
     probe_features(runtime, frame, features)
     runtime.schema = Schema(features)
     learn_classes = getattr(runtime, "learn_classes", None)
@@ -211,7 +210,7 @@ class MimicExplainer:
         self.transformations = transformations
         self.explainable_model = resolve(explainable_model, explainable_model_args)
         full = compose(model, transformations, frame)
-        self.runtime, self.schema, self.initialization_examples = wrap_model(full, frame, classes)
+        self.runtime, self.schema, self.initialization_examples = wrap_model(full, frame)
         model_classes = list(self.runtime.classes) if self.runtime.task == CLASSIFIER else None
         self.classes = class_names(classes, model_classes)
         self.surrogate: Mimic = fit_mimic(
@@ -278,7 +277,7 @@ class PFIExplainer:
             )
         frame = rows_frame(evaluation_examples, self.features)
         full = compose(self.model, self.transformations, frame)
-        runtime, _, frame = wrap_model(full, frame, self.classes)
+        runtime, _, frame = wrap_model(full, frame)
         model_classes = list(runtime.classes) if runtime.task == CLASSIFIER else None
         return permutation_importance(
             runtime,

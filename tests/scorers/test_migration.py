@@ -180,8 +180,8 @@ def test_seed_explainers_run_and_are_right(kind: str) -> None:
         assert fid["metric"] == "r2" and fid["rows"] == round(0.2 * len(x_train)) and 0.5 < fid["value"] <= 1
         assert glob.kind == "mimic" and glob.info["fidelity"] == fid
         assert glob.info["surrogate"] == "LGBMExplainableModel" and glob.info["augmentations"] == 0
-        engine = explainer.surrogate.explainers[0]  # the positive class's surrogate
-        phi, base, _ = oracle_for(engine, engine.runtime.model, rows, as_array=False)
+        engine, surrogate = explainer.surrogate.explainers[0], explainer.surrogate.models[0]  # positive class
+        phi, base, _ = oracle_for(engine, surrogate, rows, as_array=False)
         np.testing.assert_allclose(values[1], phi[:, 0, :], atol=1e-9)
         np.testing.assert_allclose(values[0], -phi[:, 0, :], atol=1e-9)
     order = np.argsort(-np.abs(values), axis=2, kind="stable")

@@ -56,7 +56,7 @@ def test_surrogate_is_exact_additive_and_reports_its_fidelity(surrogate: type) -
         values.shape == (2, 6, 5) and local.classes == ["no", "yes"] and local.output_space == "probability"
     )
     engine = mimic.surrogate.explainers[0]
-    phi, base, fx = oracle_for(engine, engine.runtime.model, test.iloc[:6], as_array=False)
+    phi, base, fx = oracle_for(engine, mimic.surrogate.models[0], test.iloc[:6], as_array=False)
     np.testing.assert_allclose(values[1], phi[:, 0, :], atol=1e-9)
     np.testing.assert_allclose(values[0], -phi[:, 0, :], atol=1e-9)
     np.testing.assert_allclose(local.expected_values, [1 - base[0], base[0]], atol=1e-9)
@@ -103,7 +103,7 @@ def test_regression_surrogate_learns_the_prediction() -> None:
         "value": pytest.approx(r2_score(model.predict(held.to_numpy()), mimic.surrogate.predict(held)[:, 0])),
         "rows": 30,
     }
-    assert mimic.surrogate.explainers[0].runtime.model.get_depth() <= 6  # explainable_model_args reach it
+    assert mimic.surrogate.models[0].get_depth() <= 6  # explainable_model_args reach it
     local = mimic.explain_local(x.iloc[-4:])
     assert np.asarray(local.local_importance_values).shape == (4, 5)  # [row][feature] for regressors
     assert isinstance(local.expected_values, float) and local.output_space == "raw"

@@ -40,13 +40,29 @@ def package(
     build: bool = False,
     progress: Callable[[str], None] | None = None,
     labels: dict[str, str] | None = None,
+    eval_data: Any = None,
+    eval_target: str | None = None,
+    global_kinds: list[str] | None = None,
+    eval_options: dict[str, Any] | None = None,
     **fit_kwargs: Any,
 ) -> dict[str, Any]:
-    """Fit, save into the BentoML model store (under ``<model path>/artifact``), optionally build."""
+    """Fit, save into the BentoML model store (under ``<model path>/artifact``), optionally build.
+
+    ``eval_data``: evaluation rows stored with the artifact, with the global explanations of
+    ``global_kinds`` computed on them (``scorers.evaluate``); their labels are the ``eval_target`` column,
+    by default the ``target`` column when the evaluation rows have it.
+    """
     import bentoml
 
     say = progress or Progress()
     explainer = scorers.fit(model, data, target=target, progress=say, **fit_kwargs)
+    if eval_data is not None:
+        rows = scorers.read_table(eval_data)
+        if eval_target is None and target is not None and target in rows.columns:
+            eval_target = target
+        scorers.evaluate(
+            explainer, rows, target=eval_target, kinds=global_kinds, progress=say, **(eval_options or {})
+        )
     say("store: saving the artifact into the BentoML model store")
     with bentoml.models.create(
         name,
@@ -63,6 +79,29 @@ def package(
     if build:
         out["bento_tag"] = build_bento(tag, say)
     return out
+
+
+def register(directory: str | Path, *, name: str, labels: dict[str, str] | None = None) -> str:
+    """Copy a saved artifact (``ScoringExplainer.save``, ``scorers.interpret.save``) into the BentoML model
+    store under ``name``, after verifying it; returns the model tag (``shapserve serve`` serves it)."""
+    import shutil
+
+    import bentoml
+
+    src = Path(directory)
+    manifest = read_manifest(src)
+    verify(src, manifest)
+    with bentoml.models.create(
+        name,
+        labels=labels or {},
+        metadata={
+            "scorer": manifest.scorer.kind,
+            "output_space": manifest.output_space,
+            "features": len(manifest.features),
+        },
+    ) as stored:
+        shutil.copytree(src, Path(stored.path) / ARTIFACT_DIR)
+    return str(stored.tag)
 
 
 def build_bento(model_tag: str, say: Callable[[str], None]) -> str:

@@ -1,7 +1,9 @@
 """``shapserve``: package a model with its scoring explainer, build the Bento, serve it.
 
     shapserve package MODEL --data DATA [--target COL] [--name NAME] [--scorer auto|...]
-                      [--output-space ...] [--background-size N] [--classes A,B,..] [--task ...]
+                      [--output-space ...] [--background-size N|all] [--max-error E | --latency-budget-ms MS]
+                      [--classes A,B,..] [--task ...]
+                      [--eval-data EVAL [--eval-target COL] [--global shap,pfi,mimic] [--surrogate ...]]
                       [--build] [--trust-pickle | --sha256 HEX]
     shapserve serve [NAME_OR_TAG] [--port P] [--host H]
     shapserve demo [--build]

@@ -20,4 +20,15 @@ def packaging_report(explainer: ScoringExplainer) -> dict[str, Any]:
         "background": m.background.model_dump(exclude={"file"}),
         "runtimes": {"predictions": m.model.prediction_runtime, "coalitions": m.model.coalition_runtime},
         "checks": m.checks.model_dump() if m.checks else {},
+        **({"evaluation": _evaluation(explainer)} if m.evaluation is not None else {}),
     }
+
+
+def _evaluation(explainer: ScoringExplainer) -> dict[str, Any]:
+    """The evaluation rows and, per global kind, its top features and the kind's facts."""
+    ev = explainer.manifest.evaluation
+    assert ev is not None
+    kinds: dict[str, Any] = {}
+    for kind, glob in ev.globals.items():
+        kinds[kind] = {"top": glob.ranked_names[:5], **{k: v for k, v in glob.info.items() if k != "classes"}}
+    return {"rows": ev.rows, "label_column": ev.label_column, "globals": kinds}

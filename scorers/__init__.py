@@ -4,6 +4,9 @@
 >>> explainer = scorers.fit(model, training_rows)          # doctest: +SKIP
 >>> explainer.explain(rows).local_importance_values        # doctest: +SKIP
 >>> explainer.save("artifact/"); scorers.load("artifact/") # doctest: +SKIP
+>>> scorers.evaluate(explainer, "test.csv", target="y", kinds=["shap", "pfi", "mimic"])  # doctest: +SKIP
+
+The seed's (Azure ML / interpret-community) names are in :mod:`scorers.interpret`.
 
 The engine is plain Python + numpy + scikit-learn + onnxruntime: no BentoML, no web, no database.
 """
@@ -20,10 +23,12 @@ from .errors import (
     ShapserveError,
     UnknownFeatureError,
     UnsupportedModelError,
+    UnsupportedOperationError,
     UntrustedModelError,
     WrongTypeError,
     WrongWidthError,
 )
+from .evaluation import evaluate
 from .explainer import ScoringExplainer
 from .explanation import Explanation, GlobalExplanation
 from .fit import fit
@@ -56,9 +61,11 @@ __all__ = [
     "ShapserveError",
     "UnknownFeatureError",
     "UnsupportedModelError",
+    "UnsupportedOperationError",
     "UntrustedModelError",
     "WrongTypeError",
     "WrongWidthError",
+    "evaluate",
     "fit",
     "load",
     "read_table",

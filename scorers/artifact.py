@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from . import evaluation
 from . import manifest as manifest_io
 from .assemble import assemble
 from .background import Background
@@ -85,6 +86,7 @@ def save(explainer: ScoringExplainer, directory: str | Path) -> Path:
     (out / "background.json").write_text(json.dumps(_records(bg.raw)))
     if explainer.sample is not None:
         (out / "sample.json").write_text(json.dumps(_records(explainer.sample)))
+    evaluation.write(explainer, out)
 
     manifest.created = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
     manifest.versions = _versions()
@@ -184,7 +186,7 @@ def load(
     if (root / "sample.json").is_file():
         sample = pd.DataFrame(json.loads((root / "sample.json").read_text()), columns=schema.names)
     state = {k[len("scorer.") :]: v for k, v in arrays.items() if k.startswith("scorer.")}
-    return assemble(
+    explainer = assemble(
         runtime,
         schema,
         masking,
@@ -196,3 +198,5 @@ def load(
         sample=sample,
         onnx_head=onnx_head,
     )
+    explainer.evaluation = evaluation.read(root, manifest, schema)
+    return explainer

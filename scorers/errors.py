@@ -63,6 +63,13 @@ class UnsupportedModelError(ShapserveError, TypeError):
     kind = "unsupported_model"
 
 
+class UnsupportedOperationError(ShapserveError, NotImplementedError):
+    """An explainer was asked for something its method does not give (PFI has no local explanations)."""
+
+    status = 422
+    kind = "unsupported_operation"
+
+
 class ArtifactError(ShapserveError, OSError):
     """An artifact is missing, tampered with, truncated or of an unknown schema version."""
 

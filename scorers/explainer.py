@@ -8,19 +8,23 @@ measured); callers ask it for predictions and explanations and never reach into 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from .background import Background
-from .errors import InputError, UnsupportedModelError
+from .errors import UnsupportedModelError
 from .explanation import Explanation, GlobalExplanation
 from .kinds import Scorer
 from .manifest import Manifest
 from .masking import Masking
 from .runtimes import CLASSIFIER, ModelRuntime
 from .schema import Schema
+
+if TYPE_CHECKING:
+    from .evaluation import Evaluation
+    from .globals import Mimic
 
 
 def _plain(v: Any) -> Any:
@@ -56,6 +60,10 @@ class ScoringExplainer:
         self.global_explanation = global_explanation
         self.sample = sample
         self.onnx_head = onnx_head
+        self.evaluation: Evaluation | None = (
+            None  # evaluation rows and global explanations (scorers.evaluation)
+        )
+        self.surrogates: dict[str, Mimic] = {}  # mimic surrogates fitted on demand (scorers.globals)
 
     # -- facts ------------------------------------------------------------------------------------------
     @property
@@ -136,16 +144,23 @@ class ScoringExplainer:
             scorer=self.scorer.name,
         )
 
-    def explain_global(self, rows: Any | None = None) -> GlobalExplanation:
-        """Mean |SHAP| per feature over rows (default: the stored global explanation)."""
-        if rows is None and self.global_explanation is not None:
-            return self.global_explanation
+    def explain_global(
+        self, rows: Any | None = None, *, kind: str = "shap", labels: Any = None, **options: Any
+    ) -> GlobalExplanation:
+        """A global explanation of ``kind`` (``shap``: mean |SHAP|; ``pfi``: permutation importance, needs
+        ``labels``; ``mimic``: a global surrogate's mean |SHAP| and fidelity) computed on ``rows``, or the
+        one stored at packaging when ``rows`` is None (see :mod:`scorers.globals`).  ``options``:
+        ``metric``, ``n_repeats``, ``random_state`` (pfi), ``surrogate`` (mimic)."""
+        from . import globals as global_kinds
+
         if rows is None:
-            raise InputError("no stored global explanation; pass rows to explain", field="rows")
-        exp = self.explain(rows)
-        return GlobalExplanation(
-            np.abs(exp.values).mean(axis=0), self.features, self.classes, self.output_space, len(exp.values)
-        )
+            return global_kinds.stored(self, kind)
+        return global_kinds.explain_global(self, self.validate(rows), kind=kind, labels=labels, **options)
+
+    @property
+    def eval_data(self) -> tuple[pd.DataFrame, np.ndarray | None] | None:
+        """The evaluation rows stored with the artifact (``--eval-data``) and their labels, if any."""
+        return self.evaluation.rows() if self.evaluation is not None else None
 
     def save(self, directory: str | Path) -> Path:
         from .artifact import save

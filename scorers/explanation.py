@@ -6,7 +6,7 @@ Vocabulary follows the AzureML scoring service and shap's ``Explanation``: ``fea
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -86,17 +86,42 @@ class Explanation:
 
 @dataclass
 class GlobalExplanation:
-    """Mean |SHAP| per feature, per output (``per_class`` (K, M)) and averaged over outputs."""
+    """Global feature importance of one kind, per output (``per_class`` (K, M)) and averaged over outputs.
+
+    ``kind``: ``shap`` (mean |SHAP| over rows, per class), ``pfi`` (permutation importance: the drop of a
+    metric when a feature is shuffled; one row, ``classes`` None, the metric in ``info``) or ``mimic`` (mean
+    |SHAP| of a global surrogate trained on the model's outputs; its fidelity in ``info``).  ``extras``
+    holds per-feature arrays of a kind with the shape of ``per_class`` (a PFI's ``std`` over repeats);
+    ``info`` its scalar facts (JSON values).  ``to_json``/``from_json`` round-trip all of it.
+    """
 
     per_class: FloatArray
     features: list[str]
     classes: list[Any] | None
     output_space: str
     n_rows: int
+    kind: str = "shap"
+    extras: dict[str, FloatArray] = field(default_factory=dict)
+    info: dict[str, Any] = field(default_factory=dict)
 
     @property
     def importance(self) -> FloatArray:
         return self.per_class.mean(axis=0)
+
+    @property
+    def std(self) -> FloatArray | None:
+        """The spread of a PFI's repeats, (1, M); None for other kinds."""
+        return self.extras.get("std")
+
+    @property
+    def global_importance_values(self) -> list[float]:
+        """Seed API: the overall importance per feature, in feature order."""
+        return self.importance.tolist()
+
+    @property
+    def per_class_values(self) -> list[list[float]]:
+        """Seed API: [class][feature] in feature order (one row for PFI: the metric)."""
+        return self.per_class.tolist()
 
     def get_ranked_global_names(self, top_k: int | None = None) -> list[str]:
         order = np.argsort(-self.importance, kind="stable")[:top_k]
@@ -110,8 +135,18 @@ class GlobalExplanation:
             zip(self.get_ranked_global_names(top_k), self.get_ranked_global_values(top_k), strict=True)
         )
 
+    def get_ranked_per_class_names(self, top_k: int | None = None) -> list[list[str]]:
+        """Seed API: per class, feature names by decreasing importance."""
+        order = np.argsort(-self.per_class, axis=1, kind="stable")[:, :top_k]
+        return [[self.features[j] for j in row] for row in order]
+
+    def get_ranked_per_class_values(self, top_k: int | None = None) -> list[list[float]]:
+        order = np.argsort(-self.per_class, axis=1, kind="stable")[:, :top_k]
+        return np.take_along_axis(self.per_class, order, axis=1).tolist()
+
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
+            "kind": self.kind,
             "features": self.features,
             "classes": [_jsonable(c) for c in self.classes] if self.classes is not None else None,
             "output_space": self.output_space,
@@ -120,6 +155,11 @@ class GlobalExplanation:
             "ranked_names": self.get_ranked_global_names(),
             "ranked_values": self.get_ranked_global_values(),
         }
+        if self.extras:
+            out["extras"] = {k: np.asarray(v, dtype=np.float64).tolist() for k, v in self.extras.items()}
+        if self.info:
+            out["info"] = self.info
+        return out
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> GlobalExplanation:
@@ -129,4 +169,7 @@ class GlobalExplanation:
             d["classes"],
             d["output_space"],
             d["n_rows"],
+            kind=d.get("kind") or "shap",
+            extras={k: np.asarray(v, dtype=np.float64) for k, v in (d.get("extras") or {}).items()},
+            info=dict(d.get("info") or {}),
         )

@@ -84,13 +84,33 @@ class BackgroundSection(_Section):
 
 
 class GlobalSection(_Section):
+    kind: Literal["shap", "pfi", "mimic"] = Field(
+        "shap", description="shap (mean |SHAP|), pfi (permutation importance) or mimic (global surrogate)."
+    )
     features: list[str]
     classes: list[Label] | None
-    output_space: str
+    output_space: str = Field(description="The SHAP space; for pfi the metric whose drop is measured.")
     n_rows: int
     per_class: list[list[float]]
     ranked_names: list[str]
     ranked_values: list[float]
+    extras: dict[str, list[list[float]]] = Field(
+        default_factory=dict, description="Per-feature arrays of a kind, shaped like per_class (pfi: std)."
+    )
+    info: dict[str, Any] = Field(
+        default_factory=dict, description="Facts of a kind: pfi metric and repeats, mimic fidelity."
+    )
+
+
+class EvaluationSection(_Section):
+    """Evaluation rows stored with the artifact (``--eval-data``) and the global explanations on them."""
+
+    file: str = Field("eval.parquet", description="The rows (raw schema) and their labels, as Parquet.")
+    rows: int
+    label_column: str | None = Field(None, description="The labels' column in the file; null: no labels.")
+    globals: dict[str, GlobalSection] = Field(
+        default_factory=dict, description="Global explanations computed on these rows, by kind."
+    )
 
 
 class ChecksSection(_Section):
@@ -132,6 +152,7 @@ class Manifest(_Section):
     expected_values: list[float]
     background: BackgroundSection
     global_explanation: GlobalSection | None = None
+    evaluation: EvaluationSection | None = None
     checks: ChecksSection | None = None
     fidelity: FidelitySection | None = None
     timings: dict[str, float | int] = Field(default_factory=dict)

@@ -15,7 +15,9 @@ import numpy as np
 import pandas as pd
 
 import scorers
+from scorers import globals as global_kinds
 from scorers.errors import InputError
+from scorers.explanation import GlobalExplanation
 
 from .metrics import ERRORS, EXPLAIN_SECONDS, PREDICT_SECONDS, ROWS
 from .settings import Settings
@@ -145,33 +147,99 @@ class ScoringService:
             },
             "masking": {"mode": m.masking.mode, "reason": m.masking.reason},
             "checks": m.checks.model_dump() if m.checks else {},
+            "evaluation": (
+                {
+                    "rows": m.evaluation.rows,
+                    "label_column": m.evaluation.label_column,
+                    "globals": sorted(m.evaluation.globals),
+                }
+                if m.evaluation is not None
+                else None
+            ),
             "versions": m.versions,
             "limits": {"max_rows": self.max_rows},
         }
 
-    def explain_global(self, top_k: Any) -> dict[str, Any]:
-        glob = self.explainer.global_explanation
-        if glob is None:
-            raise InputError("this artifact has no stored global explanation")
-        m = len(glob.features)
-        k: int | None = None
-        if top_k is not None:
-            try:
-                k = int(top_k)
-            except (TypeError, ValueError):
-                raise InputError(
-                    f"expected an integer between 1 and {m}, got {top_k!r}", field="top_k"
-                ) from None
-            if not 1 <= k <= m or str(k) != str(top_k).strip():
-                raise InputError(f"expected an integer between 1 and {m}, got {top_k!r}", field="top_k")
-        return {
+    def global_top_k(self, top_k: Any, m: int) -> int | None:
+        """``top_k`` of a query string (or a JSON integer): an integer from 1 to M."""
+        if top_k is None:
+            return None
+        if isinstance(top_k, bool):
+            raise InputError(f"expected an integer between 1 and {m}, got {top_k!r}", field="top_k")
+        try:
+            k = int(top_k)
+        except (TypeError, ValueError):
+            raise InputError(f"expected an integer between 1 and {m}, got {top_k!r}", field="top_k") from None
+        if not 1 <= k <= m or str(k) != str(top_k).strip():
+            raise InputError(f"expected an integer between 1 and {m}, got {top_k!r}", field="top_k")
+        return k
+
+    def explain_global(self, top_k: Any, kind: Any = None) -> dict[str, Any]:
+        """The global explanation of a kind stored at packaging (default: shap)."""
+        glob = self.explainer.explain_global(kind=global_kinds.check_kind(kind or "shap"))
+        return self.global_body(glob, self.global_top_k(top_k, len(glob.features)))
+
+    def explain_global_rows(
+        self,
+        instances: Any,
+        *,
+        kind: Any = None,
+        labels: Any = None,
+        top_k: Any = None,
+        metric: Any = None,
+        n_repeats: Any = None,
+        surrogate: Any = None,
+    ) -> dict[str, Any]:
+        """A global explanation of a kind computed on the posted rows (within the row limit)."""
+        kind = global_kinds.check_kind(kind or "shap")
+        for name, value, owner in (
+            ("labels", labels, "pfi"),
+            ("metric", metric, "pfi"),
+            ("n_repeats", n_repeats, "pfi"),
+            ("surrogate", surrogate, "mimic"),
+        ):
+            if value is not None and kind != owner:
+                raise InputError(f"used by kind '{owner}' only (this request's kind is '{kind}')", field=name)
+        if kind == "pfi" and labels is None:
+            raise InputError(
+                "permutation importance needs the rows' true labels, one per row", field="labels"
+            )
+        if labels is not None and not isinstance(labels, list):
+            raise InputError(f"expected a list of labels, got {type(labels).__name__}", field="labels")
+        frame = self.rows(instances)
+        k = self.top_k(top_k)
+        options: dict[str, Any] = {
+            key: value
+            for key, value in (("metric", metric), ("n_repeats", n_repeats), ("surrogate", surrogate))
+            if value is not None
+        }
+        t0 = time.perf_counter()
+        glob = global_kinds.explain_global(self.explainer, frame, kind=kind, labels=labels, **options)
+        EXPLAIN_SECONDS.labels(**self.labels).observe(time.perf_counter() - t0)
+        ROWS.labels(**self.labels, endpoint="explain_global").inc(len(frame))
+        return self.global_body(glob, k)
+
+    @staticmethod
+    def global_body(glob: GlobalExplanation, k: int | None) -> dict[str, Any]:
+        labels = [str(c) for c in glob.classes] if glob.classes is not None else ["value"]
+
+        def by_class(matrix: np.ndarray) -> dict[str, dict[str, float]]:
+            return {
+                label: dict(zip(glob.features, row, strict=True))
+                for label, row in zip(labels, np.asarray(matrix).tolist(), strict=True)
+            }
+
+        out: dict[str, Any] = {
+            "kind": glob.kind,
             "output_space": glob.output_space,
             "n_rows": glob.n_rows,
-            "classes": glob.classes,
+            "classes": [_label(c) for c in glob.classes] if glob.classes is not None else None,
             "ranked_names": glob.get_ranked_global_names(k),
             "ranked_values": glob.get_ranked_global_values(k),
-            "per_class": {
-                str(c): dict(zip(glob.features, row, strict=True))
-                for c, row in zip(glob.classes or ["value"], glob.per_class.tolist(), strict=True)
-            },
+            "per_class": by_class(glob.per_class),
         }
+        if glob.extras:
+            out["extras"] = {name: by_class(a) for name, a in glob.extras.items()}
+        if glob.info:
+            out["info"] = glob.info
+        return out

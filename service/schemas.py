@@ -73,13 +73,60 @@ class TopKQuery(BaseModel):
     top_k: str | None = Field(None, description="An integer from 1 to the number of features.")
 
 
+_KIND = "shap (mean |SHAP|, the default), pfi (permutation importance) or mimic (a global surrogate's mean |SHAP|)."
+
+
+class GlobalQuery(TopKQuery):
+    kind: str | None = Field(None, description=_KIND)
+
+
+class GlobalRequest(PredictRequest):
+    """``POST /explain_global``: a global explanation of the posted rows, computed on the server."""
+
+    kind: Annotated[str | None, SkipValidation, Field(description=_KIND)] = None
+    labels: Annotated[
+        list[Label] | None,
+        SkipValidation,
+        Field(description="True labels, one per row (pfi only): the model's classes or values."),
+    ] = None
+    top_k: Annotated[
+        int | None,
+        SkipValidation,
+        Field(description="Return only the top-k ranked features (1..M).", json_schema_extra={"minimum": 1}),
+    ] = None
+    metric: Annotated[
+        str | None,
+        SkipValidation,
+        Field(description="pfi: a scikit-learn scorer (default accuracy / neg_mean_absolute_error)."),
+    ] = None
+    n_repeats: Annotated[
+        int | None, SkipValidation, Field(description="pfi: shuffles per feature (default 5).")
+    ] = None
+    surrogate: Annotated[
+        str | None,
+        SkipValidation,
+        Field(description="mimic: lgbm, linear, sgd or tree (default: as packaged)."),
+    ] = None
+
+
 class GlobalResponse(BaseModel):
-    output_space: str
+    kind: str = Field("shap", description="shap, pfi or mimic.")
+    output_space: str = Field(
+        description="The SHAP space (shap, mimic); for pfi the metric whose drop is shown."
+    )
     n_rows: int
     classes: list[Label] | None
     ranked_names: list[str]
     ranked_values: list[float]
-    per_class: dict[str, dict[str, float]]
+    per_class: dict[str, dict[str, float]] = Field(
+        description="{class: {feature: value}}; one entry 'value' for regressors and pfi."
+    )
+    extras: dict[str, dict[str, dict[str, float]]] | None = Field(
+        None, description="Per-feature arrays of a kind, laid out like per_class (pfi: std over repeats)."
+    )
+    info: dict[str, Any] | None = Field(
+        None, description="Facts of a kind: pfi metric, repeats, baseline; mimic surrogate and fidelity."
+    )
 
 
 class ErrorResponse(BaseModel):

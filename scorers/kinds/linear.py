@@ -18,12 +18,14 @@ from .base import FitContext, FloatArray, Scorer, register
 
 
 def _is_linear(head: Any) -> bool:
+    from sklearn.linear_model import SGDRegressor
     from sklearn.linear_model._base import LinearClassifierMixin, LinearModel
     from sklearn.svm import LinearSVC, LinearSVR
 
-    return isinstance(head, (LinearModel, LinearClassifierMixin, LinearSVC, LinearSVR)) and hasattr(
-        head, "coef_"
-    )
+    # SGDRegressor predicts X @ coef_ + intercept_ but is not a LinearModel subclass
+    return isinstance(
+        head, (LinearModel, LinearClassifierMixin, LinearSVC, LinearSVR, SGDRegressor)
+    ) and hasattr(head, "coef_")
 
 
 @register

@@ -6,7 +6,7 @@ from typing import Any
 
 from ..openapi import document
 from ..routing import Call, RouteSpec
-from ..schemas import GlobalResponse, TopKQuery
+from ..schemas import GlobalQuery, GlobalRequest, GlobalResponse
 
 
 def metadata(call: Call) -> dict[str, Any]:
@@ -14,7 +14,20 @@ def metadata(call: Call) -> dict[str, Any]:
 
 
 def explain_global(call: Call) -> dict[str, Any]:
-    return call.core.explain_global(call.query.get("top_k"))
+    return call.core.explain_global(call.query.get("top_k"), call.query.get("kind"))
+
+
+def explain_global_rows(call: Call) -> dict[str, Any]:
+    body = call.body
+    return call.core.explain_global_rows(
+        body.instances,
+        kind=body.kind,
+        labels=body.labels,
+        top_k=body.top_k,
+        metric=body.metric,
+        n_repeats=body.n_repeats,
+        surrogate=body.surrogate,
+    )
 
 
 def openapi(call: Call) -> dict[str, Any]:
@@ -31,9 +44,20 @@ ROUTES = (
         "/explain_global",
         "GET",
         explain_global,
-        "The global explanation stored at packaging (mean |SHAP| per feature, ranked)",
+        "A global explanation stored at packaging: kind shap (mean |SHAP| per feature, ranked; the "
+        "default), pfi or mimic (packaged with --eval-data)",
         response=GlobalResponse,
-        query=TopKQuery,
+        query=GlobalQuery,
+        tags=("info",),
+    ),
+    RouteSpec(
+        "/explain_global",
+        "POST",
+        explain_global_rows,
+        "A global explanation of the posted rows, computed on the server: shap, pfi (with labels) or mimic",
+        body=GlobalRequest,
+        response=GlobalResponse,
+        scoring=True,
         tags=("info",),
     ),
     RouteSpec(

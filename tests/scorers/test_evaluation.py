@@ -1,0 +1,134 @@
+"""Evaluation rows stored with the artifact (``scorers.evaluate`` / ``--eval-data``): one Parquet file listed
+with its sha256, read back lazily with the same rows and labels, and the global explanations computed on
+them stored in the manifest; artifacts without them load as before."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scorer_support import dataset, fitted_model, loan
+
+import scorers
+from scorers.errors import ArtifactError, InputError
+from scorers.examples import loan_data
+from scorers.manifest import Manifest
+
+FAST = {"background_size": 10, "eval_size": 40, "onnx": False}
+
+
+def test_evaluation_rows_labels_and_globals_round_trip(tmp_path: Path) -> None:
+    pipe, rows = loan()
+    x, y = loan_data()
+    explainer = scorers.fit(pipe, rows, **FAST)
+    test = x.iloc[1500:1560].reset_index(drop=True).assign(decision=y.iloc[1500:1560].to_numpy())
+    results = scorers.evaluate(
+        explainer, test, target="decision", kinds=["shap", "pfi", "mimic"], surrogate="tree"
+    )
+    assert set(results) == {"shap", "pfi", "mimic"}
+    assert results["pfi"].info["metric"] == "accuracy" and results["mimic"].info["surrogate"].startswith(
+        "Decision"
+    )
+    frame, labels = explainer.eval_data
+    assert list(frame.columns) == explainer.features and len(frame) == 60
+    assert labels.tolist() == y.iloc[1500:1560].tolist()
+
+    out = explainer.save(tmp_path / "a")
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["evaluation"]["file"] == "eval.parquet" and "eval.parquet" in manifest["files"]
+    assert manifest["evaluation"]["label_column"] == "decision" and manifest["evaluation"]["rows"] == 60
+    assert set(manifest["evaluation"]["globals"]) == {"shap", "pfi", "mimic"}
+    Manifest.model_validate(manifest)
+
+    loaded = scorers.load(out)
+    assert loaded.evaluation is not None and loaded.evaluation.frame is None  # rows are read on demand
+    frame2, labels2 = loaded.eval_data
+    pd.testing.assert_frame_equal(frame2, frame)  # strings, numbers and missing values as they were
+    assert labels2.tolist() == labels.tolist()
+    for kind in ("shap", "pfi", "mimic"):
+        assert loaded.explain_global(kind=kind).to_json() == results[kind].to_json()
+    assert loaded.explain_global().n_rows == 60  # the stored shap global is the evaluation rows' one
+    # the stored pfi is what the loaded model computes again on the stored rows
+    again = loaded.explain_global(frame2, kind="pfi", labels=labels2)
+    np.testing.assert_array_equal(again.per_class, results["pfi"].per_class)
+
+
+def test_numeric_labels_and_defaults(tmp_path: Path) -> None:
+    x, y = dataset("regression")
+    explainer = scorers.fit(fitted_model("gb_regressor", "regression"), x.iloc[:150], **FAST)
+    results = scorers.evaluate(explainer, x.iloc[150:].to_numpy(), labels=y[150:])
+    assert set(results) == {"shap", "pfi"} and results["pfi"].output_space == "neg_mean_absolute_error"
+    loaded = scorers.load(explainer.save(tmp_path / "r"))
+    frame, labels = loaded.eval_data
+    np.testing.assert_array_equal(labels, y[150:])
+    assert loaded.manifest.evaluation.label_column == "label"
+    np.testing.assert_array_equal(frame.to_numpy(), x.iloc[150:].to_numpy())
+
+
+def test_without_labels_only_shap_and_no_pfi() -> None:
+    x, _ = dataset("binary")
+    explainer = scorers.fit(fitted_model("forest", "binary"), x.iloc[:100], **FAST)
+    assert set(scorers.evaluate(explainer, x.iloc[100:140])) == {"shap"}
+    assert explainer.eval_data[1] is None and explainer.manifest.evaluation.label_column is None
+    with pytest.raises(InputError, match="permutation importance needs labels") as e:
+        scorers.evaluate(explainer, x.iloc[100:140], kinds=["pfi"])
+    assert e.value.field == "eval_target"
+    with pytest.raises(InputError, match="target column 'y' is not in the evaluation data"):
+        scorers.evaluate(explainer, x.iloc[100:140], target="y")
+    with pytest.raises(InputError, match="unknown kind 'lime'"):
+        scorers.evaluate(explainer, x.iloc[100:140], kinds=["lime"])
+    with pytest.raises(InputError, match="expected 40 labels"):
+        scorers.evaluate(explainer, x.iloc[100:140], labels=[0, 1])
+    with pytest.raises(InputError, match="field 'x4'|x4"):
+        scorers.evaluate(explainer, x.iloc[100:140].drop(columns=["x4"]))
+
+
+def test_artifacts_without_evaluation_load_as_before(tmp_path: Path) -> None:
+    x, y = dataset("binary")
+    explainer = scorers.fit(fitted_model("forest", "binary"), x.iloc[:100], **FAST)
+    out = explainer.save(tmp_path / "old")
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["evaluation"] is None
+    # an artifact written before these fields existed (no kind, extras, info, evaluation)
+    for key in ("kind", "extras", "info"):
+        manifest["global_explanation"].pop(key)
+    manifest.pop("evaluation")
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    loaded = scorers.load(out)
+    assert loaded.eval_data is None and loaded.explain_global().kind == "shap"
+    with pytest.raises(InputError, match="no stored 'pfi' global explanation; package it with --eval-data"):
+        loaded.explain_global(kind="pfi")
+    assert loaded.explain_global(x.iloc[100:120], kind="pfi", labels=y[100:120]).n_rows == 20
+
+
+def test_a_modified_evaluation_file_is_refused(tmp_path: Path) -> None:
+    x, y = dataset("binary")
+    explainer = scorers.fit(fitted_model("forest", "binary"), x.iloc[:100], **FAST)
+    scorers.evaluate(explainer, x.iloc[100:130], labels=y[100:130])
+    out = explainer.save(tmp_path / "t")
+    loaded = scorers.load(out)
+    table = pd.read_parquet(out / "eval.parquet")
+    table.loc[0, "label"] = 1 - table.loc[0, "label"]
+    table.to_parquet(out / "eval.parquet", index=False)
+    with pytest.raises(ArtifactError, match="eval.parquet"):
+        loaded.eval_data  # noqa: B018 - read on demand, checked again
+    with pytest.raises(ArtifactError, match="eval.parquet"):
+        scorers.load(out)
+
+
+def test_a_loaded_artifact_saves_over_itself(tmp_path: Path) -> None:
+    from scorers.interpret import load, save
+
+    x, y = dataset("binary")
+    explainer = scorers.fit(fitted_model("forest", "binary"), x.iloc[:100], **FAST)
+    scorers.evaluate(explainer, x.iloc[100:130], labels=y[100:130])
+    out = tmp_path / "same"
+    explainer.save(out)
+    loaded = load(out)
+    save(loaded, directory=out, exist_ok=True)  # its rows are read before the old files go
+    frame, labels = scorers.load(out).eval_data
+    np.testing.assert_array_equal(labels, y[100:130])
+    np.testing.assert_array_equal(frame.to_numpy(), x.iloc[100:130].to_numpy())

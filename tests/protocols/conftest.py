@@ -99,17 +99,15 @@ def _close_clients() -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def servers(models: dict[str, str]) -> Iterator[dict[str, str]]:
-    """name -> base URL of a real server (API key ``API_KEY``) for 'svc' and 'loan', started together."""
+    """name -> base URL of a real server, started together: 'svc' without a key (as the seed's Azure
+    service, called without one), 'loan' behind the API key ``API_KEY``."""
     procs: dict[str, tuple[str, subprocess.Popen[bytes]]] = {}
-    for name in ("svc", "loan"):
+    for name, key in (("svc", None), ("loan", API_KEY)):
         port = free_port()
-        env = {
-            **os.environ,
-            "SHAPSERVE_MODEL": models[name],
-            "SHAPSERVE_API_KEY": API_KEY,
-            "SHAPSERVE_WORKERS": "1",
-            "BENTOML_DO_NOT_TRACK": "true",
-        }
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SHAPSERVE_")}  # defaults
+        env.update(SHAPSERVE_MODEL=models[name], SHAPSERVE_WORKERS="1")
+        if key:
+            env["SHAPSERVE_API_KEY"] = key
         cmd = [sys.executable, "-m", "bentoml", "serve", "service.service:Shapserve"]
         cmd += ["--port", str(port), "--host", "127.0.0.1"]
         proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -15,11 +15,12 @@ SCRIPTS = Path(__file__).resolve().parent / "clients"
 API_KEY = "protocols-key"
 
 
-def run_client(script: str, *args: str) -> Any:
-    """Run a third-party client script with .venv-clients' python; it prints one JSON document."""
+def run_client(script: str, spec: dict[str, Any]) -> Any:
+    """Run a third-party client script with .venv-clients' python on ``spec`` (stdin); it prints JSON."""
     assert CLIENTS_PYTHON.exists(), f"{CLIENTS_PYTHON} is missing: run `make clients`"
     proc = subprocess.run(
-        [str(CLIENTS_PYTHON), str(SCRIPTS / script), *args],
+        [str(CLIENTS_PYTHON), str(SCRIPTS / script)],
+        input=json.dumps(spec),
         capture_output=True,
         text=True,
         timeout=300,

@@ -8,7 +8,9 @@ Inputs, either of:
   INT*, categories as ``BYTES``.
 
 Tensor data is given in JSON (nested or flat, row-major; ``null`` is a missing value, as in /explain) or,
-with Triton's binary tensor extension, as raw bytes after the JSON header (``parse_infer``).  Elements
+with Triton's binary tensor extension, as raw bytes after the JSON header (``parse_infer``); outputs go
+back as binary data when asked (``binary_data_output`` in the request's parameters, ``binary_data`` in an
+output's), else in JSON.  Elements
 must match their datatype (numbers in numeric tensors, integers in INT tensors, strings in BYTES), and
 the rows then go through the same schema checks as ``/explain``: nothing is coerced.
 
@@ -298,6 +300,7 @@ def _from_bytes(buf: bytes, datatype: str, where: str) -> list[Any]:
 class Plan:
     outputs: tuple[str, ...]  # the names to answer, in order
     explain: bool
+    binary: frozenset[str] = frozenset()  # the outputs to send as binary tensor data
 
 
 def plan(request: InferenceRequest, classifier: bool) -> Plan:
@@ -308,31 +311,60 @@ def plan(request: InferenceRequest, classifier: bool) -> Plan:
         raise InputError(f"expected true or false, got {asked!r}", field=f"parameters.{EXPLAIN}")
     available = [n for n in PREDICTION_OUTPUTS if classifier or n not in _CLASSIFIER_ONLY]
     available += EXPLANATION_OUTPUTS
+    every = _flag(params, "binary_data_output", "parameters")
     if request.outputs is None:
         names = tuple(n for n in available if asked or n not in EXPLANATION_OUTPUTS)
-        return Plan(names, asked)
+        return Plan(names, asked, frozenset(names) if every else frozenset())
     names = tuple(o.name for o in request.outputs)
-    for i, name in enumerate(names):
-        if name not in available:
+    binary = set()
+    for i, output in enumerate(request.outputs):
+        if output.name not in available:
             raise InputError(
-                f"unknown output '{name}'; this model has {available}", field=f"outputs.{i}.name"
+                f"unknown output '{output.name}'; this model has {available}", field=f"outputs.{i}.name"
             )
-    return Plan(names, asked or any(n in EXPLANATION_OUTPUTS for n in names))
+        own = _flag(output.parameters or {}, "binary_data", f"outputs.{i}.parameters")
+        if own or (own is None and every):
+            binary.add(output.name)
+    return Plan(names, asked or any(n in EXPLANATION_OUTPUTS for n in names), frozenset(binary))
+
+
+def _flag(params: Mapping[str, Any], key: str, where: str) -> bool | None:
+    value = params.get(key)
+    if value is not None and not isinstance(value, bool):
+        raise InputError(f"expected true or false, got {value!r}", field=f"{where}.{key}")
+    return value
 
 
 def response(
     request: InferenceRequest, chosen: Plan, answer: Mapping[str, Any], name: str, version: str
-) -> dict[str, Any]:
-    """The inference response of ``ScoringService.predict`` or ``.explain``'s answer."""
+) -> tuple[dict[str, Any], list[bytes]]:
+    """The inference response of ``ScoringService.predict`` or ``.explain``'s answer, and the raw
+    buffers of the outputs sent as binary tensor data (their JSON has ``binary_data_size``, no ``data``),
+    to be sent after the JSON in output order."""
+    outputs = [_tensor(n, answer[n]) for n in chosen.outputs]
+    buffers = []
+    for tensor in outputs:
+        if tensor["name"] in chosen.binary:
+            raw = _to_bytes(tensor.pop("data"), tensor["datatype"])
+            tensor["parameters"] = {"binary_data_size": len(raw)}
+            buffers.append(raw)
     out: dict[str, Any] = {
         "model_name": name,
         "model_version": version,
         "id": request.id if request.id is not None else uuid.uuid4().hex,
-        "outputs": [_tensor(n, answer[n]) for n in chosen.outputs],
+        "outputs": outputs,
     }
     if chosen.explain:
         out["parameters"] = {"output_space": answer["output_space"]}
-    return out
+    return out, buffers
+
+
+def _to_bytes(data: list[Any], datatype: str) -> bytes:
+    if datatype == "BYTES":
+        encoded = [str(v).encode("utf-8") for v in data]
+        return b"".join(len(e).to_bytes(4, "little") + e for e in encoded)
+    dtype = {"FP64": "<f8", "INT64": "<i8", "BOOL": "?"}[datatype]
+    return np.asarray(data, dtype=dtype).tobytes()
 
 
 def _tensor(name: str, value: Any) -> dict[str, Any]:

@@ -6,8 +6,11 @@ that names the model is behind the key.  Each model route also answers under ``/
 
 from __future__ import annotations
 
+import json
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
+
+from starlette.responses import Response
 
 from ..protocols import check_model, v2
 from ..routing import Call, RouteSpec
@@ -39,14 +42,24 @@ def model_ready(call: Call) -> dict[str, Any]:
     return {"name": call.core.name, "ready": call.core.ready}
 
 
-def infer(call: Call) -> dict[str, Any]:
+def infer(call: Call) -> dict[str, Any] | Response:
     core = call.core
     check_model(core, call.path["name"], call.path.get("version"))
     request: v2.InferenceRequest = call.body
     rows = v2.rows(request, core.explainer.features)
     chosen = v2.plan(request, classifier=core.explainer.classes is not None)
     answer = core.explain(rows) if chosen.explain else core.predict(rows)
-    return v2.response(request, chosen, answer, core.name, core.version)
+    body, buffers = v2.response(request, chosen, answer, core.name, core.version)
+    if not buffers:
+        return body
+    header = json.dumps(
+        body, allow_nan=False
+    ).encode()  # binary tensor data: the JSON, then the buffers in output order
+    return Response(
+        header + b"".join(buffers),
+        media_type="application/octet-stream",
+        headers={"inference-header-content-length": str(len(header))},
+    )
 
 
 _TAGS = ("open-inference-v2",)

@@ -141,7 +141,10 @@ def test_kserve_sdk_v1_and_v2(servers: dict[str, str], seed_frames: dict[str, An
         for mode in ("json", "binary"):
             assert v2[mode]["id"] == f"kserve-{mode == 'binary'}"
             _check_v2(v2[mode], predicted, explained)
-        assert list(v2["named"]["outputs"]) == ["predictions"]
+        named = _tensor_outputs(v2["named"])
+        assert list(named) == ["predictions", "probabilities"]
+        assert named["predictions"].tolist() == predicted["predictions"]
+        assert same(named["probabilities"], predicted["probabilities"])
         assert v2["not_found"]["status"] == 404
         if spec["key"]:
             assert out["v1"]["unauthorized"]["status"] == 401
@@ -179,11 +182,12 @@ def test_metrics_count_every_new_route(servers: dict[str, str]) -> None:
     """Runs after the clients above (file order): each route they called is counted by route and status."""
     for name in ("svc", "loan"):
         metrics = httpx.get(servers[name] + "/metrics", timeout=10).text
-        counted = {
-            line.split('route="')[1].split('"')[0]
-            for line in metrics.splitlines()
-            if line.startswith("shapserve_requests_total")
-        }
+        lines = [ln for ln in metrics.splitlines() if ln.startswith("shapserve_requests_total")]
+        counted = {ln.split('route="')[1].split('"')[0] for ln in lines}
+        # the clients' calls on another model name were counted with their status
+        for route in ("POST /v1/models/{name}:predict", "POST /v2/models/{name}/infer"):
+            assert any(f'route="{route}"' in ln and 'status="404"' in ln for ln in lines), (name, route)
+            assert any(f'route="{route}"' in ln and 'status="200"' in ln for ln in lines), (name, route)
         expected = {
             "POST /v1/models/{name}:predict",
             "POST /v1/models/{name}:explain",

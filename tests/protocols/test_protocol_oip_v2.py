@@ -317,3 +317,55 @@ def test_infer_rows_are_checked_like_explain(client: Any) -> None:
     limited = client("loan", SHAPSERVE_MAX_ROWS="2")
     r = limited.post(f"/v2/models/{name}/infer", json={"inputs": _columns()})
     assert r.status_code == 400 and "limit of 2" in r.json()["error"]
+
+
+def _read_binary(r: Any) -> dict[str, np.ndarray]:
+    """A binary tensor response, read as its documentation describes it."""
+    size = int(r.headers["inference-header-content-length"])
+    header = json.loads(r.content[:size])
+    offset, out = size, {}
+    for o in header["outputs"]:
+        if "data" in o:
+            out[o["name"]] = np.asarray(o["data"]).reshape(o["shape"])
+            continue
+        n = o["parameters"]["binary_data_size"]
+        raw = r.content[offset : offset + n]
+        offset += n
+        if o["datatype"] == "BYTES":
+            items, i = [], 0
+            while i < len(raw):
+                length = struct.unpack("<I", raw[i : i + 4])[0]
+                items.append(raw[i + 4 : i + 4 + length].decode())
+                i += 4 + length
+            out[o["name"]] = np.asarray(items).reshape(o["shape"])
+        else:
+            out[o["name"]] = np.frombuffer(raw, dtype="<f8").reshape(o["shape"])
+    assert offset == len(r.content)
+    return out
+
+
+def test_binary_outputs_when_asked(client: Any) -> None:
+    c = client("loan")
+    name = _meta(c)["model"]["name"]
+    explained = c.post("/explain", json={"instances": LOAN_ROWS}).json()
+    every = {"inputs": _columns(), "parameters": {"explain": True, "binary_data_output": True}}
+    r = c.post(f"/v2/models/{name}/infer", json=every)
+    assert r.status_code == 200 and r.headers["content-type"] == "application/octet-stream", r.text
+    out = _read_binary(r)
+    assert out["predictions"].tolist() == explained["predictions"]
+    assert same(out["local_importance_values"], explained["local_importance_values"])
+    assert out["features"].tolist() == explained["features"]
+    # per output: binary for one, JSON for the other, whatever the request-level default says
+    mixed = {
+        "inputs": _columns(),
+        "parameters": {"binary_data_output": True},
+        "outputs": [{"name": "probabilities", "parameters": {"binary_data": False}}, {"name": "predictions"}],
+    }
+    r = c.post(f"/v2/models/{name}/infer", json=mixed)
+    header = json.loads(r.content[: int(r.headers["inference-header-content-length"])])
+    assert "data" in header["outputs"][0] and "data" not in header["outputs"][1]
+    assert _read_binary(r)["predictions"].tolist() == explained["predictions"]
+    bad = c.post(
+        f"/v2/models/{name}/infer", json={"inputs": _columns(), "parameters": {"binary_data_output": 1}}
+    )
+    assert bad.status_code == 400 and bad.json()["field"] == "parameters.binary_data_output"

@@ -78,9 +78,9 @@ async def v2(spec: dict[str, Any], headers: dict[str, str]) -> dict[str, Any]:
             request = InferRequest(model, inputs, request_id=f"kserve-{binary}", parameters={"explain": True})
             response = await client.infer(url, request, model_name=model, headers=dict(headers))
             out["binary" if binary else "json"] = _tensors(response)
-        request = InferRequest(
-            model, inputs, request_id="named", request_outputs=[RequestedOutput("predictions")]
-        )
+        # one output asked for by name, as binary tensor data, which the SDK reads back
+        wanted = [RequestedOutput("predictions"), RequestedOutput("probabilities", {"binary_data": True})]
+        request = InferRequest(model, inputs, request_id="named", request_outputs=wanted)
         out["named"] = _tensors(await client.infer(url, request, model_name=model, headers=dict(headers)))
         out["not_found"] = await _refused(
             client.infer(url, request, model_name="nope", headers=dict(headers))

@@ -153,3 +153,45 @@ def test_scoring_routes_count_against_the_inflight_limit(path: str, ctype: bytes
 
     assert asyncio.run(scenario()) == [200, 200, 429, 200]
     assert guard.inflight == 0
+
+
+def test_bodies_are_parsed_once(client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import service.app as app_module
+
+    calls: list[int] = []
+    real = json.loads
+
+    def counting(raw: Any, *a: Any, **k: Any) -> Any:
+        calls.append(1)
+        return real(raw, *a, **k)
+
+    c = client("loan")
+    name = c.get("/metadata").json()["model"]["name"]
+    monkeypatch.setattr(app_module.json, "loads", counting)
+    for path, body in (
+        ("/score", json.dumps({k: {"0": v} for k, v in ROW.items()})),  # the columns orient
+        (f"/v1/models/{name}:explain", json.dumps({"instances": [ROW]})),
+        (f"/v2/models/{name}/infer", json.dumps(V2_INPUTS)),
+    ):
+        calls.clear()
+        r = c.post(path, content=body, headers={"content-type": "application/json"})
+        assert r.status_code == 200 and len(calls) == 1, (path, r.text, len(calls))
+
+
+def test_openapi_document_shows_the_protocol_bodies(client: Any) -> None:
+    doc = client("loan").get("/docs.json").json()
+    schemas = doc["components"]["schemas"]
+
+    def body(path: str) -> dict[str, Any]:
+        ref = doc["paths"][path]["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+        return dict(schemas[ref.rsplit("/", 1)[1]])
+
+    assert "DataFrame.to_json()" in body("/score")["description"]
+    assert set(body("/v1/models/{name}:explain")["properties"]) == {"instances", "inputs", "top_k"}
+    infer = body("/v2/models/{name}/infer")
+    assert (
+        set(infer["properties"]) >= {"id", "parameters", "inputs", "outputs"}
+        and infer["additionalProperties"] is False
+    )
+    assert "security" not in doc["paths"]["/v2/health/ready"]["get"]
+    assert doc["paths"]["/v2/models/{name}/infer"]["post"]["security"] == [{"bearer": []}]

@@ -7,7 +7,7 @@ PORT ?= 3000
 export BENTOML_HOME := $(CURDIR)/.bentoml
 export BENTOML_DO_NOT_TRACK := true
 
-.PHONY: install demo serve test test-fast lint docs bench load bento image clean
+.PHONY: install clients demo serve test test-fast lint docs bench load bento image clean
 
 $(BIN)/shapserve: pyproject.toml requirements.lock requirements-dev.lock
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -18,6 +18,17 @@ $(BIN)/shapserve: pyproject.toml requirements.lock requirements-dev.lock
 
 install: $(BIN)/shapserve
 
+# third-party protocol clients (KServe SDK, Triton's client) for tests/protocols: their own venv, since
+# kserve pins packages below ours; the tests run them as scripts
+CLIENTS := .venv-clients
+$(CLIENTS)/installed: requirements-clients.lock
+	test -x $(CLIENTS)/bin/python || $(PY) -m venv $(CLIENTS)
+	$(CLIENTS)/bin/python -m pip install --quiet --upgrade pip
+	$(CLIENTS)/bin/python -m pip install --quiet -r requirements-clients.lock
+	touch $@
+
+clients: $(CLIENTS)/installed
+
 demo: install
 	$(BIN)/shapserve demo
 	$(BIN)/shapserve serve --port $(PORT)
@@ -25,7 +36,7 @@ demo: install
 serve: install
 	$(BIN)/shapserve serve --port $(PORT)
 
-test: install
+test: install clients
 	$(BIN)/python -m pytest -q
 
 test-fast: install
@@ -46,7 +57,7 @@ bento: install
 	$(BIN)/shapserve demo --build
 
 clean:
-	rm -rf $(VENV) .bentoml build
+	rm -rf $(VENV) $(CLIENTS) .bentoml build
 
 # image, deployments and load tests keep their targets beside their files
 -include deploy/deploy.mk

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from functools import partial
 
 import anyio
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, RootModel, ValidationError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -27,17 +27,23 @@ from .settings import Settings
 
 
 def parse_body(raw: bytes, model: type[BaseModel]) -> BaseModel:
-    """One JSON parse, then the route's model; refusals name the key and what was expected."""
+    """One JSON parse, then the route's model; refusals name the key and what was expected.
+
+    A ``RootModel`` body takes any JSON value (e.g. a pandas ``to_json`` array); any other model takes
+    a JSON object.
+    """
+    root = issubclass(model, RootModel)
     keys = sorted(model.model_fields)
     if not raw.strip():
-        raise InvalidJsonError(f"empty request body; expected a JSON object with keys {keys}")
+        expected = "a JSON value" if root else f"a JSON object with keys {keys}"
+        raise InvalidJsonError(f"empty request body; expected {expected}")
     try:
         payload = json.loads(raw)
     except RecursionError:
         raise InvalidJsonError("request body is nested too deeply") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InvalidJsonError(f"request body is not valid JSON: {exc}") from None
-    if not isinstance(payload, dict):
+    if not root and not isinstance(payload, dict):
         from scorers.errors import InputError
 
         raise InputError(f"expected a JSON object with keys {keys}, got a JSON {type(payload).__name__}")
@@ -66,7 +72,8 @@ def _endpoint(spec: RouteSpec, settings: Settings) -> Callable[[Request], Awaita
                 raise NotReadyError("the model is loading; retry shortly")
             body = None
             if spec.body is not None:
-                body = parse_body(await request.body(), spec.body)
+                raw = await request.body()
+                body = spec.parse(raw, request.headers) if spec.parse else parse_body(raw, spec.body)
             call = Call(core, body, dict(request.query_params), dict(request.path_params))
             if spec.blocking:
                 with anyio.fail_after(settings.request_timeout):

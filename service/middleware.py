@@ -110,10 +110,11 @@ class RequestGuard:
             )
             return
         ctype = headers.get("content-type", "").split(";")[0].strip().lower()
-        if ctype != "application/json":
+        if ctype not in spec.media_types:
+            expected = " or ".join(t for t in spec.media_types if t)
             await self._reject(
                 send,
-                UnsupportedMediaTypeError(f"expected Content-Type application/json, got '{ctype or 'none'}'"),
+                UnsupportedMediaTypeError(f"expected Content-Type {expected}, got '{ctype or 'none'}'"),
             )
             return
         chunks: list[bytes] = []

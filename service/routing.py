@@ -3,7 +3,7 @@
 The table (``service.routes.ROUTES``) is the one list the app serves, the request guard protects and
 limits, and the OpenAPI document describes.  A route is behind the API key unless it is marked
 ``open``; a route with a JSON ``body`` gets the body-size and content-type checks and one JSON parse
-into its pydantic model; a ``scoring`` route counts against the in-flight limit.
+into its pydantic model (or its own ``parse``); a ``scoring`` route counts against the in-flight limit.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ class Call:
 
 
 Handler = Callable[[Call], Any]
+BodyParser = Callable[[bytes, Mapping[str, str]], Any]  # (raw body, request headers) -> the handler's body
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,11 @@ class RouteSpec:
     blocking: bool = True  # numeric or I/O work: runs in the thread pool, never on the event loop
     status: int = 200
     tags: tuple[str, ...] = ()
+    # the Content-Types a body may come with ("" = no Content-Type header; Triton's client sends none)
+    media_types: tuple[str, ...] = ("application/json",)
+    # the route's own body decoder instead of one JSON parse into ``body`` (which the guard still needs
+    # to apply the body limit and the OpenAPI document to describe), e.g. a JSON header + binary tensors
+    parse: BodyParser | None = None
 
     @property
     def name(self) -> str:

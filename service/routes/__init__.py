@@ -8,8 +8,14 @@ it, the guard protects it (behind the API key unless marked open), ``/metrics`` 
 from __future__ import annotations
 
 from ..routing import RouteSpec
-from . import info, scoring
+from . import azureml, info, kserve_v1, oip_v2, scoring
 
-ROUTES: tuple[RouteSpec, ...] = (*scoring.ROUTES, *info.ROUTES)
+ROUTES: tuple[RouteSpec, ...] = (
+    *scoring.ROUTES,
+    *info.ROUTES,
+    *azureml.ROUTES,
+    *kserve_v1.ROUTES,
+    *oip_v2.ROUTES,
+)
 
 __all__ = ["ROUTES", "RouteSpec"]

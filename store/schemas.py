@@ -1,0 +1,93 @@
+"""Pydantic models of what the store accepts: the ``/explain`` and ``/explain_global`` answers and the
+``POST /explanations`` body.  The structural checks (types, finite numbers) happen here; shapes and
+lengths are checked by ``store.codec``, which names the offending field in every error.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, StrictBool, StrictFloat, StrictInt, StrictStr
+
+Finite = Annotated[float, Field(strict=True, allow_inf_nan=False)]
+Label = StrictStr | StrictInt | StrictFloat | StrictBool
+Name = Annotated[str, Field(strict=True, min_length=1, max_length=256)]
+Count = Annotated[int, Field(strict=True, ge=1)]
+
+
+class _Payload(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: StrictStr | None = None
+    features: list[Name] | None = None
+    output_space: Annotated[str, Field(strict=True, min_length=1, max_length=32)]
+    classes: list[Label] | None = None
+    scorer: Annotated[str, Field(strict=True, max_length=64)] | None = None
+    engineered: StrictBool = False
+    top_k: Count | None = None
+    info: dict[str, JsonValue] = Field(default_factory=dict)
+
+
+class LocalClassifier(_Payload):
+    """``/explain`` of a classifier: K = len(classes) outputs per row."""
+
+    features: list[Name]
+    classes: list[Label]
+    expected_values: list[Finite]
+    explained_outputs: list[list[Finite]]
+    local_importance_values: list[list[list[Finite]]]
+    predictions: list[Label] | None = None
+    probabilities: list[list[Finite]] | None = None
+    true_ys: list[Label] | None = None
+    ranked: list[Any] | None = None  # derived from the values; accepted and recomputed on download
+
+
+class LocalRegressor(_Payload):
+    """``/explain`` of a regressor: one output per row, no class axis."""
+
+    features: list[Name]
+    classes: None = None
+    expected_values: Finite
+    explained_outputs: list[Finite]
+    local_importance_values: list[list[Finite]]
+    predictions: list[Finite] | None = None
+    true_ys: list[Finite] | None = None
+    ranked: list[Any] | None = None
+
+
+class Global(_Payload):
+    """``/explain_global`` (or ``GlobalExplanation.to_json()``), of any kind.
+
+    ``per_class``: ``{class or "value": {feature: value}}`` or a [class][feature] list (then
+    ``features`` is required); ``extras``: per-feature arrays in the same forms or ``{feature: v}`` /
+    [feature]; ``info``: scalar facts (a metric name, a fidelity); ``importance``: the overall
+    importance per feature when it is not the mean of ``per_class`` over classes.
+    """
+
+    n_rows: Count
+    per_class: Any
+    ranked_names: list[Name] | None = None
+    ranked_values: list[Finite] | None = None
+    importance: Any = None
+    extras: dict[str, Any] = Field(default_factory=dict)
+    true_ys: list[Label] | None = None
+
+
+class ModelRef(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[str, Field(strict=True, min_length=1, max_length=255)]
+    version: Annotated[str, Field(strict=True, max_length=255)] | None = None
+
+
+class UploadBody(BaseModel):
+    """``POST /explanations``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    explanation: dict[str, Any]
+    comment: Annotated[str, Field(strict=True, max_length=1000)] | None = None
+    top_k: Count | None = None
+    model: Annotated[str, Field(strict=True, max_length=512)] | ModelRef | None = None
+    true_ys: list[Label] | None = None
+    engineered: StrictBool | None = None

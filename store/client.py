@@ -88,9 +88,16 @@ class ExplanationClient(ABC):
 
     @abstractmethod
     def list_model_explanations(
-        self, comment: str | None = None, raw: bool | None = None, engineered: bool | None = None
+        self,
+        comment: str | None = None,
+        raw: bool | None = None,
+        engineered: bool | None = None,
+        *,
+        kind: str | None = None,
+        source: str = "upload",
     ) -> list[dict[str, Any]]:
-        """Metadata of the uploaded explanations matching the filters, newest first."""
+        """Metadata of the explanations matching the filters, newest first.  ``source``: ``upload``
+        (default), ``recorded`` (sampled /explain answers) or ``all``."""
 
     @abstractmethod
     def delete_model_explanation(self, explanation_id: str) -> None: ...
@@ -157,10 +164,15 @@ class DatabaseExplanationClient(ExplanationClient):
         return wrap(record.trimmed(_top_k(top_k)), meta)
 
     def list_model_explanations(
-        self, comment: str | None = None, raw: bool | None = None, engineered: bool | None = None
+        self,
+        comment: str | None = None,
+        raw: bool | None = None,
+        engineered: bool | None = None,
+        *,
+        kind: str | None = None,
+        source: str = "upload",
     ) -> list[dict[str, Any]]:
-        filters = Filters(comment=comment, engineered=api.engineered_filter(raw, engineered))
-        return [m.to_json() for m in self.store.list(filters)]
+        return api.list_(self.store, comment, kind, raw, engineered, source)
 
     def delete_model_explanation(self, explanation_id: str) -> None:
         self.store.delete(explanation_id)

@@ -99,11 +99,16 @@ class HttpExplanationClient(ExplanationClient):
         return wrap(codec.from_json(answer["explanation"]), meta_from_json(answer["meta"]))
 
     def list_model_explanations(
-        self, comment: str | None = None, raw: bool | None = None, engineered: bool | None = None
+        self,
+        comment: str | None = None,
+        raw: bool | None = None,
+        engineered: bool | None = None,
+        *,
+        kind: str | None = None,
+        source: str = "upload",
     ) -> list[dict[str, Any]]:
-        return list(
-            self._call("GET", "/explanations", params=_query(comment=comment, raw=raw, engineered=engineered))
-        )
+        query = _query(comment=comment, raw=raw, engineered=engineered, kind=kind, source=source)
+        return list(self._call("GET", "/explanations", params=query))
 
     def delete_model_explanation(self, explanation_id: str) -> None:
         self._call("DELETE", f"/explanations/{explanation_id}")

@@ -88,6 +88,6 @@ class UploadBody(BaseModel):
     explanation: dict[str, Any]
     comment: Annotated[str, Field(strict=True, max_length=1000)] | None = None
     top_k: Count | None = None
-    model: Annotated[str, Field(strict=True, max_length=512)] | ModelRef | None = None
+    model: Any = None  # "name[:version]" or {"name", "version"}: checked by store.api.parse_model
     true_ys: list[Label] | None = None
     engineered: StrictBool | None = None

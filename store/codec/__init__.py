@@ -56,6 +56,8 @@ def from_json(payload: Any, prefix: str = ROOT) -> Record:
 
 def from_any(explanation: Any, prefix: str = ROOT) -> Record:
     """Any explanation the store accepts, as a Record (see the module docstring)."""
+    if isinstance(explanation, Record):
+        return explanation
     record = getattr(explanation, "record", None)
     if isinstance(record, Record):
         return record

@@ -34,12 +34,12 @@ class HttpExplanationClient(ExplanationClient):
         *,
         api_key: str | None = None,
         timeout: float = 60.0,
-        transport: httpx.BaseTransport | None = None,
+        http: httpx.Client | None = None,
     ) -> None:
-        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self.http = httpx.Client(
-            base_url=base_url.rstrip("/"), headers=headers, timeout=timeout, transport=transport
-        )
+        """``http``: an httpx client to send through (a Starlette ``TestClient`` in tests)."""
+        self.http = http or httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout)
+        if api_key:
+            self.http.headers["Authorization"] = f"Bearer {api_key}"
 
     def close(self) -> None:
         self.http.close()

@@ -19,7 +19,9 @@ _GLOBAL: dict[tuple[int, int], tuple[Any, scorers.GlobalExplanation]] = {}
 
 
 class TabularExplainer:
-    def __init__(self, model: Any, initialization_examples: Any, features: Any = None, classes: Any = None) -> None:
+    def __init__(
+        self, model: Any, initialization_examples: Any, features: Any = None, classes: Any = None
+    ) -> None:
         if id(model) not in _FITTED:
             fitted = scorers.fit(model, initialization_examples, feature_names=features, eval_size=20)
             _FITTED[id(model)] = (model, fitted)

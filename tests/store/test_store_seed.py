@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-TRAIN_EXPLAIN = '''
+TRAIN_EXPLAIN = """
 # from azureml.interpret import ExplanationClient
 from store import ExplanationClient
 # from azureml.core.run import Run
@@ -41,9 +41,9 @@ global_explanation = explainer.explain_global(x_test)
 client.upload_model_explanation(global_explanation, comment='global explanation: all features')
 # or you can only upload the explanation object with the top k feature info
 #client.upload_model_explanation(global_explanation, top_k=2, comment='global explanation: Only top 2 features')
-'''
+"""
 
-DOWNLOAD = '''
+DOWNLOAD = """
 # from azureml.interpret import ExplanationClient
 from store import ExplanationClient
 
@@ -58,7 +58,7 @@ global_importance_values = explanation.get_ranked_global_values()
 global_importance_names = explanation.get_ranked_global_names()
 print('global importance values: {}'.format(global_importance_values))
 print('global importance names: {}'.format(global_importance_names))
-'''
+"""
 
 
 @pytest.fixture(scope="module")

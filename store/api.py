@@ -85,7 +85,8 @@ def parse_model(model: Any, field: str = "model") -> tuple[str | None, str | Non
         name, _, version = model.partition(":")
         if not name:
             raise InputError(f"expected 'name' or 'name:version', got {model!r}", field=field)
-        return name, version or None
+        ref = codec.validate_model(ModelRef, {"name": name, "version": version or None}, field)
+        return ref.name, ref.version
     if isinstance(model, dict):
         ref = codec.validate_model(ModelRef, model, field)
         return ref.name, ref.version
@@ -114,8 +115,8 @@ def save(
     engineered: bool | None = None,
 ) -> str:
     """Trim, label, check the size of and store one explanation; its id."""
-    if comment is not None and len(comment) > 1000:
-        raise InputError(f"expected at most 1000 characters, got {len(comment)}", field="comment")
+    if comment is not None:
+        codec.adapt(codec.COMMENT, comment, "comment")
     name, version = parse_model(model)
     if true_ys is not None:
         record = codec.with_true_ys(record, true_ys)

@@ -36,8 +36,9 @@ def record(
     try:
         target = store or default_store()
         rec = codec.from_json({k: v for k, v in answer.items() if k != "ranked"}, prefix="answer")
+        rid = None if request_id is None else request_id.replace("\x00", "")[:128]
         new_id = target.add(
-            rec, source=RECORDED, request_id=request_id, model_name=model_name, model_version=model_version
+            rec, source=RECORDED, request_id=rid, model_name=model_name, model_version=model_version
         )
         target.trim(retention_rows, source=RECORDED)
         return new_id

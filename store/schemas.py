@@ -5,14 +5,52 @@ lengths are checked by ``store.codec``, which names the offending field in every
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, StrictBool, StrictFloat, StrictInt, StrictStr
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    PlainValidator,
+    StrictBool,
+    StrictStr,
+)
 
+
+def _no_nul(s: str) -> str:
+    # PostgreSQL text cannot hold NUL; refuse it on every backend alike
+    if "\x00" in s:
+        raise ValueError(f"expected text without NUL characters, got {s[:40]!r}")
+    return s
+
+
+def _label(v: Any) -> Any:
+    if isinstance(v, bool | int):
+        return v
+    if isinstance(v, float):
+        if not math.isfinite(v):
+            raise ValueError(f"expected a finite number, got {v!r}")
+        return v
+    if isinstance(v, str) and len(v) <= 256:
+        return _no_nul(v)
+    raise ValueError(
+        f"expected a class label (a string of at most 256 characters, a number or a boolean), got {v!r}"
+    )
+
+
+NoNul = AfterValidator(_no_nul)
 Finite = Annotated[float, Field(strict=True, allow_inf_nan=False)]
-Label = StrictStr | StrictInt | StrictFloat | StrictBool
-Name = Annotated[str, Field(strict=True, min_length=1, max_length=256)]
-Count = Annotated[int, Field(strict=True, ge=1)]
+Name = Annotated[str, Field(strict=True, min_length=1, max_length=256), NoNul]
+Label = Annotated[Any, PlainValidator(_label)]
+Count = Annotated[int, Field(strict=True, ge=1, le=2**31 - 1)]
+Space = Annotated[str, Field(strict=True, min_length=1, max_length=32), NoNul]
+Scorer = Annotated[str, Field(strict=True, max_length=64), NoNul]
+ModelName = Annotated[str, Field(strict=True, min_length=1, max_length=255), NoNul]
+ModelVersion = Annotated[str, Field(strict=True, max_length=255), NoNul]
+Comment = Annotated[str, Field(strict=True, max_length=1000), NoNul]
 
 
 class _Payload(BaseModel):
@@ -20,9 +58,9 @@ class _Payload(BaseModel):
 
     kind: StrictStr | None = None
     features: list[Name] | None = None
-    output_space: Annotated[str, Field(strict=True, min_length=1, max_length=32)]
+    output_space: Space
     classes: list[Label] | None = None
-    scorer: Annotated[str, Field(strict=True, max_length=64)] | None = None
+    scorer: Scorer | None = None
     engineered: StrictBool = False
     top_k: Count | None = None
     info: dict[str, JsonValue] = Field(default_factory=dict)
@@ -76,8 +114,8 @@ class Global(_Payload):
 class ModelRef(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: Annotated[str, Field(strict=True, min_length=1, max_length=255)]
-    version: Annotated[str, Field(strict=True, max_length=255)] | None = None
+    name: ModelName
+    version: ModelVersion | None = None
 
 
 class UploadBody(BaseModel):
@@ -86,7 +124,7 @@ class UploadBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     explanation: dict[str, Any]
-    comment: Annotated[str, Field(strict=True, max_length=1000)] | None = None
+    comment: Comment | None = None
     top_k: Count | None = None
     model: Any = None  # "name[:version]" or {"name", "version"}: checked by store.api.parse_model
     true_ys: list[Label] | None = None

@@ -16,12 +16,14 @@ from scorers.errors import InputError
 
 from ..errors import ExplanationTooLarge
 from ..records import EXTRA, KINDS, LOCAL, Record
-from .checks import ROOT, decode_labels, encode_labels, validate_model, where
+from .checks import COMMENT, ROOT, adapt, decode_labels, encode_labels, validate_model, where
 from .global_ import global_from_json, global_to_json
 from .local import JSON_FIELD, local_from_engine, local_from_json, local_to_json
 
 __all__ = [
+    "COMMENT",
     "ROOT",
+    "adapt",
     "check_size",
     "decode_labels",
     "encode_labels",

@@ -31,6 +31,9 @@ VECTOR = TypeAdapter(list[schemas.Finite])
 BY_CLASS = TypeAdapter(dict[str, dict[str, schemas.Finite]])
 BY_FEATURE = TypeAdapter(dict[str, schemas.Finite])
 LABELS = TypeAdapter(list[schemas.Label])
+NAMES = TypeAdapter(list[schemas.Name])
+COMMENT = TypeAdapter(schemas.Comment)
+SCORER = TypeAdapter(schemas.Scorer)
 
 
 def where(*parts: str | int) -> str:
@@ -49,9 +52,14 @@ def validation_error(exc: ValidationError, prefix: str, model: type[BaseModel] |
     if err["type"] == "extra_forbidden":
         accepted = ", ".join(model.model_fields) if model else "see docs/store.md"
         return InputError(f"unknown field; accepted fields are: {accepted}", field=field)
+    msg = err["msg"].removeprefix("Value error, ")
+    if msg[1:2].islower():  # "Input should be ..." reads as the tail of "field 'x': ..."
+        msg = msg[:1].lower() + msg[1:]
+    if err["type"] == "value_error":  # our own validators' messages say what they got
+        return InputError(msg, field=field)
     shown = repr(err.get("input"))
     shown = shown if len(shown) <= 60 else shown[:57] + "..."
-    return InputError(f"{err['msg'].lower()}, got {shown}", field=field)
+    return InputError(f"{msg}, got {shown}", field=field)
 
 
 def validate_model(model: type[BaseModel], data: Any, prefix: str) -> Any:
@@ -118,8 +126,11 @@ def check_info(field: str, info: Mapping[str, Any]) -> dict[str, Any]:
     def check(v: Any, path: str) -> None:
         if isinstance(v, float) and not math.isfinite(v):
             raise InputError(f"expected finite numbers, got {v!r}", field=path)
+        if isinstance(v, str) and "\x00" in v:
+            raise InputError(f"expected text without NUL characters, got {v[:40]!r}", field=path)
         if isinstance(v, dict):
             for k, x in v.items():
+                check(k, path)
                 check(x, where(path, str(k)))
         elif isinstance(v, list):
             for i, x in enumerate(v):

@@ -20,6 +20,7 @@ from .checks import (
     BY_FEATURE,
     MATRIX,
     NAME,
+    NAMES,
     VECTOR,
     adapt,
     check_grid,
@@ -113,6 +114,7 @@ def global_from_json(payload: dict[str, Any], prefix: str) -> Record:
     rows, features = _matrix_by_class(where(prefix, "per_class"), p.per_class, labels, p.features)
     if not features:
         raise InputError("expected at least one feature", field=where(prefix, "per_class"))
+    adapt(NAMES, features, where(prefix, "features"))  # names may come from per_class's keys
     per_class = np.asarray(rows, dtype=np.float64)
     importance = _importance(p, per_class, features, prefix)
     arrays: dict[str, npt.NDArray[Any]] = {"per_class": per_class, "importance": importance}

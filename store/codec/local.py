@@ -13,6 +13,10 @@ from scorers.errors import InputError
 from .. import schemas
 from ..records import LOCAL, Record
 from .checks import (
+    LABELS,
+    NAMES,
+    SCORER,
+    adapt,
     check_finite,
     check_grid,
     check_info,
@@ -50,8 +54,12 @@ def local_record(
     info: Mapping[str, Any] | None = None,
 ) -> Record:
     check_space(where(prefix, "output_space"), output_space, LOCAL)
+    adapt(NAMES, features, where(prefix, "features"))  # the engine path has not been through pydantic
     check_unique(where(prefix, "features"), features, "feature")
+    if scorer is not None:
+        adapt(SCORER, scorer, where(prefix, "scorer"))
     if classes is not None:
+        adapt(LABELS, classes, where(prefix, "classes"))
         check_unique(where(prefix, "classes"), classes, "class")
         if not classes:
             raise InputError("expected at least one class", field=where(prefix, "classes"))

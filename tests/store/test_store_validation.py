@@ -113,6 +113,21 @@ LOCAL_CASES = {
         "explanation.features[1]",
         "duplicate feature",
     ),
+    "NUL in a feature name": (
+        lambda e: {**e, "features": ["a\x00b", *e["features"][1:]]},
+        "explanation.features[0]",
+        "expected text without NUL characters, got 'a\\x00b'",
+    ),
+    "class label not finite": (
+        _set(["classes", 1], math.nan),
+        "explanation.classes[1]",
+        "expected a finite number, got nan",
+    ),
+    "class label not a label": (
+        _set(["classes", 0], {"name": "setosa"}),
+        "explanation.classes[0]",
+        "expected a class label (a string of at most 256 characters, a number or a boolean)",
+    ),
     "unknown space": (
         _set(["output_space"], "probabilities"),
         "explanation.output_space",
@@ -195,6 +210,8 @@ GLOBAL_CASES = {
     ),
     "info not finite": (_set(["info"], {"fidelity": math.nan}), "explanation.info.fidelity", "finite"),
     "no rows": (_set(["n_rows"], 0), "explanation.n_rows", "greater than or equal to 1"),
+    "too many rows": (_set(["n_rows"], 2**40), "explanation.n_rows", "less than or equal to 2147483647"),
+    "info with NUL": (_set(["info"], {"metric": "acc\x00"}), "explanation.info.metric", "without NUL"),
 }
 
 BODY_CASES = {
@@ -206,6 +223,8 @@ BODY_CASES = {
     "true_ys not a class": ({"true_ys": ["setosa"] * 4 + ["rose"]}, "true_ys[4]", "'rose' is not one of"),
     "model without a name": ({"model": {"version": "1"}}, "model.name", "required field is missing"),
     "model not a name": ({"model": 7}, "model", "expected 'name[:version]'"),
+    "model name too long": ({"model": "m" * 300 + ":1"}, "model.name", "at most 255 characters"),
+    "comment with NUL": ({"comment": "a\x00"}, "comment", "without NUL characters"),
 }
 
 

@@ -11,7 +11,7 @@ See docs/store.md.  ``store.api`` holds the HTTP handlers, ``store.cli`` the ``e
 from __future__ import annotations
 
 from .client import DatabaseExplanationClient, ExplanationClient, Run
-from .errors import ExplanationNotFound, ExplanationTooLarge
+from .errors import ExplanationNotFound, ExplanationTooLarge, StoreUnavailable
 from .explanations import StoredExplanation, StoredGlobalExplanation, StoredLocalExplanation
 from .repository import ExplanationStore, Filters, Meta
 from .settings import StoreSettings
@@ -26,6 +26,7 @@ __all__ = [
     "Meta",
     "Run",
     "StoreSettings",
+    "StoreUnavailable",
     "StoredExplanation",
     "StoredGlobalExplanation",
     "StoredLocalExplanation",

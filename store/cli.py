@@ -20,6 +20,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from scorers.errors import ShapserveError
 
 from .client import ExplanationClient
@@ -120,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         with _client(args) as client:
             actions[args.explanations_command](client, args)
-    except (ShapserveError, OSError) as exc:
+    except (ShapserveError, OSError, SQLAlchemyError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0

@@ -32,3 +32,10 @@ class ExplanationTooLarge(ShapserveError, ValueError):
         super().__init__((f"field '{field}': " if field else "") + message)
         self.field = field
         self.row = None
+
+
+class StoreUnavailable(ShapserveError, ConnectionError):
+    """The store's server could not be reached, or dropped the connection mid-call (HTTP 503)."""
+
+    status = 503
+    kind = "store_unavailable"

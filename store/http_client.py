@@ -12,7 +12,7 @@ import httpx
 
 from . import api, codec
 from .client import ExplanationClient, error_from_body, meta_from_json
-from .errors import ExplanationNotFound
+from .errors import ExplanationNotFound, StoreUnavailable
 from .explanations import StoredExplanation, wrap
 
 
@@ -45,7 +45,10 @@ class HttpExplanationClient(ExplanationClient):
         self.http.close()
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
-        resp = self.http.request(method, path, **kwargs)
+        try:
+            resp = self.http.request(method, path, **kwargs)
+        except httpx.TransportError as exc:
+            raise StoreUnavailable(f"{method} {self.http.base_url}{path} failed: {exc!r}") from exc
         if resp.status_code >= 400:
             try:
                 body = resp.json()

@@ -1,6 +1,7 @@
 """The HTTP-backed ``ExplanationClient`` against the ``/explanations`` routes, served in-process by a
-small Starlette app built from ``store.api``'s handlers (as the service will mount them), with a
-bearer key and the error body every shapserve route answers with."""
+small Starlette app built from ``store.api``'s handlers (``store_app.py``, as the service will mount
+them), with a bearer key and the error body every shapserve route answers with; and that app served as
+a real process, killed in the middle of an upload."""
 
 from __future__ import annotations
 
@@ -9,72 +10,13 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from starlette.applications import Starlette
-from starlette.middleware import Middleware
-from starlette.middleware.base import BaseHTTPMiddleware
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 from starlette.testclient import TestClient
+from store_app import KEY, make_app
 from store_support import explain_answer, iris
 
 from scorers.errors import InputError, ShapserveError
-from store import ExplanationClient, ExplanationNotFound, ExplanationTooLarge, api
+from store import ExplanationClient, ExplanationNotFound, ExplanationTooLarge
 from store.http_client import HttpExplanationClient
-
-KEY = "s3cret"
-MAX = 200_000
-
-
-def make_app(store) -> Starlette:
-    def answer(fn, *args) -> Response:
-        try:
-            return JSONResponse(fn(*args))
-        except ShapserveError as exc:  # the service maps errors by their status, in one place
-            body = {
-                "error": str(exc),
-                "kind": exc.kind,
-                "row": getattr(exc, "row", None),
-                "field": getattr(exc, "field", None),
-            }
-            return JSONResponse(body, status_code=exc.status)
-
-    async def collection(request: Request) -> Response:
-        if request.method == "POST":
-            return answer(api.upload, store, await request.json(), MAX)
-        q = request.query_params
-        return answer(
-            api.list_,
-            store,
-            q.get("comment"),
-            q.get("kind"),
-            q.get("raw"),
-            q.get("engineered"),
-            q.get("source"),
-            q.get("limit"),
-        )
-
-    async def item(request: Request) -> Response:
-        eid = request.path_params["id"]
-        if request.method == "DELETE":
-            return answer(api.delete, store, eid)
-        return answer(api.get, store, eid, request.query_params.get("top_k"))
-
-    class Bearer(BaseHTTPMiddleware):
-        async def dispatch(self, request, call_next):
-            if request.headers.get("authorization") != f"Bearer {KEY}":
-                return JSONResponse(
-                    {"error": "unauthorized", "kind": "unauthorized", "row": None, "field": None}, 401
-                )
-            return await call_next(request)
-
-    return Starlette(
-        routes=[
-            Route("/explanations", collection, methods=["GET", "POST"]),
-            Route("/explanations/{id}", item, methods=["GET", "DELETE"]),
-        ],
-        middleware=[Middleware(Bearer)],
-    )
 
 
 @pytest.fixture
@@ -164,3 +106,81 @@ def test_api_key_required(server):
     with pytest.raises(ShapserveError) as info:
         anonymous.list_model_explanations()
     assert info.value.status == 401
+
+
+def test_server_killed_in_the_middle_of_an_upload_leaves_nothing(store_url):
+    """A real server process (uvicorn) stops inside the upload transaction of a large explanation and
+    is killed with SIGKILL: the client gets a typed error, the store holds nothing and takes writes."""
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import threading
+    import time
+    from pathlib import Path
+
+    from pg_server import free_port
+    from store_worker import synthetic
+
+    from store import DatabaseExplanationClient, ExplanationStore, StoreUnavailable
+
+    port = free_port()
+    env = {**os.environ, "SHAPSERVE_STORE_URL": store_url, "SHAPSERVE_STORE_TEST_HANG": "1"}
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "store_app:app_from_env",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        cwd=Path(__file__).parent,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    outcome: list[BaseException | str] = []
+    try:
+        deadline = time.monotonic() + 60
+        while True:  # listening?
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert server.poll() is None, server.stderr.read()
+                assert time.monotonic() < deadline, "server did not start"
+                time.sleep(0.1)
+        client = HttpExplanationClient(f"http://127.0.0.1:{port}", api_key=KEY, timeout=120)
+
+        def upload() -> None:
+            try:
+                outcome.append(client.upload_model_explanation(synthetic(5_000, 1)))  # ~9 MB of JSON
+            except BaseException as exc:  # noqa: BLE001 - handed to the test thread
+                outcome.append(exc)
+
+        sender = threading.Thread(target=upload)
+        sender.start()
+        assert server.stdout.readline().strip() == "IN-TRANSACTION"
+    finally:
+        os.kill(server.pid, signal.SIGKILL)
+        server.wait(timeout=30)
+    sender.join(timeout=60)
+    assert len(outcome) == 1 and isinstance(outcome[0], StoreUnavailable), outcome
+    assert outcome[0].status == 503
+    store = ExplanationStore(store_url)
+    try:
+        assert store.count() == 0
+        with store.engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT count(*) FROM explanation_arrays").scalar() == 0
+        eid = DatabaseExplanationClient(store).upload_model_explanation(synthetic(10, 2))
+        assert [m.id for m in store.list()] == [eid]
+    finally:
+        store.close()

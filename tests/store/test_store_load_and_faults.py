@@ -149,3 +149,21 @@ def _small():
 
     rec = codec.from_any(synthetic(5, 0))
     return type(rec)(**{**rec.__dict__, "info": {"checksum": float(rec.arrays["values"].sum())}})
+
+
+def test_concurrent_uploads_from_threads_of_one_process_all_land(store):
+    """A server worker runs its sync handlers in a thread pool: one store shared by threads."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from store_worker import synthetic
+
+    from store import codec
+
+    def one(seed: int) -> str:
+        rec = codec.from_any(synthetic(50, seed))
+        rec = type(rec)(**{**rec.__dict__, "info": {"checksum": float(rec.arrays["values"].sum())}})
+        return DatabaseExplanationClient(store).upload_model_explanation(rec)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        ids = list(pool.map(one, range(40)))
+    assert sorted(_check_whole(store)) == sorted(ids) and len(set(ids)) == 40

@@ -7,6 +7,7 @@ explanation fails before it is sent, with the same message.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -97,7 +98,9 @@ class HttpExplanationClient(ExplanationClient):
                 raise ExplanationNotFound("no stored explanation matches the filters")
             explanation_id = found[0]["id"]
         answer = self._call(
-            "GET", f"/explanations/{explanation_id}", params=_query(top_k=api.parse_top_k(top_k))
+            "GET",
+            f"/explanations/{quote(str(explanation_id), safe='')}",
+            params=_query(top_k=api.parse_top_k(top_k)),
         )
         return wrap(codec.from_json(answer["explanation"]), meta_from_json(answer["meta"]))
 
@@ -114,4 +117,4 @@ class HttpExplanationClient(ExplanationClient):
         return list(self._call("GET", "/explanations", params=query))
 
     def delete_model_explanation(self, explanation_id: str) -> None:
-        self._call("DELETE", f"/explanations/{explanation_id}")
+        self._call("DELETE", f"/explanations/{quote(str(explanation_id), safe='')}")

@@ -9,7 +9,13 @@ test); ``SHAPSERVE_STORE_TEST_HANG=1`` makes it stop inside the upload transacti
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
+import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
@@ -94,3 +100,36 @@ def app_from_env() -> Starlette:
         event.listen(store.engine, "after_cursor_execute", inserted)
         event.listen(store.engine, "commit", stop)
     return make_app(store, max_bytes=10**9)
+
+
+@contextmanager
+def served(url: str, *, hang: bool = False) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """This app under uvicorn as a real process on a free port: (process, base URL); killed on exit."""
+    from pg_server import free_port
+
+    port = free_port()
+    env = {**os.environ, "SHAPSERVE_STORE_URL": url}
+    if hang:
+        env["SHAPSERVE_STORE_TEST_HANG"] = "1"
+    cmd = [sys.executable, "-m", "uvicorn", "store_app:app_from_env", "--factory"]
+    cmd += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+    proc = subprocess.Popen(
+        cmd, cwd=Path(__file__).parent, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"server exited: {proc.stderr.read()[-3000:]}") from None  # type: ignore[union-attr]
+                if time.monotonic() > deadline:
+                    raise RuntimeError("server did not listen within 60 s") from None
+                time.sleep(0.1)
+        yield proc, f"http://127.0.0.1:{port}"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=30)

@@ -79,7 +79,9 @@ def test_errors_are_one_line_and_exit_1(store_url, tmp_path, capsys):
     assert "No such file" in capsys.readouterr().err
 
 
-def test_python_dash_m(store_url, tmp_path):
+def test_python_dash_m(tmp_path):
+    """The module entry point (one backend: what is under test is the command, not the database)."""
+    store_url = f"sqlite:///{tmp_path / 'm.db'}"
     explainer, x = iris()
     f = tmp_path / "e.json"
     f.write_text(json.dumps(explain_answer(explainer, x.iloc[:2])))
@@ -94,3 +96,22 @@ def test_python_dash_m(store_url, tmp_path):
     listed = run("list", "--json")
     assert listed.returncode == 0
     assert [(m["id"], m["comment"]) for m in json.loads(listed.stdout)] == [(up.stdout.strip(), "from stdin")]
+
+
+def test_against_a_served_model(tmp_path, capsys):
+    """``--url http://...`` goes through the served model's routes, with ``--api-key``."""
+    from store_app import KEY, served
+
+    explainer, x = iris()
+    f = tmp_path / "global.json"
+    f.write_text(json.dumps(global_answer(explainer.explain_global(x))))
+    with served(f"sqlite:///{tmp_path / 'served.db'}") as (_, base):
+        assert _run("upload", str(f), "--comment", "over http", "--url", base, "--api-key", KEY) == 0
+        eid = capsys.readouterr().out.strip()
+        assert _run("download", "--top-k", "2", "--url", base, "--api-key", KEY) == 0
+        got = json.loads(capsys.readouterr().out)
+        assert got["meta"]["id"] == eid and got["explanation"]["ranked_names"] == explainer.explain_global(
+            x
+        ).get_ranked_global_names(2)
+        assert _run("list", "--url", base) == 1  # no key
+        assert "error: unauthorized" in capsys.readouterr().err

@@ -113,52 +113,16 @@ def test_server_killed_in_the_middle_of_an_upload_leaves_nothing(store_url):
     is killed with SIGKILL: the client gets a typed error, the store holds nothing and takes writes."""
     import os
     import signal
-    import socket
-    import subprocess
-    import sys
     import threading
-    import time
-    from pathlib import Path
 
-    from pg_server import free_port
+    from store_app import served
     from store_worker import synthetic
 
     from store import DatabaseExplanationClient, ExplanationStore, StoreUnavailable
 
-    port = free_port()
-    env = {**os.environ, "SHAPSERVE_STORE_URL": store_url, "SHAPSERVE_STORE_TEST_HANG": "1"}
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "store_app:app_from_env",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
-        cwd=Path(__file__).parent,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
     outcome: list[BaseException | str] = []
-    try:
-        deadline = time.monotonic() + 60
-        while True:  # listening?
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert server.poll() is None, server.stderr.read()
-                assert time.monotonic() < deadline, "server did not start"
-                time.sleep(0.1)
-        client = HttpExplanationClient(f"http://127.0.0.1:{port}", api_key=KEY, timeout=120)
+    with served(store_url, hang=True) as (server, base):
+        client = HttpExplanationClient(base, api_key=KEY, timeout=120)
 
         def upload() -> None:
             try:
@@ -168,11 +132,13 @@ def test_server_killed_in_the_middle_of_an_upload_leaves_nothing(store_url):
 
         sender = threading.Thread(target=upload)
         sender.start()
-        assert server.stdout.readline().strip() == "IN-TRANSACTION"
-    finally:
-        os.kill(server.pid, signal.SIGKILL)
-        server.wait(timeout=30)
-    sender.join(timeout=60)
+        try:
+            assert server.stdout.readline().strip() == "IN-TRANSACTION"
+        finally:
+            os.kill(server.pid, signal.SIGKILL)
+            server.wait(timeout=30)
+        sender.join(timeout=60)
+    assert server.returncode == -signal.SIGKILL
     assert len(outcome) == 1 and isinstance(outcome[0], StoreUnavailable), outcome
     assert outcome[0].status == 503
     store = ExplanationStore(store_url)

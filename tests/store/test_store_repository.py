@@ -131,3 +131,14 @@ def test_recorder_never_raises(store, caplog):
     assert recorder.record({"not": "an answer"}, "req-x", 1.0, 10, store=store) is None
     assert "could not record the /explain answer of request req-x" in caplog.text
     assert store.count() == 0
+
+
+def test_model_references():
+    from types import SimpleNamespace
+
+    bento_model = SimpleNamespace(tag=SimpleNamespace(name="shapserve-demo", version="abc123"))
+    assert api.parse_model(bento_model) == ("shapserve-demo", "abc123")
+    assert api.parse_model(SimpleNamespace(name="m", version=2)) == ("m", "2")
+    assert api.parse_model("m") == ("m", None)
+    assert api.parse_model("m:1:rc") == ("m", "1:rc")
+    assert api.parse_model({"name": "m"}) == ("m", None)

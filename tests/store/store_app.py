@@ -133,3 +133,14 @@ def served(url: str, *, hang: bool = False) -> Iterator[tuple[subprocess.Popen[s
         if proc.poll() is None:
             proc.kill()
         proc.wait(timeout=30)
+
+
+def read_line(proc: subprocess.Popen[str], timeout: float = 120) -> str:
+    """The process's next stdout line, failing instead of hanging when it says nothing in time."""
+    import selectors
+
+    with selectors.DefaultSelector() as sel:
+        sel.register(proc.stdout, selectors.EVENT_READ)  # type: ignore[arg-type]
+        if not sel.select(timeout):
+            raise AssertionError(f"the process said nothing in {timeout} s")
+    return proc.stdout.readline().strip()  # type: ignore[union-attr]

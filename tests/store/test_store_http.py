@@ -115,7 +115,7 @@ def test_server_killed_in_the_middle_of_an_upload_leaves_nothing(store_url):
     import signal
     import threading
 
-    from store_app import served
+    from store_app import read_line, served
     from store_worker import synthetic
 
     from store import DatabaseExplanationClient, ExplanationStore, StoreUnavailable
@@ -133,7 +133,7 @@ def test_server_killed_in_the_middle_of_an_upload_leaves_nothing(store_url):
         sender = threading.Thread(target=upload)
         sender.start()
         try:
-            assert server.stdout.readline().strip() == "IN-TRANSACTION"
+            assert read_line(server) == "IN-TRANSACTION", outcome
         finally:
             os.kill(server.pid, signal.SIGKILL)
             server.wait(timeout=30)

@@ -1,5 +1,6 @@
 """Fixtures of the store tests: one real PostgreSQL server per session, and every store test run on
-SQLite and on PostgreSQL (``store_url`` is parametrized; each test gets an empty database)."""
+SQLite and on PostgreSQL (``store_url`` is parametrized; each test gets an empty store: a new SQLite
+file, or a new PostgreSQL schema; the migration tests get a new PostgreSQL database)."""
 
 from __future__ import annotations
 
@@ -30,9 +31,18 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def store_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
-    """An empty database of the backend under test."""
+    """An empty store of the backend under test: a new SQLite file, or a new PostgreSQL schema."""
     if backend == "sqlite":
         return f"sqlite:///{tmp_path / 'store.db'}"
+    server: PostgresServer = request.getfixturevalue("pg_server")
+    return server.new_schema()
+
+
+@pytest.fixture
+def empty_database_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """A brand-new database of the backend under test (for the migration tests)."""
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path / 'fresh.db'}"
     server: PostgresServer = request.getfixturevalue("pg_server")
     return server.new_database()
 

@@ -115,13 +115,15 @@ def test_server_killed_in_the_middle_of_an_upload_leaves_nothing(store_url):
     import signal
     import threading
 
+    from pg_server import settled, tagged
     from store_app import read_line, served
     from store_worker import synthetic
 
     from store import DatabaseExplanationClient, ExplanationStore, StoreUnavailable
 
     outcome: list[BaseException | str] = []
-    with served(store_url, hang=True) as (server, base):
+    url, name = tagged(store_url)
+    with served(url, hang=True) as (server, base):
         client = HttpExplanationClient(base, api_key=KEY, timeout=120)
 
         def upload() -> None:
@@ -139,6 +141,7 @@ def test_server_killed_in_the_middle_of_an_upload_leaves_nothing(store_url):
             server.wait(timeout=30)
         sender.join(timeout=60)
     assert server.returncode == -signal.SIGKILL
+    settled(store_url, name)  # PostgreSQL has ended the killed server's session
     assert len(outcome) == 1 and isinstance(outcome[0], StoreUnavailable), outcome
     assert outcome[0].status == 503
     store = ExplanationStore(store_url)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from pg_server import settled, tagged
 from sqlalchemy import func, select
 from store_worker import CLASSES, FEATURES
 
@@ -104,13 +105,15 @@ def test_sigkill_inside_the_upload_transaction_leaves_nothing(store_url, point):
     store = ExplanationStore(store_url)
     try:
         before = DatabaseExplanationClient(store).upload_model_explanation(_small())
-        proc = _spawn("hang", store_url, str(LARGE_ROWS), "7", point)
+        url, name = tagged(store_url)
+        proc = _spawn("hang", url, str(LARGE_ROWS), "7", point)
         try:
             assert _line(proc) == "IN-TRANSACTION"
         finally:
             os.kill(proc.pid, signal.SIGKILL)
             proc.wait(timeout=30)
         assert proc.returncode == -signal.SIGKILL
+        settled(store_url, name)  # PostgreSQL has ended the killed client's session
         # the killed writer's transaction is gone: the store holds what it held and takes new writes
         assert _check_whole(store) == [before]
         after = DatabaseExplanationClient(store).upload_model_explanation(_small())
@@ -120,7 +123,8 @@ def test_sigkill_inside_the_upload_transaction_leaves_nothing(store_url, point):
 
 
 def test_sigkill_at_a_random_moment_of_large_uploads(store_url):
-    proc = _spawn("loop", store_url, str(LARGE_ROWS // 2), "3")
+    url, name = tagged(store_url)
+    proc = _spawn("loop", url, str(LARGE_ROWS // 2), "3")
     said: list[str] = []
     try:
         said.append(_line(proc))  # one whole upload done: the next one is under way
@@ -131,6 +135,9 @@ def test_sigkill_at_a_random_moment_of_large_uploads(store_url):
         proc.wait(timeout=30)
     assert proc.returncode == -signal.SIGKILL, proc.stderr.read()  # type: ignore[union-attr]
     said += [line.strip() for line in proc.stdout.read().splitlines() if line.strip()]  # type: ignore[union-attr]
+    # on PostgreSQL a client killed just after sending COMMIT still gets its (whole) explanation stored:
+    # check once the server has finished with the killed client's session
+    settled(store_url, name)
     store = ExplanationStore(store_url)
     try:
         ids = _check_whole(store)

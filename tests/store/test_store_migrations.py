@@ -17,8 +17,8 @@ def _revision(engine):
         return MigrationContext.configure(conn).get_current_revision()
 
 
-def test_migrations_on_an_empty_database_are_idempotent(store_url):
-    engine = db.make_engine(store_url)
+def test_migrations_on_an_empty_database_are_idempotent(empty_database_url):
+    engine = db.make_engine(empty_database_url)
     try:
         assert inspect(engine).get_table_names() == []
         db.upgrade(engine)

@@ -21,7 +21,7 @@ def vstore(request, tmp_path_factory):
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('v') / 'store.db'}"
     else:
-        url = request.getfixturevalue("pg_server").new_database()
+        url = request.getfixturevalue("pg_server").new_schema()
     s = ExplanationStore(url)
     yield s
     assert s.count() == 0, "a refused upload left something behind"

@@ -7,7 +7,7 @@ PORT ?= 3000
 export BENTOML_HOME := $(CURDIR)/.bentoml
 export BENTOML_DO_NOT_TRACK := true
 
-.PHONY: install demo serve test test-fast lint bench load bento image clean postgres
+.PHONY: install demo serve test test-fast lint docs bench load bento image clean postgres
 
 $(BIN)/shapserve: pyproject.toml requirements.lock requirements-dev.lock
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -40,9 +40,12 @@ test-fast: install postgres
 	$(BIN)/python -m pytest -q -m "not slow"
 
 lint: install
-	$(BIN)/ruff check scorers service store tests benchmarks loadtests
-	$(BIN)/ruff format --check scorers service store tests benchmarks loadtests
-	$(BIN)/mypy scorers service store
+	$(BIN)/ruff check scorers service cli store tests benchmarks loadtests
+	$(BIN)/ruff format --check scorers service cli store tests benchmarks loadtests
+	$(BIN)/mypy scorers service cli store
+
+docs: install
+	$(BIN)/python docs/generate.py
 
 bench: install
 	$(BIN)/python -m benchmarks.run

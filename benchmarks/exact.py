@@ -161,7 +161,7 @@ def run_linear(opts: Any) -> dict[str, Any]:
     fit_s = time.perf_counter() - t0
     nb = len(ours.scorer.ctx_.game.weights)
     say(
-        f"ours: masking mode {ours.report.mode} ({ours.report.mode_reason}), output space {ours.output_space}, background {nb} rows ({ours.report.background})"
+        f"ours: masking mode {ours.manifest.masking.mode} ({ours.manifest.masking.reason}), output space {ours.output_space}, background {nb} rows ({ours.manifest.background.model_dump()})"
     )
     pre, lr = pipe[:-1], pipe[-1]
     z_bg = pre.transform(x_train)

@@ -47,7 +47,7 @@ def on_background(
     model function, so the only change is the background rows and their weights.  ``fn`` replaces the
     model function too: used only for the clearly labelled what-if line, never for a result of the engine.
     """
-    from scorers.base import REGISTRY
+    from scorers.kinds import REGISTRY
     from scorers.masking import Game
 
     ctx = explainer.scorer.ctx_
@@ -88,7 +88,7 @@ def hybrids_of_one_row(explainer: Any, frame_row: Any) -> np.ndarray:
 def breakdown(explainer: Any, frame_row: Any, repeat: int = 5) -> dict[str, float]:
     """Where the single-row time of the kernel scorer goes: the steps of explain(), re-run one by one.
 
-    Mirrors scorers.design._DesignScorer.shap_values and Game.values for one row (one model call).
+    Mirrors scorers.kinds.design.DesignScorer.shap_values and Game.values for one row (one model call).
     """
     sc = explainer.scorer
     game = sc.ctx_.game
@@ -270,16 +270,16 @@ def run(opts: Any) -> dict[str, Any]:
         progress=lambda s: log("  fit: " + s),
     )
     res["kernel_fit_seconds"] = time.perf_counter() - t0
-    rep = ours.report
+    rep = ours.manifest.model
     default_n = int(ours.scorer.n_coalitions)
     res["kernel_fit_report"] = {
         "coalition_runtime": rep.coalition_runtime,
-        "onnx": rep.onnx,
-        "background": rep.background,
+        "onnx": rep.onnx_export,
+        "background": ours.manifest.background.model_dump(),
         "default_n_coalitions": default_n,
     }
     say(
-        f"ours: coalition runtime = {rep.coalition_runtime} (ONNX export: {rep.onnx}); default n_coalitions = {default_n}; "
+        f"ours: coalition runtime = {rep.coalition_runtime} (ONNX export: {rep.onnx_export}); default n_coalitions = {default_n}; "
         f"fit {res['kernel_fit_seconds']:.1f} s"
     )
     configs: list[tuple[str, str, Any, int]] = [

@@ -1,7 +1,7 @@
 """The engine's GEMM evaluation of a binary RBF ``SVC(probability=True)``, for the benchmark's reference.
 
 The reference (shap.KernelExplainer on the full training background, nsamples=20000) needs 9.1 million
-hybrid rows per explained row; ``scorers.fastpaths.RbfSvcProba`` evaluates them with one GEMM per chunk
+hybrid rows per explained row; ``scorers.runtimes.fastpaths.RbfSvcProba`` evaluates them with one GEMM per chunk
 and libsvm's own probability steps.  ``check`` compares it with ``model.predict_proba``; the benchmark
 refuses to use it (and falls back to the model itself) if the two differ by more than 1e-9.
 """
@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from scorers.fastpaths import RbfSvcProba
+from scorers.runtimes.fastpaths import RbfSvcProba
 
 
 class SVCProbaReplica(RbfSvcProba):

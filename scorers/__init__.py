@@ -4,12 +4,14 @@
 >>> explainer = scorers.fit(model, training_rows)          # doctest: +SKIP
 >>> explainer.explain(rows).local_importance_values        # doctest: +SKIP
 >>> explainer.save("artifact/"); scorers.load("artifact/") # doctest: +SKIP
+
+The engine is plain Python + numpy + scikit-learn + onnxruntime: no BentoML, no web, no database.
 """
 
 from __future__ import annotations
 
-from . import design, kernel_machine, linear, tree  # noqa: F401  (register the scorers)
-from .base import REGISTRY
+from pathlib import Path
+
 from .errors import (
     ArtifactError,
     InputError,
@@ -22,13 +24,19 @@ from .errors import (
     WrongTypeError,
     WrongWidthError,
 )
-from .explainer import ScoringExplainer, fit, read_table
+from .explainer import ScoringExplainer
 from .explanation import Explanation, GlobalExplanation
+from .fit import fit
+from .kinds import REGISTRY
+from .manifest import Manifest
+from .tables import read_table
 
 __version__ = "0.1.0"
 
 
-def load(directory, *, trust_pickle: bool = False, expected_sha256: str | None = None) -> ScoringExplainer:  # type: ignore[no-untyped-def]
+def load(
+    directory: str | Path, *, trust_pickle: bool = False, expected_sha256: str | None = None
+) -> ScoringExplainer:
     """Load an artifact directory, verifying its checksums and schema version."""
     from .artifact import load as _load
 
@@ -41,6 +49,7 @@ __all__ = [
     "Explanation",
     "GlobalExplanation",
     "InputError",
+    "Manifest",
     "MissingFeatureError",
     "NotFittedError",
     "ScoringExplainer",

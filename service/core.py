@@ -1,6 +1,6 @@
-"""Request handling without BentoML: validate against the manifest, predict, explain, encode.
+"""Request handling without BentoML or HTTP: validate against the manifest, predict, explain, encode.
 
-``ScoringService`` is what the BentoML service class and the mounted GET routes share.  Every method
+``ScoringService`` holds the loaded explainer of one model; the route handlers call it.  Every method
 returns plain JSON-able dicts or raises a ``scorers`` error, which ``service.errors`` maps to HTTP.
 """
 
@@ -12,11 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 import scorers
 from scorers.errors import InputError
 
 from .metrics import ERRORS, EXPLAIN_SECONDS, PREDICT_SECONDS, ROWS
+from .settings import Settings
 
 
 def _label(v: Any) -> Any:
@@ -24,27 +26,20 @@ def _label(v: Any) -> Any:
 
 
 class ScoringService:
-    def __init__(
-        self,
-        artifact_dir: str | Path,
-        *,
-        name: str,
-        version: str,
-        max_rows: int = 500,
-        trust_pickle: bool = False,
-        model_sha256: str | None = None,
-        warmup: bool = True,
-    ) -> None:
+    def __init__(self, artifact_dir: str | Path, *, name: str, version: str, settings: Settings) -> None:
         self.name = name
         self.version = version
-        self.max_rows = max_rows
+        self.settings = settings
+        self.max_rows = settings.max_rows
         self.ready = False
-        self.explainer = scorers.load(artifact_dir, trust_pickle=trust_pickle, expected_sha256=model_sha256)
-        self.manifest: dict[str, Any] = self.explainer.manifest or {}
-        self._labels = {"model": name, "version": version}
-        if warmup and self.explainer.sample is not None and len(self.explainer.sample):
+        self.explainer = scorers.load(
+            artifact_dir, trust_pickle=settings.trust_pickle, expected_sha256=settings.model_sha256
+        )
+        self.manifest = self.explainer.manifest
+        self.labels = {"model": name, "version": version}
+        if settings.warmup and self.explainer.sample is not None and len(self.explainer.sample):
             warm = self.explainer.validate(self.explainer.sample.iloc[:1])
-            self.explainer.model.predict(warm)
+            self.explainer.predict_frame(warm)
             self.explainer.explain_frame(warm)
         # everything loaded so far lives for the process: keep it out of the collector's way
         gc.collect()
@@ -52,27 +47,24 @@ class ScoringService:
         self.ready = True
 
     # -- request parts ------------------------------------------------------------------------------
-    def _rows(self, payload: Any) -> Any:
-        if not isinstance(payload, dict):
-            raise InputError(f"expected a JSON object with 'instances', got {type(payload).__name__}")
-        if "instances" not in payload or payload["instances"] is None:
+    def rows(self, instances: Any) -> pd.DataFrame:
+        """Validated rows of a request: a non-empty list within the row limit, checked by the schema."""
+        if instances is None:
             raise InputError(
                 "missing; expected a list of rows (objects keyed by feature name, or arrays)",
                 field="instances",
             )
-        rows = payload["instances"]
-        if not isinstance(rows, list):
-            raise InputError(f"expected a list of rows, got {type(rows).__name__}", field="instances")
-        if len(rows) == 0:
+        if not isinstance(instances, list):
+            raise InputError(f"expected a list of rows, got {type(instances).__name__}", field="instances")
+        if len(instances) == 0:
             raise InputError("expected at least one row", field="instances")
-        if len(rows) > self.max_rows:
+        if len(instances) > self.max_rows:
             raise InputError(
-                f"{len(rows)} rows exceed the limit of {self.max_rows} per request", field="instances"
+                f"{len(instances)} rows exceed the limit of {self.max_rows} per request", field="instances"
             )
-        return self.explainer.validate(rows)
+        return self.explainer.validate(instances)
 
-    def _top_k(self, payload: dict[str, Any]) -> int | None:
-        top_k = payload.get("top_k")
+    def top_k(self, top_k: Any) -> int | None:
         if top_k is None:
             return None
         m = len(self.explainer.features)
@@ -80,33 +72,33 @@ class ScoringService:
             raise InputError(f"expected an integer between 1 and {m}, got {top_k!r}", field="top_k")
         return top_k
 
-    def _prediction(self, frame: Any) -> tuple[dict[str, Any], np.ndarray | None]:
+    def prediction(self, frame: pd.DataFrame) -> tuple[dict[str, Any], np.ndarray | None]:
         t0 = time.perf_counter()
         exp = self.explainer
-        labels = exp.model.predict(frame)
+        labels = exp.predict_frame(frame)
         out: dict[str, Any] = {"predictions": [_label(v) for v in labels]}
         proba = None
         if exp.classes is not None:
-            proba = exp.model.predict_proba(frame)
+            proba = exp.predict_proba_frame(frame)
             out["probabilities"] = proba.tolist()
             out["classes"] = [_label(c) for c in exp.classes]
-        PREDICT_SECONDS.labels(**self._labels).observe(time.perf_counter() - t0)
+        PREDICT_SECONDS.labels(**self.labels).observe(time.perf_counter() - t0)
         return out, proba
 
     # -- endpoints --------------------------------------------------------------------------------------
-    def predict(self, payload: Any) -> dict[str, Any]:
-        frame = self._rows(payload)
-        out, _ = self._prediction(frame)
-        ROWS.labels(**self._labels, endpoint="predict").inc(len(frame))
+    def predict(self, instances: Any) -> dict[str, Any]:
+        frame = self.rows(instances)
+        out, _ = self.prediction(frame)
+        ROWS.labels(**self.labels, endpoint="predict").inc(len(frame))
         return out
 
-    def explain(self, payload: Any) -> dict[str, Any]:
-        frame = self._rows(payload)
-        top_k = self._top_k(payload)
-        out, proba = self._prediction(frame)
+    def explain(self, instances: Any, top_k: Any = None) -> dict[str, Any]:
+        frame = self.rows(instances)
+        k = self.top_k(top_k)
+        out, proba = self.prediction(frame)
         t0 = time.perf_counter()
         exp = self.explainer.explain_frame(frame)
-        EXPLAIN_SECONDS.labels(**self._labels).observe(time.perf_counter() - t0)
+        EXPLAIN_SECONDS.labels(**self.labels).observe(time.perf_counter() - t0)
         out.update(
             features=exp.features,
             output_space=exp.output_space,
@@ -114,7 +106,7 @@ class ScoringService:
             explained_outputs=exp.explained_outputs,
             local_importance_values=exp.local_importance_values,
         )
-        if top_k is not None:
+        if k is not None:
             # the predicted class: the column of predict()'s label (predict_proba can disagree for SVC)
             if exp.classes is not None and proba is not None:
                 index = {c: i for i, c in enumerate(exp.classes)}
@@ -123,12 +115,12 @@ class ScoringService:
                 ]
             else:
                 which = [0] * len(frame)
-            out["ranked"] = exp.ranked(top_k, which)
-        ROWS.labels(**self._labels, endpoint="explain").inc(len(frame))
+            out["ranked"] = exp.ranked(k, which)
+        ROWS.labels(**self.labels, endpoint="explain").inc(len(frame))
         return out
 
     def count_error(self, kind: str) -> None:
-        ERRORS.labels(**self._labels, kind=kind).inc()
+        ERRORS.labels(**self.labels, kind=kind).inc()
 
     def metadata(self) -> dict[str, Any]:
         m = self.manifest
@@ -136,22 +128,24 @@ class ScoringService:
             "model": {
                 "name": self.name,
                 "version": self.version,
-                **{k: m["model"].get(k) for k in ("type", "format", "task")},
+                "type": m.model.type,
+                "format": m.model.format,
+                "task": m.model.task,
             },
-            "scorer": m["scorer"],
-            "output_space": m["output_space"],
-            "expected_values": m["expected_values"],
-            "features": m["features"],
-            "classes": m["model"].get("classes"),
-            "background": m["background"],
+            "scorer": m.scorer.model_dump(),
+            "output_space": m.output_space,
+            "expected_values": m.expected_values,
+            "features": [f.to_json() for f in m.features],
+            "classes": m.model.classes,
+            "background": m.background.model_dump(),
             "runtimes": {
-                "predictions": m["model"]["prediction_runtime"],
-                "coalitions": m["model"]["coalition_runtime"],
-                "onnx_export": m["model"].get("onnx_export"),
+                "predictions": m.model.prediction_runtime,
+                "coalitions": m.model.coalition_runtime,
+                "onnx_export": m.model.onnx_export,
             },
-            "masking": {"mode": m["masking"]["mode"], "reason": m["masking"].get("reason")},
-            "checks": m["checks"],
-            "versions": m["versions"],
+            "masking": {"mode": m.masking.mode, "reason": m.masking.reason},
+            "checks": m.checks.model_dump() if m.checks else {},
+            "versions": m.versions,
             "limits": {"max_rows": self.max_rows},
         }
 

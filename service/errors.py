@@ -1,12 +1,15 @@
 """The one place where errors become HTTP responses.
 
 Body shape for every error we answer: ``{"error": message, "kind": kind, "row": i|null, "field": name|null}``.
-Client errors carry their message (it names the row, the field and what was expected); anything else
-is logged with the request id and answered with a generic message, never a traceback or a path.
+Every status code we answer comes from an error class: the engine's (``scorers.errors``: 400 bad input,
+422 a model no scorer explains, 500 internal) and the service's below (401, 404, 413, 415, 429, 503,
+504).  Client errors carry their message; anything else is logged with a request id and answered with a
+generic message, never a traceback or a path.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from typing import Any
@@ -18,20 +21,75 @@ from scorers.errors import InputError, ShapserveError
 log = logging.getLogger("shapserve")
 
 
+class InvalidJsonError(InputError):
+    """The body is empty, not JSON, or nested too deeply (400)."""
+
+    kind = "invalid_json"
+
+
+class UnauthorizedError(ShapserveError):
+    status = 401
+    kind = "unauthorized"
+    headers = {"www-authenticate": "Bearer"}
+
+
+class NotFoundError(ShapserveError):
+    status = 404
+    kind = "not_found"
+
+
+class BodyTooLargeError(ShapserveError):
+    status = 413
+    kind = "body_too_large"
+
+
+class UnsupportedMediaTypeError(ShapserveError):
+    status = 415
+    kind = "unsupported_media_type"
+
+
+class OverloadedError(ShapserveError):
+    status = 429
+    kind = "overloaded"
+    headers = {"retry-after": "1"}
+
+
+class NotReadyError(ShapserveError):
+    status = 503
+    kind = "not_ready"
+
+
+class TimedOutError(ShapserveError):
+    status = 504
+    kind = "timeout"
+
+
 def error_body(message: str, kind: str, row: int | None = None, field: str | None = None) -> dict[str, Any]:
     return {"error": message, "kind": kind, "row": row, "field": field}
 
 
-def to_response(exc: BaseException) -> tuple[JSONResponse, str]:
-    """(response, metric kind) for an exception raised while handling a request."""
+def describe(exc: BaseException) -> tuple[int, dict[str, Any], dict[str, str]]:
+    """(status, body, extra headers) for an exception raised while handling a request."""
     if isinstance(exc, InputError):
-        return JSONResponse(
-            error_body(str(exc), exc.kind, exc.row, exc.field), status_code=exc.status
-        ), exc.kind
-    if isinstance(exc, ShapserveError) and 400 <= exc.status < 500:
-        return JSONResponse(error_body(str(exc), exc.kind), status_code=exc.status), exc.kind
+        return exc.status, error_body(str(exc), exc.kind, exc.row, exc.field), {}
+    if isinstance(exc, ShapserveError) and exc.status != 500:
+        return exc.status, error_body(str(exc), exc.kind), dict(getattr(exc, "headers", {}))
     request_id = uuid.uuid4().hex[:16]
     log.error("request %s failed", request_id, exc_info=exc)
     body = error_body(f"internal error while scoring; request id {request_id}", "internal")
-    # BentoML reserves 5xx bodies for itself, so the response is built here and returned as is
-    return JSONResponse(body, status_code=500, headers={"X-Request-ID": request_id}), "internal"
+    return 500, body, {"X-Request-ID": request_id}
+
+
+def to_response(exc: BaseException) -> tuple[JSONResponse, str]:
+    """(response, metric kind); BentoML reserves 5xx bodies for itself, so ours are built here."""
+    status, body, headers = describe(exc)
+    return JSONResponse(body, status_code=status, headers=headers), body["kind"]
+
+
+def asgi_parts(exc: BaseException) -> tuple[int, list[tuple[bytes, bytes]], bytes, str]:
+    """(status, raw headers, body, kind) for an ASGI-level answer (the request guard)."""
+    status, body, headers = describe(exc)
+    raw = json.dumps(body).encode()
+    out = [(b"content-type", b"application/json"), (b"content-length", str(len(raw)).encode())]
+    out += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+    return status, out, raw, body["kind"]

@@ -31,3 +31,14 @@ ERRORS = bentoml.metrics.Counter(
     documentation="Rejected or failed requests, by kind",
     labelnames=[*_LABELS, "kind"],
 )
+REQUESTS = bentoml.metrics.Counter(
+    name="shapserve_requests_total",
+    documentation="Requests answered by each route of the route table, by status",
+    labelnames=[*_LABELS, "route", "status"],
+)
+REQUEST_SECONDS = bentoml.metrics.Histogram(
+    name="shapserve_request_seconds",
+    documentation="Time to answer a request, by route",
+    labelnames=[*_LABELS, "route"],
+    buckets=_BUCKETS,
+)

@@ -1,4 +1,7 @@
-"""Runtime settings, read once at start-up from environment variables prefixed ``SHAPSERVE_``."""
+"""Runtime settings, read once at start-up from environment variables prefixed ``SHAPSERVE_``.
+
+The only place defaults live: the service, the guard and the scoring core take a ``Settings``.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +18,7 @@ class Settings(BaseSettings):
         "shapserve-demo:latest",
         description="BentoML model tag to serve when no Bento argument 'model' is given (development serving).",
     )
-    max_rows: int = Field(500, ge=1, description="Most rows one /predict or /explain request may carry.")
+    max_rows: int = Field(500, ge=1, description="Most rows one scoring request may carry.")
     max_body_bytes: int = Field(
         4_000_000, ge=1024, description="Largest request body accepted, checked before the body is parsed."
     )
@@ -25,7 +28,7 @@ class Settings(BaseSettings):
         description="Scoring requests admitted at once per worker; more are shed with 429 + Retry-After.",
     )
     request_timeout: float = Field(
-        30.0, gt=0, description="Time budget of one request in seconds (504 beyond)."
+        30.0, gt=0, description="Time budget of one request in seconds (504 with our error shape beyond)."
     )
     workers: str = Field("1", description="BentoML worker processes: a number or 'cpu_count'.")
     trust_pickle: bool = Field(
@@ -35,7 +38,7 @@ class Settings(BaseSettings):
         None, description="Expected sha256 of a pickled model file, instead of trust."
     )
     api_key: SecretStr | None = Field(
-        None, description="Bearer key required on /predict, /explain, /metadata and /explain_global when set."
+        None, description="Bearer key required on every route but health, metrics and /docs.json when set."
     )
     api_key_file: str | None = Field(
         None, description="File holding bearer keys, one per line (a mounted secret); combined with api_key."

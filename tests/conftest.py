@@ -1,7 +1,7 @@
 """Shared pytest fixtures (small and fast).
 
 The scorer tests' helpers (the brute-force Shapley oracle, data sets, models and the table of cases)
-live in tests/test_scorers_support.py, a plain module the test modules import.
+live in tests/scorers/scorer_support.py, a plain module the test modules import.
 """
 
 from __future__ import annotations

@@ -18,13 +18,13 @@ os.environ["BENTOML_DO_NOT_TRACK"] = "true"
 
 @pytest.fixture(scope="session")
 def packaged() -> dict[str, str]:
-    """name -> model tag, packaged once per session through scorers.cli.package."""
+    """name -> model tag, packaged once per session through cli.bento.package."""
     import warnings
 
     from sklearn.datasets import load_diabetes
     from sklearn.ensemble import GradientBoostingRegressor
 
-    from scorers.cli import package
+    from cli.bento import package
     from scorers.examples import breast_cancer_svc, loan_pipeline
 
     def quiet(_msg: str) -> None:

@@ -324,7 +324,7 @@ def test_model_error_is_a_500_with_request_id_and_no_internals(tmp_path: Any, ca
     from sklearn.preprocessing import FunctionTransformer
     from svc_helpers import explode_on_sentinel, make_client
 
-    from scorers.cli import package
+    from cli.bento import package
 
     rng = np.random.default_rng(0)
     x = rng.normal(size=(200, 3))

@@ -160,6 +160,11 @@ def _exercise(url: str, model_name: str) -> None:
     ]
     assert errors and float(errors[0].split()[-1]) >= 1
     assert "bentoml_service_request_duration_seconds" in metrics
+    # every route of the table is counted by route and status
+    routes = [ln for ln in metrics.splitlines() if ln.startswith("shapserve_requests_total")]
+    assert any('route="POST /explain"' in ln and 'status="200"' in ln for ln in routes), routes
+    assert any('route="POST /explain"' in ln and 'status="400"' in ln for ln in routes), routes
+    assert any('route="GET /metadata"' in ln for ln in routes), routes
 
 
 @pytest.mark.slow

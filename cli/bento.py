@@ -1,0 +1,136 @@
+"""The one BentoML-facing module: the model store, ``bentoml build`` and ``bentoml serve``.
+
+The engine (``scorers``) never imports BentoML; packaging fits with the engine and then stores the
+artifact under ``<model path>/artifact`` in BentoML's model store.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import scorers
+from scorers.artifact import read_manifest, verify
+from scorers.errors import ShapserveError
+
+from .progress import Progress
+from .report import packaging_report
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_NAME = "shapserve-demo"
+ARTIFACT_DIR = "artifact"
+
+
+def bentoml_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("BENTOML_DO_NOT_TRACK", "true")
+    return env
+
+
+def package(
+    model: Any,
+    data: Any,
+    *,
+    name: str,
+    target: str | None = None,
+    build: bool = False,
+    progress: Callable[[str], None] | None = None,
+    labels: dict[str, str] | None = None,
+    **fit_kwargs: Any,
+) -> dict[str, Any]:
+    """Fit, save into the BentoML model store (under ``<model path>/artifact``), optionally build."""
+    import bentoml
+
+    say = progress or Progress()
+    explainer = scorers.fit(model, data, target=target, progress=say, **fit_kwargs)
+    say("store: saving the artifact into the BentoML model store")
+    with bentoml.models.create(
+        name,
+        labels=labels or {},
+        metadata={
+            "scorer": explainer.manifest.scorer.kind,
+            "output_space": explainer.output_space,
+            "features": len(explainer.features),
+        },
+    ) as stored:
+        explainer.save(Path(stored.path) / ARTIFACT_DIR)
+    tag = str(stored.tag)
+    out: dict[str, Any] = {"model_tag": tag, "report": packaging_report(explainer)}
+    if build:
+        out["bento_tag"] = build_bento(tag, say)
+    return out
+
+
+def build_bento(model_tag: str, say: Callable[[str], None]) -> str:
+    say(f"bento: building with model {model_tag}")
+    cmd = [
+        sys.executable,
+        "-m",
+        "bentoml",
+        "build",
+        str(PROJECT_ROOT),
+        "--arg",
+        f"model={model_tag}",
+        "-o",
+        "tag",
+    ]
+    proc = subprocess.run(cmd, cwd=PROJECT_ROOT, capture_output=True, text=True, env=bentoml_env())
+    if proc.returncode != 0:
+        raise ShapserveError(f"bentoml build failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}")
+    tag = proc.stdout.strip().splitlines()[-1].replace("__tag__:", "").strip()
+    say(f"bento: built {tag}")
+    return tag
+
+
+def artifact_path(tag: str) -> Path:
+    """The artifact directory of a packaged model (name or name:version) in the BentoML store."""
+    import bentoml
+
+    if ":" not in tag:
+        tag += ":latest"
+    try:
+        return Path(bentoml.models.get(tag).path) / ARTIFACT_DIR
+    except bentoml.exceptions.NotFound as exc:
+        raise ShapserveError(
+            f"no packaged model '{tag}' in the BentoML store; run 'shapserve package' first"
+        ) from exc
+
+
+def verify_stored(tag: str) -> Path:
+    """Fail fast, before any server starts, on a missing, tampered or truncated artifact."""
+    path = artifact_path(tag)
+    verify(path, read_manifest(path))
+    return path
+
+
+def serve(name_or_tag: str | None, port: int, host: str) -> int:
+    tag = name_or_tag or DEFAULT_NAME
+    if ":" not in tag:
+        tag += ":latest"
+    verify_stored(tag)
+    env = bentoml_env()
+    env["SHAPSERVE_MODEL"] = tag
+    print(f"serving {tag} on http://{host}:{port}", file=sys.stderr)
+    print(
+        f"try: curl -s -X POST http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}/explain "
+        "-H 'Content-Type: application/json' -d @examples/breast_cancer_request.json",
+        file=sys.stderr,
+    )
+    cmd = [
+        sys.executable,
+        "-m",
+        "bentoml",
+        "serve",
+        "service.service:Shapserve",
+        "--port",
+        str(port),
+        "--host",
+        host,
+    ]
+    # become the server (no wrapper process): signals such as SIGTERM reach BentoML directly
+    os.chdir(PROJECT_ROOT)
+    os.execve(sys.executable, cmd, env)

@@ -1,0 +1,171 @@
+"""``fit``: the packaging-time decisions, in order, then the one assembly path and the checks.
+
+1. read the training rows and infer the raw schema; wrap the model in its runtime and probe it;
+2. decide where to mask (scorers.choose) and which scorer kind explains it in which space;
+3. summarise the background (the kind's default size and method unless the caller says);
+4. choose the fastest faithful coalition runtime (scorers.runtimes.coalitions);
+5. assemble the explainer (scorers.assemble) and run the fit-time checks (scorers.checks).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from . import runtimes
+from .assemble import assemble
+from .background import summarize
+from .checks import run_checks
+from .choose import choose_masking, choose_scorer
+from .errors import InputError
+from .explainer import ScoringExplainer
+from .kinds import REGISTRY, FitOptions
+from .manifest import BackgroundSection, Manifest, MaskingSection, ModelSection, ScorerSection
+from .masking import IDENTITY
+from .probe import probe_features
+from .runtimes import CLASSIFIER, coalitions
+from .schema import CATEGORY, Schema, infer_features
+from .tables import read_table
+
+Progress = Callable[[str], None]
+
+
+def fit(
+    model: Any,
+    background: pd.DataFrame | np.ndarray | str | Path,
+    *,
+    scorer: str = "auto",
+    output_space: str | None = None,
+    background_size: int | None = None,
+    summary: str | None = None,
+    n_coalitions: int | None = None,
+    max_exact_features: int = 12,
+    eval_size: int = 200,
+    onnx: bool = True,
+    onnx_tolerance: float = 1e-10,
+    anchor: bool = True,
+    target: str | None = None,
+    feature_names: Sequence[str] | None = None,
+    classes: Sequence[Any] | None = None,
+    seed: int = 0,
+    progress: Progress | None = None,
+) -> ScoringExplainer:
+    """Fit a scoring explainer for ``model`` against training rows ``background`` (raw schema)."""
+    say = progress or (lambda _msg: None)
+    options = FitOptions(
+        n_coalitions=n_coalitions, max_exact_features=max_exact_features, anchor=anchor, seed=seed
+    )
+    frame = _training_rows(background, feature_names, target)
+    features = infer_features(frame)
+    schema = Schema(features)
+    frame = schema.validate_frame(frame.astype({f.name: object for f in features if f.dtype == CATEGORY}))
+
+    say(f"model: wrapping and probing {len(features)} raw features")
+    runtime = runtimes.wrap(model, schema, classes)
+    probe_features(runtime, frame, features)
+    schema = Schema(features)
+    runtime.schema = schema
+    learn_classes = getattr(runtime, "learn_classes", None)
+    if learn_classes is not None:
+        learn_classes(frame)
+
+    say("masking: checking whether preprocessing is column-wise")
+    masking, mode_reason = choose_masking(runtime, schema, frame)
+    head = runtime.encoder(masking.mode)[1]
+    choice = choose_scorer(scorer, output_space, head, runtime.task, masking, options)
+    if choice.fallback:
+        say(f"note: {choice.fallback}")
+    n_classes = len(runtime.classes) if runtime.task == CLASSIFIER else 1
+
+    kind = REGISTRY[choice.kind]
+    size, default_method = kind.default_background(masking.n_players)
+    size = background_size or size
+    method = summary or default_method
+    say(f"background: summarising {len(frame)} rows to {min(size, len(frame))} ({method})")
+    encoded_all = masking.encode(frame)
+    snap = (
+        masking.mode == IDENTITY and not np.isnan(encoded_all.astype(np.float64)).any()
+        if encoded_all.dtype != object
+        else False
+    )
+    bg = summarize(frame, encoded_all, size, method, snap_centroids=snap, seed=seed)
+
+    say("runtime: building the model function and checking ONNX")
+    coalition = coalitions.choose(
+        runtime,
+        head,
+        masking,
+        choice.space,
+        n_classes,
+        bg.encoded,
+        use_onnx=onnx,
+        tol=onnx_tolerance,
+        evaluates_coalitions=kind.evaluates_coalitions,
+        scorer=choice.kind,
+    )
+    manifest = Manifest(
+        model=ModelSection(
+            task=runtime.task,  # type: ignore[arg-type]
+            classes=[_jsonable(c) for c in runtime.classes] if runtime.task == CLASSIFIER else None,
+            prediction_runtime=runtime.name,
+            coalition_runtime=coalition.name,
+            onnx_export=coalition.onnx,
+            fast_path=coalition.fast_path,
+            type="onnx" if runtime.format == "onnx" else type(getattr(runtime, "model", model)).__name__,
+        ),
+        features=schema.features,
+        masking=MaskingSection(
+            mode=masking.mode,  # type: ignore[arg-type]
+            reason=mode_reason,
+            column_group=masking.column_group.tolist(),
+            encoded_names=masking.encoded_names,
+        ),
+        scorer=ScorerSection(kind=choice.kind, exact=kind.exact, requested=scorer, fallback=choice.fallback),
+        output_space=choice.space,  # type: ignore[arg-type]
+        expected_values=[],
+        background=BackgroundSection(size=len(bg.weights), method=bg.method, source_rows=bg.source_rows),
+        timings=coalition.timings,
+    )
+    rng = np.random.default_rng(seed)
+    sample = frame.iloc[np.sort(rng.permutation(len(frame))[: min(eval_size, len(frame))])].reset_index(
+        drop=True
+    )
+    explainer = assemble(
+        runtime,
+        schema,
+        masking,
+        bg,
+        manifest,
+        coalition.fn,
+        options=options,
+        sample=sample,
+        onnx_head=coalition.onnx_head,
+    )
+    if "anchor" in manifest.scorer.params:
+        say(f"kernel: anchored on the exact scorer '{manifest.scorer.params['anchor']}'")
+    say(f"checks: explaining {len(sample)} rows for the global explanation and additivity")
+    run_checks(explainer, sample, say)
+    return explainer
+
+
+def _training_rows(
+    data: pd.DataFrame | np.ndarray | str | Path, feature_names: Sequence[str] | None, target: str | None
+) -> pd.DataFrame:
+    frame = read_table(data, feature_names)
+    if target is not None:
+        if target not in frame.columns:
+            raise InputError(
+                f"target column '{target}' is not in the data; columns: {list(frame.columns)}", field="target"
+            )
+        frame = frame.drop(columns=[target])
+    if len(frame) < 2:
+        raise InputError("expected at least 2 training rows", field="background")
+    return frame
+
+
+def _jsonable(v: Any) -> Any:
+    return v.item() if isinstance(v, np.generic) else v

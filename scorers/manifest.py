@@ -1,0 +1,155 @@
+"""The artifact manifest: the one contract between packaging time and serving time.
+
+This pydantic model is the only definition of ``manifest.json``.  ``fit`` fills it, ``save`` writes it
+(adding ``created`` and the sha256 of every file), ``load`` validates it before reading anything else
+and replays its decisions, and the service builds ``/metadata`` from it.  Its JSON Schema is generated
+into ``docs/manifest.schema.json`` (``make docs``; a test keeps it current).
+
+Versions: a reader accepts every schema version up to its own and refuses newer ones by name.  Fields
+added by a newer version are optional, so older artifacts still validate; unknown keys are refused
+(a typo or a hand edit must not be silently ignored).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_serializer
+
+from .errors import ArtifactError
+from .schema import Feature
+
+SCHEMA_VERSION = 1
+MANIFEST = "manifest.json"
+
+Label = str | int | float | bool
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ModelSection(_Section):
+    """The user's model: what it is, how it is stored, and which runtimes evaluate it."""
+
+    task: Literal["classifier", "regressor"]
+    classes: list[Label] | None = Field(description="Class labels in output order; null for regressors.")
+    prediction_runtime: str = Field(description="Backend behind /predict (sklearn, onnxruntime).")
+    coalition_runtime: str = Field(description="Model function on hybrid rows, chosen at fit by speed.")
+    onnx_export: dict[str, Any] = Field(description="Outcome of the skl2onnx export of the head.")
+    fast_path: dict[str, Any] = Field(default_factory=dict, description="A model-specific fast path.")
+    file: str | None = Field(None, description="The model file (set when the artifact is saved).")
+    format: Literal["skops", "joblib", "onnx"] | None = Field(None, description="Set when saved.")
+    pickle: bool = Field(False, description="The model file is a pickle: it loads only on trust or a sha256.")
+    type: str = Field(description="The model's class name.")
+    skops_trusted_types: list[str] | None = Field(None, description="Types recorded at packaging.")
+    onnx_head_file: str | None = None
+
+
+class MaskingSection(_Section):
+    mode: Literal["identity", "grouped", "raw"]
+    reason: str = ""
+    column_group: list[int] = Field(description="The raw feature (player) of each encoded column.")
+    encoded_names: list[str]
+
+
+class ScorerSection(_Section):
+    kind: str = Field(description="A registered scorer kind (scorers.kinds.REGISTRY).")
+    exact: bool
+    requested: str = "auto"
+    fallback: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict, description="The kind's constructor parameters.")
+    n_coalitions: int | None = Field(None, description="Coalitions per row (design scorers).")
+
+
+class BackgroundSection(_Section):
+    size: int
+    method: str
+    source_rows: int
+    file: str = "background.json"
+
+
+class GlobalSection(_Section):
+    features: list[str]
+    classes: list[Label] | None
+    output_space: str
+    n_rows: int
+    per_class: list[list[float]]
+    ranked_names: list[str]
+    ranked_values: list[float]
+
+
+class ChecksSection(_Section):
+    additivity_max_abs_error: float
+    additivity_rows: int
+    explain_ms_per_row_single: float
+    explain_ms_per_row_batch: float
+    max_abs_diff_vs_enumeration: float | None = None
+
+
+class Manifest(_Section):
+    schema_version: int = SCHEMA_VERSION
+    created: str | None = Field(None, description="UTC time of save.")
+    model: ModelSection
+    features: list[Feature]
+    masking: MaskingSection
+    scorer: ScorerSection
+    output_space: Literal["probability", "log_odds", "raw"]
+    expected_values: list[float]
+    background: BackgroundSection
+    global_explanation: GlobalSection | None = None
+    checks: ChecksSection | None = None
+    timings: dict[str, float | int] = Field(default_factory=dict)
+    versions: dict[str, str] = Field(default_factory=dict)
+    files: dict[str, str] = Field(default_factory=dict, description="sha256 of every other file.")
+
+    @field_serializer("features")
+    def _features(self, features: list[Feature]) -> list[dict[str, Any]]:
+        return [f.to_json() for f in features]
+
+    def to_json(self) -> str:
+        return json.dumps(self.model_dump(mode="json"), indent=2)
+
+
+def _where(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(p) for p in loc)
+
+
+def parse(data: Any) -> Manifest:
+    """A manifest from its JSON value: version first, then every field (errors name the field)."""
+    if not isinstance(data, dict):
+        raise ArtifactError(f"{MANIFEST} must hold a JSON object, not {type(data).__name__}")
+    version = data.get("schema_version")
+    if not isinstance(version, int) or isinstance(version, bool) or not 1 <= version <= SCHEMA_VERSION:
+        raise ArtifactError(
+            f"artifact schema version {version!r} is not supported (this shapserve reads versions up to "
+            f"{SCHEMA_VERSION}); re-package the model with this version"
+        )
+    try:
+        manifest = Manifest.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise ArtifactError(
+            f"{MANIFEST} field '{_where(first['loc'])}': {first['msg']} ({exc.error_count()} problem(s))"
+        ) from None
+    for name in ("file", "format"):  # optional while fitting, required in a saved artifact
+        if getattr(manifest.model, name) is None:
+            raise ArtifactError(f"{MANIFEST} field 'model.{name}': required in a saved artifact")
+    return manifest
+
+
+def read(directory: str | Path) -> Manifest:
+    path = Path(directory) / MANIFEST
+    if not path.is_file():
+        raise ArtifactError(f"no {MANIFEST} in '{directory}': not a shapserve artifact")
+    try:
+        data = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise ArtifactError(f"{MANIFEST} is not valid JSON ({exc.msg} at line {exc.lineno})") from exc
+    return parse(data)
+
+
+def json_schema() -> dict[str, Any]:
+    return Manifest.model_json_schema()

@@ -1,0 +1,31 @@
+"""Tables of raw rows: the training and evaluation data a user passes, read into a DataFrame."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import InputError
+
+
+def read_table(
+    data: pd.DataFrame | np.ndarray | str | Path, feature_names: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """Rows as a DataFrame: a DataFrame, an array (with names), or a CSV / Parquet path."""
+    if isinstance(data, (str, Path)):
+        path = Path(data)
+        if path.suffix.lower() in (".parquet", ".pq"):
+            return pd.read_parquet(path)
+        if path.suffix.lower() == ".csv":
+            return pd.read_csv(path)
+        raise InputError(f"expected a .csv or .parquet file, got '{path.name}'", field="data")
+    if isinstance(data, pd.DataFrame):
+        data = data.reset_index(drop=True)
+        data.columns = [str(c) for c in data.columns]
+        return data
+    arr = np.asarray(data)
+    names = list(feature_names) if feature_names is not None else [f"x{j}" for j in range(arr.shape[1])]
+    return pd.DataFrame(arr, columns=names)

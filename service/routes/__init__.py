@@ -1,0 +1,15 @@
+"""The route table: every HTTP route of ours, in one tuple.
+
+A new route is a ``RouteSpec`` in one of these modules (or a new module added here); the app serves
+it, the guard protects it (behind the API key unless marked open), ``/metrics`` counts it and
+``/docs.json`` documents it, with no other edit.
+"""
+
+from __future__ import annotations
+
+from ..routing import RouteSpec
+from . import info, scoring
+
+ROUTES: tuple[RouteSpec, ...] = (*scoring.ROUTES, *info.ROUTES)
+
+__all__ = ["ROUTES", "RouteSpec"]

@@ -1,0 +1,40 @@
+"""The scoring routes: predictions, and predictions with local explanations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..routing import Call, RouteSpec
+from ..schemas import ExplainRequest, ExplainResponse, PredictRequest, PredictResponse
+
+
+def predict(call: Call) -> dict[str, Any]:
+    return call.core.predict(call.body.instances)
+
+
+def explain(call: Call) -> dict[str, Any]:
+    return call.core.explain(call.body.instances, call.body.top_k)
+
+
+ROUTES = (
+    RouteSpec(
+        "/predict",
+        "POST",
+        predict,
+        "Predictions (and class probabilities) for rows",
+        body=PredictRequest,
+        response=PredictResponse,
+        scoring=True,
+        tags=("scoring",),
+    ),
+    RouteSpec(
+        "/explain",
+        "POST",
+        explain,
+        "Predictions with local feature importances (SHAP values), additive in the stated output space",
+        body=ExplainRequest,
+        response=ExplainResponse,
+        scoring=True,
+        tags=("scoring",),
+    ),
+)

@@ -142,10 +142,13 @@ def _estimated_bytes(explanation: dict[str, Any]) -> int:
 # ------------------------------------------------------------------------------------ handlers
 def upload(store: ExplanationStore, payload: Any, max_bytes: int) -> dict[str, Any]:
     """``POST /explanations``: ``{"explanation", "comment"?, "top_k"?, "model"?, "true_ys"?,
-    "engineered"?}`` -> ``{"id"}``."""
-    if not isinstance(payload, dict):
+    "engineered"?}`` (a dict, or the ``UploadBody`` a route table parsed it into) -> ``{"id"}``."""
+    if isinstance(payload, UploadBody):  # already parsed by a route table
+        body = payload
+    elif isinstance(payload, dict):
+        body = codec.validate_model(UploadBody, payload, "")
+    else:
         raise InputError(f"expected a JSON object with 'explanation', got {type(payload).__name__}")
-    body = codec.validate_model(UploadBody, payload, "")
     estimate = _estimated_bytes(body.explanation)
     if body.top_k is None and estimate > max_bytes:
         raise ExplanationTooLarge(

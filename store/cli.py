@@ -8,7 +8,8 @@
 Every command takes ``--url`` (a database URL or a served model's ``http(s)://`` URL; default
 ``SHAPSERVE_STORE_URL`` or the default SQLite file) and ``--api-key`` for a served model.  FILE.json
 holds an ``/explain`` or ``/explain_global`` answer, or a ``POST /explanations`` body; ``-`` is stdin.
-The ``shapserve`` command mounts this with :func:`add_subparser` and :func:`run`; ``python -m
+The ``shapserve`` command mounts this with :func:`add_subparser` (alias ``add_parser``, the ``cli``
+package's convention) and :func:`run`; ``python -m
 store.cli explanations ...`` runs it alone.
 """
 
@@ -34,7 +35,7 @@ def add_subparser(subparsers: Any) -> argparse.ArgumentParser:
     parser: argparse.ArgumentParser = subparsers.add_parser(
         COMMAND, help="upload, download, list and delete stored explanations", description=__doc__
     )
-    parser.set_defaults(handler=run)
+    parser.set_defaults(handler=run, run=run)  # cli.main dispatches on args.run
     sub = parser.add_subparsers(dest="explanations_command", required=True)
 
     def common(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -63,6 +64,9 @@ def add_subparser(subparsers: Any) -> argparse.ArgumentParser:
     rm = common(sub.add_parser("delete", help="delete a stored explanation"))
     rm.add_argument("id")
     return parser
+
+
+add_parser = add_subparser  # the name the cli package's command modules use
 
 
 def _client(args: argparse.Namespace) -> ExplanationClient:

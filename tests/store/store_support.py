@@ -40,9 +40,7 @@ def diabetes() -> tuple[scorers.ScoringExplainer, pd.DataFrame]:
 def explain_answer(explainer: scorers.ScoringExplainer, rows: pd.DataFrame) -> dict[str, Any]:
     """The body ``POST /explain`` answers for ``rows``."""
     exp = explainer.explain(rows)
-    out: dict[str, Any] = {
-        "predictions": [_label(v) for v in explainer.model.predict(explainer.validate(rows))]
-    }
+    out: dict[str, Any] = {"predictions": [_label(v) for v in explainer.predict(rows)]}
     if exp.classes is not None:
         out["probabilities"] = explainer.predict_proba(rows).tolist()
         out["classes"] = [_label(c) for c in exp.classes]

@@ -16,10 +16,10 @@ from store import cli
 
 def _run(*argv: str) -> int:
     parser = argparse.ArgumentParser(prog="shapserve")
-    cli.add_subparser(parser.add_subparsers(dest="command", required=True))
+    cli.add_parser(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(["explanations", *argv])
-    assert args.handler is cli.run
-    return args.handler(args)
+    assert args.handler is cli.run and args.run is cli.run
+    return int(args.run(args))
 
 
 def test_upload_list_download_delete(store_url, tmp_path, capsys):

@@ -9,6 +9,7 @@ from store_support import diabetes, explain_answer, iris
 
 from scorers.errors import InputError
 from store import DatabaseExplanationClient, ExplanationNotFound, Filters, api, recorder
+from store.schemas import UploadBody
 
 
 @pytest.fixture
@@ -93,6 +94,10 @@ def test_api_handlers_parse_query_strings(store):
         "id"
     ]
     assert [m["id"] for m in api.list_(store, comment="c", kind="local", raw="true", limit="1")] == [eid]
+    parsed = UploadBody.model_validate(
+        {"explanation": explain_answer(explainer, x.iloc[:1])}
+    )  # a route table's
+    assert api.upload(store, parsed, 10**6)["id"] != eid
     assert api.list_(store, engineered="1") == []
     got = api.get(store, eid, top_k="2")
     assert got["meta"]["id"] == eid and len(got["explanation"]["features"]) == 2

@@ -7,7 +7,7 @@ PORT ?= 3000
 export BENTOML_HOME := $(CURDIR)/.bentoml
 export BENTOML_DO_NOT_TRACK := true
 
-.PHONY: install clients demo serve test test-fast lint docs bench load bento image clean
+.PHONY: install clients demo serve test test-fast lint docs bench load bento image clean postgres
 
 $(BIN)/shapserve: pyproject.toml requirements.lock requirements-dev.lock
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -36,16 +36,24 @@ demo: install
 serve: install
 	$(BIN)/shapserve serve --port $(PORT)
 
-test: install clients
+# the store tests start their own PostgreSQL server from the distribution's binaries
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  echo "installing PostgreSQL server binaries for tests/store"; \
+	  $$SUDO apt-get update -qq >/dev/null && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql >/dev/null; }
+
+test: install clients postgres
 	$(BIN)/python -m pytest -q
 
-test-fast: install
+test-fast: install postgres
 	$(BIN)/python -m pytest -q -m "not slow"
 
 lint: install
-	$(BIN)/ruff check scorers service cli tests benchmarks loadtests
-	$(BIN)/ruff format --check scorers service cli tests benchmarks loadtests
-	$(BIN)/mypy scorers service cli
+	$(BIN)/ruff check scorers service cli store tests benchmarks loadtests
+	$(BIN)/ruff format --check scorers service cli store tests benchmarks loadtests
+	$(BIN)/mypy scorers service cli store
 
 docs: install
 	$(BIN)/python docs/generate.py

@@ -63,6 +63,13 @@ def package(
         scorers.evaluate(
             explainer, rows, target=eval_target, kinds=global_kinds, progress=say, **(eval_options or {})
         )
+    m = explainer.manifest
+    if m.fidelity is not None and m.checks is not None:
+        say(
+            f"fidelity: {m.fidelity.rel_mae_vs_full_data:.2%} rel. MAE against the full-data SHAP values "
+            f"({m.background.size}-row {m.background.method} background), "
+            f"{m.checks.explain_ms_per_row_single:.1f} ms per row"
+        )
     say("store: saving the artifact into the BentoML model store")
     with bentoml.models.create(
         name,

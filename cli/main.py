@@ -7,6 +7,7 @@
                       [--build] [--trust-pickle | --sha256 HEX]
     shapserve serve [NAME_OR_TAG] [--port P] [--host H]
     shapserve demo [--build]
+    shapserve explanations upload FILE.json [--comment C] | download [ID] [--top-k K] | list [--url U]
 
 Each command is a module with ``add_parser(subparsers)`` and ``run(args) -> int``; ``COMMANDS`` lists them.
 """
@@ -18,10 +19,11 @@ import sys
 from types import ModuleType
 
 from scorers.errors import ShapserveError
+from store import cli as cmd_explanations
 
 from . import cmd_demo, cmd_package, cmd_serve
 
-COMMANDS: tuple[ModuleType, ...] = (cmd_package, cmd_serve, cmd_demo)
+COMMANDS: tuple[ModuleType, ...] = (cmd_package, cmd_serve, cmd_demo, cmd_explanations)
 
 
 def parser() -> argparse.ArgumentParser:

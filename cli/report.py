@@ -20,6 +20,14 @@ def packaging_report(explainer: ScoringExplainer) -> dict[str, Any]:
         "background": m.background.model_dump(exclude={"file"}),
         "runtimes": {"predictions": m.model.prediction_runtime, "coalitions": m.model.coalition_runtime},
         "checks": m.checks.model_dump() if m.checks else {},
+        # the stated error beside the time it costs: what a background buys
+        "fidelity": {
+            "rel_mae_vs_full_data": m.fidelity.rel_mae_vs_full_data if m.fidelity else None,
+            "explain_ms_per_row": m.checks.explain_ms_per_row_single if m.checks else None,
+            "background_rows": m.background.size,
+            "rows_checked": m.fidelity.rows_checked if m.fidelity else None,
+            "method": m.fidelity.method if m.fidelity else None,
+        },
         **({"evaluation": _evaluation(explainer)} if m.evaluation is not None else {}),
     }
 

@@ -7,7 +7,9 @@ returns plain JSON-able dicts or raises a ``scorers`` error, which ``service.err
 from __future__ import annotations
 
 import gc
+import threading
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +36,8 @@ class ScoringService:
         self.settings = settings
         self.max_rows = settings.max_rows
         self.ready = False
+        self._store: Any = None
+        self._store_lock = threading.Lock()
         self.explainer = scorers.load(
             artifact_dir, trust_pickle=settings.trust_pickle, expected_sha256=settings.model_sha256
         )
@@ -47,6 +51,37 @@ class ScoringService:
         gc.collect()
         gc.freeze()
         self.ready = True
+
+    # -- the explanation store -------------------------------------------------------------------
+    @property
+    def store(self) -> Any:
+        """The explanation store, opened on first use in this worker (after any fork)."""
+        with self._store_lock:
+            if self._store is None:
+                from store import ExplanationStore
+                from store.settings import get_settings as store_settings
+
+                self._store = ExplanationStore(store_settings().url())
+            return self._store
+
+    def record(self, answer: dict[str, Any]) -> None:
+        """Keep a sample of served /explain answers in the store, when recording is on (off by default)."""
+        from store.settings import get_settings as store_settings
+
+        s = store_settings()
+        if s.store_record_sample_rate <= 0:
+            return
+        from store import recorder
+
+        recorder.record(
+            answer,
+            uuid.uuid4().hex[:16],
+            s.store_record_sample_rate,
+            s.store_record_retention_rows,
+            store=self.store,
+            model_name=self.name,
+            model_version=self.version,
+        )
 
     # -- request parts ------------------------------------------------------------------------------
     def rows(self, instances: Any) -> pd.DataFrame:
@@ -119,6 +154,7 @@ class ScoringService:
                 which = [0] * len(frame)
             out["ranked"] = exp.ranked(k, which)
         ROWS.labels(**self.labels, endpoint="explain").inc(len(frame))
+        self.record(out)  # a sample into the store, when SHAPSERVE_STORE_RECORD_SAMPLE_RATE > 0
         return out
 
     def count_error(self, kind: str) -> None:
@@ -147,6 +183,7 @@ class ScoringService:
             },
             "masking": {"mode": m.masking.mode, "reason": m.masking.reason},
             "checks": m.checks.model_dump() if m.checks else {},
+            "fidelity": m.fidelity.model_dump() if m.fidelity else None,
             "evaluation": (
                 {
                     "rows": m.evaluation.rows,

@@ -102,7 +102,7 @@ class RequestGuard:
         if spec.body is None:
             await self.app(scope, receive, send)
             return
-        limit = self.settings.max_body_bytes
+        limit = int(getattr(self.settings, spec.body_limit))
         length = headers.get("content-length")
         if length is not None and (not length.isdigit() or int(length) > limit):
             await self._reject(

@@ -53,6 +53,8 @@ class RouteSpec:
     # the route's own body decoder instead of one JSON parse into ``body`` (which the guard still needs
     # to apply the body limit and the OpenAPI document to describe), e.g. a JSON header + binary tensors
     parse: BodyParser | None = None
+    # the settings field holding this route's body limit, when it is not ``max_body_bytes``
+    body_limit: str = "max_body_bytes"
 
     @property
     def name(self) -> str:

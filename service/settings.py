@@ -44,6 +44,12 @@ class Settings(BaseSettings):
         None, description="File holding bearer keys, one per line (a mounted secret); combined with api_key."
     )
     warmup: bool = Field(True, description="Explain one stored row before reporting ready.")
+    max_upload_body_bytes: int = Field(
+        200_000_000,
+        ge=1024,
+        description="Largest POST /explanations body (JSON); the store also limits the stored arrays "
+        "(SHAPSERVE_STORE_MAX_UPLOAD_BYTES).",
+    )
 
     def api_keys(self) -> tuple[str, ...]:
         keys = [self.api_key.get_secret_value()] if self.api_key else []

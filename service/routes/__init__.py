@@ -8,7 +8,7 @@ it, the guard protects it (behind the API key unless marked open), ``/metrics`` 
 from __future__ import annotations
 
 from ..routing import RouteSpec
-from . import azureml, info, kserve_v1, oip_v2, scoring
+from . import azureml, explanations, info, kserve_v1, oip_v2, scoring
 
 ROUTES: tuple[RouteSpec, ...] = (
     *scoring.ROUTES,
@@ -16,6 +16,7 @@ ROUTES: tuple[RouteSpec, ...] = (
     *azureml.ROUTES,
     *kserve_v1.ROUTES,
     *oip_v2.ROUTES,
+    *explanations.ROUTES,
 )
 
 __all__ = ["ROUTES", "RouteSpec"]

@@ -75,6 +75,9 @@ def make_client(tag: str, **env: str) -> Any:
     from service.settings import get_settings
 
     get_settings.cache_clear()
+    from store.settings import get_settings as store_settings
+
+    store_settings.cache_clear()
     from starlette.testclient import TestClient
 
     import service.service as svc_module

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -165,7 +166,7 @@ def fit(
         drop=True
     )
 
-    def build(background: Background) -> ScoringExplainer:
+    def build(background: Background, n_coalitions: int | None = None) -> ScoringExplainer:
         section = BackgroundSection(
             size=len(background.weights), method=background.method, source_rows=background.source_rows
         )
@@ -176,7 +177,9 @@ def fit(
             background,
             manifest.model_copy(deep=True, update={"background": section}),
             coalition.fn,
-            options=options,
+            options=options
+            if n_coalitions is None
+            else dataclasses.replace(options, n_coalitions=n_coalitions),
             sample=sample,
             onnx_head=coalition.onnx_head,
         )

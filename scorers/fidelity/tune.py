@@ -28,7 +28,7 @@ from . import calibrate, reference
 from .measure import FloatArray, rel_mae
 
 Progress = Callable[[str], None]
-Rebuild = Callable[[Background], ScoringExplainer]
+Rebuild = Callable[[Background, int | None], ScoringExplainer]  # (background, n_coalitions or None)
 
 SAMPLING_FACTOR = 4  # the independent design that estimates the kernel kind's sampling error
 
@@ -147,11 +147,22 @@ def tune(
                 chosen.weights,
                 "calibrated",
                 n,
-            )
+            ),
+            None,
         )
+    if options.max_error is not None and chosen is not None and explainer.scorer.n_coalitions:
+        explainer = _grow_design(explainer, chosen, splits, x_check, options.max_error, rebuild, say)
     final = _values(explainer, x_check)
     error = rel_mae(final, splits.reference(everyone))
-    method = f"rel. MAE on {len(check)} training rows held out of calibration, against {splits.label}"
+    method_extra = ""
+    if not splits.exact and chosen is not None and explainer.scorer.n_coalitions != served.n_coalitions:
+        # the design grew: the served-design reference no longer shares the served values' sampling,
+        # so the background part is the calibration design's (the same for candidate and reference)
+        error = chosen.error
+        method_extra = (
+            f"; the design then grew to {explainer.scorer.n_coalitions} coalitions to meet the target"
+        )
+    method = f"rel. MAE on {len(check)} training rows held out of calibration, against {splits.label}{method_extra}"
     uncertainty = splits.standard_error(everyone, n)
     if not splits.exact:
         sampling = _sampling_error(explainer, x_check, final)
@@ -208,7 +219,8 @@ def _within_budget(
                 cand.weights,
                 "calibrated",
                 len(frame),
-            )
+            ),
+            None,
         )
         ms = _single_row_ms(trial, frame)
         say(
@@ -223,6 +235,33 @@ def _within_budget(
             break
         rows = min(2 * rows, pool)
     return best or smallest  # nothing fits: the fastest there is (the report shows its time)
+
+
+def _grow_design(
+    explainer: ScoringExplainer,
+    chosen: _Candidate,
+    splits: reference.PoolSplits,
+    x_check: np.ndarray,
+    target: float,
+    rebuild: Rebuild,
+    say: Progress,
+) -> ScoringExplainer:
+    """Double a design scorer's coalitions (up to every coalition, or 32x) until its error meets ``target``:
+    the background part is the calibrated candidate's, the sampling part is measured."""
+    first = int(explainer.scorer.n_coalitions or 0)
+    most = min(2**explainer.masking.n_players - 2, 32 * first)
+    everyone = np.arange(len(splits.pool))
+    while True:
+        c = int(explainer.scorer.n_coalitions or 0)
+        values = _values(explainer, x_check)
+        if splits.exact:
+            error = rel_mae(values, splits.reference(everyone))
+        else:
+            error = math.sqrt(chosen.error**2 + _sampling_error(explainer, x_check, values) ** 2)
+        say(f"fidelity: {c} coalitions: estimated error {error:.4f}")
+        if error <= target or c >= most:
+            return explainer
+        explainer = rebuild(explainer.background, min(2 * c, most))
 
 
 def _sampling_error(explainer: ScoringExplainer, x: np.ndarray, served: FloatArray) -> float:

@@ -15,7 +15,16 @@ from . import parts
 from .checksum import frame_checksum
 from .errors import BatchInputError
 from .partition import cached_explainer, pin_threads, process_partition
-from .plan import RunConfig, RunResult, artifact_id, finalize, first_error, numeric_features, prepare
+from .plan import (
+    RunConfig,
+    RunResult,
+    artifact_id,
+    check_columns,
+    finalize,
+    first_error,
+    numeric_features,
+    prepare,
+)
 from .progress import bar, now
 from .reader import count_rows, input_format, parse_csv_numbers, read_partitions
 
@@ -99,6 +108,8 @@ def explain_table_local(
         for part, first, frame in read_partitions(input_path, fmt, rows_per_task):
             if errors:
                 break
+            if part == 0:
+                check_columns(list(frame.columns), id_column, explainer)
             if numeric:
                 frame = parse_csv_numbers(frame, numeric)
             sha = frame_checksum(frame)

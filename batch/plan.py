@@ -101,6 +101,15 @@ def prepare(out_dir: str | Path) -> Path:
     return out
 
 
+def check_columns(columns: list[str], id_column: str | None, explainer: Any) -> None:
+    """Fail before any work on an unknown ``--id-column`` or a pass-through column named like an output."""
+    from .columns import check_clash
+
+    if id_column is not None and id_column not in columns:
+        raise BatchError(f"--id-column '{id_column}' is not a column of the input; columns: {columns}")
+    check_clash([id_column] if id_column is not None else columns, output_columns(explainer))
+
+
 def first_error(errors: list[BatchInputError]) -> BatchInputError:
     """The error of the earliest row (an engine may find several at once)."""
     return min(errors, key=lambda e: (e.row is None, e.row if e.row is not None else 0))

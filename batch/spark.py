@@ -27,6 +27,7 @@ from .plan import (
     RunConfig,
     RunResult,
     artifact_id,
+    check_columns,
     finalize,
     first_error,
     numeric_features,
@@ -179,6 +180,7 @@ def explain_table(
         sc.addPyFile(str(code_zip(stage_root)))
     df = read_input(spark, str(input_path), fmt)
     columns = list(df.columns)
+    check_columns(columns, id_column, explainer)
     df, n_rows = number_rows(df, rows_per_task)
     n_parts = -(-n_rows // rows_per_task)
     df = df.repartitionByRange(max(n_parts, 1), PART).sortWithinPartitions(ROW)

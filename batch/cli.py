@@ -97,13 +97,17 @@ def execute(args: argparse.Namespace) -> RunResult:
         "progress": not args.no_progress,
     }
     if args.engine == "spark":
+        from pyspark.sql import SparkSession
+
         from . import spark as engine
 
+        ours = SparkSession.getActiveSession() is None  # in a notebook, the session is the user's
         session = engine.session(_spark_master(args))
         try:
             return engine.explain_table(session, args.input, args.output, artifact, **common)
         finally:
-            session.stop()
+            if ours:
+                session.stop()
     from .local import explain_table_local
 
     return explain_table_local(args.input, args.output, artifact, workers=args.workers, **common)

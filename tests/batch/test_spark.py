@@ -8,12 +8,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import pytest
+from test_cli import parse
 from test_local import check_output, mtimes
 
 from batch import BatchInputError, explain_table_local, parts
+from batch.cli import run
 from batch.spark import code_zip, explain_table
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -103,28 +104,22 @@ def test_code_zip_imports_scorers_and_batch_from_the_zip(tmp_path: Path) -> None
     assert proc.stdout.strip().startswith(str(zip_path))
 
 
-def test_python_m_batch_with_the_spark_engine(
-    tmp_path: Path, loan_artifact: Path, loan_table: pd.DataFrame
+def test_run_with_the_spark_engine_uses_the_active_session_and_leaves_it_running(
+    tmp_path: Path,
+    spark: Any,
+    loan_artifact: Path,
+    loan_table: pd.DataFrame,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """The command line starts (and stops) its own local Spark."""
+    """The command's run() on the session a notebook would have; ``python -m batch`` starts its own
+    (tests/batch/test_cli.py runs the module in a process, with the local engine)."""
     loan_table.iloc[:1000].to_parquet(tmp_path / "in.parquet")
     argv = ["explain-batch", str(loan_artifact), "--input", str(tmp_path / "in.parquet")]
-    argv += [
-        "--output",
-        str(tmp_path / "out.parquet"),
-        "--engine",
-        "spark",
-        "--workers",
-        "2",
-        "--rows-per-task",
-        "400",
-    ]
-    proc = subprocess.run(
-        [sys.executable, "-m", "batch", *argv], capture_output=True, text=True, cwd=ROOT, timeout=600
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    summary = json.loads(proc.stdout)
+    argv += ["--output", str(tmp_path / "out.parquet"), "--engine", "spark", "--rows-per-task", "400"]
+    assert run(parse(argv)) == 0
+    captured = capsys.readouterr()
+    summary = json.loads(captured.out)
     assert (summary["engine"], summary["parts"], summary["rows"]) == ("spark", 3, 1000)
-    assert "row/s" in proc.stderr  # the progress bar's rate
+    assert "row/s" in captured.err  # the progress bar's rate
     check_output(tmp_path / "out.parquet", loan_artifact, loan_table.iloc[:1000], features_from=1)
-    assert np.isfinite(summary["rows_per_second"])
+    assert spark.sparkContext.parallelize([1, 2]).sum() == 3  # still running

@@ -90,7 +90,7 @@ def code_zip(dest_dir: str | Path) -> Path:
     tmp = dest.with_name(".shapserve-code.zip.tmp")
     with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
         for pkg in (scorers, batch):
-            root = Path(pkg.__file__).resolve().parent
+            root = Path(str(pkg.__file__)).resolve().parent
             for path in sorted(root.rglob("*")):
                 if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
                     zf.write(path, f"{root.name}/{path.relative_to(root).as_posix()}")

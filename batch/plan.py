@@ -102,9 +102,17 @@ def prepare(out_dir: str | Path) -> Path:
 
 
 def check_columns(columns: list[str], id_column: str | None, explainer: Any) -> None:
-    """Fail before any work on an unknown ``--id-column`` or a pass-through column named like an output."""
+    """Fail before any work on a missing feature, an unknown ``--id-column`` or a pass-through column
+    named like an output column."""
     from .columns import check_clash
 
+    missing = [f for f in explainer.features if f not in columns]
+    if missing:
+        raise BatchInputError(
+            f"the input has no column '{missing[0]}'; the model's features are {list(explainer.features)}",
+            None,
+            missing[0],
+        )
     if id_column is not None and id_column not in columns:
         raise BatchError(f"--id-column '{id_column}' is not a column of the input; columns: {columns}")
     check_clash([id_column] if id_column is not None else columns, output_columns(explainer))

@@ -53,13 +53,15 @@ def session(master: str = DEFAULT_MASTER, app_name: str = "shapserve-explain-bat
     from pyspark.sql import SparkSession
 
     warnings.filterwarnings("ignore", message=_PANDAS3_WARNING)
+    builder = SparkSession.builder
+    if not (master == DEFAULT_MASTER and "PYSPARK_GATEWAY_PORT" in os.environ):
+        builder = builder.master(master)  # under spark-submit, its --master decides unless one is given
     builder = (
-        SparkSession.builder.master(master)
-        .appName(app_name)
+        builder.appName(app_name)
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .config("spark.ui.showConsoleProgress", "false")  # our bar counts rows; Spark's counts tasks
     )
-    if is_local(master):
+    if is_local(master) and "PYSPARK_GATEWAY_PORT" not in os.environ:
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         builder = (
             builder.config("spark.driver.host", "127.0.0.1")
@@ -189,8 +191,10 @@ def explain_table(
     )
     pbar = bar(n_rows, "spark", progress)
     try:
-        with pbar, Poller(pbar, lambda: _records_since(out, wall0)):
-            rows = df.mapInPandas(fn, RESULT_SCHEMA).collect()
+        with pbar:
+            with Poller(pbar, lambda: _records_since(out, wall0)):
+                rows = df.mapInPandas(fn, RESULT_SCHEMA).collect()
+            pbar.update(max(0, n_rows - pbar.n))  # the parts reused, which wrote no new record
     except Exception as exc:
         if type(exc).__module__.startswith(("py4j", "pyspark")):
             raise BatchError(f"the Spark job failed: {str(exc)[-3000:]}") from exc

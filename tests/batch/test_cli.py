@@ -61,6 +61,10 @@ def test_run_with_id_column_and_a_bad_row_exit_code(
     assert "input row 42, field 'age'" in capsys.readouterr().err
     code = run(parse([*argv, "--output", str(tmp_path / "o2"), "--id-column", "nope", "--no-progress"]))
     assert code == 1 and "--id-column 'nope' is not a column" in capsys.readouterr().err
+    loan_table.drop(columns="region").to_parquet(tmp_path / "narrow.parquet")
+    argv[3] = str(tmp_path / "narrow.parquet")
+    assert run(parse([*argv, "--output", str(tmp_path / "o3"), "--no-progress"])) == 2
+    assert "field 'region': the input has no column 'region'" in capsys.readouterr().err
 
 
 def test_python_m_batch_killed_mid_run_then_resumed_by_run(

@@ -130,6 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--engines", default="local,spark")
     p.add_argument("--workers", default="1,2")
     p.add_argument("--models", default="seed SVC,loan pipeline")
+    p.add_argument("--out", default=str(OUT / "batch.json"), help="where the JSON results go")
     args = p.parse_args(argv)
     from scorers.examples import loan_data
 
@@ -153,10 +154,10 @@ def main(argv: list[str] | None = None) -> int:
                 rows.append(run_one(engine, workers, model, table, paths[model], per_task))
     text = table_text(rows)
     say(text)
-    (OUT / "batch.json").write_text(
+    Path(args.out).write_text(
         json.dumps({"machine": info, "args": vars(args), "runs": rows, "table": text}, indent=1, default=str)
     )
-    log(f"wrote {OUT / 'batch.json'}")
+    log(f"wrote {args.out}")
     return 0
 
 

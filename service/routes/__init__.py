@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from ..routing import RouteSpec
 from . import azureml, explanations, info, kserve_v1, oip_v2, scoring
+from . import jobs as jobs_routes
 
 ROUTES: tuple[RouteSpec, ...] = (
     *scoring.ROUTES,
+    *jobs_routes.ROUTES,
     *info.ROUTES,
     *azureml.ROUTES,
     *kserve_v1.ROUTES,

@@ -29,7 +29,8 @@ def jobs_client(client_for: Any, jobs_dir: Path) -> Callable[..., Any]:
     """jobs_client(model, **env): an in-process client whose jobs directory is this module's."""
 
     def open_client(name: str, **env: str) -> Any:
-        return client_for(name, SHAPSERVE_JOBS_DIR=str(jobs_dir), **env)
+        # the row limit pinned: other modules' clients leave SHAPSERVE_MAX_ROWS in the environment
+        return client_for(name, **{"SHAPSERVE_JOBS_DIR": str(jobs_dir), "SHAPSERVE_MAX_ROWS": "500", **env})
 
     return open_client
 
@@ -97,7 +98,7 @@ def test_a_job_result_equals_explain_on_the_same_rows(jobs_client: Any, name: st
     rows = rows_of(name, n)
     top_k = 3
     queued = submit(client, {"instances": rows, "top_k": top_k})
-    assert queued["status"] in ("queued", "running") and queued["rows"] == n
+    assert queued["status"] in ("queued", "running") and queued["rows"] == n, queued
     assert queued["result"] is None and queued["page"] is None and queued["error"] is None
     seen: list[int] = []
 
@@ -119,7 +120,9 @@ def test_a_job_result_equals_explain_on_the_same_rows(jobs_client: Any, name: st
         pages.append(page["result"])
         offset = page["page"]["next_offset"]
     assert len(pages) == math.ceil(n / 64)
-    reference = client.post("/explain", json={"instances": rows, "top_k": top_k}).json()
+    answer = client.post("/explain", json={"instances": rows, "top_k": top_k})
+    assert answer.status_code == 200, answer.text
+    reference = answer.json()
     for key, value in reference.items():
         if key in ("features", "classes", "output_space", "expected_values"):
             assert all(p[key] == value for p in pages), key

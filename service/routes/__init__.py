@@ -8,7 +8,7 @@ it, the guard protects it (behind the API key unless marked open), ``/metrics`` 
 from __future__ import annotations
 
 from ..routing import RouteSpec
-from . import azureml, explanations, info, kserve_v1, oip_v2, scoring
+from . import azureml, dashboard, explanations, info, kserve_v1, oip_v2, scoring
 
 ROUTES: tuple[RouteSpec, ...] = (
     *scoring.ROUTES,
@@ -17,6 +17,7 @@ ROUTES: tuple[RouteSpec, ...] = (
     *kserve_v1.ROUTES,
     *oip_v2.ROUTES,
     *explanations.ROUTES,
+    *dashboard.ROUTES,
 )
 
 __all__ = ["ROUTES", "RouteSpec"]

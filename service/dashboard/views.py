@@ -588,7 +588,7 @@ def ice(core: ScoringService, body: IceBody) -> dict[str, Any]:
         chosen = sample(ds, m, body.pd_rows)
         if chosen.size:
             avg = _predict_grid(core, ds, ds.frame.iloc[chosen], body.feature, grid).mean(axis=0)
-            pd_out = {"n_rows": int(chosen.size), "values": avg.tolist()}
+            pd_out = {"n_rows": int(chosen.size), "rows": chosen.tolist(), "values": avg.tolist()}
     return {
         "feature": body.feature,
         "kind": kind,

@@ -38,7 +38,9 @@ def reg_eval() -> tuple[pd.DataFrame, pd.Series]:
 
 
 @pytest.fixture(scope="session")
-def packaged(loan_eval: tuple[pd.DataFrame, pd.Series], reg_eval: tuple[pd.DataFrame, pd.Series]) -> dict[str, str]:
+def packaged(
+    loan_eval: tuple[pd.DataFrame, pd.Series], reg_eval: tuple[pd.DataFrame, pd.Series]
+) -> dict[str, str]:
     """name -> model tag: a classifier (the loan pipeline) and a regressor, with labelled evaluation rows."""
     from sklearn.datasets import load_diabetes
     from sklearn.ensemble import GradientBoostingRegressor

@@ -127,7 +127,9 @@ class PrefixProxy:
                     return
         path = scope["path"]
         if not path.startswith(PREFIX + "/"):
-            await send({"type": "http.response.start", "status": 404, "headers": [(b"content-type", b"text/plain")]})
+            await send(
+                {"type": "http.response.start", "status": 404, "headers": [(b"content-type", b"text/plain")]}
+            )
             await send({"type": "http.response.body", "body": b"outside the proxy's prefix"})
             return
         body = b""
@@ -137,7 +139,11 @@ class PrefixProxy:
             body += message.get("body", b"")
             more = message.get("more_body", False)
         headers = [(k, v) for k, v in scope["headers"] if k.decode("latin-1").lower() not in self.HOP]
-        url = self.upstream + path[len(PREFIX) :] + ("?" + scope["query_string"].decode() if scope["query_string"] else "")
+        url = (
+            self.upstream
+            + path[len(PREFIX) :]
+            + ("?" + scope["query_string"].decode() if scope["query_string"] else "")
+        )
         async with httpx.AsyncClient(timeout=120) as client:
             request = client.build_request(scope["method"], url, headers=headers, content=body)
             response = await client.send(request, stream=True)
@@ -155,7 +161,9 @@ class PrefixProxy:
     def start(self) -> PrefixProxy:
         import uvicorn
 
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on", interface="asgi3")
+        config = uvicorn.Config(
+            self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on", interface="asgi3"
+        )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=lambda: asyncio.run(self._server.serve()), daemon=True)
         self._thread.start()

@@ -7,7 +7,7 @@ PORT ?= 3000
 export BENTOML_HOME := $(CURDIR)/.bentoml
 export BENTOML_DO_NOT_TRACK := true
 
-.PHONY: install clients demo serve test test-fast lint docs bench load bento image clean postgres
+.PHONY: install clients demo serve test test-fast lint docs bench load bento image clean postgres chromium
 
 $(BIN)/shapserve: pyproject.toml requirements.lock requirements-dev.lock
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -44,7 +44,15 @@ postgres:
 	  $$SUDO apt-get update -qq >/dev/null && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql >/dev/null; }
 
-test: install clients postgres
+# the dashboard's browser tests drive Debian's chromium through Playwright (never a downloaded browser)
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  echo "installing chromium for tests/dashboard"; \
+	  $$SUDO apt-get update -qq >/dev/null && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+test: install clients postgres chromium
 	$(BIN)/python -m pytest -q
 
 test-fast: install postgres

@@ -22,7 +22,7 @@ IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 Explain = Callable[[IntArray], FloatArray]  # row ids -> SHAP values (n, K, M)
 
-FIRST_CHUNK = 100
+FIRST_CHUNK = 50
 LARGEST_CHUNK = 1000
 
 

@@ -348,6 +348,23 @@ def _shap_importance(ds: Dataset, m: npt.NDArray[np.bool_]) -> dict[str, Any]:
     return entry
 
 
+def _stored_shap(core: ScoringService, ds: Dataset, entry: dict[str, Any]) -> dict[str, Any]:
+    """All rows of a data set: the SHAP importance stored at packaging over all evaluation rows when
+    there is one (exact, where the sample is an estimate); else, while the sample has no row yet, the one
+    over the training sample, said so."""
+    ev = core.explainer.evaluation
+    if ds.key == EVAL and ev is not None and "shap" in ev.globals:
+        glob, where = ev.globals["shap"], f"over all {ev.globals['shap'].n_rows:,} evaluation rows"
+    elif entry["per_class"] is None and core.explainer.global_explanation is not None:
+        glob = core.explainer.global_explanation
+        where = f"over {glob.n_rows:,} training rows, shown until this data set's sample has rows"
+    else:
+        return entry
+    out = {**entry, **_global_entry(glob, "stored"), "complete": entry["complete"], "shap": entry["shap"]}
+    out.update(fidelity=ds.fidelity, note=f"stored at packaging, {where}")
+    return out
+
+
 def _global_entry(glob: Any, scope: str) -> dict[str, Any]:
     per_class = np.asarray(glob.per_class, dtype=np.float64)
     fidelity = glob.info.get("fidelity") if glob.kind == "mimic" else None
@@ -434,6 +451,8 @@ def importance(core: ScoringService, body: ImportanceBody) -> dict[str, Any]:
         n = int(m.sum())
         if kind == "shap":
             entry = _shap_importance(ds, m)
+            if not c.filters and ds.has_rows:
+                entry = _stored_shap(core, ds, entry)
         elif not c.filters and ds.key == EVAL and kind in stored:
             entry = _global_entry(stored[kind], "stored")
             entry["note"] = f"stored at packaging, over all {stored[kind].n_rows:,} evaluation rows"

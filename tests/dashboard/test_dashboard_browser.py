@@ -300,6 +300,9 @@ def test_clicking_a_point_or_a_bar_selects_it(browser: Any, served: Served) -> N
     settle(page, "individual")
     tab(page, "importance")
     page.wait_for_selector("#dep-plot.js-plotly-plot")
+    # the top-k slider redraws the bars in place
+    page.eval_on_selector("#imp-topk", "el => { el.value = 3; el.dispatchEvent(new Event('input')); }")
+    page.wait_for_function("() => document.querySelectorAll('#imp-plot .bars .point').length === 3")
     name = page.evaluate("() => document.getElementById('imp-plot').data[0].y[0]")
     # a real click on the bar, through the layer Plotly draws over it
     bar = page.locator("#imp-plot .bars .point path").first.bounding_box()

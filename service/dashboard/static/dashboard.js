@@ -142,6 +142,14 @@
     if (S.summary.classes && S.fields["@proba:" + defaultClass()]) return "@proba:" + defaultClass();
     return "@prediction";
   }
+  function topFeature() {
+    // the most important feature of the last aggregate importance shown, if any
+    const imp = S.last.importance, first = imp && imp.cohorts.find((c) => c.overall);
+    if (!first) return null;
+    let best = 0;
+    first.overall.forEach((v, j) => { if (v > first.overall[best]) best = j; });
+    return imp.features[best];
+  }
   function firstFeature() {
     const f = S.summary.fields.find((x) => x.group === "feature") || S.summary.fields[0];
     return f ? f.id : null;
@@ -506,12 +514,12 @@
     if (!current()) return;
     S.last.explorer = res;
     const holder = $("#explore-plots", panel);
-    const divs = res.cohorts.map((c, i) => {
-      let d = holder.children[i];
-      if (!d) { d = h("div", { class: "plot" }); holder.append(d); }
-      return d;
-    });
-    while (holder.children.length > res.cohorts.length) { Plotly.purge(holder.lastChild); holder.lastChild.remove(); }
+    if (holder.children.length !== res.cohorts.length) {
+      // new plots at their final widths (a plot drawn alone keeps its full width when others join it)
+      for (const d of holder.children) Plotly.purge(d);
+      holder.replaceChildren(...res.cohorts.map(() => h("div", { class: "plot" })));
+    }
+    const divs = [...holder.children];
     if (chart === "scatter") {
       $("#explore-hint", panel).textContent = "Each plot shows a random sample of at most 2,000 of the cohort's rows (the same rows across axes and cohorts). Click a point to select its row.";
       await Promise.all(res.cohorts.map((c, i) => plot(divs[i], colourTraces(c, res.color, i), {
@@ -563,7 +571,7 @@
     await drawImportance(panel);
     if (res.cohorts.some((c) => c.complete === false)) {
       // the SHAP sample is still being explained: show what is done, ask again shortly
-      S.timers.importance = setTimeout(() => { if (S.tab === "importance") rerender(); }, 2000);
+      S.timers.importance = setTimeout(() => { if (S.tab === "importance") rerender(); }, 1000);
     }
   }
 
@@ -575,7 +583,11 @@
     const first = res.cohorts.find((c) => c.per_class);
     const notes = res.cohorts.map((c, i) => {
       let what = "";
-      if (res.kind === "shap") what = c.scope === "stored" ? "stored SHAP values" : `${fmt(c.n_used)} of the cohort's ${fmt(c.n)} rows in the SHAP sample` + (c.complete ? "" : ` (sample ${fmt(c.shap.rows_done)} of ${fmt(c.shap.rows_total)} explained so far)`);
+      if (res.kind === "shap") {
+        what = c.scope === "stored" ? (c.note || "stored SHAP values") : `${fmt(c.n_used)} of the cohort's ${fmt(c.n)} rows in the SHAP sample`;
+        if (c.shap && !c.complete) what += ` (SHAP sample: ${fmt(c.shap.rows_done)} of ${fmt(c.shap.rows_total)} rows explained so far)`;
+        if (!c.per_class && c.note) what = c.note;
+      }
       else what = c.note || "";
       return h("p", { class: "hint" }, h("span", { class: "swatch", style: `background:${COLORS[i]}` }), ` ${c.name}: ${what}`);
     });
@@ -588,7 +600,11 @@
     } else line = explanationLine(res.output_space, first ? first.fidelity : S.summary.fidelity);
     $("#imp-notes", panel).replaceChildren(line, ...notes, h("p", { class: "hint", text: "Click a bar to open its dependence plot." }));
     const el = $("#imp-plot", panel);
-    if (!first) { Plotly.purge(el); el.textContent = "No importance yet for these cohorts."; return; }
+    if (!first) {
+      Plotly.purge(el);
+      $("#imp-notes", panel).append(h("p", { class: "hint", text: "No importance yet for these cohorts." }));
+      return;
+    }
     const classes = res.classes;
     const order = importanceValues(first, cls, classes).map((v, j) => [v, j]).sort((a, b) => b[0] - a[0]).slice(0, k).map((x) => x[1]);
     const names = order.map((j) => res.features[j]).reverse();
@@ -597,7 +613,6 @@
       return { type: "bar", orientation: "h", name: c.name, y: names, x: vals ? order.map((j) => vals[j]).reverse() : [], marker: { color: COLORS[i] },
         hovertemplate: "%{y}: %{x:.4g}<extra>" + c.name + "</extra>" };
     });
-    el.textContent = "";
     await plot(el, traces, { barmode: "group", margin: { l: 170, r: 20, t: 36, b: 50 },
       title: { text: `Top ${k} features` + (cls ? ` for class ${cls}` : "") + ` (${res.kind})` }, xaxis: { title: { text: res.kind === "pfi" ? `drop of ${res.output_space}` : `mean |SHAP value| (${res.output_space})` } } });
     if (!el.dataset.wired) {
@@ -846,7 +861,7 @@
   async function renderIce(panel, current) {
     scaffold(panel, "ice:" + S.source + ":" + S.session.length, (p) => {
       const feats = S.summary.features.map((f) => ({ value: f.name, label: f.name }));
-      const feature = select(feats, (S.last.importance && S.last.importance.features[0]) || feats[0].value, { id: "ice-feature" });
+      const feature = select(feats, topFeature() || feats[0].value, { id: "ice-feature" });
       const cls = select(classOptions(false), defaultClass(), { id: "ice-class" });
       const grid = h("input", { type: "number", min: 2, max: 100, value: 20, id: "ice-grid" });
       const pd = h("input", { type: "checkbox", checked: true, id: "ice-pd" });

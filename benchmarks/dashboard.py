@@ -62,7 +62,13 @@ def _lgbm_data() -> tuple[Any, pd.DataFrame, pd.DataFrame]:
     m = 30
     x = pd.DataFrame(rng.normal(size=(ROWS + 5000, m)), columns=[f"f{j:02d}" for j in range(m)])
     z = x.to_numpy()
-    logit = z[:, 0] + np.sin(2 * z[:, 1]) * z[:, 2] + 0.5 * z[:, 3] * z[:, 4] - 0.7 * z[:, 5] + 0.3 * z[:, 6:12].sum(1)
+    logit = (
+        z[:, 0]
+        + np.sin(2 * z[:, 1]) * z[:, 2]
+        + 0.5 * z[:, 3] * z[:, 4]
+        - 0.7 * z[:, 5]
+        + 0.3 * z[:, 6:12].sum(1)
+    )
     y = np.where(logit + rng.normal(size=len(z)) > 0, "yes", "no")
     model = LGBMClassifier(n_estimators=100, num_leaves=15, verbose=-1).fit(x.iloc[:5000], y[:5000])
     rows = x.iloc[5000:].reset_index(drop=True).assign(diagnosis=y[5000:])
@@ -84,7 +90,9 @@ def package(name: str) -> str:
         eval_target="diagnosis",
         global_kinds=[],
     )
-    print(f"[{name}] packaged {ROWS:,} evaluation rows x {train.shape[1]} features in {time.perf_counter() - t0:.1f} s")
+    print(
+        f"[{name}] packaged {ROWS:,} evaluation rows x {train.shape[1]} features in {time.perf_counter() - t0:.1f} s"
+    )
     return str(out["model_tag"])
 
 
@@ -138,7 +146,10 @@ def bench(name: str, screenshots: bool) -> dict[str, Any]:
             browser = launch_chromium(pw)
             page = browser.new_page(viewport={"width": 1400, "height": 950})
             load, pre = paint_all(page, url)
-            result["preloaded"] = {"page_to_first_tab_ms": round(load), **{k: round(v) for k, v in pre.items()}}
+            result["preloaded"] = {
+                "page_to_first_tab_ms": round(load),
+                **{k: round(v) for k, v in pre.items()},
+            }
             result["preloaded"]["shap_rows_at_importance"] = shap_status(page)
             browser.close()
     finally:
@@ -203,7 +214,9 @@ def take_screenshots(page: Any, url: str) -> None:
         if tab == "whatif":
             page.fill(".wi-input[data-feature='worst concave points']", "0.25")
             page.click("#whatif-run")
-            page.wait_for_function("() => window.shapserveDashboard.last.whatif?.instance['worst concave points'] === 0.25")
+            page.wait_for_function(
+                "() => window.shapserveDashboard.last.whatif?.instance['worst concave points'] === 0.25"
+            )
         page.mouse.move(1, 1)  # no hover label or mode bar in the picture
         page.wait_for_timeout(700)  # Plotly's transitions
         page.screenshot(path=str(SHOTS / f"{tab}.png"), full_page=True)

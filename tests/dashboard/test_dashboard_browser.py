@@ -313,3 +313,43 @@ def test_clicking_a_point_or_a_bar_selects_it(browser: Any, served: Served) -> N
     )
     page.wait_for_function(f"() => window.shapserveDashboard.last.dependence.feature === '{name}'")
     rec.assert_clean(served)
+
+
+def test_switching_to_the_training_sample_and_a_stored_explanation(browser: Any, served: Served) -> None:
+    answer = httpx.post(
+        served.direct + "/explain",
+        json={"instances": records(pd.DataFrame([ROW, ROW]))},
+        headers=AUTH,
+        timeout=30,
+    ).json()
+    up = httpx.post(
+        served.direct + "/explanations", json={"explanation": answer, "comment": "two rows"}, headers=AUTH
+    )
+    assert up.status_code == 200, up.text
+    rec = open_page(browser, served)
+    page = rec.page
+    page.select_option("#source", "sample")
+    page.wait_for_function("() => window.shapserveDashboard.summary?.source.id === 'sample'")
+    tab(page, "performance")
+    assert "no true labels" in page.locator("#perf-metrics").inner_text()
+    tab(page, "ice")
+    page.select_option("#source", "stored:" + up.json()["id"])
+    page.wait_for_function("() => window.shapserveDashboard.summary?.source.kind === 'local'")
+    assert page.locator("nav button[data-tab=whatif]").is_disabled()
+    assert page.locator("nav button[data-tab=ice]").is_disabled()
+    tab(page, "importance")
+    assert page.evaluate("() => window.shapserveDashboard.last.importance.cohorts[0].n_used") == 2
+    tab(page, "individual")
+    assert "stored explanation" in page.locator("#ind-head .explained").inner_text()
+    rec.assert_clean(served)
+
+
+ROW = {
+    "age": 41.0,
+    "income": None,
+    "debt_ratio": 0.31,
+    "years_employed": 6.5,
+    "housing": "own",
+    "purpose": "car",
+    "region": "north",
+}

@@ -503,3 +503,25 @@ def test_shap_sample_grows_in_chunks_and_reports_progress() -> None:
 
     broken = ShapSample(np.arange(10, dtype=np.int64), fail)
     assert broken.wait(30) and broken.error is not None and broken.status()["complete"] is False
+
+
+@pytest.mark.slow
+def test_the_bento_carries_the_page_and_its_files(packaged: dict[str, str]) -> None:
+    """What the container serves comes from the Bento: every static file must travel in it."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from cli.bento import build_bento
+    from service.dashboard.assets import STATIC
+
+    tag = build_bento(packaged["loan"], lambda _m: None)
+    bentoml = [sys.executable, "-m", "bentoml"]
+    try:
+        out = subprocess.run([*bentoml, "get", tag, "-o", "path"], capture_output=True, text=True, check=True)
+        src = Path(out.stdout.strip()) / "src" / "service" / "dashboard" / "static"
+        ours = sorted(p.relative_to(STATIC).as_posix() for p in STATIC.rglob("*") if p.is_file())
+        assert sorted(p.relative_to(src).as_posix() for p in src.rglob("*") if p.is_file()) == ours
+        assert "vendor/plotly-basic.min.js" in ours and "vendor/LICENSE-plotly.js.txt" in ours
+    finally:
+        subprocess.run([*bentoml, "delete", "-y", tag], capture_output=True, check=False)

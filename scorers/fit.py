@@ -195,7 +195,8 @@ def fit(
         FidelityOptions(
             max_error=max_error,
             latency_budget_ms=latency_budget_ms,
-            calibrate=calibrate and (summary == "calibrated" or (summary is None and background_size is None)),
+            calibrate=calibrate
+            and (summary == "calibrated" or (summary is None and background_size is None)),
             seed=seed,
         ),
         say,

@@ -43,6 +43,14 @@ RUN python -m venv /opt/venv \
     && shopt -s nullglob && wheels=(wheels/*.whl) \
     && if [ ${#wheels[@]} -gt 0 ]; then /opt/venv/bin/pip install --no-cache-dir "${wheels[@]}"; fi \
     && /opt/venv/bin/python -c "import bentoml, sys; print('bentoml', bentoml.__version__, sys.version)"
+# LightGBM's wheel links against the system's libgomp.so.1, which slim images lack. scikit-learn's
+# wheel carries the same GNU OpenMP runtime: it is offered under that name from inside the venv
+# (LD_LIBRARY_PATH in the final stage), so the final stage needs no apt install.
+RUN mkdir -p /opt/venv/lib/native \
+    && for lib in /opt/venv/lib/python3.*/site-packages/scikit_learn.libs/libgomp-*.so*; do \
+         ln -s "${lib}" /opt/venv/lib/native/libgomp.so.1; \
+       done \
+    && LD_LIBRARY_PATH=/opt/venv/lib/native /opt/venv/bin/python -c "import lightgbm"
 
 # ---------------------------------------------------------------------------------------------------
 # final stage: same slim base, the venv and the Bento, nothing else
@@ -61,16 +69,12 @@ ENV BENTO_PATH=/opt/bento \
     NUMBA_CACHE_DIR=/tmp/numba \
     MPLCONFIGDIR=/tmp/matplotlib \
     PATH=/opt/venv/bin:${PATH} \
+    LD_LIBRARY_PATH=/opt/venv/lib/native \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     LANG=C.UTF-8 \
     SHAPSERVE_PORT=3000 \
     SHAPSERVE_WORKERS=cpu_count
-# libgomp1: the OpenMP runtime LightGBM's wheel links against (slim images lack it; 1.5 MB). XGBoost
-# (the xgboost-cpu wheel) ships its own copy.
-RUN apt-get update \
-    && apt-get install -y --no-install-recommends libgomp1 \
-    && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin
 RUN groupadd --system --gid "${SHAPSERVE_UID}" shapserve \
     && useradd --system --uid "${SHAPSERVE_UID}" --gid shapserve --home-dir /home/shapserve \
        --create-home --shell /usr/sbin/nologin shapserve

@@ -7,12 +7,14 @@ PORT ?= 3000
 export BENTOML_HOME := $(CURDIR)/.bentoml
 export BENTOML_DO_NOT_TRACK := true
 
-.PHONY: install clients demo serve test test-fast lint docs bench load bento image clean postgres chromium
+.PHONY: install clients demo serve test test-fast lint docs bench load bento image clean postgres jre chromium
 
-$(BIN)/shapserve: pyproject.toml requirements.lock requirements-dev.lock
+# requirements-batch.lock (pyspark, ~300 MB) is for `explain-batch --engine spark` and its tests only:
+# the serving image installs requirements.lock alone (bentofile.yaml)
+$(BIN)/shapserve: pyproject.toml requirements.lock requirements-dev.lock requirements-batch.lock
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.lock -r requirements-dev.lock
+	$(BIN)/python -m pip install --quiet -r requirements.lock -r requirements-dev.lock -r requirements-batch.lock
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(BIN)/shapserve
 
@@ -52,16 +54,21 @@ chromium:
 	  $$SUDO apt-get update -qq >/dev/null && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
-test: install clients postgres chromium
+# Spark needs a Java runtime: Debian's default-jre-headless where none is installed
+jre:
+	@command -v java >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -qq --no-install-recommends default-jre-headless >/dev/null; }
+
+test: install clients postgres jre chromium
 	$(BIN)/python -m pytest -q
 
-test-fast: install postgres
+test-fast: install postgres jre
 	$(BIN)/python -m pytest -q -m "not slow"
 
 lint: install
-	$(BIN)/ruff check scorers service cli store tests benchmarks loadtests
-	$(BIN)/ruff format --check scorers service cli store tests benchmarks loadtests
-	$(BIN)/mypy scorers service cli store
+	$(BIN)/ruff check scorers service cli store batch tests benchmarks loadtests
+	$(BIN)/ruff format --check scorers service cli store batch tests benchmarks loadtests
+	$(BIN)/mypy scorers service cli store batch
 
 docs: install
 	$(BIN)/python docs/generate.py

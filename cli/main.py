@@ -7,6 +7,8 @@
                       [--build] [--trust-pickle | --sha256 HEX]
     shapserve serve [NAME_OR_TAG] [--port P] [--host H]
     shapserve demo [--build]
+    shapserve explain-batch NAME --input IN.parquet|csv --output OUT.parquet [--engine local|spark]
+                            [--spark-master URL] [--rows-per-task N]
     shapserve explanations upload FILE.json [--comment C] | download [ID] [--top-k K] | list [--url U]
 
 Each command is a module with ``add_parser(subparsers)`` and ``run(args) -> int``; ``COMMANDS`` lists them.
@@ -18,12 +20,13 @@ import argparse
 import sys
 from types import ModuleType
 
+from batch import cli as cmd_explain_batch
 from scorers.errors import ShapserveError
 from store import cli as cmd_explanations
 
 from . import cmd_demo, cmd_package, cmd_serve
 
-COMMANDS: tuple[ModuleType, ...] = (cmd_package, cmd_serve, cmd_demo, cmd_explanations)
+COMMANDS: tuple[ModuleType, ...] = (cmd_package, cmd_serve, cmd_demo, cmd_explanations, cmd_explain_batch)
 
 
 def parser() -> argparse.ArgumentParser:

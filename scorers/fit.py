@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -64,7 +65,8 @@ def fit(
     """Fit a scoring explainer for ``model`` against training rows ``background`` (raw schema).
 
     ``background_size``: rows of the background (``"all"``: every training row); by default the
-    kind's own size, calibrated to the full data (scorers.fidelity).  ``max_error``: grow the
+    kind's own size, calibrated to the full data (scorers.fidelity); ``summary``: ``kmeans``, ``sample``,
+    ``all`` (served as they are) or ``calibrated`` (the default with no size given).  ``max_error``: grow the
     background until the stated error (relative MAE against the full-data values) meets it.
     ``latency_budget_ms``: the most accurate background whose explain time per row fits.
     ``classes`` names a classifier's classes, by position in the model's own order (its ``classes_``,
@@ -104,7 +106,9 @@ def fit(
 
     kind = REGISTRY[choice.kind]
     size, default_method = kind.default_background(masking.n_players)
-    method = summary or default_method
+    # "calibrated": the kind's summary, then weights fitted to the full data (the default when neither
+    # a size nor a summary is given); any other summary is served as it is
+    method = default_method if summary in (None, "calibrated") else summary
     if background_size == "all":
         size, method = len(frame), "all"
     elif background_size is not None:
@@ -165,7 +169,7 @@ def fit(
         drop=True
     )
 
-    def build(background: Background) -> ScoringExplainer:
+    def build(background: Background, n_coalitions: int | None = None) -> ScoringExplainer:
         section = BackgroundSection(
             size=len(background.weights), method=background.method, source_rows=background.source_rows
         )
@@ -176,7 +180,9 @@ def fit(
             background,
             manifest.model_copy(deep=True, update={"background": section}),
             coalition.fn,
-            options=options,
+            options=options
+            if n_coalitions is None
+            else dataclasses.replace(options, n_coalitions=n_coalitions),
             sample=sample,
             onnx_head=coalition.onnx_head,
         )
@@ -189,7 +195,8 @@ def fit(
         FidelityOptions(
             max_error=max_error,
             latency_budget_ms=latency_budget_ms,
-            calibrate=calibrate and summary is None and background_size is None,
+            calibrate=calibrate
+            and (summary == "calibrated" or (summary is None and background_size is None)),
             seed=seed,
         ),
         say,

@@ -61,10 +61,13 @@ class PoolSplits:
         return float(np.mean(se) / max(float(np.mean(np.abs(part.mean(axis=1)))), 1e-300))
 
 
-def pool_scorer(served: Scorer, background: np.ndarray, template: Scorer | None = None) -> Scorer:
-    """A scorer like ``template`` (default: the served one) on ``background`` with equal weights."""
+def pool_scorer(
+    served: Scorer, background: np.ndarray, template: Scorer | None = None, weights: np.ndarray | None = None
+) -> Scorer:
+    """A scorer like ``template`` (default: the served one) on ``background`` (equal weights by default)."""
     ctx = served._check_fitted()
-    game = Game(ctx.masking, ctx.game.fn, background, np.full(len(background), 1.0 / len(background)))
+    w = np.full(len(background), 1.0 / len(background)) if weights is None else weights
+    game = Game(ctx.masking, ctx.game.fn, background, w)
     template = template or served
     return type(template)(**template.params).fit(replace(ctx, game=game))
 
@@ -105,7 +108,9 @@ def templates(served: Scorer) -> Scorers:
         return Scorers(
             calib, ExactScorer(max_features=m), True, f", full enumeration of the 2^{m} coalitions"
         )
-    return Scorers(calib, served, False, f", the served design of {c} coalitions")
+    # no exact truth: the background part is measured with the calibration design on both sides (its
+    # sampling cancels), and ``tune`` adds the served design's own sampling error
+    return Scorers(calib, calib, False, f", with a fixed {CALIB_COALITIONS}-coalition design on both sides")
 
 
 def build(

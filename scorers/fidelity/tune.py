@@ -28,7 +28,7 @@ from . import calibrate, reference
 from .measure import FloatArray, rel_mae
 
 Progress = Callable[[str], None]
-Rebuild = Callable[[Background], ScoringExplainer]
+Rebuild = Callable[[Background, int | None], ScoringExplainer]  # (background, n_coalitions or None)
 
 SAMPLING_FACTOR = 4  # the independent design that estimates the kernel kind's sampling error
 
@@ -97,8 +97,12 @@ def tune(
     # a fixed plan (no timing in it): the same model and data package the same explainer every time
     searching = options.max_error is not None or options.latency_budget_ms is not None
     calibrating = searching or (options.calibrate and not everything)
-    n_cal = options.n_calib if calibrating else 0
-    n_check = options.n_check if calibrating else options.n_check // 2
+    # rows enough for a few hundred values each (M per row and output): wide models need fewer rows
+    m = explainer.masking.n_players
+    n_cal = min(options.n_calib, max(8, -(-480 // m))) if calibrating else 0
+    n_check = min(options.n_check, max(6, -(-160 // m)))
+    if not calibrating:
+        n_check = max(4, n_check // 2)
     check, calib = _rows(n, n_check, n_cal, options.seed)
     x_check, x_calib = encoded_all[check], encoded_all[calib]
     pool = np.arange(n)
@@ -147,19 +151,27 @@ def tune(
                 chosen.weights,
                 "calibrated",
                 n,
-            )
+            ),
+            None,
         )
+    if options.max_error is not None and chosen is not None and explainer.scorer.n_coalitions:
+        explainer = _grow_design(explainer, chosen, splits, x_check, options.max_error, rebuild, say)
     final = _values(explainer, x_check)
-    error = rel_mae(final, splits.reference(everyone))
     method = f"rel. MAE on {len(check)} training rows held out of calibration, against {splits.label}"
     uncertainty = splits.standard_error(everyone, n)
-    if not splits.exact:
+    if splits.exact:
+        error = rel_mae(final, splits.reference(everyone))
+    else:
+        bg = explainer.background
+        same_design = reference.pool_scorer(served, bg.encoded, which.calib, bg.weights)
+        background_part = rel_mae(same_design.shap_values(x_check)[0], splits.reference(everyone))
         sampling = _sampling_error(explainer, x_check, final)
         method += (
-            f"; plus the coalition sampling error ({sampling:.3g}, against an independent design of "
-            f"{SAMPLING_FACTOR}x the coalitions), combined as sqrt(a^2 + b^2)"
+            f"; plus the served design's coalition sampling error ({sampling:.3g}, against an independent "
+            f"design of {SAMPLING_FACTOR}x its {explainer.scorer.n_coalitions} coalitions), combined as "
+            "sqrt(a^2 + b^2)"
         )
-        error = math.sqrt(error**2 + sampling**2)
+        error = math.sqrt(background_part**2 + sampling**2)
     if uncertainty > 0:
         method += (
             f"; the reference is a sample: its standard error is {uncertainty:.2g} of the mean |value| "
@@ -208,7 +220,8 @@ def _within_budget(
                 cand.weights,
                 "calibrated",
                 len(frame),
-            )
+            ),
+            None,
         )
         ms = _single_row_ms(trial, frame)
         say(
@@ -223,6 +236,33 @@ def _within_budget(
             break
         rows = min(2 * rows, pool)
     return best or smallest  # nothing fits: the fastest there is (the report shows its time)
+
+
+def _grow_design(
+    explainer: ScoringExplainer,
+    chosen: _Candidate,
+    splits: reference.PoolSplits,
+    x_check: np.ndarray,
+    target: float,
+    rebuild: Rebuild,
+    say: Progress,
+) -> ScoringExplainer:
+    """Double a design scorer's coalitions (up to every coalition, or 32x) until its error meets ``target``:
+    the background part is the calibrated candidate's, the sampling part is measured."""
+    first = int(explainer.scorer.n_coalitions or 0)
+    most = min(2**explainer.masking.n_players - 2, 32 * first)
+    everyone = np.arange(len(splits.pool))
+    while True:
+        c = int(explainer.scorer.n_coalitions or 0)
+        values = _values(explainer, x_check)
+        if splits.exact:
+            error = rel_mae(values, splits.reference(everyone))
+        else:
+            error = math.sqrt(chosen.error**2 + _sampling_error(explainer, x_check, values) ** 2)
+        say(f"fidelity: {c} coalitions: estimated error {error:.4f}")
+        if error <= target or c >= most:
+            return explainer
+        explainer = rebuild(explainer.background, min(2 * c, most))
 
 
 def _sampling_error(explainer: ScoringExplainer, x: np.ndarray, served: FloatArray) -> float:

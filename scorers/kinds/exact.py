@@ -39,7 +39,8 @@ class ExactScorer(DesignScorer):
 
     @classmethod
     def default_background(cls, n_players: int) -> tuple[int, str]:
-        return int(max(8, min(50, 2**17 // 2**n_players))), "kmeans"
+        # calibrated (scorers.fidelity), so more rows buy accuracy: twice the old 2^17 / 2^M coalition-rows
+        return int(max(16, min(100, 2**18 // 2**n_players))), "kmeans"
 
     @classmethod
     def fit_params(cls, ctx: FitContext, options: FitOptions) -> dict[str, Any]:

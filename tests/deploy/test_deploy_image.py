@@ -180,3 +180,12 @@ def test_stops_cleanly(server):
     assert took < 25, f"stop took {took:.1f}s (SIGKILL at 30s)"
     assert "Traceback" not in logs(server.name, tail=400)
     say(f"stopped in {took:.1f}s, exit code 0")
+
+
+def test_model_libraries_load_in_the_final_image(image):
+    """LightGBM needs an OpenMP runtime the slim base lacks (the venv offers scikit-learn's)."""
+    script = (
+        "/opt/venv/bin/python -c 'import lightgbm, xgboost, sqlalchemy, psycopg; print(lightgbm.__version__)'"
+    )
+    proc = run(["podman", "run", "--rm", "--entrypoint", "/bin/sh", image.name, "-c", script], check=False)
+    assert proc.returncode == 0 and proc.stdout.strip(), proc.stderr[-2000:]

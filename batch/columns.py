@@ -1,0 +1,138 @@
+"""The output schema: which columns a part file holds, in which order, and how they are built.
+
+Wide layout, one column per (class, feature): ``shap__<class>__<feature>``.  docs/batch.md says why
+(readable in any tool; Parquet reads one feature's column without the others; the names are also stored
+in order in the file's metadata and in ``_manifest.json`` so that no reader has to parse them).
+Regressors have one output and no class in the names: ``shap__<feature>``, ``expected_value``,
+``explained_output``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import pyarrow as pa
+
+LAYOUT_VERSION = 1
+METADATA_KEY = b"shapserve.batch"
+PREDICTION = "prediction"
+
+
+@dataclass(frozen=True)
+class OutputColumns:
+    """Column names of the computed part of an output row (the pass-through columns come first)."""
+
+    classes: list[str] | None  # class labels as text, None for a regressor
+    features: list[str]
+
+    @property
+    def outputs(self) -> list[str]:
+        """One label per explained output: the classes, or ``[""]`` for a regressor."""
+        return self.classes if self.classes is not None else [""]
+
+    def _suffix(self, k: int) -> str:
+        return "" if self.classes is None else f"_{self.outputs[k]}"
+
+    @property
+    def probabilities(self) -> list[str]:
+        return [] if self.classes is None else [f"probability_{c}" for c in self.classes]
+
+    @property
+    def expected(self) -> list[str]:
+        return [f"expected_value{self._suffix(k)}" for k in range(len(self.outputs))]
+
+    @property
+    def explained(self) -> list[str]:
+        return [f"explained_output{self._suffix(k)}" for k in range(len(self.outputs))]
+
+    @property
+    def shap(self) -> list[str]:
+        """Class-major: the column of (class k, feature j) is at position ``k * M + j``."""
+        if self.classes is None:
+            return [f"shap__{f}" for f in self.features]
+        return [f"shap__{c}__{f}" for c in self.classes for f in self.features]
+
+    @property
+    def computed(self) -> list[str]:
+        return [PREDICTION, *self.probabilities, *self.expected, *self.explained, *self.shap]
+
+    def metadata(self, output_space: str) -> dict[str, Any]:
+        return {
+            "layout": LAYOUT_VERSION,
+            "features": self.features,
+            "classes": self.classes,
+            "output_space": output_space,
+            "shap_columns": self.shap,
+            "shap_order": "class-major: shap_columns[k * len(features) + j] is class k, feature j",
+        }
+
+
+def output_columns(explainer: Any) -> OutputColumns:
+    classes = explainer.classes
+    return OutputColumns(None if classes is None else [str(c) for c in classes], list(explainer.features))
+
+
+def check_clash(passthrough: list[str], cols: OutputColumns) -> None:
+    """A pass-through column may not share a name with a computed one."""
+    from .errors import BatchError
+
+    clash = sorted(set(passthrough) & set(cols.computed))
+    if clash:
+        raise BatchError(
+            f"input column(s) {clash} clash with output columns of the same name; "
+            "pass --id-column to keep only one identifying column"
+        )
+
+
+def output_frame(
+    passthrough: pd.DataFrame,
+    cols: OutputColumns,
+    predictions: npt.NDArray[Any],
+    probabilities: npt.NDArray[np.float64] | None,
+    base_values: npt.NDArray[np.float64],
+    outputs: npt.NDArray[np.float64],
+    values: npt.NDArray[np.float64],
+) -> pd.DataFrame:
+    """The rows of one part: pass-through, prediction, probabilities, expected/explained, SHAP values.
+
+    ``values`` is (n, K, M), ``outputs`` (n, K), ``base_values`` (K,), ``probabilities`` (n, K) or None.
+    """
+    n, k_out, m = values.shape
+    data: dict[str, Any] = {c: passthrough[c].to_numpy() for c in passthrough.columns}
+    data[PREDICTION] = np.asarray(predictions)
+    if probabilities is not None:
+        for k, name in enumerate(cols.probabilities):
+            data[name] = probabilities[:, k]
+    for k, name in enumerate(cols.expected):
+        data[name] = np.full(n, base_values[k], dtype=np.float64)
+    for k, name in enumerate(cols.explained):
+        data[name] = outputs[:, k]
+    flat = values.reshape(n, k_out * m)
+    for idx, name in enumerate(cols.shap):
+        data[name] = flat[:, idx]
+    return pd.DataFrame(data, copy=False)
+
+
+def to_arrow(frame: pd.DataFrame, metadata: dict[str, Any]) -> pa.Table:
+    """Arrow table with plain types (every text column as ``string``), so parts written by either
+    engine share one schema, and the output metadata under ``shapserve.batch``."""
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    fields = []
+    for f in table.schema:
+        t = f.type
+        if pa.types.is_large_string(t) or pa.types.is_string_view(t):
+            t = pa.string()
+        fields.append(pa.field(f.name, t))
+    schema = pa.schema(fields, metadata={METADATA_KEY: json.dumps(metadata).encode()})
+    return table.cast(schema)
+
+
+def shap_values_of(frame: pd.DataFrame, cols: OutputColumns) -> npt.NDArray[np.float64]:
+    """Read the (n, K, M) SHAP values back out of an output frame."""
+    flat = frame[cols.shap].to_numpy(dtype=np.float64)
+    return flat.reshape(len(frame), len(cols.outputs), len(cols.features))

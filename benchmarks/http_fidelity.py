@@ -1,0 +1,309 @@
+"""The seed's SVC through HTTP: rows/s and error against the full data, beside the AzureML configuration.
+
+``.venv/bin/python -m benchmarks.http_fidelity [--rows 20] [--ref-rows 8]``
+
+Packages ``scorers.examples.breast_cancer_svc()`` four ways (margin space: the default and
+``max_error=0.01``; probability space, ``--scorer kernel``: the default and ``max_error=0.05``), serves
+each as a real BentoML server (one worker) on 127.0.0.1, and times 1-row requests (interleaved across
+the servers and the baseline, so load hits all alike) and 50-row requests.  The baseline is the AzureML
+scoring explainer's configuration, ``shap.KernelExplainer(predict_proba, shap.kmeans(x_train, 10))``
+with ``nsamples = 2M + 2048``, timed in-process (no HTTP: in its favour).
+
+Error: relative MAE (mean |phi - ref| / mean |ref|, positive class) on test rows against the full-data
+value: in margin space the exact ``kernel_machine`` values on all 455 training rows; in probability
+space ``shap.KernelExplainer(predict_proba, all 455 rows)`` with 20000 samples (benchmarks/reference.py,
+cached; its own sampling error is not removed).  Results: benchmarks/out/http_fidelity.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .common import OUT, load_average, log, say, section, table
+from .reference import RefSpec, reference_values
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIGS = {
+    "margin, default": {},
+    "margin, max_error=0.01": {"max_error": 0.01},
+    "probability, default": {"scorer": "kernel", "output_space": "probability"},
+    "probability, max_error=0.05": {"scorer": "kernel", "output_space": "probability", "max_error": 0.05},
+}
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _serve(tag: str) -> tuple[subprocess.Popen[bytes], str]:
+    import httpx
+
+    port = _free_port()
+    env = {**os.environ, "SHAPSERVE_MODEL": tag, "SHAPSERVE_MAX_ROWS": "1000", "BENTOML_DO_NOT_TRACK": "true"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bentoml", "serve", "service.service:Shapserve", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url + "/readyz", timeout=2).status_code == 200:
+                return proc, url
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    proc.kill()
+    raise RuntimeError(f"{tag} did not get ready")
+
+
+def _rel(values: np.ndarray, ref: np.ndarray) -> float:
+    return float(np.mean(np.abs(values - ref)) / np.mean(np.abs(ref)))
+
+
+def main(argv: list[str] | None = None) -> int:
+    import httpx
+    import shap
+
+    from cli.bento import package
+    from scorers.examples import breast_cancer_svc
+
+    p = argparse.ArgumentParser()
+    p.add_argument("--rows", type=int, default=20, help="1-row requests per method")
+    p.add_argument("--ref-rows", type=int, default=8, help="test rows with a full-data reference")
+    opts = p.parse_args(argv)
+    os.environ.setdefault("BENTOML_HOME", str(ROOT / ".bentoml"))
+    warnings.simplefilter("ignore")
+    section("the seed's SVC through HTTP: rows/s and error against the full data, side by side")
+    say(f"load average at start: {load_average()}")
+    model, x_train, x_test, *_ = breast_cancer_svc()
+    rows = x_test.to_numpy()
+    tags, reports = {}, {}
+    for name, kwargs in CONFIGS.items():
+        log(f"packaging: {name}")
+        out = package(model, x_train, name="bench-" + name.split(",")[0], progress=lambda _m: None, **kwargs)
+        tags[name], reports[name] = out["model_tag"], out["report"]
+    servers = {name: _serve(tag) for name, tag in tags.items()}
+    clients = {name: httpx.Client(base_url=url, timeout=600) for name, (_, url) in servers.items()}
+    baseline = shap.KernelExplainer(model.predict_proba, shap.kmeans(x_train.to_numpy(), 10))
+    nsamples = 2 * rows.shape[1] + 2048
+
+    def ours(name: str, block: np.ndarray) -> np.ndarray:
+        r = clients[name].post("/explain", json={"instances": block.tolist()})
+        r.raise_for_status()
+        return np.asarray(r.json()["local_importance_values"])[:, 1, :]  # positive class
+
+    def base(block: np.ndarray) -> np.ndarray:
+        np.random.seed(0)
+        return np.asarray(baseline.shap_values(block, nsamples=nsamples, l1_reg="auto", silent=True))[..., 1]
+
+    try:
+        for name in clients:  # warm-up
+            ours(name, rows[:1])
+        log(f"timing {opts.rows} single-row requests per method, interleaved")
+        methods = [*clients, "AzureML baseline (in-process)"]
+        lat: dict[str, list[float]] = {m: [] for m in methods}
+        for i in range(opts.rows):
+            for j in range(len(methods)):
+                m = methods[(i + j) % len(methods)]
+                t0 = time.perf_counter()
+                base(rows[i : i + 1]) if m.startswith("AzureML") else ours(m, rows[i : i + 1])
+                lat[m].append(time.perf_counter() - t0)
+        log("timing 50-row requests")
+        batch: dict[str, float] = {}
+        for m in methods:
+            t0 = time.perf_counter()
+            base(rows[:50]) if m.startswith("AzureML") else ours(m, rows[:50])
+            batch[m] = 50 / (time.perf_counter() - t0)
+        log(f"errors on {opts.ref_rows} test rows")
+        ref_rows = rows[: opts.ref_rows]
+        import scorers
+
+        exact = scorers.fit(model, x_train, background_size="all", eval_size=5)
+        margin_ref = exact.explain(ref_rows).values[:, 1, :]
+        proba_ref = reference_values(
+            RefSpec("full-455", x_train.to_numpy(), None, 20000),
+            model,
+            ref_rows,
+            use_replica=True,
+            label="reference",
+        )[0][..., 1]
+        errors = {
+            m: _rel(
+                base(ref_rows) if m.startswith("AzureML") else ours(m, ref_rows),
+                margin_ref if m.startswith("margin") else proba_ref,
+            )
+            for m in methods
+        }
+    finally:
+        for proc, _ in servers.values():
+            proc.terminate()
+    b = "AzureML baseline (in-process)"
+    b_single = 1 / float(np.median(lat[b]))
+    out_rows, results = [], {}
+    for m in methods:
+        single = 1 / float(np.median(lat[m]))
+        stated = reports[m]["fidelity"]["rel_mae_vs_full_data"] if m in reports else None
+        results[m] = {
+            "p50_ms": 1000 * float(np.median(lat[m])),
+            "rows_per_s_single": single,
+            "rows_per_s_batch50": batch[m],
+            "x_baseline_single": single / b_single,
+            "x_baseline_batch": batch[m] / batch[b],
+            "rel_mae_vs_full_data": errors[m],
+            "stated": stated,
+            "error_vs_baseline": errors[m] / errors[b] if not m.startswith("margin") else None,
+        }
+        r = results[m]
+        out_rows.append(
+            [
+                m,
+                f"{r['p50_ms']:.1f}",
+                f"{single:.1f}",
+                f"{r['x_baseline_single']:.1f}x",
+                f"{batch[m]:.1f}",
+                f"{r['x_baseline_batch']:.1f}x",
+                f"{errors[m]:.4f}",
+                "" if stated is None else f"{stated:.4f}",
+                "" if r["error_vs_baseline"] is None else f"{r['error_vs_baseline']:.2f}x",
+            ]
+        )
+    say(
+        table(
+            [
+                "method",
+                "p50 ms (1 row)",
+                "rows/s",
+                "vs baseline",
+                "rows/s (50-row req.)",
+                "vs baseline",
+                "rel. MAE vs full data",
+                "stated",
+                "error vs baseline's",
+            ],
+            out_rows,
+        )
+    )
+    log("frontier: calibrated backgrounds of growing size, in-process single-row timings")
+    frontier = _frontier(model, x_train, ref_rows, margin_ref, proba_ref)
+    results["frontier"] = frontier
+    results["baseline"] = {"rows_per_s_single": b_single, "rel_mae": errors[b]}
+    say(
+        table(
+            [
+                "space",
+                "background",
+                "coalitions",
+                "rows/s (1 row, in-process)",
+                "rel. MAE vs full data",
+                "stated",
+            ],
+            [
+                [
+                    f["space"],
+                    f"{f['rows']} {f['method']}",
+                    f["coalitions"] or "",
+                    f"{f['rows_per_s']:.1f}",
+                    f"{f['measured']:.4f}",
+                    f"{f['stated']:.4f}",
+                ]
+                for f in frontier
+            ],
+        )
+    )
+    _plot(frontier, b_single, errors[b])
+    say(f"load average at end: {load_average()}")
+    OUT.mkdir(exist_ok=True)
+    (OUT / "http_fidelity.json").write_text(json.dumps(results, indent=2))
+    return 0
+
+
+def _frontier(
+    model: Any, x_train: Any, ref_rows: np.ndarray, margin_ref: np.ndarray, proba_ref: np.ndarray
+) -> list[dict[str, Any]]:
+    import scorers
+
+    out = []
+    grid = [("margin", {}, size) for size in (10, 20, 50, 100, 200)]
+    grid += [
+        ("probability", {"scorer": "kernel", "output_space": "probability"}, size) for size in (10, 20, 40)
+    ]
+    for space, kwargs, size in grid:
+        e = scorers.fit(model, x_train, background_size=size, summary="calibrated", eval_size=5, **kwargs)
+        ref = margin_ref if space == "margin" else proba_ref
+        e.explain(ref_rows[:1])
+        t = [time.perf_counter()]
+        for i in range(len(ref_rows)):
+            e.explain(ref_rows[i : i + 1])
+            t.append(time.perf_counter())
+        fid = e.manifest.fidelity
+        assert fid is not None
+        out.append(
+            {
+                "space": space,
+                "rows": len(e.background.weights),
+                "method": e.background.method,
+                "coalitions": e.scorer.n_coalitions,
+                "rows_per_s": 1 / float(np.median(np.diff(t))),
+                "measured": _rel(e.explain(ref_rows).values[:, 1, :], ref),
+                "stated": fid.rel_mae_vs_full_data,
+            }
+        )
+        log(f"  {space} {size} rows: {out[-1]['rows_per_s']:.1f} rows/s, rel. MAE {out[-1]['measured']:.4f}")
+    return out
+
+
+def _plot(frontier: list[dict[str, Any]], base_rows_s: float, base_err: float) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for space, marker in (("margin", "o"), ("probability", "s")):
+        pts = [f for f in frontier if f["space"] == space]
+        ax.plot(
+            [f["rows_per_s"] for f in pts],
+            [f["measured"] for f in pts],
+            marker=marker,
+            label=f"shapserve, {space} (calibrated background, 10..200 rows)",
+        )
+    ax.scatter(
+        [base_rows_s],
+        [base_err],
+        color="black",
+        marker="x",
+        s=80,
+        label="AzureML configuration (probability)",
+    )
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("rows/s, one row per call (higher is better)")
+    ax.set_ylabel("rel. MAE vs full-data SHAP values (lower is better)")
+    ax.set_title("The seed's SVC: error against speed")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    OUT.mkdir(exist_ok=True)
+    fig.savefig(OUT / "fidelity_frontier.png", dpi=110)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

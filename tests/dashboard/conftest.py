@@ -11,7 +11,8 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from dash_helpers import ROOT, make_client
+from dash_helpers import ROOT
+from serving_helpers import ClientCache
 
 os.environ.setdefault("BENTOML_HOME", str(ROOT / ".bentoml"))
 os.environ["BENTOML_DO_NOT_TRACK"] = "true"
@@ -80,29 +81,16 @@ def packaged(
     return tags
 
 
-_CLIENTS: dict[tuple[str, tuple[tuple[str, str], ...]], Any] = {}
+_CLIENTS = ClientCache()
 
 
 @pytest.fixture()
 def client_for(packaged: dict[str, str]) -> Iterator[Any]:
     """client_for(name, **env): one live in-process client per (model, settings), reused across tests."""
-    saved = dict(os.environ)
-
-    def open_client(name: str, **env: str) -> Any:
-        key = (packaged[name], tuple(sorted(env.items())))
-        if key not in _CLIENTS:
-            c = make_client(packaged[name], **env)
-            c.__enter__()
-            _CLIENTS[key] = c
-        return _CLIENTS[key]
-
-    yield open_client
-    os.environ.clear()
-    os.environ.update(saved)
+    yield from _CLIENTS.opener(packaged)
 
 
 @pytest.fixture(scope="session", autouse=True)
 def _close_clients() -> Iterator[None]:
     yield
-    for c in _CLIENTS.values():
-        c.__exit__(None, None, None)
+    _CLIENTS.close()

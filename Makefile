@@ -7,7 +7,7 @@ PORT ?= 3000
 export BENTOML_HOME := $(CURDIR)/.bentoml
 export BENTOML_DO_NOT_TRACK := true
 
-.PHONY: install clients demo serve test test-fast lint docs bench load bento image clean postgres jre
+.PHONY: install clients demo serve test test-fast lint docs bench load bento image clean postgres jre chromium
 
 # requirements-batch.lock (pyspark, ~300 MB) is for `explain-batch --engine spark` and its tests only:
 # the serving image installs requirements.lock alone (bentofile.yaml)
@@ -46,12 +46,20 @@ postgres:
 	  $$SUDO apt-get update -qq >/dev/null && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql >/dev/null; }
 
+# the dashboard's browser tests drive Debian's chromium through Playwright (never a downloaded browser)
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  echo "installing chromium for tests/dashboard"; \
+	  $$SUDO apt-get update -qq >/dev/null && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
 # Spark needs a Java runtime: Debian's default-jre-headless where none is installed
 jre:
 	@command -v java >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 		apt-get install -y -qq --no-install-recommends default-jre-headless >/dev/null; }
 
-test: install clients postgres jre
+test: install clients postgres jre chromium
 	$(BIN)/python -m pytest -q
 
 test-fast: install postgres jre

@@ -63,7 +63,11 @@ def _classification(m: int, k: int = 2) -> tuple[pd.DataFrame, np.ndarray]:
 
 def models() -> Iterator[tuple[str, Any, pd.DataFrame, bool, dict[str, Any]]]:
     from sklearn.compose import ColumnTransformer
-    from sklearn.ensemble import GradientBoostingClassifier, HistGradientBoostingClassifier, RandomForestRegressor
+    from sklearn.ensemble import (
+        GradientBoostingClassifier,
+        HistGradientBoostingClassifier,
+        RandomForestRegressor,
+    )
     from sklearn.neighbors import KNeighborsRegressor
     from sklearn.neural_network import MLPClassifier, MLPRegressor
     from sklearn.pipeline import Pipeline
@@ -76,9 +80,21 @@ def models() -> Iterator[tuple[str, Any, pd.DataFrame, bool, dict[str, Any]]]:
             return model.fit(x.to_numpy()[:N_TRAIN], y[:N_TRAIN])
 
     x, y = _regression(8)
-    yield "random forest regressor", fit(RandomForestRegressor(50, max_depth=6, random_state=0), x, y), x, True, {}
+    yield (
+        "random forest regressor",
+        fit(RandomForestRegressor(50, max_depth=6, random_state=0), x, y),
+        x,
+        True,
+        {},
+    )
     yield "RBF SVR", fit(SVR(C=10, gamma=0.5), x, y), x, True, {}
-    yield "MLP regressor", fit(MLPRegressor(hidden_layer_sizes=(32,), max_iter=2000, random_state=0), x, y), x, True, {}
+    yield (
+        "MLP regressor",
+        fit(MLPRegressor(hidden_layer_sizes=(32,), max_iter=2000, random_state=0), x, y),
+        x,
+        True,
+        {},
+    )
     x6, y6 = _regression(6)
     yield "KNN regressor", fit(KNeighborsRegressor(10), x6, y6), x6, True, {}
     xc, yc = _classification(12)
@@ -88,7 +104,13 @@ def models() -> Iterator[tuple[str, Any, pd.DataFrame, bool, dict[str, Any]]]:
     mlp11 = fit(MLPClassifier(hidden_layer_sizes=(16,), max_iter=2000, random_state=0), x11, y11)
     yield "11-feature MLP (kernel)", mlp11, x11, True, {"scorer": "kernel", "output_space": "probability"}
     x3, y3 = _classification(7, 3)
-    yield "3-class gradient boosting", fit(GradientBoostingClassifier(n_estimators=30, random_state=0), x3, y3), x3, True, {}
+    yield (
+        "3-class gradient boosting",
+        fit(GradientBoostingClassifier(n_estimators=30, random_state=0), x3, y3),
+        x3,
+        True,
+        {},
+    )
     rng = np.random.default_rng(0)
     n = N_TRAIN + N_HELD_OUT
     xp = pd.DataFrame(
@@ -103,7 +125,10 @@ def models() -> Iterator[tuple[str, Any, pd.DataFrame, bool, dict[str, Any]]]:
     )
     yp = ((xp.a + (xp.c == "x") * 1.5 - xp.e * xp.f + rng.normal(0, 0.3, n)) > 0).astype(int)
     pre = ColumnTransformer(
-        [("num", StandardScaler(), ["a", "b", "e", "f"]), ("cat", OneHotEncoder(handle_unknown="ignore"), ["c", "d"])]
+        [
+            ("num", StandardScaler(), ["a", "b", "e", "f"]),
+            ("cat", OneHotEncoder(handle_unknown="ignore"), ["c", "d"]),
+        ]
     )
     pipe = Pipeline([("pre", pre), ("m", HistGradientBoostingClassifier(max_iter=40, random_state=0))])
     yield "one-hot + HistGradientBoosting", pipe.fit(xp[:N_TRAIN], yp[:N_TRAIN]), xp, False, {}
@@ -127,7 +152,10 @@ def main() -> int:
         log(f"{name}: brute force against all {N_TRAIN} rows")
         f = frame_model(model, new.output_space, as_array=as_array)
         truth = np.concatenate(
-            [shapley_oracle(f, train, np.ones(N_TRAIN), held_out.iloc[i : i + 1])[0] for i in range(N_HELD_OUT)]
+            [
+                shapley_oracle(f, train, np.ones(N_TRAIN), held_out.iloc[i : i + 1])[0]
+                for i in range(N_HELD_OUT)
+            ]
         )
         entry: dict[str, Any] = {"model": name, "scorer": kind, "space": new.output_space, "fit_s": new_s}
         for label, e in (("old default", old), ("default", new), ("max_error=0.01", tuned)):

@@ -65,7 +65,8 @@ def fit(
     """Fit a scoring explainer for ``model`` against training rows ``background`` (raw schema).
 
     ``background_size``: rows of the background (``"all"``: every training row); by default the
-    kind's own size, calibrated to the full data (scorers.fidelity).  ``max_error``: grow the
+    kind's own size, calibrated to the full data (scorers.fidelity); ``summary``: ``kmeans``, ``sample``,
+    ``all`` (served as they are) or ``calibrated`` (the default with no size given).  ``max_error``: grow the
     background until the stated error (relative MAE against the full-data values) meets it.
     ``latency_budget_ms``: the most accurate background whose explain time per row fits.
     ``classes`` names a classifier's classes, by position in the model's own order (its ``classes_``,
@@ -105,7 +106,9 @@ def fit(
 
     kind = REGISTRY[choice.kind]
     size, default_method = kind.default_background(masking.n_players)
-    method = summary or default_method
+    # "calibrated": the kind's summary, then weights fitted to the full data (the default when neither
+    # a size nor a summary is given); any other summary is served as it is
+    method = default_method if summary in (None, "calibrated") else summary
     if background_size == "all":
         size, method = len(frame), "all"
     elif background_size is not None:
@@ -192,7 +195,8 @@ def fit(
         FidelityOptions(
             max_error=max_error,
             latency_budget_ms=latency_budget_ms,
-            calibrate=calibrate and summary is None and background_size is None,
+            calibrate=calibrate
+            and (summary == "calibrated" or (summary is None and background_size is None)),
             seed=seed,
         ),
         say,

@@ -40,7 +40,9 @@ def _endpoint(spec: RouteSpec, settings: Settings) -> Callable[[Request], Awaita
             if spec.body is not None:
                 raw = await request.body()
                 body = spec.parse(raw, request.headers) if spec.parse else parse_body(raw, spec.body)
-            call = Call(core, body, dict(request.query_params), dict(request.path_params))
+            call = Call(
+                core, body, dict(request.query_params), dict(request.path_params), dict(request.headers)
+            )
             if spec.blocking:
                 result = await _in_thread(spec, call, settings.request_timeout, request.receive)
             else:

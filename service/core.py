@@ -48,6 +48,10 @@ class ScoringService:
         self._store_lock = threading.Lock()
         self._jobs: JobManager | None = None
         self._jobs_lock = threading.Lock()
+        from store.settings import get_settings as store_settings
+
+        # read once, at start-up, like every setting: the store itself opens on first use
+        self.store_settings = store_settings()
         self.explainer = scorers.load(
             artifact_dir, trust_pickle=settings.trust_pickle, expected_sha256=settings.model_sha256
         )
@@ -70,9 +74,8 @@ class ScoringService:
         with self._store_lock:
             if self._store is None:
                 from store import ExplanationStore
-                from store.settings import get_settings as store_settings
 
-                self._store = ExplanationStore(store_settings().url())
+                self._store = ExplanationStore(self.store_settings.url())
             return self._store
 
     # -- explain jobs ----------------------------------------------------------------------------------
@@ -93,9 +96,7 @@ class ScoringService:
 
     def record(self, answer: dict[str, Any]) -> None:
         """Keep a sample of served /explain answers in the store, when recording is on (off by default)."""
-        from store.settings import get_settings as store_settings
-
-        s = store_settings()
+        s = self.store_settings
         if s.store_record_sample_rate <= 0:
             return
         from store import recorder

@@ -32,6 +32,7 @@ class Call:
     body: Any = None
     query: Mapping[str, str] = field(default_factory=dict)
     path: Mapping[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=dict)  # the request's, lower-cased names
 
 
 Handler = Callable[[Call], Any]

@@ -41,6 +41,10 @@ class Shapserve:
             stored.path_of("artifact"), name=tag.name, version=str(tag.version), settings=settings
         )
         attach(app, self.core)
+        if settings.dashboard_preload:
+            from service.dashboard.sources import preload
+
+            preload(self.core)  # the dashboard's data, in the background
 
     def __is_ready__(self) -> bool:
         return self.core.ready

@@ -95,6 +95,18 @@ class Settings(BaseSettings):
         "(SHAPSERVE_STORE_MAX_UPLOAD_BYTES).",
     )
 
+    dashboard_shap_rows: int = Field(
+        2000,
+        ge=10,
+        description="Rows of the dashboard's data explained for its SHAP views (a fixed random sample, "
+        "explained once per worker in the background; the page says how many are done).",
+    )
+    dashboard_preload: bool = Field(
+        False,
+        description="Load the dashboard's data (predictions of the evaluation rows, then the SHAP sample) "
+        "when the worker starts, in the background, instead of on the first dashboard request.",
+    )
+
     def api_keys(self) -> tuple[str, ...]:
         keys = [self.api_key.get_secret_value()] if self.api_key else []
         if self.api_key_file:

@@ -31,6 +31,7 @@ Progress = Callable[[str], None]
 Rebuild = Callable[[Background, int | None], ScoringExplainer]  # (background, n_coalitions or None)
 
 SAMPLING_FACTOR = 4  # the independent design that estimates the kernel kind's sampling error
+GROW_EVALUATIONS = 4e7  # model evaluations the coalition growth of max_error may spend on its checks
 
 
 @dataclass(frozen=True)
@@ -177,6 +178,12 @@ def tune(
             f"; the reference is a sample: its standard error is {uncertainty:.2g} of the mean |value| "
             "(its noise is in the stated error)"
         )
+    if options.max_error is not None and error > options.max_error:
+        method += (
+            f"; the target {options.max_error:g} was not met within the search's limits (every training row "
+            "in the background, or the design's growth budget)"
+        )
+        say(f"fidelity: the target {options.max_error:g} was not met: {error:.4f}")
     say(f"fidelity: stated error {error:.4f} ({time.perf_counter() - t0:.1f} s)")
     return explainer, FidelitySection(
         rel_mae_vs_full_data=error,
@@ -251,6 +258,10 @@ def _grow_design(
     the background part is the calibrated candidate's, the sampling part is measured."""
     first = int(explainer.scorer.n_coalitions or 0)
     most = min(2**explainer.masking.n_players - 2, 32 * first)
+    # the sampling check of a design of c coalitions evaluates SAMPLING_FACTOR * c * background rows per
+    # checked row: the design grows only while that stays affordable
+    per_coalition = SAMPLING_FACTOR * len(explainer.background.weights) * len(x_check)
+    most = max(first, min(most, int(GROW_EVALUATIONS // max(per_coalition, 1))))
     everyone = np.arange(len(splits.pool))
     while True:
         c = int(explainer.scorer.n_coalitions or 0)

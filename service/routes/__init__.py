@@ -8,17 +8,17 @@ it, the guard protects it (behind the API key unless marked open), ``/metrics`` 
 from __future__ import annotations
 
 from ..routing import RouteSpec
-from . import azureml, explanations, info, kserve_v1, oip_v2, scoring
-from . import jobs as jobs_routes
+from . import azureml, dashboard, explanations, info, jobs, kserve_v1, oip_v2, scoring
 
 ROUTES: tuple[RouteSpec, ...] = (
     *scoring.ROUTES,
-    *jobs_routes.ROUTES,
+    *jobs.ROUTES,
     *info.ROUTES,
     *azureml.ROUTES,
     *kserve_v1.ROUTES,
     *oip_v2.ROUTES,
     *explanations.ROUTES,
+    *dashboard.ROUTES,
 )
 
 __all__ = ["ROUTES", "RouteSpec"]

@@ -12,7 +12,6 @@ from pydantic import BaseModel, Field
 
 from store import api
 from store.schemas import UploadBody
-from store.settings import get_settings as store_settings
 
 from ..routing import Call, RouteSpec
 
@@ -33,7 +32,7 @@ class ItemQuery(BaseModel):
 
 
 def upload(call: Call) -> dict[str, Any]:
-    return api.upload(call.core.store, call.body, store_settings().store_max_upload_bytes)
+    return api.upload(call.core.store, call.body, call.core.store_settings.store_max_upload_bytes)
 
 
 def list_(call: Call) -> list[dict[str, Any]]:

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
-from urllib.error import URLError
-from urllib.request import urlopen
+
+from serving_helpers import free_port, stop, wait_ready  # noqa: F401  (shared with every test folder)
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -23,12 +21,6 @@ def env() -> dict[str, str]:
     for key in [k for k in e if k.startswith("SHAPSERVE_")]:  # the server runs on its defaults
         del e[key]
     return e
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def ensure_demo_model() -> None:
@@ -58,27 +50,3 @@ def start_server(port: int, log: Path) -> subprocess.Popen[bytes]:
             stdout=fh,
             stderr=subprocess.STDOUT,
         )
-
-
-def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode} before it was ready")
-        try:
-            with urlopen(url + "/readyz", timeout=2) as resp:
-                if resp.status == 200:
-                    return
-        except (URLError, OSError):
-            pass
-        time.sleep(0.3)
-    raise TimeoutError(f"{url} not ready after {timeout}s")
-
-
-def stop(proc: subprocess.Popen[bytes]) -> int:
-    proc.terminate()
-    try:
-        return proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        return proc.wait()

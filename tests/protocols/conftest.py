@@ -2,7 +2,7 @@
 
 Three models packaged once per session with the real CLI code (the seed's SVC, the loan pipeline with
 string categories and missing values, a regressor); in-process clients through the service's ASGI app
-(``tests/service/svc_helpers.make_client``); and real ``bentoml serve`` processes on free 127.0.0.1
+(``tests/serving_helpers.make_client``); and real ``bentoml serve`` processes on free 127.0.0.1
 ports for the clients no one here wrote.  The KServe SDK and Triton's client pin packages that clash
 with ours (pandas, protobuf, psutil), so they live in ``.venv-clients`` (``make clients``) and run as
 scripts (``tests/protocols/clients/``) that print JSON.
@@ -26,7 +26,7 @@ os.environ.setdefault("BENTOML_HOME", str(ROOT / ".bentoml"))
 os.environ["BENTOML_DO_NOT_TRACK"] = "true"
 
 from proto_helpers import API_KEY  # noqa: E402
-from svc_helpers import free_port, make_client, stop, wait_ready  # noqa: E402
+from serving_helpers import ClientCache, free_port, stop, wait_ready  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -69,32 +69,19 @@ def seed_frames() -> dict[str, Any]:
     return {"x_train": x_train, "x_test": x_test}
 
 
-_CLIENTS: dict[tuple[str, tuple[tuple[str, str], ...]], Any] = {}
+_CLIENTS = ClientCache()
 
 
 @pytest.fixture()
 def client(models: dict[str, str]) -> Iterator[Any]:
-    """client(name, **env): one in-process client per (model, settings), reused across tests."""
-    saved = dict(os.environ)
-
-    def open_client(name: str, **env: str) -> Any:
-        key = (models[name], tuple(sorted(env.items())))
-        if key not in _CLIENTS:
-            c = make_client(models[name], **env)
-            c.__enter__()
-            _CLIENTS[key] = c
-        return _CLIENTS[key]
-
-    yield open_client
-    os.environ.clear()
-    os.environ.update(saved)
+    """client(name, **env): one live in-process client per (model, settings), reused across tests."""
+    yield from _CLIENTS.opener(models)
 
 
 @pytest.fixture(scope="session", autouse=True)
 def _close_clients() -> Iterator[None]:
     yield
-    for c in _CLIENTS.values():
-        c.__exit__(None, None, None)
+    _CLIENTS.close()
 
 
 @pytest.fixture(scope="session")

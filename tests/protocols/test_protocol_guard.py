@@ -54,7 +54,8 @@ def _calls(name: str) -> list[tuple[str, str, Any]]:
 
 
 def test_the_table_marks_protocol_routes() -> None:
-    new = [s for s in ROUTES if s.path not in OURS]
+    # the dashboard's routes are checked in tests/dashboard (its page and files are open on purpose)
+    new = [s for s in ROUTES if s.path not in OURS and "dashboard" not in s.tags]
     assert {s.name for s in new if s.open} == {"GET /v2/health/live", "GET /v2/health/ready"}
     scoring = {s.name for s in new if s.scoring}
     assert scoring == {

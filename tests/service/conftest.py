@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from svc_helpers import make_client
+from serving_helpers import ClientCache
 
 ROOT = Path(__file__).resolve().parents[2]
 os.environ.setdefault("BENTOML_HOME", str(ROOT / ".bentoml"))
@@ -56,29 +56,16 @@ def packaged() -> dict[str, str]:
     return tags
 
 
-_CLIENTS: dict[tuple[str, tuple[tuple[str, str], ...]], Any] = {}
+_CLIENTS = ClientCache()
 
 
 @pytest.fixture()
 def client_for(packaged: dict[str, str]) -> Iterator[Any]:
-    """client_for(name, **env): one live client per (model, settings), reused across tests."""
-    saved = dict(os.environ)
-
-    def open_client(name: str, **env: str) -> Any:
-        key = (packaged[name], tuple(sorted(env.items())))
-        if key not in _CLIENTS:
-            c = make_client(packaged[name], **env)
-            c.__enter__()
-            _CLIENTS[key] = c
-        return _CLIENTS[key]
-
-    yield open_client
-    os.environ.clear()
-    os.environ.update(saved)
+    """client_for(name, **env): one live in-process client per (model, settings), reused across tests."""
+    yield from _CLIENTS.opener(packaged)
 
 
 @pytest.fixture(scope="session", autouse=True)
 def _close_clients() -> Iterator[None]:
     yield
-    for c in _CLIENTS.values():
-        c.__exit__(None, None, None)
+    _CLIENTS.close()

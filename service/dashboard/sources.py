@@ -1,0 +1,369 @@
+"""The data sets a dashboard can show, loaded once per worker and cached.
+
+- ``eval``: the evaluation rows stored at packaging (``--eval-data``) with their labels;
+- ``sample``: the training sample stored in the artifact (no labels), for models packaged without them;
+- ``stored:<id>``: an explanation from the explanation store.  A local one brings its SHAP values,
+  predictions and (when uploaded with them) true labels, but no feature values: the views that need
+  feature values (what-if, ICE, dependence, feature filters) say so.  A global one is importance only.
+
+Rows are predicted once, in full (predictions are cheap next to explanations); the SHAP views use a
+random sample explained in the background (``shap_sample``).
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from scorers.errors import InputError
+
+from .shap_sample import ShapSample
+from .table import (
+    NUMBER,
+    SHAP,
+    Column,
+    feature_columns,
+    label_codes,
+    outcome_columns,
+)
+
+if TYPE_CHECKING:
+    from ..core import ScoringService
+
+EVAL = "eval"
+SAMPLE = "sample"
+STORED = "stored:"
+PREDICT_CHUNK = 20_000
+STORED_CACHE = 4
+
+
+def _plain(v: Any) -> Any:
+    return v.item() if isinstance(v, np.generic) else v
+
+
+@dataclass
+class GlobalOnly:
+    """A stored global explanation: importance per class, no rows."""
+
+    kind: str
+    per_class: npt.NDArray[np.float64]  # (K, M)
+    info: dict[str, Any]
+    n_rows: int
+
+
+@dataclass
+class Dataset:
+    """One data set as the dashboard sees it (see ``table`` for the columns' encoding)."""
+
+    key: str
+    title: str
+    kind: str  # rows (feature values known) | local (a stored local explanation) | global
+    n_rows: int
+    features: list[str]
+    classes: list[str] | None  # display names; None for regressors
+    class_values: list[Any] | None  # the labels as /predict answers them
+    columns: dict[str, Column]
+    output_space: str
+    fidelity: dict[str, Any] | None
+    pred: npt.NDArray[Any]  # classifiers: class indices; regressors: numbers
+    proba: npt.NDArray[np.float64] | None
+    truth: npt.NDArray[Any] | None  # classifiers: class indices (-1: none); regressors: NaN for none
+    rank: npt.NDArray[np.int64]  # a fixed random order: every sample takes the lowest ranks
+    shap: ShapSample
+    frame: pd.DataFrame | None = None  # validated raw rows (kind rows)
+    stored: dict[str, Any] | None = None  # a stored local explanation's base values and outputs
+    global_only: GlobalOnly | None = None
+    notes: list[str] = field(default_factory=list)
+    # results computed on demand (live pfi / mimic per cohort), keyed by request
+    cache: dict[str, Any] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def is_classifier(self) -> bool:
+        return self.classes is not None
+
+    @property
+    def has_rows(self) -> bool:
+        return self.kind == "rows"
+
+    @property
+    def has_labels(self) -> bool:
+        return self.truth is not None
+
+    def column(self, field_id: str, where: str) -> Column:
+        col = self.columns.get(field_id)
+        if col is None:
+            known = list(self.columns)
+            raise InputError(
+                f"unknown field {field_id!r}; this data set has {known[:40]}"
+                + (" ..." if len(known) > 40 else ""),
+                field=where,
+            )
+        return col
+
+    def feature_index(self, name: str, where: str) -> int:
+        if name not in self.features:
+            raise InputError(f"unknown feature {name!r}; expected one of {self.features[:40]}", field=where)
+        return self.features.index(name)
+
+    def class_index(self, name: Any, where: str = "class") -> int:
+        """The output a class name selects (0 for regressors; default: the positive class of two)."""
+        if self.classes is None:
+            return 0
+        if name is None:
+            return 1 if len(self.classes) == 2 else 0
+        if str(name) not in self.classes:
+            raise InputError(f"unknown class {name!r}; expected one of {self.classes}", field=where)
+        return self.classes.index(str(name))
+
+
+def _order(n: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """A fixed random order of n rows and each row's rank in it."""
+    order = np.random.default_rng(0).permutation(n).astype(np.int64)
+    rank = np.empty(n, dtype=np.int64)
+    rank[order] = np.arange(n, dtype=np.int64)
+    return order, rank
+
+
+def _fidelity(core: ScoringService) -> dict[str, Any] | None:
+    fid = core.manifest.fidelity
+    return fid.model_dump() if fid is not None else None
+
+
+def rows_dataset(core: ScoringService, key: str, shap_rows: int) -> Dataset:
+    """The evaluation rows or the training sample, predicted in full."""
+    explainer = core.explainer
+    if key == EVAL:
+        data = explainer.eval_data
+        if data is None:
+            raise InputError(
+                "this model was packaged without evaluation rows (shapserve package --eval-data); "
+                "use source 'sample'",
+                field="source",
+            )
+        frame, labels = data
+        title = f"Evaluation rows ({len(frame):,})"
+    else:
+        if explainer.sample is None or len(explainer.sample) == 0:
+            raise InputError("this artifact stores no training sample", field="source")
+        frame, labels = explainer.validate(explainer.sample), None
+        title = f"Training sample ({len(frame):,}, no labels)"
+    frame = frame.reset_index(drop=True)
+    n = len(frame)
+    chunks = [frame.iloc[i : i + PREDICT_CHUNK] for i in range(0, n, PREDICT_CHUNK)]
+    predicted = np.concatenate([np.asarray(explainer.predict_frame(c), dtype=object) for c in chunks])
+    classes = None if explainer.classes is None else [str(_plain(c)) for c in explainer.classes]
+    proba = None
+    truth: npt.NDArray[Any] | None = None
+    notes: list[str] = []
+    if classes is not None:
+        proba = np.concatenate([explainer.predict_proba_frame(c) for c in chunks]).astype(np.float64)
+        pred: npt.NDArray[Any] = label_codes(predicted, classes)
+        if labels is not None:
+            truth = label_codes(labels, classes, core.manifest.model.labels)
+            unknown = int(np.count_nonzero(truth < 0))
+            if unknown:
+                notes.append(f"{unknown} rows have no label or one that names no class: left out of metrics")
+    else:
+        pred = predicted.astype(np.float64)
+        if labels is not None:
+            truth = pd.to_numeric(pd.Series(labels), errors="coerce").to_numpy(dtype=np.float64)
+    columns = feature_columns(frame, explainer.schema.features)
+    columns.update(outcome_columns(classes, pred, proba, truth))
+    order, rank = _order(n)
+
+    def explain(ids: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+        return explainer.explain_frame(frame.iloc[ids]).values
+
+    shap = ShapSample(order[: min(shap_rows, n)], explain)
+    if shap.total < n:
+        notes.append(
+            f"SHAP views use a random sample of {shap.total:,} of the {n:,} rows, explained once per worker"
+        )
+    return Dataset(
+        key=key,
+        title=title,
+        kind="rows",
+        n_rows=n,
+        features=list(explainer.features),
+        classes=classes,
+        class_values=None if explainer.classes is None else [_plain(c) for c in explainer.classes],
+        columns=columns,
+        output_space=explainer.output_space,
+        fidelity=_fidelity(core),
+        pred=pred,
+        proba=proba,
+        truth=truth,
+        rank=rank,
+        shap=shap,
+        frame=frame,
+        notes=notes,
+    )
+
+
+def stored_dataset(core: ScoringService, key: str) -> Dataset:
+    """An explanation from the store: local (SHAP values, predictions, labels) or global."""
+    explanation_id = key[len(STORED) :]
+    meta, record = core.store.get(explanation_id)
+    same_model = meta.model_name == core.name and meta.model_version in (None, core.version)
+    fidelity = _fidelity(core) if same_model else None
+    notes = [] if same_model else ["stored for another model (or none named): its fidelity is not known"]
+    classes = None if record.classes is None else [str(c) for c in record.classes]
+    title = f"Stored {record.kind} explanation {explanation_id[:8]}" + (
+        f" ({meta.comment})" if meta.comment else ""
+    )
+    empty = np.zeros(0, dtype=np.int64)
+    if not record.is_local:
+        return Dataset(
+            key=key,
+            title=title,
+            kind="global",
+            n_rows=0,
+            features=list(record.features),
+            classes=classes,
+            class_values=record.classes,
+            columns={},
+            output_space=record.output_space,
+            fidelity=fidelity,
+            pred=empty,
+            proba=None,
+            truth=None,
+            rank=empty,
+            shap=ShapSample(empty, None),
+            global_only=GlobalOnly(record.kind, record.per_class(), dict(record.info), record.n_rows),
+            notes=[*notes, "a global explanation has no rows: importance only"],
+        )
+    a = record.arrays
+    values = np.asarray(a["values"], dtype=np.float64)
+    outputs = np.asarray(a["outputs"], dtype=np.float64)
+    proba = np.asarray(a["probabilities"], dtype=np.float64) if "probabilities" in a else None
+    truth: npt.NDArray[Any] | None = None
+    if classes is not None:
+        if "predictions" in a:
+            pred: npt.NDArray[Any] = np.asarray(a["predictions"], dtype=np.int64)
+        else:
+            pred = np.argmax(proba if proba is not None else outputs, axis=1).astype(np.int64)
+            notes.append("no stored predictions: the class of the largest output is shown")
+        if "true_ys" in a:
+            truth = np.asarray(a["true_ys"], dtype=np.int64)
+    else:
+        pred = np.asarray(a["predictions"] if "predictions" in a else outputs[:, 0], dtype=np.float64)
+        if "true_ys" in a:
+            truth = np.asarray(a["true_ys"], dtype=np.float64)
+    n = values.shape[0]
+    columns = outcome_columns(classes, pred, proba, truth)
+    which = pred if classes is not None else np.zeros(n, dtype=np.int64)
+    for j, name in enumerate(record.features):
+        cid = SHAP + name
+        shown = values[np.arange(n), which, j]
+        columns[cid] = Column(cid, f"SHAP({name})", "shap", NUMBER, shown)
+    _, rank = _order(n)
+    return Dataset(
+        key=key,
+        title=title,
+        kind="local",
+        n_rows=n,
+        features=list(record.features),
+        classes=classes,
+        class_values=record.classes,
+        columns=columns,
+        output_space=record.output_space,
+        fidelity=fidelity,
+        pred=pred,
+        proba=proba,
+        truth=truth,
+        rank=rank,
+        shap=ShapSample.complete(values),
+        stored={"base_values": np.asarray(a["base_values"], dtype=np.float64), "outputs": outputs},
+        notes=[
+            *notes,
+            "a stored explanation has no feature values: what-if, ICE and dependence plots need them",
+        ],
+    )
+
+
+class Registry:
+    """The data sets of one loaded model in this worker: each loaded once (one loader at a time per
+    key; other requests for it wait), stored explanations in a small LRU."""
+
+    def __init__(self, core: ScoringService) -> None:
+        self._core = weakref.ref(core)
+        self._lock = threading.Lock()
+        self._loading: dict[str, threading.Lock] = {}
+        self._sets: dict[str, Dataset] = {}
+
+    def default_key(self) -> str:
+        core = self._core()
+        assert core is not None
+        return EVAL if core.explainer.evaluation is not None else SAMPLE
+
+    def get(self, key: str | None) -> Dataset:
+        key = key or self.default_key()
+        if key not in (EVAL, SAMPLE) and not (key.startswith(STORED) and len(key) > len(STORED)):
+            raise InputError(
+                f"unknown source {key!r}; expected 'eval', 'sample' or 'stored:<id>'", field="source"
+            )
+        with self._lock:
+            found = self._sets.get(key)
+            if found is not None:
+                return found
+            gate = self._loading.setdefault(key, threading.Lock())
+        with gate:
+            with self._lock:
+                found = self._sets.get(key)
+            if found is None:
+                found = self._load(key)
+                with self._lock:
+                    self._sets[key] = found
+                    stored = [k for k in self._sets if k.startswith(STORED)]
+                    for old in stored[:-STORED_CACHE]:
+                        del self._sets[old]
+        if found.has_rows:
+            found.shap.start()
+        return found
+
+    def _load(self, key: str) -> Dataset:
+        core = self._core()
+        assert core is not None
+        if key.startswith(STORED):
+            return stored_dataset(core, key)
+        return rows_dataset(core, key, core.settings.dashboard_shap_rows)
+
+
+_REGISTRIES: weakref.WeakKeyDictionary[Any, Registry] = weakref.WeakKeyDictionary()
+_REGISTRIES_LOCK = threading.Lock()
+
+
+def registry(core: ScoringService) -> Registry:
+    with _REGISTRIES_LOCK:
+        found = _REGISTRIES.get(core)
+        if found is None:
+            found = _REGISTRIES[core] = Registry(core)
+        return found
+
+
+def dataset(core: ScoringService, key: str | None) -> Dataset:
+    return registry(core).get(key)
+
+
+def preload(core: ScoringService) -> threading.Thread:
+    """Load the default data set (and start its SHAP sample) in a background thread."""
+
+    def run() -> None:
+        try:
+            registry(core).get(None)
+        except Exception:  # noqa: BLE001 - the first dashboard request reports the reason
+            return
+
+    thread = threading.Thread(target=run, name="dashboard-preload", daemon=True)
+    thread.start()
+    return thread
+
+
+__all__ = ["EVAL", "SAMPLE", "STORED", "Dataset", "dataset", "preload", "registry"]

@@ -1,0 +1,355 @@
+"""The dashboard in a real browser: Debian's chromium, headless, driven by Playwright, against a real
+BentoML server process (``shapserve serve``) reached through a proxy that serves it under a path prefix
+(``/models/x``), with an API key.  Every test records every request the page makes (all must stay under
+the proxy's prefix: nothing else is reachable, and nothing else may be asked for) and the console (no
+errors), and checks what the page shows against /predict and scikit-learn."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import pandas as pd
+import pytest
+from dash_helpers import PrefixProxy, free_port, launch_chromium, serve, stop, wait_ready
+from sklearn.metrics import accuracy_score, precision_recall_fscore_support
+
+pytestmark = pytest.mark.slow
+
+KEY = "browser-key"
+TABS = ["cohorts", "performance", "explorer", "importance", "individual", "whatif", "ice"]
+AUTH = {"authorization": f"Bearer {KEY}"}
+
+
+@dataclass
+class Served:
+    url: str  # the dashboard's base under the proxy's prefix, e.g. http://127.0.0.1:P/models/x
+    direct: str  # the server itself
+
+    def predict(self, rows: list[dict[str, Any]]) -> dict[str, Any]:
+        r = httpx.post(self.direct + "/predict", json={"instances": rows}, headers=AUTH, timeout=30)
+        assert r.status_code == 200, r.text
+        return dict(r.json())
+
+
+@dataclass
+class Recorded:
+    page: Any
+    requests: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def assert_clean(self, served: Served, allowed_errors: int = 0) -> None:
+        outside = [u for u in self.requests if not u.startswith(served.url + "/")]
+        assert not outside, outside
+        assert len(self.errors) <= allowed_errors, self.errors
+
+
+def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return [{k: (None if pd.isna(v) else v) for k, v in row.items()} for row in frame.to_dict("records")]
+
+
+@pytest.fixture(scope="module")
+def served(packaged: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    d = tmp_path_factory.mktemp("dash-server")
+    port = free_port()
+    proc = serve(
+        packaged["loan"],
+        port,
+        d / "server.log",
+        SHAPSERVE_API_KEY=KEY,
+        SHAPSERVE_STORE_URL=f"sqlite:///{d}/store.db",
+        SHAPSERVE_DASHBOARD_PRELOAD="true",
+    )
+    direct = f"http://127.0.0.1:{port}"
+    proxy = None
+    try:
+        wait_ready(direct, proc)
+        proxy = PrefixProxy(direct).start()
+        yield Served(proxy.url, direct)
+    finally:
+        if proxy is not None:
+            proxy.close()
+        code = stop(proc)
+        assert code in (0, -15), (d / "server.log").read_text()[-3000:]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = launch_chromium(pw)
+        yield b
+        b.close()
+
+
+def open_page(browser: Any, served: Served, *, key: bool = True) -> Recorded:
+    context = browser.new_context(viewport={"width": 1400, "height": 950})
+    if key:
+        context.add_init_script(f"sessionStorage.setItem('shapserve.key', {json.dumps(KEY)})")
+    page = context.new_page()
+    rec = Recorded(page)
+    page.on("request", lambda r: rec.requests.append(r.url))
+    page.on("console", lambda m: rec.errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: rec.errors.append(str(e)))
+    page.goto(served.url + "/dashboard")
+    if key:
+        page.wait_for_selector("body[data-state=ready]")
+    return rec
+
+
+def tab(page: Any, name: str) -> None:
+    page.click(f"nav button[data-tab={name}]")
+    page.wait_for_selector(f"#panel-{name}[data-status=ready]", timeout=60_000)
+
+
+def settle(page: Any, name: str) -> None:
+    page.wait_for_selector(f"#panel-{name}[data-status=ready]", timeout=60_000)
+
+
+def test_every_tab_paints_under_a_prefix_with_nothing_from_elsewhere(
+    browser: Any, served: Served, tmp_path: Path
+) -> None:
+    rec = open_page(browser, served)
+    page = rec.page
+    for name in TABS:
+        tab(page, name)
+        panel = page.locator(f"#panel-{name}")
+        if name == "cohorts":
+            assert "600" in panel.locator("#cohort-table").inner_text()
+        else:
+            assert panel.locator(".js-plotly-plot").count() >= 1, name
+        page.screenshot(path=str(tmp_path / f"{name}.png"))
+    facts = page.locator("#facts").inner_text()
+    assert "log_odds" in facts and "fidelity" in facts
+    # every explanation on the page states its output space and fidelity
+    tab(page, "importance")
+    page.wait_for_selector("#dep-plot.js-plotly-plot")
+    assert page.locator("#panel-importance .explained").count() == 2  # the bars and the dependence plot
+    tab(page, "individual")
+    assert "Fidelity" in page.locator("#ind-head .explained").inner_text()
+    assert float(page.locator("#ind-additivity .additivity").get_attribute("data-error")) < 1e-9
+    rec.assert_clean(served)
+    routes = {u.split("/models/x/", 1)[1].split("?")[0] for u in rec.requests}
+    assert {
+        "dashboard",
+        "dashboard/api/sources",
+        "dashboard/api/summary",
+        "dashboard/api/ice",
+        "explain",
+    } <= routes
+    assert "dashboard/static/vendor/plotly-basic.min.js" in routes
+
+
+def test_the_key_field_unlocks_the_data(browser: Any, served: Served) -> None:
+    rec = open_page(browser, served, key=False)
+    page = rec.page
+    page.wait_for_selector("body[data-state=needs-key]")
+    assert "needs a key" in page.locator("#message").inner_text()
+    page.fill("#key", KEY)
+    page.click("#keyform button")
+    page.wait_for_selector("body[data-state=ready]")
+    settle(page, "cohorts")
+    assert page.evaluate("sessionStorage.getItem('shapserve.key')") == KEY
+    # the one 401 of the first, keyless request is logged by the browser itself
+    rec.assert_clean(served, allowed_errors=1)
+    assert all("401" in e for e in rec.errors)
+
+
+def test_a_cohort_filter_changes_the_metrics_to_scikit_learns(
+    browser: Any, served: Served, loan_eval: tuple[pd.DataFrame, pd.Series]
+) -> None:
+    rec = open_page(browser, served)
+    page = rec.page
+    tab(page, "cohorts")
+    page.click("#cohort-new")
+    page.fill("#cohort-name", "high income")
+    page.click("#cohort-add-filter")
+    row = page.locator("#cohort-editor .filter").first
+    row.locator("select.field").select_option("income")
+    row.locator("select.op").select_option("gt")
+    row.locator("input.value").fill("40000")
+    page.click("#cohort-save")
+    page.wait_for_selector("#cohort-table tr[data-cohort='1']")
+    settle(page, "cohorts")
+    x, y = loan_eval
+    rich = (x["income"] > 40000).to_numpy()
+    assert page.locator("#cohort-table tr[data-cohort='1'] td[data-metric=n]").inner_text() == str(rich.sum())
+    tab(page, "performance")
+    pred = []
+    for i in range(0, len(x), 300):
+        pred += served.predict(records(x.iloc[i : i + 300]))["predictions"]
+    pred_arr = np.asarray(pred)
+
+    def shown(cohort: int, metric: str, cls: str | None = None) -> float:
+        sel = f"#metrics-table td[data-cohort='{cohort}'][data-metric='{metric}']"
+        if cls is not None:
+            sel += f"[data-class='{cls}']"
+        return float(page.locator(sel).get_attribute("data-value"))
+
+    labels = ["approved", "denied"]
+    for cohort, sel in ((0, np.ones(len(x), bool)), (1, rich)):
+        yt, yp = y.to_numpy()[sel], pred_arr[sel]
+        assert shown(cohort, "n") == sel.sum()
+        assert shown(cohort, "accuracy") == pytest.approx(accuracy_score(yt, yp), abs=1e-12)
+        p, r, f, _ = precision_recall_fscore_support(yt, yp, labels=labels, zero_division=0)
+        for k, cls in enumerate(labels):
+            assert shown(cohort, "precision", cls) == pytest.approx(p[k], abs=1e-12)
+            assert shown(cohort, "recall", cls) == pytest.approx(r[k], abs=1e-12)
+            assert shown(cohort, "f1", cls) == pytest.approx(f[k], abs=1e-12)
+    assert shown(0, "accuracy") != shown(1, "accuracy")  # the filter changed what is shown
+    rec.assert_clean(served)
+
+
+def test_what_if_shows_what_predict_returns_for_the_edited_row(
+    browser: Any, served: Served, loan_eval: tuple[pd.DataFrame, pd.Series]
+) -> None:
+    rec = open_page(browser, served)
+    page = rec.page
+    tab(page, "whatif")
+    page.wait_for_selector("#whatif-prediction")
+    original = records(loan_eval[0].iloc[[0]])[0]
+    before = json.loads(page.locator("#whatif-probabilities").get_attribute("data-values"))
+    assert before == pytest.approx(served.predict([original])["probabilities"][0], abs=1e-12)
+    page.fill(".wi-input[data-feature=debt_ratio]", "1.2")
+    page.select_option(".wi-input[data-feature=housing]", "")  # missing, from the list
+    page.check(".wi-missing[data-feature=income]")
+    page.click("#whatif-run")
+    edited = {**original, "debt_ratio": 1.2, "housing": None, "income": None}
+    page.wait_for_function(
+        "() => { const w = window.shapserveDashboard.last.whatif; return w && w.instance.debt_ratio === 1.2 "
+        "&& w.instance.housing === null && w.instance.income === null; }"
+    )
+    settle(page, "whatif")
+    expected = served.predict([edited])
+    assert page.locator("#whatif-prediction").inner_text() == expected["predictions"][0]
+    after = json.loads(page.locator("#whatif-probabilities").get_attribute("data-values"))
+    assert after == pytest.approx(expected["probabilities"][0], abs=1e-12)
+    assert after != pytest.approx(before, abs=1e-6)
+    assert float(page.locator("#whatif-additivity .additivity").get_attribute("data-error")) < 1e-9
+    assert "log_odds" in page.locator("#whatif-result .explained").inner_text()
+    page.click("#whatif-save")
+    page.wait_for_selector("#whatif-saved")
+    # the saved point is a row of the session: ICE sweeps it live
+    tab(page, "ice")
+    page.select_option("#ice-session", "0")
+    settle(page, "ice")
+    page.wait_for_function("() => window.shapserveDashboard.last.ice.curves[0].name === 'session row 1'")
+    rec.assert_clean(served)
+
+
+def test_ice_curve_is_predict_on_the_same_grid(
+    browser: Any, served: Served, loan_eval: tuple[pd.DataFrame, pd.Series]
+) -> None:
+    rec = open_page(browser, served)
+    page = rec.page
+    tab(page, "ice")
+    page.fill("#ice-row", "7")
+    page.click("#ice-show")
+    settle(page, "ice")
+    page.select_option("#ice-feature", "years_employed")
+    page.fill("#ice-grid", "9")
+    page.dispatch_event("#ice-grid", "change")
+    page.wait_for_function(
+        "() => { const i = window.shapserveDashboard.last.ice; return i && i.feature === 'years_employed' "
+        "&& i.grid.length === 9 && i.curves[0].row === 7; }"
+    )
+    settle(page, "ice")
+    drawn = page.evaluate(
+        "() => document.getElementById('ice-plot').data.map(t => ({name: t.name, x: t.x, y: t.y}))"
+    )
+    assert drawn[0]["name"] == "row 7" and drawn[1]["name"].startswith("partial dependence")
+    base = records(loan_eval[0].iloc[[7]])[0]
+    rows = [{**base, "years_employed": g} for g in drawn[0]["x"]]
+    expected = served.predict(rows)
+    k = expected["classes"].index(page.locator("#ice-class").input_value())
+    assert drawn[0]["y"] == pytest.approx([p[k] for p in expected["probabilities"]], abs=1e-12)
+    rec.assert_clean(served)
+
+
+def test_clicking_a_point_or_a_bar_selects_it(browser: Any, served: Served) -> None:
+    rec = open_page(browser, served)
+    page = rec.page
+    tab(page, "individual")
+    # the most isolated point of the picking plot, clicked with the mouse
+    target = page.evaluate(
+        """() => {
+        const gd = document.getElementById('ind-pick'), t = gd.data[0];
+        const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
+        const box = gd.querySelector('.nsewdrag').getBoundingClientRect();
+        const pts = t.x.map((x, i) => [box.left + xa.d2p(x), box.top + ya.d2p(t.y[i]), t.customdata[i]]);
+        let best = null, far = -1;
+        for (const p of pts) {
+          let near = Infinity;
+          for (const q of pts) if (q !== p) near = Math.min(near, Math.hypot(p[0] - q[0], p[1] - q[1]));
+          if (near > far) { far = near; best = p; }
+        }
+        return best;
+      }"""
+    )
+    page.mouse.move(target[0], target[1])
+    page.mouse.click(target[0], target[1])
+    page.wait_for_function(
+        f"() => document.querySelector('#ind-head h3')?.textContent === 'Selected: row {target[2]}'"
+    )
+    settle(page, "individual")
+    tab(page, "importance")
+    page.wait_for_selector("#dep-plot.js-plotly-plot")
+    # the top-k slider redraws the bars in place
+    page.eval_on_selector("#imp-topk", "el => { el.value = 3; el.dispatchEvent(new Event('input')); }")
+    page.wait_for_function("() => document.querySelectorAll('#imp-plot .bars .point').length === 3")
+    name = page.evaluate("() => document.getElementById('imp-plot').data[0].y[0]")
+    # a real click on the bar, through the layer Plotly draws over it
+    bar = page.locator("#imp-plot .bars .point path").first.bounding_box()
+    page.mouse.move(bar["x"] + bar["width"] / 2, bar["y"] + bar["height"] / 2)
+    page.mouse.click(bar["x"] + bar["width"] / 2, bar["y"] + bar["height"] / 2)
+    page.wait_for_function(
+        f"() => document.querySelector('#dependence h3').textContent === 'Dependence: {name}'"
+    )
+    page.wait_for_function(f"() => window.shapserveDashboard.last.dependence.feature === '{name}'")
+    rec.assert_clean(served)
+
+
+def test_switching_to_the_training_sample_and_a_stored_explanation(browser: Any, served: Served) -> None:
+    answer = httpx.post(
+        served.direct + "/explain",
+        json={"instances": records(pd.DataFrame([ROW, ROW]))},
+        headers=AUTH,
+        timeout=30,
+    ).json()
+    up = httpx.post(
+        served.direct + "/explanations", json={"explanation": answer, "comment": "two rows"}, headers=AUTH
+    )
+    assert up.status_code == 200, up.text
+    rec = open_page(browser, served)
+    page = rec.page
+    page.select_option("#source", "sample")
+    page.wait_for_function("() => window.shapserveDashboard.summary?.source.id === 'sample'")
+    tab(page, "performance")
+    assert "no true labels" in page.locator("#perf-metrics").inner_text()
+    tab(page, "ice")
+    page.select_option("#source", "stored:" + up.json()["id"])
+    page.wait_for_function("() => window.shapserveDashboard.summary?.source.kind === 'local'")
+    assert page.locator("nav button[data-tab=whatif]").is_disabled()
+    assert page.locator("nav button[data-tab=ice]").is_disabled()
+    tab(page, "importance")
+    assert page.evaluate("() => window.shapserveDashboard.last.importance.cohorts[0].n_used") == 2
+    tab(page, "individual")
+    assert "stored explanation" in page.locator("#ind-head .explained").inner_text()
+    rec.assert_clean(served)
+
+
+ROW = {
+    "age": 41.0,
+    "income": None,
+    "debt_ratio": 0.31,
+    "years_employed": 6.5,
+    "housing": "own",
+    "purpose": "car",
+    "region": "north",
+}

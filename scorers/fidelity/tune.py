@@ -31,6 +31,10 @@ Progress = Callable[[str], None]
 Rebuild = Callable[[Background, int | None], ScoringExplainer]  # (background, n_coalitions or None)
 
 SAMPLING_FACTOR = 4  # the independent design that estimates the kernel kind's sampling error
+WIDE_CAL, WIDE_CHECK = (
+    1440,
+    480,
+)  # values (rows x features) calibration and check aim for (48, 16 rows at 30 features)
 GROW_EVALUATIONS = 4e7  # model evaluations the coalition growth of max_error may spend on its checks
 
 
@@ -100,8 +104,8 @@ def tune(
     calibrating = searching or (options.calibrate and not everything)
     # rows enough for a few hundred values each (M per row and output): wide models need fewer rows
     m = explainer.masking.n_players
-    n_cal = min(options.n_calib, max(8, -(-480 // m))) if calibrating else 0
-    n_check = min(options.n_check, max(6, -(-160 // m)))
+    n_cal = min(options.n_calib, max(8, -(-WIDE_CAL // m))) if calibrating else 0
+    n_check = min(options.n_check, max(6, -(-WIDE_CHECK // m)))
     if not calibrating:
         n_check = max(4, n_check // 2)
     check, calib = _rows(n, n_check, n_cal, options.seed)

@@ -53,7 +53,13 @@ def _serve(tag: str) -> tuple[subprocess.Popen[bytes], str]:
     import httpx
 
     port = _free_port()
-    env = {**os.environ, "SHAPSERVE_MODEL": tag, "SHAPSERVE_MAX_ROWS": "1000", "SHAPSERVE_REQUEST_TIMEOUT": "900", "BENTOML_DO_NOT_TRACK": "true"}
+    env = {
+        **os.environ,
+        "SHAPSERVE_MODEL": tag,
+        "SHAPSERVE_MAX_ROWS": "1000",
+        "SHAPSERVE_REQUEST_TIMEOUT": "900",
+        "BENTOML_DO_NOT_TRACK": "true",
+    }
     proc = subprocess.Popen(
         [sys.executable, "-m", "bentoml", "serve", "service.service:Shapserve", "--port", str(port)],
         cwd=ROOT,

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from .errors import (
     ArtifactError,
+    ExplanationCancelled,
     InputError,
     MissingFeatureError,
     NotFittedError,
@@ -52,6 +53,7 @@ __all__ = [
     "REGISTRY",
     "ArtifactError",
     "Explanation",
+    "ExplanationCancelled",
     "GlobalExplanation",
     "InputError",
     "Manifest",

@@ -70,6 +70,14 @@ class UnsupportedOperationError(ShapserveError, NotImplementedError):
     kind = "unsupported_operation"
 
 
+class ExplanationCancelled(ShapserveError):
+    """The caller's cancellation token was set while rows were being explained (the caller has gone:
+    a client that disconnected, a request over its time budget, a cancelled job)."""
+
+    status = 499  # "client closed request": nobody reads the answer
+    kind = "cancelled"
+
+
 class ArtifactError(ShapserveError, OSError):
     """An artifact is missing, tampered with, truncated or of an unknown schema version."""
 

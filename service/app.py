@@ -2,65 +2,31 @@
 
 Each route's endpoint: refuse until the model is loaded; parse the JSON body once into the route's
 pydantic model (our error shape for every refusal); run the handler in the thread pool within the time
-budget; map any error in one place (``service.errors``); count the request in ``/metrics``.
+budget while the client stays (either ending sets the request's cancellation token); map any error in
+one place (``service.errors``); count the request in ``/metrics``.
 """
 
 from __future__ import annotations
 
-import json
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from functools import partial
+from typing import Any
 
 import anyio
-from pydantic import BaseModel, RootModel, ValidationError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import Receive
 
 from .core import ScoringService
-from .errors import InvalidJsonError, NotReadyError, TimedOutError, to_response
+from .errors import ClientDisconnectedError, NotReadyError, TimedOutError, to_response
 from .metrics import REQUEST_SECONDS, REQUESTS
+from .parsing import parse_body
 from .routing import Call, RouteSpec
 from .settings import Settings
-
-
-def parse_body(raw: bytes, model: type[BaseModel]) -> BaseModel:
-    """One JSON parse, then the route's model; refusals name the key and what was expected.
-
-    A ``RootModel`` body takes any JSON value (e.g. a pandas ``to_json`` array); any other model takes
-    a JSON object.
-    """
-    root = issubclass(model, RootModel)
-    keys = sorted(model.model_fields)
-    if not raw.strip():
-        expected = "a JSON value" if root else f"a JSON object with keys {keys}"
-        raise InvalidJsonError(f"empty request body; expected {expected}")
-    try:
-        payload = json.loads(raw)
-    except RecursionError:
-        raise InvalidJsonError("request body is nested too deeply") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidJsonError(f"request body is not valid JSON: {exc}") from None
-    if not root and not isinstance(payload, dict):
-        from scorers.errors import InputError
-
-        raise InputError(f"expected a JSON object with keys {keys}, got a JSON {type(payload).__name__}")
-    try:
-        return model.model_validate(payload)
-    except ValidationError as exc:
-        raise _input_error(exc, keys) from None
-
-
-def _input_error(exc: ValidationError, keys: list[str]) -> Exception:
-    from scorers.errors import InputError
-
-    first = exc.errors()[0]
-    where = ".".join(str(p) for p in first["loc"]) or None
-    if first["type"] == "extra_forbidden":
-        return InputError(f"unknown key '{where}'; expected keys: {keys}", field=where)
-    return InputError(first["msg"], field=where)
 
 
 def _endpoint(spec: RouteSpec, settings: Settings) -> Callable[[Request], Awaitable[Response]]:
@@ -78,11 +44,7 @@ def _endpoint(spec: RouteSpec, settings: Settings) -> Callable[[Request], Awaita
                 core, body, dict(request.query_params), dict(request.path_params), dict(request.headers)
             )
             if spec.blocking:
-                with anyio.fail_after(settings.request_timeout):
-                    # abandoned on timeout: the answer goes out now, the thread finishes on its own
-                    result = await anyio.to_thread.run_sync(
-                        partial(spec.handler, call), abandon_on_cancel=True
-                    )
+                result = await _in_thread(spec, call, settings.request_timeout, request.receive)
             else:
                 result = spec.handler(call)
             response = (
@@ -105,6 +67,42 @@ def _endpoint(spec: RouteSpec, settings: Settings) -> Callable[[Request], Awaita
         return response
 
     return endpoint
+
+
+async def _in_thread(spec: RouteSpec, call: Call, budget: float, receive: Receive) -> Any:
+    """The handler's result, computed in the thread pool within the time budget while the client stays.
+
+    Whatever ends the wait early (the budget: TimeoutError; the client's disconnect:
+    ClientDisconnectedError) sets the request's token, so an explanation stops at its next slice of rows
+    (``scorers.ScoringExplainer.explain_frame``) instead of computing for nobody; the thread itself is
+    abandoned, not awaited.
+    """
+    outcome: dict[str, Any] = {}
+    try:
+        with anyio.fail_after(budget):
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(_watch_disconnect, receive, call.cancel, tg.cancel_scope)
+                try:
+                    outcome["result"] = await anyio.to_thread.run_sync(
+                        partial(spec.handler, call), abandon_on_cancel=True
+                    )
+                except Exception as exc:  # noqa: BLE001 - raised below, outside the task group
+                    outcome["error"] = exc
+                tg.cancel_scope.cancel()  # the answer is ready: stop watching
+    finally:
+        call.cancel.set()  # a no-op when the handler has returned
+    if "error" in outcome:
+        raise outcome["error"]
+    if "result" not in outcome:
+        raise ClientDisconnectedError("the client disconnected before its answer was ready")
+    return outcome["result"]
+
+
+async def _watch_disconnect(receive: Receive, token: threading.Event, scope: anyio.CancelScope) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass  # the body was read before (the guard replays it); nothing else is expected
+    token.set()
+    scope.cancel()
 
 
 def _count_error(core: ScoringService | None, kind: str) -> None:

@@ -10,8 +10,10 @@ import gc
 import threading
 import time
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -19,10 +21,15 @@ import pandas as pd
 import scorers
 from scorers import globals as global_kinds
 from scorers.errors import InputError
-from scorers.explanation import GlobalExplanation
+from scorers.explanation import Explanation, GlobalExplanation
 
-from .metrics import ERRORS, EXPLAIN_SECONDS, PREDICT_SECONDS, ROWS
+from .admission import RowBudget
+from .metrics import ERRORS, EXPLAIN_SECONDS, INFLIGHT_ROWS, PREDICT_SECONDS, ROWS
+from .parsing import check_instances, check_top_k
 from .settings import Settings
+
+if TYPE_CHECKING:
+    from .jobs.manager import JobManager
 
 
 def _label(v: Any) -> Any:
@@ -36,8 +43,11 @@ class ScoringService:
         self.settings = settings
         self.max_rows = settings.max_rows
         self.ready = False
+        self.artifact_dir = Path(artifact_dir)
         self._store: Any = None
         self._store_lock = threading.Lock()
+        self._jobs: JobManager | None = None
+        self._jobs_lock = threading.Lock()
         from store.settings import get_settings as store_settings
 
         # read once, at start-up, like every setting: the store itself opens on first use
@@ -47,6 +57,7 @@ class ScoringService:
         )
         self.manifest = self.explainer.manifest
         self.labels = {"model": name, "version": version}
+        self.admission = RowBudget(settings.max_inflight_rows, INFLIGHT_ROWS.labels(**self.labels))
         if settings.warmup and self.explainer.sample is not None and len(self.explainer.sample):
             warm = self.explainer.validate(self.explainer.sample.iloc[:1])
             self.explainer.predict_frame(warm)
@@ -66,6 +77,22 @@ class ScoringService:
 
                 self._store = ExplanationStore(self.store_settings.url())
             return self._store
+
+    # -- explain jobs ----------------------------------------------------------------------------------
+    @property
+    def jobs(self) -> JobManager:
+        """The explain jobs of this worker, started on first use (service.jobs)."""
+        with self._jobs_lock:
+            if self._jobs is None:
+                from .jobs.manager import JobManager
+
+                self._jobs = JobManager(self)
+            return self._jobs
+
+    def close(self) -> None:
+        """Stop what this worker started beside the requests (the jobs' processes), at shutdown."""
+        if self._jobs is not None:
+            self._jobs.close()
 
     def record(self, answer: dict[str, Any]) -> None:
         """Keep a sample of served /explain answers in the store, when recording is on (off by default)."""
@@ -87,56 +114,66 @@ class ScoringService:
     # -- request parts ------------------------------------------------------------------------------
     def rows(self, instances: Any) -> pd.DataFrame:
         """Validated rows of a request: a non-empty list within the row limit, checked by the schema."""
-        if instances is None:
-            raise InputError(
-                "missing; expected a list of rows (objects keyed by feature name, or arrays)",
-                field="instances",
-            )
-        if not isinstance(instances, list):
-            raise InputError(f"expected a list of rows, got {type(instances).__name__}", field="instances")
-        if len(instances) == 0:
-            raise InputError("expected at least one row", field="instances")
-        if len(instances) > self.max_rows:
-            raise InputError(
-                f"{len(instances)} rows exceed the limit of {self.max_rows} per request", field="instances"
-            )
-        return self.explainer.validate(instances)
+        return self.explainer.validate(self.instances(instances))
+
+    @contextmanager
+    def admitted(self, instances: Any) -> Iterator[pd.DataFrame]:
+        """The request's validated rows, admitted against this worker's row budget while the block runs
+        (429 beyond it: ``service.admission``)."""
+        with self.admission.hold(len(self.instances(instances))):
+            yield self.explainer.validate(instances)
+
+    def instances(self, instances: Any) -> list[Any]:
+        """A request's ``instances``: a non-empty list within the row limit (the rows unchecked)."""
+        beyond = f"; POST /explain_jobs takes up to {self.settings.max_job_rows} rows"
+        return check_instances(instances, self.max_rows, "per request" + beyond)
 
     def top_k(self, top_k: Any) -> int | None:
-        if top_k is None:
-            return None
-        m = len(self.explainer.features)
-        if isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= m:
-            raise InputError(f"expected an integer between 1 and {m}, got {top_k!r}", field="top_k")
-        return top_k
+        return check_top_k(top_k, len(self.explainer.features))
 
     def prediction(self, frame: pd.DataFrame) -> tuple[dict[str, Any], np.ndarray | None]:
         t0 = time.perf_counter()
         exp = self.explainer
         labels = exp.predict_frame(frame)
-        out: dict[str, Any] = {"predictions": [_label(v) for v in labels]}
-        proba = None
-        if exp.classes is not None:
-            proba = exp.predict_proba_frame(frame)
-            out["probabilities"] = proba.tolist()
-            out["classes"] = [_label(c) for c in exp.classes]
+        proba = exp.predict_proba_frame(frame) if exp.classes is not None else None
         PREDICT_SECONDS.labels(**self.labels).observe(time.perf_counter() - t0)
-        return out, proba
+        return self.prediction_answer(labels, proba), proba
+
+    def prediction_answer(self, labels: Any, proba: np.ndarray | None) -> dict[str, Any]:
+        """``/predict``'s answer from the predicted labels and the probabilities (classifiers)."""
+        out: dict[str, Any] = {"predictions": [_label(v) for v in labels]}
+        if proba is not None and self.explainer.classes is not None:
+            out["probabilities"] = proba.tolist()
+            out["classes"] = [_label(c) for c in self.explainer.classes]
+        return out
 
     # -- endpoints --------------------------------------------------------------------------------------
     def predict(self, instances: Any) -> dict[str, Any]:
-        frame = self.rows(instances)
-        out, _ = self.prediction(frame)
+        with self.admitted(instances) as frame:
+            out, _ = self.prediction(frame)
         ROWS.labels(**self.labels, endpoint="predict").inc(len(frame))
         return out
 
-    def explain(self, instances: Any, top_k: Any = None) -> dict[str, Any]:
-        frame = self.rows(instances)
-        k = self.top_k(top_k)
-        out, proba = self.prediction(frame)
-        t0 = time.perf_counter()
-        exp = self.explainer.explain_frame(frame)
-        EXPLAIN_SECONDS.labels(**self.labels).observe(time.perf_counter() - t0)
+    def explain(
+        self, instances: Any, top_k: Any = None, *, cancel: Callable[[], bool] | None = None
+    ) -> dict[str, Any]:
+        """``/explain``'s answer.  ``cancel`` (the request's token) stops the explanation between slices
+        of rows once it returns True (``scorers.ExplanationCancelled``)."""
+        with self.admitted(instances) as frame:
+            k = self.top_k(top_k)
+            out, proba = self.prediction(frame)
+            t0 = time.perf_counter()
+            exp = self.explainer.explain_frame(frame, cancel=cancel)
+            EXPLAIN_SECONDS.labels(**self.labels).observe(time.perf_counter() - t0)
+        out = self.explain_answer(out, proba, exp, k)
+        ROWS.labels(**self.labels, endpoint="explain").inc(len(frame))
+        self.record(out)  # a sample into the store, when SHAPSERVE_STORE_RECORD_SAMPLE_RATE > 0
+        return out
+
+    def explain_answer(
+        self, out: dict[str, Any], proba: np.ndarray | None, exp: Explanation, k: int | None
+    ) -> dict[str, Any]:
+        """``/explain``'s answer: ``/predict``'s (``out``) plus the explanation of the same rows."""
         out.update(
             features=exp.features,
             output_space=exp.output_space,
@@ -152,10 +189,8 @@ class ScoringService:
                     index.get(_label(p), int(np.argmax(proba[i]))) for i, p in enumerate(out["predictions"])
                 ]
             else:
-                which = [0] * len(frame)
+                which = [0] * len(out["predictions"])
             out["ranked"] = exp.ranked(k, which)
-        ROWS.labels(**self.labels, endpoint="explain").inc(len(frame))
-        self.record(out)  # a sample into the store, when SHAPSERVE_STORE_RECORD_SAMPLE_RATE > 0
         return out
 
     def count_error(self, kind: str) -> None:
@@ -195,7 +230,11 @@ class ScoringService:
                 else None
             ),
             "versions": m.versions,
-            "limits": {"max_rows": self.max_rows},
+            "limits": {
+                "max_rows": self.max_rows,
+                "max_inflight_rows": self.settings.max_inflight_rows,
+                "max_job_rows": self.settings.max_job_rows,
+            },
         }
 
     def global_top_k(self, top_k: Any, m: int) -> int | None:
@@ -244,16 +283,16 @@ class ScoringService:
             )
         if labels is not None and not isinstance(labels, list):
             raise InputError(f"expected a list of labels, got {type(labels).__name__}", field="labels")
-        frame = self.rows(instances)
-        k = self.top_k(top_k)
         options: dict[str, Any] = {
             key: value
             for key, value in (("metric", metric), ("n_repeats", n_repeats), ("surrogate", surrogate))
             if value is not None
         }
-        t0 = time.perf_counter()
-        glob = global_kinds.explain_global(self.explainer, frame, kind=kind, labels=labels, **options)
-        EXPLAIN_SECONDS.labels(**self.labels).observe(time.perf_counter() - t0)
+        with self.admitted(instances) as frame:
+            k = self.top_k(top_k)
+            t0 = time.perf_counter()
+            glob = global_kinds.explain_global(self.explainer, frame, kind=kind, labels=labels, **options)
+            EXPLAIN_SECONDS.labels(**self.labels).observe(time.perf_counter() - t0)
         ROWS.labels(**self.labels, endpoint="explain_global").inc(len(frame))
         return self.global_body(glob, k)
 

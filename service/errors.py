@@ -2,7 +2,7 @@
 
 Body shape for every error we answer: ``{"error": message, "kind": kind, "row": i|null, "field": name|null}``.
 Every status code we answer comes from an error class: the engine's (``scorers.errors``: 400 bad input,
-422 a model no scorer explains, 500 internal) and the service's below (401, 404, 413, 415, 429, 503,
+422 a model no scorer explains, 500 internal) and the service's below (401, 404, 413, 415, 429, 499, 503,
 504).  Client errors carry their message; anything else is logged with a request id and answered with a
 generic message, never a traceback or a path.
 """
@@ -62,6 +62,13 @@ class NotReadyError(ShapserveError):
 class TimedOutError(ShapserveError):
     status = 504
     kind = "timeout"
+
+
+class ClientDisconnectedError(ShapserveError):
+    """The client went away before its answer (never sent: the status is for /metrics and logs)."""
+
+    status = 499  # nginx's "client closed request"
+    kind = "client_disconnected"
 
 
 def error_body(message: str, kind: str, row: int | None = None, field: str | None = None) -> dict[str, Any]:

@@ -42,3 +42,20 @@ REQUEST_SECONDS = bentoml.metrics.Histogram(
     labelnames=[*_LABELS, "route"],
     buckets=_BUCKETS,
 )
+INFLIGHT_ROWS = bentoml.metrics.Gauge(
+    name="shapserve_inflight_rows",
+    documentation="Rows of the scoring requests in flight (admission by rows), summed over live workers",
+    labelnames=_LABELS,
+    multiprocess_mode="livesum",
+)
+JOBS = bentoml.metrics.Gauge(
+    name="shapserve_jobs",
+    documentation="Explain jobs queued or running in the live workers, by status",
+    labelnames=[*_LABELS, "status"],
+    multiprocess_mode="livesum",
+)
+JOBS_FINISHED = bentoml.metrics.Counter(
+    name="shapserve_jobs_finished_total",
+    documentation="Explain jobs that ended, by status (done, failed, cancelled)",
+    labelnames=[*_LABELS, "status"],
+)

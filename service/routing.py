@@ -8,6 +8,7 @@ into its pydantic model (or its own ``parse``); a ``scoring`` route counts again
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -24,6 +25,9 @@ if TYPE_CHECKING:
 class Call:
     """What a handler receives: the loaded model's service, the validated body, query and path values."""
 
+    # the request's cancellation token (keyword only): ``is_set`` once its client has gone or its time
+    # budget is spent; handlers pass ``cancel.is_set`` to the engine (``explain(..., cancel=)``)
+    cancel: threading.Event = field(default_factory=threading.Event, kw_only=True)
     core: ScoringService
     body: Any = None
     query: Mapping[str, str] = field(default_factory=dict)

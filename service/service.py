@@ -31,6 +31,10 @@ class Shapserve:
     model_ref = bentoml.models.BentoModel(MODEL_TAG)
 
     def __init__(self) -> None:
+        if settings.blas_threads:  # before this worker's first numeric work (docs/reliability.md)
+            from threadpoolctl import threadpool_limits
+
+            self._blas_limits = threadpool_limits(settings.blas_threads)
         stored = self.model_ref  # on an instance, the reference resolves to the stored model
         tag = stored.tag
         self.core = ScoringService(
@@ -44,6 +48,10 @@ class Shapserve:
 
     def __is_ready__(self) -> bool:
         return self.core.ready
+
+    @bentoml.on_shutdown
+    def _shutdown(self) -> None:
+        self.core.close()  # the explain jobs' processes; queued and running jobs end as failed
 
 
 def _count_rejected(kind: str) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from pydantic import Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -29,6 +29,50 @@ class Settings(BaseSettings):
     )
     request_timeout: float = Field(
         30.0, gt=0, description="Time budget of one request in seconds (504 with our error shape beyond)."
+    )
+    # -- fair admission and explain jobs (docs/api.md "POST /explain_jobs", docs/reliability.md) -------
+    max_inflight_rows: int = Field(
+        1000,
+        ge=1,
+        description="Rows of scoring requests in flight at once per worker; a request that would exceed "
+        "it is shed with 429 + Retry-After (one over it alone runs when nothing else is in flight).",
+    )
+    blas_threads: int = Field(
+        1,
+        ge=0,
+        description="BLAS/OpenMP threads per worker process (0: the libraries' default). One thread is "
+        "faster for small requests, and gives the bits that jobs and explain-batch give.",
+    )
+    max_job_rows: int = Field(100_000, ge=1, description="Most rows one explain job may carry.")
+    max_job_body_bytes: int = Field(
+        100_000_000, ge=1024, description="Largest POST /explain_jobs body, checked before it is parsed."
+    )
+    job_concurrency: int = Field(
+        1,
+        ge=1,
+        description="Explain jobs computed at once per worker, each in its own process (lower CPU priority, "
+        "one BLAS thread) beside the request path.",
+    )
+    max_queued_jobs: int = Field(
+        8, ge=1, description="Jobs waiting per worker; a submission beyond is shed with 429 + Retry-After."
+    )
+    job_ttl: float = Field(
+        3600.0, gt=0, description="Seconds a finished job's status and result are kept, then forgotten."
+    )
+    job_stored_rows: int = Field(
+        1_000_000,
+        ge=1,
+        description="Result rows kept for finished jobs (on disk); beyond it the oldest are forgotten first.",
+    )
+    jobs_dir: str | None = Field(
+        None,
+        description="Directory the workers of one server share for job statuses and results; default "
+        "$BENTOML_HOME/shapserve-jobs (else ~/.shapserve/jobs), one subdirectory per model version.",
+    )
+    bentoml_home: str | None = Field(
+        None,
+        validation_alias=AliasChoices("BENTOML_HOME", "bentoml_home"),
+        description="BentoML's home directory (where jobs_dir defaults to).",
     )
     workers: str = Field("1", description="BentoML worker processes: a number or 'cpu_count'.")
     trust_pickle: bool = Field(

@@ -65,6 +65,8 @@ class Scorer:
     evaluates_coalitions: ClassVar[bool] = False
     # offers background_split (values against each background row alone)
     splits_background: ClassVar[bool] = False
+    # explains each row with model calls of its own: a row's bits do not depend on the rows beside it
+    rows_alone: ClassVar[bool] = False
     _state_keys: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, **params: Any) -> None:

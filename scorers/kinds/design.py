@@ -33,6 +33,7 @@ class DesignScorer(Scorer):
     black_box = True
     evaluates_coalitions = True
     splits_background = True
+    rows_alone = True  # shap_values below: one row per model call
     _state_keys = ("masks_", "projection_", "full_weight_")
 
     def _design(self, n_players: int) -> CoalitionDesign:

@@ -12,7 +12,7 @@ from ..routing import Call, RouteSpec
 
 def score(call: Call) -> dict[str, Any]:
     rows, _orient = pandas_json.decode(call.body.root, call.core.explainer.features)
-    return score_response(call.core.explain(rows))
+    return score_response(call.core.explain(rows, cancel=call.cancel.is_set))
 
 
 ROUTES = (

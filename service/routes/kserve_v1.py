@@ -26,7 +26,7 @@ def predict(call: Call) -> dict[str, Any]:
 
 def explain(call: Call) -> dict[str, Any]:
     check_model(call.core, call.path["name"])
-    return call.core.explain(call.body.rows(), call.body.top_k)
+    return call.core.explain(call.body.rows(), call.body.top_k, cancel=call.cancel.is_set)
 
 
 _TAGS = ("kserve-v1",)

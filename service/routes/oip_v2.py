@@ -48,7 +48,7 @@ def infer(call: Call) -> dict[str, Any] | Response:
     request: v2.InferenceRequest = call.body
     rows = v2.rows(request, core.explainer.features)
     chosen = v2.plan(request, classifier=core.explainer.classes is not None)
-    answer = core.explain(rows) if chosen.explain else core.predict(rows)
+    answer = core.explain(rows, cancel=call.cancel.is_set) if chosen.explain else core.predict(rows)
     body, buffers = v2.response(request, chosen, answer, core.name, core.version)
     if not buffers:
         return body

@@ -13,7 +13,7 @@ def predict(call: Call) -> dict[str, Any]:
 
 
 def explain(call: Call) -> dict[str, Any]:
-    return call.core.explain(call.body.instances, call.body.top_k)
+    return call.core.explain(call.body.instances, call.body.top_k, cancel=call.cancel.is_set)
 
 
 ROUTES = (

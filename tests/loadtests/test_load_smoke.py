@@ -57,3 +57,46 @@ def test_make_load_smoke_writes_a_summary_without_failures(server: str, tmp_path
     assert summary["meta"]["model"].startswith("shapserve-demo:")
     assert summary["slo"]["passed"] is True
     assert "| /explain [1 row] |" in (out / "summary.md").read_text()
+
+
+def test_beside_reports_small_requests_beside_a_job_and_a_large_explain(server: str, tmp_path: Path) -> None:
+    """loadtests/beside.py, bounded (3 s phases, a 400-row job, 40-row synchronous explains): every phase
+    reports the small requests' percentiles, the large work made progress, and nothing failed. The
+    latencies themselves are measured in loadtests/README.md, not asserted here."""
+    out = tmp_path / "beside"
+    proc = subprocess.run(
+        [
+            str(ROOT / ".venv" / "bin" / "python"),
+            "loadtests/beside.py",
+            "--host",
+            server,
+            "--phase",
+            "3s",
+            "--rate",
+            "4",
+            "--job-rows",
+            "400",
+            "--big-rows",
+            "40",
+            "--out",
+            str(out),
+        ],
+        cwd=ROOT,
+        env=env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    result = json.loads((out / "beside.json").read_text())
+    phases = result["phases"]
+    assert list(phases) == ["alone", "beside a job", "beside /explain", "alone again"]
+    for name, p in phases.items():
+        assert p["requests"] > 0, name
+        assert set(p["statuses"]) == {"200"}, (name, p["statuses"])
+        assert p["p50_ms"] is not None and p["p50_ms"] <= p["p99_ms"] <= p["max_ms"], (name, p)
+    job = phases["beside a job"]["job"]
+    assert job["rows"] == 400 and job["rows_done"] > 0, job
+    explain = phases["beside /explain"]["explain"]
+    assert explain["rows"] > 0 and set(explain["statuses"]) == {"200"}, explain
+    assert "| beside a job |" in (out / "beside.md").read_text()

@@ -28,7 +28,15 @@ V2_INPUTS = {
         for k, v in ROW.items()
     ]
 }
-OURS = {"/predict", "/explain", "/metadata", "/explain_global", "/docs.json"}
+OURS = {
+    "/predict",
+    "/explain",
+    "/metadata",
+    "/explain_global",
+    "/docs.json",
+    "/explain_jobs",
+    "/explain_jobs/{id}",
+}
 
 
 def _calls(name: str) -> list[tuple[str, str, Any]]:
@@ -157,8 +165,6 @@ def test_scoring_routes_count_against_the_inflight_limit(path: str, ctype: bytes
 
 
 def test_bodies_are_parsed_once(client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    import service.app as app_module
-
     calls: list[int] = []
     real = json.loads
 
@@ -168,7 +174,7 @@ def test_bodies_are_parsed_once(client: Any, monkeypatch: pytest.MonkeyPatch) ->
 
     c = client("loan")
     name = c.get("/metadata").json()["model"]["name"]
-    monkeypatch.setattr(app_module.json, "loads", counting)
+    monkeypatch.setattr(json, "loads", counting)
     for path, body in (
         ("/score", json.dumps({k: {"0": v} for k, v in ROW.items()})),  # the columns orient
         (f"/v1/models/{name}:explain", json.dumps({"instances": [ROW]})),

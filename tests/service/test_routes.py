@@ -88,8 +88,6 @@ def test_openapi_document_shows_the_real_shapes(client_for: Any) -> None:
 def test_json_is_parsed_once_into_the_route_model(client_for: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     import json
 
-    import service.app as app_module
-
     calls: list[int] = []
     real = json.loads
 
@@ -97,7 +95,7 @@ def test_json_is_parsed_once_into_the_route_model(client_for: Any, monkeypatch: 
         calls.append(1)
         return real(raw, *a, **k)
 
-    monkeypatch.setattr(app_module.json, "loads", counting)
+    monkeypatch.setattr(json, "loads", counting)
     c = client_for("loan")
     r = c.post("/explain", json={"instances": [LOAN_ROW]})
     parsed = len(calls)
@@ -111,10 +109,11 @@ def test_a_handler_sees_only_what_the_table_says() -> None:
     seen: dict[str, Any] = {}
 
     class Core:
-        def explain(self, instances: Any, top_k: Any) -> dict[str, Any]:
-            seen.update(instances=instances, top_k=top_k)
+        def explain(self, instances: Any, top_k: Any, cancel: Any) -> dict[str, Any]:
+            seen.update(instances=instances, top_k=top_k, cancel=cancel)
             return {}
 
     body = spec.body.model_validate({"instances": [[1.0]], "top_k": 2})
-    spec.handler(Call(Core(), body))  # type: ignore[arg-type]
-    assert seen == {"instances": [[1.0]], "top_k": 2}
+    call = Call(Core(), body)  # type: ignore[arg-type]
+    spec.handler(call)
+    assert seen == {"instances": [[1.0]], "top_k": 2, "cancel": call.cancel.is_set}

@@ -1,0 +1,72 @@
+"""What runs in a job process: the worker's jobs are read and explained here, not in the worker.
+
+A job process is spawned by its worker (``service.jobs.manager``), loads the artifact once, runs at a
+lower CPU priority with one BLAS thread, and exits when its worker has gone.  Parsing a job's body
+(tens of MB of JSON) and validating its rows hold the GIL for seconds: done here, they cost the worker's
+requests nothing.  Nothing here imports BentoML.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from typing import Any
+
+import pandas as pd
+
+NICENESS = (
+    10  # below the worker's requests: the scheduler gives a niced process about a tenth when both want a core
+)
+
+_STATE: dict[str, Any] = {}
+
+
+def init(artifact_dir: str, trust_pickle: bool, expected_sha256: str | None, max_job_rows: int) -> None:
+    """The process initialiser: priority, threads, the explainer, and a watch on the worker."""
+    from batch.partition import pin_threads
+
+    os.nice(NICENESS)
+    pin_threads(1)
+    import scorers
+
+    _STATE["explainer"] = scorers.load(
+        artifact_dir, trust_pickle=trust_pickle, expected_sha256=expected_sha256
+    )
+    _STATE["max_job_rows"] = max_job_rows
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    # a killed worker cannot stop its pool: once this process is re-parented, it leaves on its own
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(0)
+
+
+def parse(raw: bytes) -> dict[str, Any]:
+    """A ``POST /explain_jobs`` body read: ``{"frame", "top_k"}``, or ``{"error": ...}`` naming what is
+    wrong (an input error's class, message, row and field, rebuilt by the worker)."""
+    from scorers.errors import InputError
+
+    from ..parsing import check_instances, check_top_k, parse_body
+    from ..schemas import ExplainRequest
+
+    explainer = _STATE["explainer"]
+    try:
+        body = parse_body(raw, ExplainRequest)
+        instances = check_instances(body.instances, _STATE["max_job_rows"], "per job")  # type: ignore[attr-defined]
+        frame = explainer.validate(instances)
+        top_k = check_top_k(body.top_k, len(explainer.features))  # type: ignore[attr-defined]
+    except InputError as exc:
+        return {
+            "error": {"class": type(exc).__name__, "message": exc.detail, "row": exc.row, "field": exc.field}
+        }
+    return {"frame": frame, "top_k": top_k}
+
+
+def explain(frame: pd.DataFrame) -> dict[str, Any]:
+    """Predictions, probabilities and the explanation of a slice of a job's rows (numpy arrays)."""
+    from batch.partition import explain_rows
+
+    return explain_rows(_STATE["explainer"], frame.reset_index(drop=True), 0, 0)

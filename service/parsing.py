@@ -1,0 +1,74 @@
+"""A request body: one JSON parse into the route's pydantic model, and the checks of ``instances`` and
+``top_k`` that the engine's schema does not make; refusals in our error shape.
+
+A module of its own (no BentoML, no app), so that a job's process reads a body as the app does.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import BaseModel, RootModel, ValidationError
+
+from scorers.errors import InputError
+
+from .errors import InvalidJsonError
+
+
+def parse_body(raw: bytes, model: type[BaseModel]) -> BaseModel:
+    """One JSON parse, then the route's model; refusals name the key and what was expected.
+
+    A ``RootModel`` body takes any JSON value (e.g. a pandas ``to_json`` array); any other model takes
+    a JSON object.
+    """
+    root = issubclass(model, RootModel)
+    keys = sorted(model.model_fields)
+    if not raw.strip():
+        expected = "a JSON value" if root else f"a JSON object with keys {keys}"
+        raise InvalidJsonError(f"empty request body; expected {expected}")
+    try:
+        payload = json.loads(raw)
+    except RecursionError:
+        raise InvalidJsonError("request body is nested too deeply") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidJsonError(f"request body is not valid JSON: {exc}") from None
+    if not root and not isinstance(payload, dict):
+        raise InputError(f"expected a JSON object with keys {keys}, got a JSON {type(payload).__name__}")
+    try:
+        return model.model_validate(payload)
+    except ValidationError as exc:
+        raise _input_error(exc, keys) from None
+
+
+def _input_error(exc: ValidationError, keys: list[str]) -> Exception:
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or None
+    if first["type"] == "extra_forbidden":
+        return InputError(f"unknown key '{where}'; expected keys: {keys}", field=where)
+    return InputError(first["msg"], field=where)
+
+
+def check_instances(instances: Any, limit: int, per: str) -> list[Any]:
+    """``instances``: a non-empty list of at most ``limit`` rows (the rows themselves are the schema's).
+    ``per`` ends the row-limit message ("per request", "per job")."""
+    if instances is None:
+        raise InputError(
+            "missing; expected a list of rows (objects keyed by feature name, or arrays)", field="instances"
+        )
+    if not isinstance(instances, list):
+        raise InputError(f"expected a list of rows, got {type(instances).__name__}", field="instances")
+    if len(instances) == 0:
+        raise InputError("expected at least one row", field="instances")
+    if len(instances) > limit:
+        raise InputError(f"{len(instances)} rows exceed the limit of {limit} {per}", field="instances")
+    return instances
+
+
+def check_top_k(top_k: Any, m: int) -> int | None:
+    """``top_k`` of a JSON body: absent, or an integer from 1 to M."""
+    if top_k is None:
+        return None
+    if isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= m:
+        raise InputError(f"expected an integer between 1 and {m}, got {top_k!r}", field="top_k")
+    return top_k

@@ -4,8 +4,12 @@ A weighting ``w`` of pool rows gives every row the values ``sum_b w_b phi(x; b)`
 On calibration rows (training rows, held apart from the checked ones) we know each pool row's own
 values and the full-data values, so the weights are a non-negative least-squares fit of the one to
 the other, with ``sum w = 1`` and the base value ``sum_b w_b f(b)`` matching the full data's.  The
-``size`` rows with the largest weights are kept and their weights refitted.  Any weights that sum to 1
-keep the explanations additive: they define a proper (weighted) background.
+rows are then thinned by halves, refitting each time: the ``4 size`` rows of largest weight, then
+``2 size``, then ``size`` (iterative hard thresholding).  Keeping the ``size`` largest weights of the one
+fit over every candidate drops rows whose share the rest cannot take up: on the seed's SVC (margin, 50
+rows, 40 test rows) one cut left 8.0% against the full data, the halving 3.6%; on the eight held-out
+models of ``benchmarks.fidelity`` it was as good or better everywhere (docs/fidelity.md).  Any weights
+that sum to 1 keep the explanations additive: they define a proper (weighted) background.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from .measure import FloatArray
 # columns of the least-squares problem (pool rows); a larger pool is sampled down to this many
 MAX_CANDIDATES = 1500
 _SUM_WEIGHT = 1e3  # how hard sum(w) = 1 is held (relative to the scaled residuals)
+THIN_START = 4  # the first cut keeps 4 x size rows, then halves to size (see the module's text)
 
 
 def fit_weights(
@@ -51,9 +56,14 @@ def calibrated(
     if n_pool > MAX_CANDIDATES:
         candidates = np.sort(np.random.default_rng(seed).choice(n_pool, MAX_CANDIDATES, replace=False))
     w = fit_weights(splits, target, outputs, base, candidates)
-    order = np.argsort(-w, kind="stable")
-    keep = candidates[np.sort(order[: min(size, int(np.count_nonzero(w)) or 1)])]
-    return keep, fit_weights(splits, target, outputs, base, keep)
+    keep = THIN_START * size
+    while True:
+        order = np.argsort(-w, kind="stable")
+        candidates = candidates[np.sort(order[: min(keep, int(np.count_nonzero(w)) or 1)])]
+        w = fit_weights(splits, target, outputs, base, candidates)
+        if keep <= size:
+            return candidates, w
+        keep = max(size, keep // 2)
 
 
 def values_of(splits: FloatArray, columns: np.ndarray, weights: np.ndarray) -> FloatArray:

@@ -121,7 +121,17 @@ class ScoringExplainer:
         return self.predict_proba_frame(self.validate(rows))
 
     def predict_frame(self, frame: pd.DataFrame) -> np.ndarray:
-        out = self.runtime.predict(frame)
+        return self.named(self.runtime.predict(frame))
+
+    def predict_table(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None]:
+        """(``predict_frame``, ``predict_proba_frame`` or None) of many validated rows, through a verified
+        fast path where the model has one (``scorers.bulk``)."""
+        from .bulk import predict_table
+
+        return predict_table(self, frame)
+
+    def named(self, out: np.ndarray) -> np.ndarray:
+        """The runtime's labels as ``predict_frame`` answers them."""
         labels = self.manifest.model.labels
         if labels is None:
             return out

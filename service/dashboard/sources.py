@@ -39,7 +39,6 @@ if TYPE_CHECKING:
 EVAL = "eval"
 SAMPLE = "sample"
 STORED = "stored:"
-PREDICT_CHUNK = 20_000
 STORED_CACHE = 4
 
 
@@ -156,14 +155,11 @@ def rows_dataset(core: ScoringService, key: str, shap_rows: int) -> Dataset:
         title = f"Training sample ({len(frame):,}, no labels)"
     frame = frame.reset_index(drop=True)
     n = len(frame)
-    chunks = [frame.iloc[i : i + PREDICT_CHUNK] for i in range(0, n, PREDICT_CHUNK)]
-    predicted = np.concatenate([np.asarray(explainer.predict_frame(c), dtype=object) for c in chunks])
+    predicted, proba = explainer.predict_table(frame)  # in chunks, or a verified fast path (scorers.bulk)
     classes = None if explainer.classes is None else [str(_plain(c)) for c in explainer.classes]
-    proba = None
     truth: npt.NDArray[Any] | None = None
     notes: list[str] = []
     if classes is not None:
-        proba = np.concatenate([explainer.predict_proba_frame(c) for c in chunks]).astype(np.float64)
         pred: npt.NDArray[Any] = label_codes(predicted, classes)
         if labels is not None:
             truth = label_codes(labels, classes, core.manifest.model.labels)

@@ -2,8 +2,9 @@
 
 ``.venv/bin/python -m benchmarks.http_fidelity [--rows 20] [--ref-rows 16]``
 
-Packages ``scorers.examples.breast_cancer_svc()`` five ways (margin space: the default,
-``max_error=0.05`` and ``max_error=0.01``; probability space, ``--scorer kernel``: the default and ``max_error=0.1``), serves
+Packages ``scorers.examples.breast_cancer_svc()`` six ways (margin space: the default,
+``max_error=0.05`` and ``max_error=0.01``; probability space, ``--scorer kernel``: the default,
+``max_error=0.1``, and 40 calibrated rows with 256 coalitions), serves
 each as a real BentoML server (one worker) on 127.0.0.1, and times 1-row requests (interleaved across
 the servers and the baseline, so load hits all alike) and 50-row requests.  The baseline is the AzureML
 scoring explainer's configuration, ``shap.KernelExplainer(predict_proba, shap.kmeans(x_train, 10))``
@@ -39,6 +40,15 @@ CONFIGS = {
     "margin, max_error=0.01": {"max_error": 0.01},
     "probability, default": {"scorer": "kernel", "output_space": "probability"},
     "probability, max_error=0.1": {"scorer": "kernel", "output_space": "probability", "max_error": 0.1},
+    # shapserve package --scorer kernel --output-space probability --background-size 40 --summary calibrated
+    #   --coalitions 256: with the margin's exact anchor, background rows buy more than coalitions
+    "probability, 40 rows, 256 coalitions": {
+        "scorer": "kernel",
+        "output_space": "probability",
+        "background_size": 40,
+        "summary": "calibrated",
+        "n_coalitions": 256,
+    },
 }
 
 

@@ -34,6 +34,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         type=_rows,
         help="background rows, or 'all' (every training row); default: the scorer's own size, calibrated",
     )
+    p.add_argument(
+        "--summary",
+        choices=["calibrated", "kmeans", "sample"],
+        help="how --background-size rows are chosen: calibrated to the full data, k-means or a random sample "
+        "(default: the scorer's own summary; calibrated when no size is given)",
+    )
+    p.add_argument(
+        "--coalitions",
+        type=int,
+        help="coalitions of the kernel and exact scorers' fixed design (default: the scorer's own)",
+    )
     fidelity = p.add_mutually_exclusive_group()
     fidelity.add_argument(
         "--max-error",
@@ -91,6 +102,8 @@ def run(args: argparse.Namespace) -> int:
         scorer=args.scorer,
         output_space=args.output_space,
         background_size=args.background_size,
+        summary=args.summary,
+        n_coalitions=args.coalitions,
         max_error=args.max_error,
         latency_budget_ms=args.latency_budget_ms,
         classes=args.classes.split(",") if args.classes else None,

@@ -34,6 +34,7 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "dashboard"))
+sys.path.insert(0, str(ROOT / "tests"))  # serving_helpers, shared by the test folders
 os.environ.setdefault("BENTOML_HOME", str(ROOT / ".bentoml"))
 os.environ["BENTOML_DO_NOT_TRACK"] = "true"
 

@@ -30,6 +30,8 @@ from .settings import Settings
 
 
 def _endpoint(spec: RouteSpec, settings: Settings) -> Callable[[Request], Awaitable[Response]]:
+    budget = float(getattr(settings, spec.timeout))  # the route's time budget (seconds)
+
     async def endpoint(request: Request) -> Response:
         core: ScoringService | None = request.app.state.core
         t0 = time.perf_counter()
@@ -44,7 +46,7 @@ def _endpoint(spec: RouteSpec, settings: Settings) -> Callable[[Request], Awaita
                 core, body, dict(request.query_params), dict(request.path_params), dict(request.headers)
             )
             if spec.blocking:
-                result = await _in_thread(spec, call, settings.request_timeout, request.receive)
+                result = await _in_thread(spec, call, budget, request.receive)
             else:
                 result = spec.handler(call)
             response = (
@@ -52,9 +54,7 @@ def _endpoint(spec: RouteSpec, settings: Settings) -> Callable[[Request], Awaita
             )
         except TimeoutError:
             response, kind = to_response(
-                TimedOutError(
-                    f"the request took longer than its time budget of {settings.request_timeout:g} s"
-                )
+                TimedOutError(f"the request took longer than its time budget of {budget:g} s")
             )
             _count_error(core, kind)
         except Exception as exc:  # noqa: BLE001 - mapped in one place

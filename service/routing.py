@@ -60,6 +60,8 @@ class RouteSpec:
     parse: BodyParser | None = None
     # the settings field holding this route's body limit, when it is not ``max_body_bytes``
     body_limit: str = "max_body_bytes"
+    # the settings field holding this route's time budget, when it is not ``request_timeout``
+    timeout: str = "request_timeout"
 
     @property
     def name(self) -> str:

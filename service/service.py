@@ -25,7 +25,7 @@ app = build_app(ROUTES, settings)
     name="shapserve",
     workers=int(settings.workers) if settings.workers.isdigit() else settings.workers,
     # ours answers first (504 in our error shape); BentoML's own budget is the backstop
-    traffic={"timeout": settings.request_timeout + 10},
+    traffic={"timeout": max(settings.request_timeout, settings.job_submit_timeout) + 10},
 )
 class Shapserve:
     model_ref = bentoml.models.BentoModel(MODEL_TAG)

@@ -47,6 +47,12 @@ class Settings(BaseSettings):
     max_job_body_bytes: int = Field(
         100_000_000, ge=1024, description="Largest POST /explain_jobs body, checked before it is parsed."
     )
+    job_submit_timeout: float = Field(
+        120.0,
+        gt=0,
+        description="Time budget of POST /explain_jobs in seconds: reading and validating up to "
+        "max_job_rows rows, and the worker's first job process starting (a few seconds each on 2 cores).",
+    )
     job_concurrency: int = Field(
         1,
         ge=1,

@@ -48,6 +48,7 @@ ROUTES = (
         status=202,
         parse=_raw,
         body_limit="max_job_body_bytes",
+        timeout="job_submit_timeout",
         tags=_TAGS,
     ),
     RouteSpec(

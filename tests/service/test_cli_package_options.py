@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from skops.io import dump
 from sklearn.linear_model import LogisticRegression
+from skops.io import dump
 
 
 @pytest.fixture(scope="module")

@@ -117,3 +117,39 @@ def test_a_handler_sees_only_what_the_table_says() -> None:
     call = Call(Core(), body)  # type: ignore[arg-type]
     spec.handler(call)
     assert seen == {"instances": [[1.0]], "top_k": 2, "cancel": call.cancel.is_set}
+
+
+def test_a_route_has_the_time_budget_its_table_entry_names() -> None:
+    """``RouteSpec.timeout`` names the settings field of the route's budget: POST /explain_jobs reads and
+    validates up to 100,000 rows and may start the worker's job process, so it has its own."""
+    import time
+
+    from starlette.testclient import TestClient
+
+    from service.app import attach, build_app
+    from service.settings import Settings
+
+    class Core:
+        labels = {"model": "m", "version": "v"}
+
+        def count_error(self, kind: str) -> None:
+            pass
+
+    def slow(call: Call) -> dict[str, bool]:
+        time.sleep(0.6)
+        return {"ok": True}
+
+    routes = (
+        RouteSpec("/plain", "GET", slow, "the request budget"),
+        RouteSpec("/own", "GET", slow, "its own budget", timeout="job_submit_timeout"),
+    )
+    app = build_app(routes, Settings(request_timeout=0.2, job_submit_timeout=5))
+    attach(app, Core())  # type: ignore[arg-type]
+    with TestClient(app) as client:
+        r = client.get("/plain")
+        assert r.status_code == 504 and r.json()["kind"] == "timeout"
+        assert r.json()["error"] == "the request took longer than its time budget of 0.2 s"
+        assert client.get("/own").json() == {"ok": True}
+    submit = next(spec for spec in ROUTES if spec.name == "POST /explain_jobs")
+    assert submit.timeout == "job_submit_timeout"
+    assert all(isinstance(getattr(Settings(), spec.timeout), float) for spec in ROUTES)

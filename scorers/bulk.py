@@ -8,14 +8,14 @@ chunks.  Where a verified fast path exists it is used instead of the model's own
   with 272 support vectors here), while the decision values of the whole table are one GEMM
   (``runtimes.fastpaths.RbfSvcProba``, libsvm's probability steps reproduced).  The labels are the sign
   of the decision value (libsvm's vote for two classes); a row within ``BOUNDARY`` of 0, where rounding
-  could flip the sign, is asked of the model.  Before the result is used, the first ``CHECK_ROWS`` rows
-  are predicted by the model too: the labels must be equal and the probabilities within ``PARITY``,
+  could flip the sign, is asked of the model.  Before the table is computed, its first ``CHECK_ROWS``
+  rows are predicted both ways: the labels must be equal and the probabilities within ``PARITY``,
   otherwise the model predicts everything.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -59,16 +59,24 @@ def _fast_svc(explainer: ScoringExplainer, frame: pd.DataFrame) -> tuple[np.ndar
     if not np.isfinite(x).all():
         return None
     fast = RbfSvcProba(model)
-    d = fast.decision_function(x)
-    proba = fast.proba_from_decision(d)
     classes = np.asarray(runtime.classes, dtype=object)
+    # the check first, on the first rows: a table the fast path does not match is not computed twice
+    k = min(len(frame), CHECK_ROWS)
+    head = frame.iloc[:k]
+    labels, proba = _svc_labels(fast, x[:k], classes, runtime, head)
+    same = np.array_equal(np.asarray(runtime.predict(head), dtype=object), labels)
+    if not same or np.max(np.abs(runtime.predict_proba(head) - proba)) > PARITY:
+        return None
+    return _svc_labels(fast, x, classes, runtime, frame)
+
+
+def _svc_labels(
+    fast: RbfSvcProba, x: np.ndarray, classes: np.ndarray, runtime: Any, frame: pd.DataFrame
+) -> tuple[np.ndarray, np.ndarray]:
+    """(labels, probabilities) from the decision values; rows near the boundary are labelled by the model."""
+    d = fast.decision_function(x)
     labels = np.where(d >= 0, classes[1], classes[0]).astype(object)
     near = np.flatnonzero(np.abs(d) < BOUNDARY)
     if near.size:
         labels[near] = np.asarray(runtime.predict(frame.iloc[near]), dtype=object)
-    k = min(len(frame), CHECK_ROWS)
-    head = frame.iloc[:k]
-    same = np.array_equal(np.asarray(runtime.predict(head), dtype=object), labels[:k])
-    if not same or np.max(np.abs(runtime.predict_proba(head) - proba[:k])) > PARITY:
-        return None
-    return labels, proba
+    return labels, fast.proba_from_decision(d)

@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT / "tests"))  # serving_helpers, shared by the test f
 os.environ.setdefault("BENTOML_HOME", str(ROOT / ".bentoml"))
 os.environ["BENTOML_DO_NOT_TRACK"] = "true"
 
-from dash_helpers import free_port, launch_chromium, serve, stop, wait_ready  # noqa: E402
+from dash_helpers import add_cohort, free_port, launch_chromium, serve, stop, wait_ready  # noqa: E402
 
 TABS = ["cohorts", "performance", "explorer", "importance", "individual", "whatif", "ice"]
 ROWS = 100_000
@@ -188,14 +188,7 @@ def take_screenshots(page: Any, url: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.goto(url + "/dashboard#cohorts")
     page.wait_for_selector("#panel-cohorts[data-status=ready]")
-    page.click("#cohort-new")
-    page.fill("#cohort-name", "large tumours")
-    page.click("#cohort-add-filter")
-    row = page.locator("#cohort-editor .filter").first
-    row.locator("select.field").select_option("worst area")
-    row.locator("select.op").select_option("gt")
-    row.locator("input.value").fill("1000")
-    page.click("#cohort-save")
+    add_cohort(page, "large tumours", "worst area", "gt", "1000")
     page.wait_for_selector("#cohort-table tr[data-cohort='1']")
     page.wait_for_selector("#panel-cohorts[data-status=ready]")
     page.click("#cohort-new")

@@ -11,6 +11,17 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+# one row of the loan pipeline's raw schema (a missing income included)
+LOAN_ROW = {
+    "age": 41.0,
+    "income": None,
+    "debt_ratio": 0.31,
+    "years_employed": 6.5,
+    "housing": "own",
+    "purpose": "car",
+    "region": "north",
+}
+
 
 def free_port() -> int:
     with socket.socket() as s:

@@ -129,3 +129,15 @@ class PrefixProxy:
 def launch_chromium(playwright: Any) -> Any:
     """Debian's chromium, headless, without any of its own network traffic (never a downloaded build)."""
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+
+
+def add_cohort(page: Any, name: str, field: str, op: str, value: str) -> None:
+    """Define a cohort of one filter in the page's cohort editor and save it."""
+    page.click("#cohort-new")
+    page.fill("#cohort-name", name)
+    page.click("#cohort-add-filter")
+    row = page.locator("#cohort-editor .filter").first
+    row.locator("select.field").select_option(field)
+    row.locator("select.op").select_option(op)
+    row.locator("input.value").fill(value)
+    page.click("#cohort-save")

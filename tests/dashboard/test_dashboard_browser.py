@@ -16,7 +16,8 @@ import httpx
 import numpy as np
 import pandas as pd
 import pytest
-from dash_helpers import PrefixProxy, free_port, launch_chromium, serve, stop, wait_ready
+from dash_helpers import PrefixProxy, add_cohort, free_port, launch_chromium, serve, stop, wait_ready
+from serving_helpers import LOAN_ROW
 from sklearn.metrics import accuracy_score, precision_recall_fscore_support
 
 pytestmark = pytest.mark.slow
@@ -167,14 +168,7 @@ def test_a_cohort_filter_changes_the_metrics_to_scikit_learns(
     rec = open_page(browser, served)
     page = rec.page
     tab(page, "cohorts")
-    page.click("#cohort-new")
-    page.fill("#cohort-name", "high income")
-    page.click("#cohort-add-filter")
-    row = page.locator("#cohort-editor .filter").first
-    row.locator("select.field").select_option("income")
-    row.locator("select.op").select_option("gt")
-    row.locator("input.value").fill("40000")
-    page.click("#cohort-save")
+    add_cohort(page, "high income", "income", "gt", "40000")
     page.wait_for_selector("#cohort-table tr[data-cohort='1']")
     settle(page, "cohorts")
     x, y = loan_eval
@@ -344,12 +338,4 @@ def test_switching_to_the_training_sample_and_a_stored_explanation(browser: Any,
     rec.assert_clean(served)
 
 
-ROW = {
-    "age": 41.0,
-    "income": None,
-    "debt_ratio": 0.31,
-    "years_employed": 6.5,
-    "housing": "own",
-    "purpose": "car",
-    "region": "north",
-}
+ROW = LOAN_ROW

@@ -9,19 +9,12 @@ import json
 from typing import Any
 
 import pytest
+from serving_helpers import LOAN_ROW
 
 from service.routes import ROUTES
 
 KEY = {"Authorization": "Bearer proto-guard"}
-ROW = {
-    "age": 41.0,
-    "income": None,
-    "debt_ratio": 0.31,
-    "years_employed": 6.5,
-    "housing": "own",
-    "purpose": "car",
-    "region": "north",
-}
+ROW = LOAN_ROW
 V2_INPUTS = {
     "inputs": [
         {"name": k, "shape": [1], "datatype": "BYTES" if isinstance(v, str) else "FP64", "data": [v]}

@@ -13,16 +13,8 @@ from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
+from svc_helpers import LOAN_ROW
 
-LOAN_ROW = {
-    "age": 41.0,
-    "income": None,
-    "debt_ratio": 0.31,
-    "years_employed": 6.5,
-    "housing": "own",
-    "purpose": "car",
-    "region": "north",
-}
 BUDGET = 40
 
 

@@ -6,17 +6,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from svc_helpers import additivity_error
-
-LOAN_ROW = {
-    "age": 41.0,
-    "income": None,
-    "debt_ratio": 0.31,
-    "years_employed": 6.5,
-    "housing": "own",
-    "purpose": "car",
-    "region": "north",
-}
+from svc_helpers import LOAN_ROW, additivity_error
 
 
 def _err(resp: Any, status: int, *needles: str) -> dict[str, Any]:

@@ -7,20 +7,10 @@ import asyncio
 from typing import Any
 
 import pytest
-from svc_helpers import additivity_error
+from svc_helpers import LOAN_ROW, additivity_error
 
 from service.routes import ROUTES
 from service.routing import Call, RouteSpec
-
-LOAN_ROW = {
-    "age": 41.0,
-    "income": None,
-    "debt_ratio": 0.31,
-    "years_employed": 6.5,
-    "housing": "own",
-    "purpose": "car",
-    "region": "north",
-}
 
 
 def _concrete(path: str) -> str:

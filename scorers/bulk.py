@@ -11,10 +11,15 @@ chunks.  Where a verified fast path exists it is used instead of the model's own
   could flip the sign, is asked of the model.  Before the table is computed, its first ``CHECK_ROWS``
   rows are predicted both ways: the labels must be equal and the probabilities within ``PARITY``,
   otherwise the model predicts everything.
+
+``stored_or_predicted`` uses predictions computed earlier (at packaging, ``scorers.evaluation``) when the
+model answers the same on their first ``CHECK_ROWS`` rows (a model that predicts differently where it is
+served, say under another library version, is asked again for every row).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -30,6 +35,43 @@ CHUNK = 20_000
 CHECK_ROWS = 256
 BOUNDARY = 1e-6  # |decision value| below which the model itself labels the row
 PARITY = 1e-9  # largest difference to the model's predict_proba on the checked rows
+
+
+@dataclass(frozen=True)
+class TablePredictions:
+    """A table's predictions and where they come from: ``stored`` (at packaging, checked), ``computed``
+    (none were stored) or ``recomputed`` (stored ones differed from the model on the checked rows)."""
+
+    labels: np.ndarray
+    proba: np.ndarray | None
+    source: str
+
+
+def stored_or_predicted(
+    explainer: ScoringExplainer, frame: pd.DataFrame, stored: tuple[np.ndarray, np.ndarray | None] | None
+) -> TablePredictions:
+    """The stored predictions of ``frame`` when the model agrees with them on the first rows, otherwise
+    ``predict_table``."""
+    if stored is not None and len(stored[0]) == len(frame):
+        k = min(len(frame), CHECK_ROWS)
+        if matches_model(explainer, frame.iloc[:k], stored[0][:k], None if stored[1] is None else stored[1][:k]):
+            return TablePredictions(stored[0], stored[1], "stored")
+    labels, proba = predict_table(explainer, frame)
+    return TablePredictions(labels, proba, "computed" if stored is None else "recomputed")
+
+
+def matches_model(
+    explainer: ScoringExplainer, head: pd.DataFrame, labels: np.ndarray, proba: np.ndarray | None
+) -> bool:
+    """Whether the model answers ``labels`` (and ``proba`` within ``PARITY``) for the rows ``head``."""
+    own = np.asarray(explainer.predict_frame(head))
+    if explainer.task != CLASSIFIER:
+        return np.allclose(own.astype(np.float64), np.asarray(labels, dtype=np.float64), rtol=1e-9, atol=PARITY)
+    if not np.array_equal(own.astype(object), np.asarray(labels, dtype=object)):
+        return False
+    if proba is None:
+        return True
+    return bool(np.max(np.abs(explainer.predict_proba_frame(head) - proba), initial=0.0) <= PARITY)
 
 
 def predict_table(explainer: ScoringExplainer, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None]:
@@ -64,8 +106,7 @@ def _fast_svc(explainer: ScoringExplainer, frame: pd.DataFrame) -> tuple[np.ndar
     k = min(len(frame), CHECK_ROWS)
     head = frame.iloc[:k]
     labels, proba = _svc_labels(fast, x[:k], classes, runtime, head)
-    same = np.array_equal(np.asarray(runtime.predict(head), dtype=object), labels)
-    if not same or np.max(np.abs(runtime.predict_proba(head) - proba)) > PARITY:
+    if not matches_model(explainer, head, explainer.named(labels), proba):
         return None
     return _svc_labels(fast, x, classes, runtime, frame)
 

@@ -7,6 +7,12 @@ requested kinds of global explanation on them (``scorers.globals``): by default 
 when there are labels.  :func:`write` stores the rows and labels as one Parquet file (``eval.parquet``,
 listed with its sha256 like every artifact file); :func:`read` restores them lazily: the rows are read
 (and their checksum checked again) only when ``ScoringExplainer.eval_data`` is asked for.
+
+The rows' predictions are computed once at packaging (``ScoringExplainer.predict_table``) and stored
+beside them (``eval_predictions.npz``: class positions or values, and probabilities; no pickle), so that
+a served worker does not predict 100,000 rows before its dashboard can paint.  They are only a cache:
+``ScoringExplainer.eval_predictions`` checks them against the model on the first rows before using
+them and predicts again when they differ (``scorers.bulk.stored_or_predicted``).
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ if TYPE_CHECKING:
     from .explainer import ScoringExplainer
 
 EVAL_FILE = "eval.parquet"
+PREDICTIONS_FILE = "eval_predictions.npz"
 
 
 @dataclass
@@ -43,11 +50,27 @@ class Evaluation:
     path: Path | None = None  # where the rows are read from when loaded from an artifact
     sha256: str | None = None
     schema: Schema | None = None
+    # the rows' predictions at packaging: what predict_table answered (labels or values, probabilities)
+    predictions: tuple[np.ndarray, np.ndarray | None] | None = None
+    predictions_path: Path | None = None
+    predictions_sha256: str | None = None
 
     def rows(self) -> tuple[pd.DataFrame, np.ndarray | None]:
         if self.frame is None:
             self.frame, self.labels = _read_rows(self)
         return self.frame, self.labels
+
+    def stored_predictions(self, classes: list[Any] | None) -> tuple[np.ndarray, np.ndarray | None] | None:
+        """The predictions stored at packaging (labels as ``predict_frame`` answers them, probabilities),
+        or None when the artifact has none.  ``classes``: the model's, to name stored class positions."""
+        if self.predictions is None and self.predictions_path is not None:
+            self.predictions = _read_predictions(self, classes)
+        return self.predictions
+
+    def materialize(self, classes: list[Any] | None) -> None:
+        """Read everything stored lazily now (before the directory it is read from is replaced)."""
+        self.rows()
+        self.stored_predictions(classes)
 
 
 def _label_name(features: list[str], target: str | None) -> str:
@@ -111,10 +134,15 @@ def evaluate(
         results[kind] = global_kinds.explain_global(
             explainer, frame, kind=kind, labels=label_array, **options
         )
+    say(f"evaluation: predicting {len(frame)} rows (stored for the dashboard)")
+    predictions = explainer.predict_table(frame)
     label_column = _label_name(explainer.features, target) if label_array is not None else None
-    explainer.evaluation = Evaluation(len(frame), label_column, results, frame, label_array)
+    explainer.evaluation = Evaluation(
+        len(frame), label_column, results, frame, label_array, predictions=predictions
+    )
     explainer.manifest.evaluation = EvaluationSection(
         file=EVAL_FILE,
+        predictions_file=PREDICTIONS_FILE if _encode(predictions, explainer.classes) is not None else None,
         rows=len(frame),
         label_column=label_column,
         globals={k: GlobalSection.model_validate(g.to_json()) for k, g in results.items()},
@@ -132,6 +160,52 @@ def write(explainer: ScoringExplainer, directory: Path) -> None:
     if labels is not None and ev.label_column is not None:
         table[ev.label_column] = labels
     table.to_parquet(directory / EVAL_FILE, index=False)
+    section = explainer.manifest.evaluation
+    stored = ev.stored_predictions(explainer.classes)
+    arrays = _encode(stored, explainer.classes) if stored is not None else None
+    if section is not None and section.predictions_file is not None and arrays is not None:
+        np.savez(directory / section.predictions_file, **arrays)  # type: ignore[arg-type]
+
+
+def _encode(
+    predictions: tuple[np.ndarray, np.ndarray | None], classes: list[Any] | None
+) -> dict[str, np.ndarray] | None:
+    """Arrays without objects: class positions (classifiers) or float64 values, and the probabilities.
+    None when a predicted label names no class (nothing is stored then, and it is predicted when served)."""
+    labels, proba = predictions
+    out: dict[str, np.ndarray] = {}
+    if classes is None:
+        out["values"] = np.asarray(labels, dtype=np.float64)
+    else:
+        index = {_key(c): i for i, c in enumerate(classes)}
+        codes = np.fromiter((index.get(_key(v), -1) for v in labels), dtype=np.int64, count=len(labels))
+        if codes.size and codes.min() < 0:
+            return None
+        out["codes"] = codes
+    if proba is not None:
+        out["probabilities"] = np.asarray(proba, dtype=np.float64)
+    return out
+
+
+def _key(v: Any) -> str:
+    return str(v.item() if isinstance(v, np.generic) else v)
+
+
+def _read_predictions(ev: Evaluation, classes: list[Any] | None) -> tuple[np.ndarray, np.ndarray | None]:
+    from .model_io import sha256_file
+
+    path = ev.predictions_path
+    assert path is not None
+    if not path.is_file() or sha256_file(path) != ev.predictions_sha256:
+        raise ArtifactError(f"artifact file '{path.name}' is missing or fails its checksum")
+    with np.load(path, allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    proba = arrays.get("probabilities")
+    if classes is None:
+        return arrays["values"], proba
+    names = np.empty(len(classes), dtype=object)
+    names[:] = list(classes)
+    return names[arrays["codes"]], proba
 
 
 def read(directory: Path, manifest: Manifest, schema: Schema) -> Evaluation | None:
@@ -139,8 +213,10 @@ def read(directory: Path, manifest: Manifest, schema: Schema) -> Evaluation | No
     section = manifest.evaluation
     if section is None:
         return None
-    if section.file not in manifest.files:
-        raise ArtifactError(f"manifest.json field 'evaluation.file': '{section.file}' is not a listed file")
+    for name, value in (("file", section.file), ("predictions_file", section.predictions_file)):
+        if value is not None and value not in manifest.files:
+            raise ArtifactError(f"manifest.json field 'evaluation.{name}': '{value}' is not a listed file")
+    predictions = section.predictions_file
     return Evaluation(
         section.rows,
         section.label_column,
@@ -148,6 +224,8 @@ def read(directory: Path, manifest: Manifest, schema: Schema) -> Evaluation | No
         path=directory / section.file,
         sha256=manifest.files[section.file],
         schema=schema,
+        predictions_path=None if predictions is None else directory / predictions,
+        predictions_sha256=None if predictions is None else manifest.files[predictions],
     )
 
 

@@ -25,6 +25,7 @@ from .runtimes import CLASSIFIER, ModelRuntime
 from .schema import Schema
 
 if TYPE_CHECKING:
+    from .bulk import TablePredictions
     from .evaluation import Evaluation
     from .globals import Mimic
 
@@ -129,6 +130,16 @@ class ScoringExplainer:
         from .bulk import predict_table
 
         return predict_table(self, frame)
+
+    def eval_predictions(self) -> TablePredictions | None:
+        """Predictions of the evaluation rows (``eval_data``): the ones stored at packaging once the model
+        agrees with them on the first rows, else predicted now (``scorers.bulk.stored_or_predicted``)."""
+        if self.evaluation is None:
+            return None
+        from .bulk import stored_or_predicted
+
+        frame, _ = self.evaluation.rows()
+        return stored_or_predicted(self, frame, self.evaluation.stored_predictions(self.classes))
 
     def named(self, out: np.ndarray) -> np.ndarray:
         """The runtime's labels as ``predict_frame`` answers them."""

@@ -106,6 +106,12 @@ class EvaluationSection(_Section):
     """Evaluation rows stored with the artifact (``--eval-data``) and the global explanations on them."""
 
     file: str = Field("eval.parquet", description="The rows (raw schema) and their labels, as Parquet.")
+    predictions_file: str | None = Field(
+        None,
+        description="The rows' predictions at packaging (class positions or values, probabilities; .npz "
+        "without pickle), checked against the model on the first rows before they are used; null: none "
+        "stored, the rows are predicted when served.",
+    )
     rows: int
     label_column: str | None = Field(None, description="The labels' column in the file; null: no labels.")
     globals: dict[str, GlobalSection] = Field(

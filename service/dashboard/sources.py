@@ -6,8 +6,9 @@
   predictions and (when uploaded with them) true labels, but no feature values: the views that need
   feature values (what-if, ICE, dependence, feature filters) say so.  A global one is importance only.
 
-Rows are predicted once, in full (predictions are cheap next to explanations); the SHAP views use a
-random sample explained in the background (``shap_sample``).
+Rows are predicted once, in full (predictions are cheap next to explanations; the evaluation rows'
+predictions are stored at packaging and only checked here); the SHAP views use a random sample explained
+in the background (``shap_sample``).
 """
 
 from __future__ import annotations
@@ -40,6 +41,9 @@ EVAL = "eval"
 SAMPLE = "sample"
 STORED = "stored:"
 STORED_CACHE = 4
+RECOMPUTED = (
+    "the predictions stored at packaging differ from what the model answers here: every row was predicted again"
+)
 
 
 def _plain(v: Any) -> Any:
@@ -148,17 +152,21 @@ def rows_dataset(core: ScoringService, key: str, shap_rows: int) -> Dataset:
             )
         frame, labels = data
         title = f"Evaluation rows ({len(frame):,})"
+        table = explainer.eval_predictions()  # stored at packaging and checked, or predicted now
+        assert table is not None
+        predicted, proba = table.labels, table.proba
+        notes = [RECOMPUTED] if table.source == "recomputed" else []
     else:
         if explainer.sample is None or len(explainer.sample) == 0:
             raise InputError("this artifact stores no training sample", field="source")
         frame, labels = explainer.validate(explainer.sample), None
         title = f"Training sample ({len(frame):,}, no labels)"
+        predicted, proba = explainer.predict_table(frame)  # in chunks, or a verified fast path (scorers.bulk)
+        notes = []
     frame = frame.reset_index(drop=True)
     n = len(frame)
-    predicted, proba = explainer.predict_table(frame)  # in chunks, or a verified fast path (scorers.bulk)
     classes = None if explainer.classes is None else [str(_plain(c)) for c in explainer.classes]
     truth: npt.NDArray[Any] | None = None
-    notes: list[str] = []
     if classes is not None:
         pred: npt.NDArray[Any] = label_codes(predicted, classes)
         if labels is not None:

@@ -525,3 +525,33 @@ def test_the_bento_carries_the_page_and_its_files(packaged: dict[str, str]) -> N
         assert "vendor/plotly-basic.min.js" in ours and "vendor/LICENSE-plotly.js.txt" in ours
     finally:
         subprocess.run([*bentoml, "delete", "-y", tag], capture_output=True, check=False)
+
+
+def test_eval_predictions_stored_at_packaging_are_used_or_redone(tmp_path: Any) -> None:
+    """The evaluation rows' predictions come from the artifact when the model agrees with them; when it
+    does not, every row is predicted again and the page says so."""
+    from types import SimpleNamespace
+
+    import scorers
+    from scorers.examples import loan_data, loan_pipeline
+    from service.dashboard.sources import EVAL, RECOMPUTED, rows_dataset
+
+    pipe, x, _ = loan_pipeline()
+    explainer = scorers.fit(pipe, x, background_size=10, eval_size=20, onnx=False)
+    xe, ye = loan_data(300, seed=2)
+    scorers.evaluate(explainer, xe, labels=ye.to_numpy(), kinds=["shap"])
+    own = explainer.predict_frame(explainer.eval_data[0])
+
+    def shown(ex: Any) -> tuple[list[str], list[str]]:
+        core = SimpleNamespace(explainer=ex, manifest=ex.manifest)
+        data = rows_dataset(core, EVAL, shap_rows=10)  # type: ignore[arg-type]
+        return [data.classes[i] for i in data.pred], data.notes
+
+    labels, notes = shown(scorers.load(explainer.save(tmp_path / "same")))
+    assert labels == [str(v) for v in own] and RECOMPUTED not in notes
+    assert explainer.evaluation is not None and explainer.evaluation.predictions is not None
+    classes = explainer.classes
+    stale = np.array([classes[0]] * len(own), dtype=object)  # not what the model answers
+    explainer.evaluation.predictions = (stale, explainer.evaluation.predictions[1])
+    labels, notes = shown(scorers.load(explainer.save(tmp_path / "stale")))
+    assert labels == [str(v) for v in own] and RECOMPUTED in notes

@@ -132,3 +132,78 @@ def test_a_loaded_artifact_saves_over_itself(tmp_path: Path) -> None:
     frame, labels = scorers.load(out).eval_data
     np.testing.assert_array_equal(labels, y[100:130])
     np.testing.assert_array_equal(frame.to_numpy(), x.iloc[100:130].to_numpy())
+
+
+# ----------------------------------------------------------------- predictions stored at packaging
+def test_predictions_are_stored_at_packaging_and_used_once_checked(tmp_path: Path) -> None:
+    pipe, rows = loan()
+    x, y = loan_data()
+    explainer = scorers.fit(pipe, rows, **FAST)
+    test = x.iloc[1500:1800].reset_index(drop=True)
+    scorers.evaluate(explainer, test, labels=y.iloc[1500:1800].to_numpy(), kinds=["shap"])
+    out = explainer.save(tmp_path / "p")
+    manifest = json.loads((out / "manifest.json").read_text())
+    name = manifest["evaluation"]["predictions_file"]
+    assert name == "eval_predictions.npz" and name in manifest["files"]
+    with np.load(out / name, allow_pickle=False) as npz:  # no objects: class positions and numbers
+        assert sorted(npz.files) == ["codes", "probabilities"] and npz["codes"].dtype == np.int64
+
+    loaded = scorers.load(out)
+    table = loaded.eval_predictions()
+    assert table is not None and table.source == "stored"
+    frame, _ = loaded.eval_data
+    assert table.labels.tolist() == loaded.predict_frame(frame).tolist()  # every row, not only the checked
+    np.testing.assert_allclose(table.proba, loaded.predict_proba_frame(frame), rtol=0, atol=1e-12)
+
+
+def test_stored_predictions_the_model_disagrees_with_are_predicted_again(tmp_path: Path) -> None:
+    x, y = dataset("binary")
+    explainer = scorers.fit(fitted_model("forest", "binary"), x.iloc[:100], **FAST)
+    scorers.evaluate(explainer, x.iloc[100:160], labels=y[100:160], kinds=["shap"])
+    assert explainer.evaluation is not None and explainer.evaluation.predictions is not None
+    labels, proba = explainer.evaluation.predictions
+    classes = explainer.classes
+    flipped = np.array([classes[1] if v == classes[0] else classes[0] for v in labels], dtype=object)
+    explainer.evaluation.predictions = (flipped, 1.0 - proba)  # as if another library version had written them
+    loaded = scorers.load(explainer.save(tmp_path / "stale"))
+    table = loaded.eval_predictions()
+    assert table is not None and table.source == "recomputed"
+    frame, _ = loaded.eval_data
+    assert table.labels.tolist() == loaded.predict_frame(frame).tolist()
+    np.testing.assert_allclose(table.proba, loaded.predict_proba_frame(frame), rtol=0, atol=1e-12)
+
+
+def test_regressor_predictions_and_artifacts_without_them(tmp_path: Path) -> None:
+    x, y = dataset("regression")
+    explainer = scorers.fit(fitted_model("gb_regressor", "regression"), x.iloc[:150], **FAST)
+    scorers.evaluate(explainer, x.iloc[150:], labels=y[150:], kinds=["shap"])
+    out = explainer.save(tmp_path / "r")
+    table = scorers.load(out).eval_predictions()
+    assert table is not None and table.source == "stored" and table.proba is None
+    np.testing.assert_array_equal(table.labels, explainer.predict_frame(explainer.eval_data[0]))
+
+    # an artifact written before predictions were stored: they are computed when asked for
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest["evaluation"].pop("predictions_file")
+    del manifest["files"]["eval_predictions.npz"]
+    (out / "eval_predictions.npz").unlink()
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    table = scorers.load(out).eval_predictions()
+    assert table is not None and table.source == "computed"
+    np.testing.assert_array_equal(table.labels, explainer.predict_frame(explainer.eval_data[0]))
+
+
+def test_a_modified_predictions_file_is_refused(tmp_path: Path) -> None:
+    x, y = dataset("binary")
+    explainer = scorers.fit(fitted_model("forest", "binary"), x.iloc[:100], **FAST)
+    scorers.evaluate(explainer, x.iloc[100:130], labels=y[100:130], kinds=["shap"])
+    out = explainer.save(tmp_path / "m")
+    loaded = scorers.load(out)
+    with np.load(out / "eval_predictions.npz", allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    arrays["codes"][0] = 1 - arrays["codes"][0]
+    np.savez(out / "eval_predictions.npz", **arrays)
+    with pytest.raises(ArtifactError, match="eval_predictions.npz"):
+        loaded.eval_predictions()  # read on demand, checked again
+    with pytest.raises(ArtifactError, match="eval_predictions.npz"):
+        scorers.load(out)

@@ -54,7 +54,9 @@ def stored_or_predicted(
     ``predict_table``."""
     if stored is not None and len(stored[0]) == len(frame):
         k = min(len(frame), CHECK_ROWS)
-        if matches_model(explainer, frame.iloc[:k], stored[0][:k], None if stored[1] is None else stored[1][:k]):
+        if matches_model(
+            explainer, frame.iloc[:k], stored[0][:k], None if stored[1] is None else stored[1][:k]
+        ):
             return TablePredictions(stored[0], stored[1], "stored")
     labels, proba = predict_table(explainer, frame)
     return TablePredictions(labels, proba, "computed" if stored is None else "recomputed")
@@ -66,7 +68,9 @@ def matches_model(
     """Whether the model answers ``labels`` (and ``proba`` within ``PARITY``) for the rows ``head``."""
     own = np.asarray(explainer.predict_frame(head))
     if explainer.task != CLASSIFIER:
-        return np.allclose(own.astype(np.float64), np.asarray(labels, dtype=np.float64), rtol=1e-9, atol=PARITY)
+        return np.allclose(
+            own.astype(np.float64), np.asarray(labels, dtype=np.float64), rtol=1e-9, atol=PARITY
+        )
     if not np.array_equal(own.astype(object), np.asarray(labels, dtype=object)):
         return False
     if proba is None:

@@ -167,7 +167,9 @@ def save(scoring_explainer: Any, directory: str | Path = ".", exist_ok: bool = F
         )
     out = Path(directory)
     if engine.evaluation is not None:
-        engine.evaluation.materialize(engine.classes)  # read stored evaluation rows now: the directory may be the one they are in
+        engine.evaluation.materialize(
+            engine.classes
+        )  # read stored evaluation rows now: the directory may be the one they are in
     if out.exists():
         if not exist_ok:
             raise ArtifactError(f"'{out}' already exists; pass exist_ok=True to write the artifact into it")

@@ -41,9 +41,7 @@ EVAL = "eval"
 SAMPLE = "sample"
 STORED = "stored:"
 STORED_CACHE = 4
-RECOMPUTED = (
-    "the predictions stored at packaging differ from what the model answers here: every row was predicted again"
-)
+RECOMPUTED = "the predictions stored at packaging differ from what the model answers here: every row was predicted again"
 
 
 def _plain(v: Any) -> Any:

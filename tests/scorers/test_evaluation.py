@@ -164,7 +164,8 @@ def test_stored_predictions_the_model_disagrees_with_are_predicted_again(tmp_pat
     labels, proba = explainer.evaluation.predictions
     classes = explainer.classes
     flipped = np.array([classes[1] if v == classes[0] else classes[0] for v in labels], dtype=object)
-    explainer.evaluation.predictions = (flipped, 1.0 - proba)  # as if another library version had written them
+    # as if another library version had written them
+    explainer.evaluation.predictions = (flipped, 1.0 - proba)
     loaded = scorers.load(explainer.save(tmp_path / "stale"))
     table = loaded.eval_predictions()
     assert table is not None and table.source == "recomputed"

@@ -820,11 +820,15 @@
       form, h("p", {}, run, " ", saveBtn, " ", reset),
       h("div", { id: "whatif-result" }), h("div", { id: "whatif-additivity" }), h("div", { class: "plot", id: "whatif-plot" }));
     let timer = null;
+    let asked = 0; // only the answer to the latest edit is shown (answers can arrive out of order)
     const predict = async () => {
+      clearTimeout(timer);
       const instance = readForm(panel);
+      const mine = ++asked;
       panel.dataset.status = "loading";
       try {
         const ans = await api("explain", { instances: [instance], top_k: m });
+        if (mine !== asked || !current()) return;
         const exp = explainAnswer(ans);
         const shown = { prediction: ans.predictions[0], probabilities: ans.probabilities ? ans.probabilities[0] : null, classes: ans.classes || null, label: null };
         S.last.whatif = { instance, answer: ans };
@@ -840,6 +844,7 @@
         panel.dataset.status = "ready";
         message("");
       } catch (err) {
+        if (mine !== asked) return;
         panel.dataset.status = "error";
         message("What-if: " + err.message);
       }

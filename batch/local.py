@@ -14,7 +14,7 @@ import pandas as pd
 from . import parts
 from .checksum import frame_checksum
 from .errors import BatchInputError
-from .partition import cached_explainer, pin_threads, process_partition
+from .partition import cached_explainer, process_partition
 from .plan import (
     RunConfig,
     RunResult,
@@ -33,7 +33,6 @@ _CFG: RunConfig | None = None
 
 def _init_worker(cfg: RunConfig) -> None:
     global _CFG
-    pin_threads(1)
     _CFG = cfg
     cached_explainer(
         cfg.artifact_dir, cfg.artifact_id, trust_pickle=cfg.trust_pickle, expected_sha256=cfg.expected_sha256

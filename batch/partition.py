@@ -2,7 +2,8 @@
 
 Both engines call :func:`process_partition` (the local engine in a worker process, Spark inside
 ``mapInPandas`` on an executor), so the output of a partition does not depend on the engine.  BLAS runs
-on one thread in every worker (:func:`pin_threads`): a multi-threaded GEMM may sum in another order, and
+on one thread in every worker (:func:`cached_explainer` loads under ``WORKER_THREADS``, and sets it
+again on the libraries the model brought, ``scorers.threads``): a multi-threaded GEMM may sum in another order, and
 the last bits of a SHAP value would then depend on how many threads the machine gave it.
 """
 
@@ -26,26 +27,25 @@ from .errors import BatchError, BatchInputError
 EXPLAIN_CHUNK = 2048  # rows per explain call: bounds memory; a row's values do not depend on its batch
 
 _EXPLAINERS: dict[str, Any] = {}
-_THREAD_LIMITS: list[Any] = []
-
-
-def pin_threads(n: int = 1) -> None:
-    """Limit BLAS/OpenMP pools of this process to ``n`` threads (kept for the life of the process)."""
-    from threadpoolctl import threadpool_limits
-
-    if not _THREAD_LIMITS:
-        _THREAD_LIMITS.append(threadpool_limits(n))
+WORKER_THREADS = 1  # BLAS/OpenMP threads of a batch worker (the bits do not depend on the machine)
 
 
 def cached_explainer(
     artifact_dir: str, artifact_id: str, *, trust_pickle: bool = False, expected_sha256: str | None = None
 ) -> Any:
-    """The explainer of an artifact, loaded once per process (keyed by the artifact's manifest hash)."""
+    """The explainer of an artifact, loaded once per process (keyed by the artifact's manifest hash), with
+    this process's numeric libraries, the model's included, limited to ``WORKER_THREADS``."""
+    from scorers.threads import limit_threads, loaded_with_threads
+
+    limit_threads(WORKER_THREADS)
     explainer = _EXPLAINERS.get(artifact_id)
     if explainer is None:
         import scorers
 
-        explainer = scorers.load(artifact_dir, trust_pickle=trust_pickle, expected_sha256=expected_sha256)
+        explainer = loaded_with_threads(
+            WORKER_THREADS,
+            lambda: scorers.load(artifact_dir, trust_pickle=trust_pickle, expected_sha256=expected_sha256),
+        )
         _EXPLAINERS[artifact_id] = explainer
     return explainer
 

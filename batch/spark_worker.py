@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 
 from .errors import BatchInputError
-from .partition import cached_explainer, pin_threads, process_partition
+from .partition import cached_explainer, process_partition
 from .plan import RunConfig
 from .reader import parse_csv_numbers
 
@@ -68,7 +68,6 @@ def make_partition_fn(
         from pyspark import SparkFiles
 
         warnings.filterwarnings("ignore", message=".*PySpark does not yet fully support pandas.*")
-        pin_threads(1)
         explainer = cached_explainer(
             SparkFiles.get(artifact_name),
             cfg.artifact_id,

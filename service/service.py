@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bentoml
 
+from scorers.threads import loaded_with_threads
 from service.app import attach, build_app
 from service.core import ScoringService
 from service.middleware import RequestGuard
@@ -31,14 +32,15 @@ class Shapserve:
     model_ref = bentoml.models.BentoModel(MODEL_TAG)
 
     def __init__(self) -> None:
-        if settings.blas_threads:  # before this worker's first numeric work (docs/reliability.md)
-            from threadpoolctl import threadpool_limits
-
-            self._blas_limits = threadpool_limits(settings.blas_threads)
         stored = self.model_ref  # on an instance, the reference resolves to the stored model
         tag = stored.tag
-        self.core = ScoringService(
-            stored.path_of("artifact"), name=tag.name, version=str(tag.version), settings=settings
+        # the thread limit before this worker's first numeric work, and again on the libraries the model
+        # loads (scorers.threads; docs/reliability.md)
+        self.core = loaded_with_threads(
+            settings.blas_threads,
+            lambda: ScoringService(
+                stored.path_of("artifact"), name=tag.name, version=str(tag.version), settings=settings
+            ),
         )
         attach(app, self.core)
         if settings.dashboard_preload:

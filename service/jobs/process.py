@@ -18,20 +18,22 @@ import pandas as pd
 NICENESS = (
     10  # below the worker's requests: the scheduler gives a niced process about a tenth when both want a core
 )
+JOB_THREADS = (
+    1  # BLAS/OpenMP threads of a job process: a core for the requests, and the bits of explain-batch
+)
 
 _STATE: dict[str, Any] = {}
 
 
 def init(artifact_dir: str, trust_pickle: bool, expected_sha256: str | None, max_job_rows: int) -> None:
     """The process initialiser: priority, threads, the explainer, and a watch on the worker."""
-    from batch.partition import pin_threads
+    import scorers
+    from scorers.threads import loaded_with_threads
 
     os.nice(NICENESS)
-    pin_threads(1)
-    import scorers
-
-    _STATE["explainer"] = scorers.load(
-        artifact_dir, trust_pickle=trust_pickle, expected_sha256=expected_sha256
+    _STATE["explainer"] = loaded_with_threads(
+        JOB_THREADS,
+        lambda: scorers.load(artifact_dir, trust_pickle=trust_pickle, expected_sha256=expected_sha256),
     )
     _STATE["max_job_rows"] = max_job_rows
     threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()

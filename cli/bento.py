@@ -55,11 +55,14 @@ def package(
     import bentoml
 
     say = progress or Progress()
-    explainer = scorers.fit(model, data, target=target, progress=say, **fit_kwargs)
-    if eval_data is not None:
-        rows = scorers.read_table(eval_data)
-        if eval_target is None and target is not None and target in rows.columns:
-            eval_target = target
+    rows = None if eval_data is None else scorers.read_table(eval_data)
+    if rows is not None and eval_target is None and target is not None and target in rows.columns:
+        eval_target = target
+    holdout = None  # the evaluation rows without their labels: the fidelity error is also measured on them
+    if rows is not None:
+        holdout = rows.drop(columns=[eval_target]) if eval_target in rows.columns else rows
+    explainer = scorers.fit(model, data, target=target, holdout=holdout, progress=say, **fit_kwargs)
+    if rows is not None:
         scorers.evaluate(
             explainer, rows, target=eval_target, kinds=global_kinds, progress=say, **(eval_options or {})
         )
@@ -70,6 +73,11 @@ def package(
             f"({m.background.size}-row {m.background.method} background), "
             f"{m.checks.explain_ms_per_row_single:.1f} ms per row"
         )
+        if m.fidelity.holdout is not None and m.fidelity.holdout.rows_checked:
+            held = m.fidelity.holdout
+            say(
+                f"fidelity: {held.rel_mae_vs_full_data:.2%} on {held.rows_checked} evaluation rows no fit has seen"
+            )
     say("store: saving the artifact into the BentoML model store")
     with bentoml.models.create(
         name,

@@ -27,6 +27,8 @@ def packaging_report(explainer: ScoringExplainer) -> dict[str, Any]:
             "background_rows": m.background.size,
             "rows_checked": m.fidelity.rows_checked if m.fidelity else None,
             "method": m.fidelity.method if m.fidelity else None,
+            # the same error on --eval-data rows, which no fit has seen
+            "holdout": m.fidelity.holdout.model_dump() if m.fidelity and m.fidelity.holdout else None,
         },
         **({"evaluation": _evaluation(explainer)} if m.evaluation is not None else {}),
     }

@@ -60,6 +60,7 @@ def fit(
     max_error: float | None = None,
     latency_budget_ms: float | None = None,
     calibrate: bool = True,
+    holdout: pd.DataFrame | np.ndarray | str | Path | None = None,
     progress: Progress | None = None,
 ) -> ScoringExplainer:
     """Fit a scoring explainer for ``model`` against training rows ``background`` (raw schema).
@@ -72,6 +73,8 @@ def fit(
     ``classes`` names a classifier's classes, by position in the model's own order (its ``classes_``,
     or its probability columns): the names replace the labels everywhere, predictions included.
     ``task`` ('classifier' / 'regressor') tells what a black box (an object with predict) is.
+    ``holdout``: rows no fit may see (the evaluation rows, raw schema, without labels); the stated error
+    is also measured on some of them (``manifest.fidelity.holdout``).
     """
     if max_error is not None and latency_budget_ms is not None:
         raise InputError("give max_error or latency_budget_ms, not both", field="max_error")
@@ -200,6 +203,7 @@ def fit(
             seed=seed,
         ),
         say,
+        holdout=None if holdout is None else read_table(holdout, list(schema.names)),
     )
     explainer.manifest.fidelity = stated
     if "anchor" in explainer.manifest.scorer.params:

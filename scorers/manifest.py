@@ -127,6 +127,20 @@ class ChecksSection(_Section):
     max_abs_diff_vs_enumeration: float | None = None
 
 
+class HoldoutSection(_Section):
+    """The served explanations' error on evaluation rows (``--eval-data``): rows that no part of packaging
+    fitted on, so the figure a new row should expect."""
+
+    rel_mae_vs_full_data: float = Field(
+        description="mean |served - full-data SHAP value| / mean |full-data value| on the rows checked"
+    )
+    rows_checked: int
+    rows: list[int] = Field(description="Positions of the rows checked among the evaluation rows.")
+    uncertainty: float | None = Field(
+        None, description="Standard error of a sampled reference, relative to its mean |value|."
+    )
+
+
 class FidelitySection(_Section):
     """How far the served explanations are from the full-data ones (scorers.fidelity; docs/fidelity.md)."""
 
@@ -145,6 +159,11 @@ class FidelitySection(_Section):
     max_error: float | None = Field(None, description="The target asked for at packaging, if any.")
     latency_budget_ms: float | None = Field(None, description="The budget asked for at packaging, if any.")
     seconds: float | None = Field(None, description="Time the measurement took at packaging.")
+    holdout: HoldoutSection | None = Field(
+        None,
+        description="The same error on evaluation rows (--eval-data), held out of every fit; null when the "
+        "model was packaged without evaluation rows.",
+    )
 
 
 class Manifest(_Section):

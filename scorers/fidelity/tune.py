@@ -7,7 +7,9 @@ the background that states the smallest error within what the user asked for.
   (0.8) of the target, or every training row is the background;
 - ``latency_budget_ms``: the most accurate background whose measured explain time per row fits.
 
-The stated error is measured on checked rows: training rows held apart from calibration.
+The stated error is measured on checked rows: training rows held apart from calibration.  When the
+user gives evaluation rows (``holdout``), the same error is also measured on some of them: rows that no
+fit has seen, whose error is what a new row should expect (``FidelitySection.holdout``).
 """
 
 from __future__ import annotations
@@ -16,13 +18,14 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ..background import Background
 from ..explainer import ScoringExplainer
-from ..manifest import FidelitySection
+from ..manifest import FidelitySection, HoldoutSection
 from ..runtimes.base import time_call
 from . import calibrate, reference
 from .measure import FloatArray, rel_mae
@@ -82,6 +85,11 @@ def _single_row_ms(explainer: ScoringExplainer, frame: pd.DataFrame) -> float:
     )
 
 
+def holdout_rows(n: int, n_check: int, seed: int) -> np.ndarray:
+    """Positions of the evaluation rows the holdout error is measured on (a fixed-seed draw)."""
+    return np.sort(np.random.default_rng(seed + 3).permutation(n)[: max(0, min(n_check, n))])
+
+
 def tune(
     explainer: ScoringExplainer,
     frame: pd.DataFrame,
@@ -89,6 +97,7 @@ def tune(
     rebuild: Rebuild,
     options: FidelityOptions,
     say: Progress,
+    holdout: pd.DataFrame | None = None,
 ) -> tuple[ScoringExplainer, FidelitySection]:
     t0 = time.perf_counter()
     n = len(frame)
@@ -102,6 +111,9 @@ def tune(
             reference_rows=n,
             training_rows=n,
             background_rows=n,
+            holdout=None
+            if holdout is None or not len(holdout)
+            else HoldoutSection(rel_mae_vs_full_data=0.0, rows_checked=0, rows=[]),
         )
     # a fixed plan (no timing in it): the same model and data package the same explainer every time
     searching = options.max_error is not None or options.latency_budget_ms is not None
@@ -165,22 +177,15 @@ def tune(
         )
     if options.max_error is not None and chosen is not None and explainer.scorer.n_coalitions:
         explainer = _grow_design(explainer, chosen, splits, x_check, AIM * options.max_error, rebuild, say)
-    final = _values(explainer, x_check)
     method = f"rel. MAE on {len(check)} training rows held out of calibration, against {splits.label}"
     uncertainty = splits.standard_error(everyone, n)
-    if splits.exact:
-        error = rel_mae(final, splits.reference(everyone))
-    else:
-        bg = explainer.background
-        same_design = reference.pool_scorer(served, bg.encoded, which.calib, bg.weights)
-        background_part = rel_mae(same_design.shap_values(x_check)[0], splits.reference(everyone))
-        sampling = _sampling_error(explainer, x_check, final)
+    error, sampling = _error_at(explainer, served, which, splits, x_check)
+    if sampling is not None:
         method += (
             f"; plus the served design's coalition sampling error ({sampling:.3g}, against an independent "
             f"design of {SAMPLING_FACTOR}x its {explainer.scorer.n_coalitions} coalitions), combined as "
             "sqrt(a^2 + b^2)"
         )
-        error = math.sqrt(background_part**2 + sampling**2)
     if uncertainty > 0:
         method += (
             f"; the reference is a sample: its standard error is {uncertainty:.2g} of the mean |value| "
@@ -193,6 +198,20 @@ def tune(
         )
         say(f"fidelity: the target {options.max_error:g} was not met: {error:.4f}")
     say(f"fidelity: stated error {error:.4f} ({time.perf_counter() - t0:.1f} s)")
+    held = None
+    if holdout is not None and len(holdout):
+        picked = holdout_rows(len(holdout), len(check), options.seed)
+        x_held = explainer.masking.encode(explainer.validate(holdout.iloc[picked].reset_index(drop=True)))
+        say(f"fidelity: reference values against {len(pool)} training rows for {len(picked)} evaluation rows")
+        held_splits = reference.build(served, which, encoded_all, x_held, x_held[:0], pool)
+        held_error, _ = _error_at(explainer, served, which, held_splits, x_held)
+        held = HoldoutSection(
+            rel_mae_vs_full_data=held_error,
+            rows_checked=len(picked),
+            rows=[int(i) for i in picked],
+            uncertainty=held_splits.standard_error(everyone, n) or None,
+        )
+        say(f"fidelity: error on {len(picked)} evaluation rows {held_error:.4f}")
     return explainer, FidelitySection(
         rel_mae_vs_full_data=error,
         rows_checked=len(check),
@@ -205,7 +224,28 @@ def tune(
         max_error=options.max_error,
         latency_budget_ms=options.latency_budget_ms,
         seconds=time.perf_counter() - t0,
+        holdout=held,
     )
+
+
+def _error_at(
+    explainer: ScoringExplainer,
+    served: Any,
+    which: reference.Scorers,
+    splits: reference.PoolSplits,
+    x: np.ndarray,
+) -> tuple[float, float | None]:
+    """The served explainer's error at rows ``x`` (the checked rows of ``splits``) against the full data,
+    and its coalition sampling part when the reference is not exact (None when it is)."""
+    final = _values(explainer, x)
+    everyone = np.arange(len(splits.pool))
+    if splits.exact:
+        return rel_mae(final, splits.reference(everyone)), None
+    bg = explainer.background
+    same_design = reference.pool_scorer(served, bg.encoded, which.calib, bg.weights)
+    background_part = rel_mae(same_design.shap_values(x)[0], splits.reference(everyone))
+    sampling = _sampling_error(explainer, x, final)
+    return math.sqrt(background_part**2 + sampling**2), sampling
 
 
 def _within_budget(

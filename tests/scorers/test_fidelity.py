@@ -140,7 +140,7 @@ def _measured(name: str) -> tuple[scorers.ScoringExplainer, float]:
     train = x.iloc[:N_TRAIN].reset_index(drop=True)
     held_out = x.iloc[N_TRAIN:].reset_index(drop=True)
     packaged, reference_model = (model[0], model[1]) if isinstance(model, tuple) else (model, model)
-    explainer = scorers.fit(packaged, train, eval_size=10, **dict(CASES[name].fit_kwargs))
+    explainer = scorers.fit(packaged, train, eval_size=10, holdout=held_out, **dict(CASES[name].fit_kwargs))
     f = frame_model(reference_model, explainer.output_space, as_array=as_array)
     truth = np.concatenate(
         [
@@ -161,6 +161,24 @@ def test_stated_error_is_within_2x_of_the_full_data_truth(name: str) -> None:
     assert fidelity.training_rows == N_TRAIN and fidelity.method
     # within 2x, with an absolute slack for errors too small to compare (a few 1e-3)
     assert measured / 2 - 0.003 <= stated <= 2 * measured + 0.003, (stated, measured, fidelity.method)
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_the_holdout_error_is_the_error_on_the_evaluation_rows(name: str) -> None:
+    """Given the held-out rows as evaluation rows, packaging measures the error on them: with an exact
+    reference, the oracle's figure itself."""
+    explainer, measured = _measured(name)
+    fidelity = explainer.manifest.fidelity
+    assert fidelity is not None and fidelity.holdout is not None
+    held = fidelity.holdout
+    if fidelity.rows_checked == 0:  # exact against every training row: 0 by construction, nothing to check
+        assert held.rel_mae_vs_full_data == 0.0 and held.rows_checked == 0 and measured < 1e-9
+        return
+    assert held.rows == list(range(N_HELD_OUT)) and held.rows_checked == N_HELD_OUT
+    if "coalition sampling error" in fidelity.method:  # the design's sampling part is estimated
+        assert measured / 2 - 0.003 <= held.rel_mae_vs_full_data <= 2 * measured + 0.003
+    else:
+        assert held.rel_mae_vs_full_data == pytest.approx(measured, rel=1e-6, abs=1e-12), fidelity
 
 
 @pytest.mark.parametrize("name", [n for n, c in CASES.items() if c.kind != "kernel"])

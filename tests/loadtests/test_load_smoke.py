@@ -4,9 +4,9 @@ were made and none failed."""
 
 from __future__ import annotations
 
+import csv
 import json
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -33,7 +33,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 def test_make_load_smoke_writes_a_summary_without_failures(server: str, tmp_path: Path) -> None:
     out = tmp_path / "smoke"
-    t0 = time.monotonic()
     # -o: never reinstall the venv from here, even when a lock file is newer than it
     proc = subprocess.run(
         ["make", "-s", "-o", ".venv/bin/shapserve", "load-smoke", f"HOST={server}", f"LOAD_OUT={out}"],
@@ -44,7 +43,6 @@ def test_make_load_smoke_writes_a_summary_without_failures(server: str, tmp_path
         timeout=120,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert time.monotonic() - t0 < 60
     assert (out / "summary.md").is_file() and (out / "locust_stats.csv").is_file()
     summary = json.loads((out / "summary.json").read_text())
     total = summary["total"]
@@ -53,7 +51,16 @@ def test_make_load_smoke_writes_a_summary_without_failures(server: str, tmp_path
     assert set(total["status_counts"]) == {"200"}
     assert "/explain [1 row]" in summary["by_name"]
     assert total["latency_ok_ms"]["p50"] is not None and total["ok_rps"] > 0
-    assert 3 <= summary["meta"]["elapsed_s"] <= 15
+    meta = summary["meta"]
+    # locust stopped by itself at its -t (not killed at run_load's bound), and the summary adds up; how
+    # long the run took depends on the machine and is not asserted
+    assert meta["locust_exit"] == 0 and meta["duration_s"] == 5, meta
+    assert meta["elapsed_s"] > 0 and total["seconds"] == round(meta["elapsed_s"], 2)
+    assert sum(total["status_counts"].values()) == total["requests"]
+    assert sum(s["requests"] for s in summary["by_name"].values()) == total["requests"]
+    with (out / "requests.csv").open(newline="") as fh:
+        assert len(list(csv.DictReader(fh))) == total["requests"]  # one record per request
+    assert total["ok_rps"] == pytest.approx(total["requests"] / meta["elapsed_s"], abs=0.006)
     assert summary["meta"]["model"].startswith("shapserve-demo:")
     assert summary["slo"]["passed"] is True
     assert "| /explain [1 row] |" in (out / "summary.md").read_text()

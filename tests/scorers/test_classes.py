@@ -19,13 +19,15 @@ NAMES = ["low", "mid", "high"]
 
 
 def _lightgbm() -> Any:
-    lgb = pytest.importorskip("lightgbm")
+    import lightgbm as lgb
+
     x, y = dataset("multiclass")
     return lgb.LGBMClassifier(n_estimators=5, num_leaves=4, verbose=-1).fit(x.to_numpy(), y)
 
 
 def _xgboost_booster() -> Any:
-    xgb = pytest.importorskip("xgboost")
+    import xgboost as xgb
+
     x, y = dataset("multiclass")
     return xgb.train(
         {"objective": "multi:softprob", "num_class": 3, "max_depth": 2}, xgb.DMatrix(x.to_numpy(), y), 5

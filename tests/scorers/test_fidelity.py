@@ -11,6 +11,7 @@ others.
 from __future__ import annotations
 
 import functools
+import importlib
 import warnings
 from dataclasses import dataclass
 from typing import Any
@@ -141,7 +142,19 @@ def _measured(name: str) -> tuple[scorers.ScoringExplainer, float]:
     held_out = x.iloc[N_TRAIN:].reset_index(drop=True)
     packaged, reference_model = (model[0], model[1]) if isinstance(model, tuple) else (model, model)
     explainer = scorers.fit(packaged, train, eval_size=10, holdout=held_out, **dict(CASES[name].fit_kwargs))
-    f = frame_model(reference_model, explainer.output_space, as_array=as_array)
+    return explainer, _oracle_error(explainer, reference_model, train, held_out, as_array)
+
+
+def _oracle_error(
+    explainer: scorers.ScoringExplainer,
+    model: Any,
+    train: pd.DataFrame,
+    held_out: pd.DataFrame,
+    as_array: bool = True,
+) -> float:
+    """Relative MAE of the served values of ``held_out`` against the brute-force oracle over every
+    training row."""
+    f = frame_model(model, explainer.output_space, as_array=as_array)
     truth = np.concatenate(
         [
             shapley_oracle(f, train, np.ones(len(train)), held_out.iloc[i : i + 1])[0]
@@ -149,7 +162,7 @@ def _measured(name: str) -> tuple[scorers.ScoringExplainer, float]:
         ]
     )
     served = explainer.explain(held_out).values
-    return explainer, float(np.mean(np.abs(served - truth)) / np.mean(np.abs(truth)))
+    return float(np.mean(np.abs(served - truth)) / np.mean(np.abs(truth)))
 
 
 @pytest.mark.parametrize("name", list(CASES))
@@ -199,14 +212,7 @@ def test_kernel_meets_its_target_with_max_error() -> None:
     )
     fidelity = explainer.manifest.fidelity
     assert fidelity is not None and fidelity.rel_mae_vs_full_data <= 0.05
-    f = frame_model(model, "probability", as_array=True)
-    truth = np.concatenate(
-        [
-            shapley_oracle(f, train, np.ones(len(train)), held_out.iloc[i : i + 1])[0]
-            for i in range(len(held_out))
-        ]
-    )
-    measured = float(np.mean(np.abs(explainer.explain(held_out).values - truth)) / np.mean(np.abs(truth)))
+    measured = _oracle_error(explainer, model, train, held_out)
     assert measured <= 0.05 and measured / 2 - 0.003 <= fidelity.rel_mae_vs_full_data <= 2 * measured + 0.003
 
 
@@ -233,21 +239,64 @@ def test_background_size_all_is_exact_and_says_so() -> None:
 
 
 def test_max_error_grows_the_background_until_the_target_is_met() -> None:
+    """Measured against the oracle on rows no fit saw: the small background misses 1%, the grown one
+    meets it, and the stated errors are within 2x of those measured."""
     model, x, _, _ = _model("svr")
     train = x.iloc[:N_TRAIN].reset_index(drop=True)
+    held_out = x.iloc[N_TRAIN:].reset_index(drop=True)
     small = scorers.fit(model, train, background_size=10, eval_size=5)
-    assert small.manifest.fidelity is not None and small.manifest.fidelity.rel_mae_vs_full_data > 0.01
     tuned = scorers.fit(model, train, max_error=0.01, eval_size=5)
-    assert tuned.manifest.fidelity is not None
-    assert tuned.manifest.fidelity.rel_mae_vs_full_data <= 0.01 and tuned.manifest.fidelity.max_error == 0.01
+    small_error, tuned_error = (_oracle_error(e, model, train, held_out) for e in (small, tuned))
+    assert small_error > 0.01 and tuned_error <= 0.01, (small_error, tuned_error)
+    assert len(tuned.background.weights) > len(small.background.weights)  # grown, not only reweighted
+    for explainer, measured in ((small, small_error), (tuned, tuned_error)):
+        stated = explainer.manifest.fidelity.rel_mae_vs_full_data
+        assert measured / 2 - 0.003 <= stated <= 2 * measured + 0.003, (stated, measured)
+    assert tuned.manifest.fidelity.max_error == 0.01
 
 
-def test_latency_budget_picks_a_background_within_it() -> None:
+EVAL_MS = 0.01  # what the test's clock charges per model evaluation (row) of a one-row explanation
+
+
+def _evaluations_per_row(explainer: scorers.ScoringExplainer, frame: pd.DataFrame) -> int:
+    """Model evaluations (rows the model function is called on) to explain the first row of ``frame``."""
+    game = explainer.scorer._check_fitted().game
+    real, seen = game.fn, [0]
+
+    def counting(x: np.ndarray) -> Any:
+        seen[0] += len(x)
+        return real(x)
+
+    game.fn = counting
+    try:
+        explainer.explain_frame(explainer.validate(frame.iloc[:1]))
+    finally:
+        game.fn = real
+    return seen[0]
+
+
+def test_latency_budget_picks_the_background_whose_work_fits(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The budget search with a clock that counts work (model evaluations of a one-row explanation,
+    EVAL_MS each) instead of wall time: what is packaged does fit the budget, a bigger budget buys more
+    background rows and a smaller error, measured against the oracle on rows no fit saw."""
+    tune = importlib.import_module("scorers.fidelity.tune")  # the module (the package exports its function)
+    monkeypatch.setattr(tune, "_single_row_ms", lambda e, f: EVAL_MS * _evaluations_per_row(e, f))
     model, x, _, _ = _model("mlp")
     train = x.iloc[:N_TRAIN].reset_index(drop=True)
-    tuned = scorers.fit(model, train, latency_budget_ms=1000.0, eval_size=5)
-    fidelity = tuned.manifest.fidelity
-    assert fidelity is not None and fidelity.latency_budget_ms == 1000.0 and fidelity.calibrated
+    held_out = x.iloc[N_TRAIN:].reset_index(drop=True)
+    fitted = {}
+    for budget in (15.0, 60.0):
+        tuned = scorers.fit(model, train, latency_budget_ms=budget, eval_size=5)
+        work = _evaluations_per_row(tuned, held_out)
+        assert EVAL_MS * work <= budget, (work, budget)
+        fidelity = tuned.manifest.fidelity
+        assert fidelity is not None and fidelity.latency_budget_ms == budget and fidelity.calibrated
+        measured = _oracle_error(tuned, model, train, held_out)
+        assert measured / 2 - 0.003 <= fidelity.rel_mae_vs_full_data <= 2 * measured + 0.003
+        fitted[budget] = (len(tuned.background.weights), work, measured)
+    (rows_a, work_a, error_a), (rows_b, work_b, error_b) = fitted[15.0], fitted[60.0]
+    print(f"background rows, evaluations per row, measured error: {fitted}")
+    assert rows_a < rows_b and work_a < work_b and error_b < error_a, fitted
     with pytest.raises(scorers.InputError, match="max_error"):
         scorers.fit(model, train, max_error=0.1, latency_budget_ms=10.0)
 

@@ -1,6 +1,7 @@
 """Permutation feature importance equals scikit-learn's ``permutation_importance`` on the same inputs,
-scoring and random_state, whichever way it is asked for (the engine facade, the seed's PFIExplainer),
-and refuses what it cannot do with a message that names the field."""
+scoring and random_state, whichever way it is asked for (the engine facade, the seed's PFIExplainer);
+equals a permutation loop written here on the same permutations and agrees with it, within its
+standard error, on independent ones; and refuses what it cannot do with a message that names the field."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import numpy as np
 import pytest
 from scorer_support import dataset, fitted_explainer, fitted_model
 from sklearn.inspection import permutation_importance
+from sklearn.metrics import accuracy_score, mean_absolute_error
 
 import scorers
 from scorers.errors import InputError, UnsupportedOperationError
@@ -172,3 +174,86 @@ def test_scorers_fit_model_is_the_one_scored() -> None:
     a = explainer.explain_global(x.iloc[:30], kind="pfi", labels=y[:30])
     b = explainer.explain_global(x.iloc[:30].to_dict("records"), kind="pfi", labels=y[:30].tolist())
     np.testing.assert_array_equal(a.per_class, b.per_class)
+
+
+# --------------------------------------------------------------------------------------------------
+# against a permutation loop written here (scikit-learn's metric functions on the model's predictions)
+# --------------------------------------------------------------------------------------------------
+LOOP_CASES = [
+    # (explainer case, data set, the served default metric as a loss: higher is worse)
+    ("tree-forest", "binary", lambda y, p: -accuracy_score(y, p)),
+    ("linear-logistic-multiclass", "multiclass", lambda y, p: -accuracy_score(y, p)),
+    ("tree-gb-regressor", "regression", mean_absolute_error),
+]
+
+
+def _loop_drops(model, x, y, loss, permutations) -> np.ndarray:
+    """(features, repeats): the loss on rows whose column j is ``x[perm, j]`` minus the loss on the rows."""
+    base = loss(y, model.predict(x))
+    drops = np.empty((x.shape[1], len(permutations[0])))
+    for j in range(x.shape[1]):
+        for r, perm in enumerate(permutations[j]):
+            shuffled = x.copy()
+            shuffled[:, j] = x[perm, j]
+            drops[j, r] = loss(y, model.predict(shuffled)) - base
+    return drops
+
+
+def _scikit_learn_stream(n_rows: int, n_features: int, n_repeats: int, random_state: int) -> list:
+    """The permutations ``permutation_importance(random_state=...)`` draws: one seed from the state, and for
+    every column a fresh ``RandomState(seed)`` shuffling one index array in place, each repeat applied to
+    the column as the previous repeat left it (so repeat r permutes the rows by the composition so far)."""
+    seed = np.random.RandomState(random_state).randint(np.iinfo(np.int32).max + 1)
+    out = []
+    for _ in range(n_features):
+        rng, idx, composed, perms = np.random.RandomState(seed), np.arange(n_rows), np.arange(n_rows), []
+        for _ in range(n_repeats):
+            rng.shuffle(idx)
+            composed = composed[idx]
+            perms.append(composed.copy())
+        out.append(perms)
+    return out
+
+
+@pytest.mark.parametrize(("case", "data", "loss"), LOOP_CASES, ids=[c[0] for c in LOOP_CASES])
+def test_pfi_equals_a_permutation_loop_on_the_same_permutations(case: str, data: str, loss) -> None:
+    """The same permutations of the rows (scikit-learn's seeding reproduced here): the same drops, to
+    rounding, and the same ranking."""
+    explainer = fitted_explainer(case)
+    x, y = dataset(data)
+    rows, labels = x.iloc[-80:], y[-80:]
+    model = fitted_model(_model_kind(case), data)
+    glob = explainer.explain_global(rows, kind="pfi", labels=labels, n_repeats=7, random_state=3)
+    perms = _scikit_learn_stream(len(rows), x.shape[1], 7, 3)
+    drops = _loop_drops(model, rows.to_numpy(), labels, loss, perms)
+    np.testing.assert_allclose(glob.per_class[0], drops.mean(axis=1), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(glob.std[0], drops.std(axis=1), rtol=0, atol=1e-12)
+    assert np.ptp(drops.mean(axis=1)) > 0.05  # the features matter unequally: the ranking says something
+    order = np.argsort(-np.round(drops.mean(axis=1), 12), kind="stable")
+    assert glob.get_ranked_global_names() == [x.columns[j] for j in order]
+
+
+@pytest.mark.parametrize(("case", "data", "loss"), LOOP_CASES, ids=[c[0] for c in LOOP_CASES])
+def test_pfi_agrees_with_a_permutation_loop_on_other_permutations(case: str, data: str, loss) -> None:
+    """Independent permutations (numpy's default generator, a fresh permutation per repeat): every
+    repeat of either is the drop under a uniformly random permutation, so the two means estimate the same
+    expectation and differ by at most 4 standard errors of their difference; features whose loop means
+    are further apart than that rank in the same order."""
+    explainer = fitted_explainer(case)
+    x, y = dataset(data)
+    rows, labels = x.iloc[-80:], y[-80:]
+    model = fitted_model(_model_kind(case), data)
+    served_repeats, loop_repeats = 40, 120
+    glob = explainer.explain_global(rows, kind="pfi", labels=labels, n_repeats=served_repeats)
+    rng = np.random.default_rng(2024)
+    perms = [[rng.permutation(len(rows)) for _ in range(loop_repeats)] for _ in range(x.shape[1])]
+    drops = _loop_drops(model, rows.to_numpy(), labels, loss, perms)
+    mean, std = drops.mean(axis=1), drops.std(axis=1, ddof=1)
+    served, served_std = glob.per_class[0], glob.std[0] * np.sqrt(served_repeats / (served_repeats - 1))
+    bound = 4 * np.sqrt(served_std**2 / served_repeats + std**2 / loop_repeats) + 1e-12
+    assert np.all(np.abs(served - mean) <= bound), (served, mean, bound)
+    apart = [
+        (i, j) for i in range(len(mean)) for j in range(len(mean)) if mean[i] - mean[j] > 2 * bound.max()
+    ]
+    assert apart  # some features matter clearly more than others
+    assert all(served[i] > served[j] for i, j in apart), (served, mean)

@@ -21,10 +21,12 @@ def test_cli_packages_a_booster_file(suffix: str, tmp_path: Path, capsys: pytest
     y = np.digitize(x["a"] + x["b"] * x["c"], [-0.5, 0.5])
     path = tmp_path / f"model.{suffix}"
     if suffix == "txt":
-        lgb = pytest.importorskip("lightgbm")
+        import lightgbm as lgb
+
         lgb.LGBMClassifier(n_estimators=5, num_leaves=4, verbose=-1).fit(x, y).booster_.save_model(str(path))
     else:
-        xgb = pytest.importorskip("xgboost")
+        import xgboost as xgb
+
         xgb.XGBClassifier(n_estimators=5, max_depth=2).fit(x, y).save_model(str(path))
     x.assign(label=y).to_csv(tmp_path / "train.csv", index=False)
     code = main(

@@ -6,11 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 
 def test_predict_and_explain_answer_with_the_names(tmp_path: Path) -> None:
-    lgb = pytest.importorskip("lightgbm")
+    import lightgbm as lgb
     import pandas as pd
 
     import scorers

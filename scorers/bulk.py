@@ -8,17 +8,27 @@ chunks.  Where a verified fast path exists it is used instead of the model's own
   with 272 support vectors here), while the decision values of the whole table are one GEMM
   (``runtimes.fastpaths.RbfSvcProba``, libsvm's probability steps reproduced).  The labels are the sign
   of the decision value (libsvm's vote for two classes); a row within ``BOUNDARY`` of 0, where rounding
-  could flip the sign, is asked of the model.  Before the table is computed, its first ``CHECK_ROWS``
-  rows are predicted both ways: the labels must be equal and the probabilities within ``PARITY``,
-  otherwise the model predicts everything.
+  could flip the sign, is asked of the model.  Before the table is computed, the fast path is compared with the model on the checked rows
+  (``check_rows``): the labels must be equal and the probabilities within ``PARITY``, otherwise the
+  model predicts everything.
 
-``stored_or_predicted`` uses predictions computed earlier (at packaging, ``scorers.evaluation``) when the
-model answers the same on their first ``CHECK_ROWS`` rows (a model that predicts differently where it is
-served, say under another library version, is asked again for every row).
+``stored_or_predicted`` uses predictions computed earlier (at packaging, ``scorers.evaluation``) when they
+were made with the library versions serving now (``prediction_versions``; artifacts that did not record
+them skip this) and the model answers the same on the checked rows.  Otherwise the model is asked again
+for every row: a model that predicts differently where it is served, say under another library version.
+
+The checked rows (``check_rows``) are spread over the whole table, not its head: a table sorted by a
+feature, or a category that first appears after row 256, agrees on its first rows and not later.  They
+are one seeded draw in each of ``CHECK_ROWS`` equal strata of positions, the last ``TAIL_ROWS`` rows,
+and the first row of each category value, missing value and stored label (rarest first, at most
+``RARE_ROWS``).  A single changed row elsewhere is not looked for: the stored file's sha256 guards it.
 """
 
 from __future__ import annotations
 
+import functools
+import importlib.metadata
+import platform
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -32,7 +42,12 @@ if TYPE_CHECKING:
     from .explainer import ScoringExplainer
 
 CHUNK = 20_000
-CHECK_ROWS = 256
+CHECK_ROWS = 256  # strata of positions, one row drawn in each
+TAIL_ROWS = 16  # the last rows, always checked
+RARE_ROWS = 256  # at most this many first rows of a category value, missing value or label
+CHECK_SEED = 0
+# the libraries whose versions decide what a model predicts (with the model's own distribution)
+PREDICTING = ("shapserve", "numpy", "scipy", "pandas", "scikit-learn", "onnxruntime", "xgboost", "lightgbm")
 BOUNDARY = 1e-6  # |decision value| below which the model itself labels the row
 PARITY = 1e-9  # largest difference to the model's predict_proba on the checked rows
 
@@ -40,26 +55,100 @@ PARITY = 1e-9  # largest difference to the model's predict_proba on the checked 
 @dataclass(frozen=True)
 class TablePredictions:
     """A table's predictions and where they come from: ``stored`` (at packaging, checked), ``computed``
-    (none were stored) or ``recomputed`` (stored ones differed from the model on the checked rows)."""
+    (none were stored) or ``recomputed`` (stored ones came from other library versions, or differed from
+    the model on the checked rows)."""
 
     labels: np.ndarray
     proba: np.ndarray | None
     source: str
 
 
+@dataclass(frozen=True)
+class StoredPredictions:
+    """Predictions stored at packaging, and the library versions they were made with (None: not
+    recorded, an artifact written before they were)."""
+
+    labels: np.ndarray
+    proba: np.ndarray | None
+    versions: dict[str, str] | None = None
+
+
 def stored_or_predicted(
-    explainer: ScoringExplainer, frame: pd.DataFrame, stored: tuple[np.ndarray, np.ndarray | None] | None
+    explainer: ScoringExplainer, frame: pd.DataFrame, stored: StoredPredictions | None
 ) -> TablePredictions:
-    """The stored predictions of ``frame`` when the model agrees with them on the first rows, otherwise
-    ``predict_table``."""
-    if stored is not None and len(stored[0]) == len(frame):
-        k = min(len(frame), CHECK_ROWS)
-        if matches_model(
-            explainer, frame.iloc[:k], stored[0][:k], None if stored[1] is None else stored[1][:k]
-        ):
-            return TablePredictions(stored[0], stored[1], "stored")
+    """The stored predictions of ``frame`` when they were made with the serving library versions and the
+    model agrees with them on the checked rows, otherwise ``predict_table``."""
+    if (
+        stored is not None
+        and len(stored.labels) == len(frame)
+        and (stored.versions is None or same_versions(stored.versions, prediction_versions(explainer)))
+    ):
+        rows = check_rows(frame, stored.labels if explainer.task == CLASSIFIER else None)
+        head = frame.iloc[rows]
+        proba = None if stored.proba is None else stored.proba[rows]
+        if matches_model(explainer, head, stored.labels[rows], proba):
+            return TablePredictions(stored.labels, stored.proba, "stored")
     labels, proba = predict_table(explainer, frame)
     return TablePredictions(labels, proba, "computed" if stored is None else "recomputed")
+
+
+def prediction_versions(explainer: ScoringExplainer) -> dict[str, str]:
+    """Python's and the installed versions of ``PREDICTING`` and of the model's own distribution."""
+    model = getattr(explainer.runtime, "model", None)
+    top = type(model).__module__.split(".")[0]
+    return {"python": platform.python_version(), **_installed(top)}
+
+
+@functools.cache
+def _installed(top_module: str) -> dict[str, str]:
+    names = [*PREDICTING, *importlib.metadata.packages_distributions().get(top_module, [])]
+    out = {}
+    for name in dict.fromkeys(names):
+        try:
+            out[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+def same_versions(stored: dict[str, str], serving: dict[str, str]) -> bool:
+    """Whether every library recorded with the stored predictions is at the same version now."""
+    return all(serving.get(name) == version for name, version in stored.items())
+
+
+def check_rows(frame: pd.DataFrame, labels: np.ndarray | None = None) -> np.ndarray:
+    """Sorted positions of the rows a stored or fast result is checked on (see the module's text)."""
+    n = len(frame)
+    if n <= CHECK_ROWS + TAIL_ROWS:
+        return np.arange(n)
+    edges = np.linspace(0, n - TAIL_ROWS, CHECK_ROWS + 1).astype(np.int64)
+    offsets = np.random.default_rng(CHECK_SEED).random(CHECK_ROWS) * np.diff(edges)
+    spread = edges[:-1] + offsets.astype(np.int64)
+    tail = np.arange(n - TAIL_ROWS, n)
+    return np.unique(np.concatenate([spread, tail, _first_rows(frame, labels)]))
+
+
+def _first_rows(frame: pd.DataFrame, labels: np.ndarray | None) -> np.ndarray:
+    """The first row of each category value, of a missing value in each column, and of each label: the
+    ``RARE_ROWS`` rarest of them."""
+    columns = [frame[c] for c in frame.columns]
+    if labels is not None:
+        columns.append(pd.Series(labels, dtype=object))
+    counts, firsts = [], []
+    for col in columns:
+        if not pd.api.types.is_numeric_dtype(col):  # categories: object or string columns
+            codes, _ = pd.factorize(col, use_na_sentinel=False)
+        elif col.isna().any():
+            codes = col.isna().to_numpy().astype(np.int64)  # a missing number: its first row
+        else:
+            continue
+        _, first, count = np.unique(codes, return_index=True, return_counts=True)
+        counts.append(count)
+        firsts.append(first)
+    if not firsts:
+        return np.empty(0, dtype=np.int64)
+    order = np.argsort(np.concatenate(counts), kind="stable")
+    return np.concatenate(firsts)[order[:RARE_ROWS]]
 
 
 def matches_model(
@@ -106,10 +195,11 @@ def _fast_svc(explainer: ScoringExplainer, frame: pd.DataFrame) -> tuple[np.ndar
         return None
     fast = RbfSvcProba(model)
     classes = np.asarray(runtime.classes, dtype=object)
-    # the check first, on the first rows: a table the fast path does not match is not computed twice
-    k = min(len(frame), CHECK_ROWS)
-    head = frame.iloc[:k]
-    labels, proba = _svc_labels(fast, x[:k], classes, runtime, head)
+    # the check first, on rows spread over the table: a table the fast path does not match is not
+    # computed twice
+    rows = check_rows(frame)
+    head = frame.iloc[rows]
+    labels, proba = _svc_labels(fast, x[rows], classes, runtime, head)
     if not matches_model(explainer, head, explainer.named(labels), proba):
         return None
     return _svc_labels(fast, x, classes, runtime, frame)

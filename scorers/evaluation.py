@@ -10,9 +10,10 @@ listed with its sha256 like every artifact file); :func:`read` restores them laz
 
 The rows' predictions are computed once at packaging (``ScoringExplainer.predict_table``) and stored
 beside them (``eval_predictions.npz``: class positions or values, and probabilities; no pickle), so that
-a served worker does not predict 100,000 rows before its dashboard can paint.  They are only a cache:
-``ScoringExplainer.eval_predictions`` checks them against the model on the first rows before using
-them and predicts again when they differ (``scorers.bulk.stored_or_predicted``).
+a served worker does not predict 100,000 rows before its dashboard can paint, with the library versions
+they were made with (manifest ``evaluation.predictions_versions``).  They are only a cache:
+``ScoringExplainer.eval_predictions`` predicts again when the serving versions differ, or when the model
+disagrees with them on rows checked across the table (``scorers.bulk.stored_or_predicted``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from .bulk import StoredPredictions, prediction_versions
 from .errors import ArtifactError, InputError
 from .explanation import GlobalExplanation
 from .manifest import EvaluationSection, GlobalSection, Manifest
@@ -54,18 +56,22 @@ class Evaluation:
     predictions: tuple[np.ndarray, np.ndarray | None] | None = None
     predictions_path: Path | None = None
     predictions_sha256: str | None = None
+    predictions_versions: dict[str, str] | None = None  # the libraries they were made with (None: unknown)
 
     def rows(self) -> tuple[pd.DataFrame, np.ndarray | None]:
         if self.frame is None:
             self.frame, self.labels = _read_rows(self)
         return self.frame, self.labels
 
-    def stored_predictions(self, classes: list[Any] | None) -> tuple[np.ndarray, np.ndarray | None] | None:
-        """The predictions stored at packaging (labels as ``predict_frame`` answers them, probabilities),
-        or None when the artifact has none.  ``classes``: the model's, to name stored class positions."""
+    def stored_predictions(self, classes: list[Any] | None) -> StoredPredictions | None:
+        """The predictions stored at packaging (labels as ``predict_frame`` answers them, probabilities,
+        the versions they were made with), or None when the artifact has none.  ``classes``: the model's,
+        to name stored class positions."""
         if self.predictions is None and self.predictions_path is not None:
             self.predictions = _read_predictions(self, classes)
-        return self.predictions
+        if self.predictions is None:
+            return None
+        return StoredPredictions(*self.predictions, versions=self.predictions_versions)
 
     def materialize(self, classes: list[Any] | None) -> None:
         """Read everything stored lazily now (before the directory it is read from is replaced)."""
@@ -137,12 +143,21 @@ def evaluate(
     say(f"evaluation: predicting {len(frame)} rows (stored for the dashboard)")
     predictions = explainer.predict_table(frame)
     label_column = _label_name(explainer.features, target) if label_array is not None else None
+    versions = prediction_versions(explainer)
     explainer.evaluation = Evaluation(
-        len(frame), label_column, results, frame, label_array, predictions=predictions
+        len(frame),
+        label_column,
+        results,
+        frame,
+        label_array,
+        predictions=predictions,
+        predictions_versions=versions,
     )
+    stored = _encode(predictions, explainer.classes) is not None
     explainer.manifest.evaluation = EvaluationSection(
         file=EVAL_FILE,
-        predictions_file=PREDICTIONS_FILE if _encode(predictions, explainer.classes) is not None else None,
+        predictions_file=PREDICTIONS_FILE if stored else None,
+        predictions_versions=versions if stored else None,
         rows=len(frame),
         label_column=label_column,
         globals={k: GlobalSection.model_validate(g.to_json()) for k, g in results.items()},
@@ -162,7 +177,7 @@ def write(explainer: ScoringExplainer, directory: Path) -> None:
     table.to_parquet(directory / EVAL_FILE, index=False)
     section = explainer.manifest.evaluation
     stored = ev.stored_predictions(explainer.classes)
-    arrays = _encode(stored, explainer.classes) if stored is not None else None
+    arrays = _encode((stored.labels, stored.proba), explainer.classes) if stored is not None else None
     if section is not None and section.predictions_file is not None and arrays is not None:
         np.savez(directory / section.predictions_file, **arrays)  # type: ignore[arg-type]
 
@@ -226,6 +241,7 @@ def read(directory: Path, manifest: Manifest, schema: Schema) -> Evaluation | No
         schema=schema,
         predictions_path=None if predictions is None else directory / predictions,
         predictions_sha256=None if predictions is None else manifest.files[predictions],
+        predictions_versions=section.predictions_versions,
     )
 
 

@@ -109,8 +109,13 @@ class EvaluationSection(_Section):
     predictions_file: str | None = Field(
         None,
         description="The rows' predictions at packaging (class positions or values, probabilities; .npz "
-        "without pickle), checked against the model on the first rows before they are used; null: none "
-        "stored, the rows are predicted when served.",
+        "without pickle), checked against the model on rows across the table before they are used; null: "
+        "none stored, the rows are predicted when served.",
+    )
+    predictions_versions: dict[str, str] | None = Field(
+        None,
+        description="The library versions the stored predictions were made with; served under other "
+        "versions, the rows are predicted again. null: not recorded (only the rows are checked).",
     )
     rows: int
     label_column: str | None = Field(None, description="The labels' column in the file; null: no labels.")

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import numpy.typing as npt
 
 FloatArray = npt.NDArray[np.float64]
+
+# E|e| / sd(e) of a normal error: the mean absolute error a standard error amounts to
+MAE_PER_SE = math.sqrt(2.0 / math.pi)
 
 
 def rel_mae(values: FloatArray, reference: FloatArray) -> float:
@@ -15,3 +20,15 @@ def rel_mae(values: FloatArray, reference: FloatArray) -> float:
     if scale == 0.0:
         return 0.0 if err == 0.0 else float("inf")
     return err / scale
+
+
+def with_reference_noise(error: float, uncertainty: float) -> float:
+    """The error against the full data when ``error`` was measured against a sampled reference whose
+    relative standard error is ``uncertainty``.
+
+    The calibrated background is fitted to that same sample, so ``error`` does not see the sample's own
+    distance to the full data (on 5,000 training rows: 0.02% stated, 1.6% against the full data); that
+    distance is about ``MAE_PER_SE * uncertainty`` in the same units, and the two add as independent
+    errors: sqrt(a^2 + b^2).
+    """
+    return math.hypot(error, MAE_PER_SE * uncertainty)

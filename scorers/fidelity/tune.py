@@ -28,7 +28,7 @@ from ..explainer import ScoringExplainer
 from ..manifest import FidelitySection, HoldoutSection
 from ..runtimes.base import time_call
 from . import calibrate, reference
-from .measure import FloatArray, rel_mae
+from .measure import MAE_PER_SE, FloatArray, rel_mae, with_reference_noise
 
 Progress = Callable[[str], None]
 Rebuild = Callable[[Background, int | None], ScoringExplainer]  # (background, n_coalitions or None)
@@ -180,6 +180,7 @@ def tune(
     method = f"rel. MAE on {len(check)} training rows held out of calibration, against {splits.label}"
     uncertainty = splits.standard_error(everyone, n)
     error, sampling = _error_at(explainer, served, which, splits, x_check)
+    error = with_reference_noise(error, uncertainty)
     if sampling is not None:
         method += (
             f"; plus the served design's coalition sampling error ({sampling:.3g}, against an independent "
@@ -188,8 +189,8 @@ def tune(
         )
     if uncertainty > 0:
         method += (
-            f"; the reference is a sample: its standard error is {uncertainty:.2g} of the mean |value| "
-            "(its noise is in the stated error)"
+            f"; the reference is a sample: its standard error is {uncertainty:.2g} of the mean |value|, "
+            f"added to the error as sqrt(a^2 + ({MAE_PER_SE:.2f} x {uncertainty:.2g})^2)"
         )
     if options.max_error is not None and error > options.max_error:
         method += (
@@ -205,11 +206,13 @@ def tune(
         say(f"fidelity: reference values against {len(pool)} training rows for {len(picked)} evaluation rows")
         held_splits = reference.build(served, which, encoded_all, x_held, x_held[:0], pool)
         held_error, _ = _error_at(explainer, served, which, held_splits, x_held)
+        held_uncertainty = held_splits.standard_error(everyone, n)
+        held_error = with_reference_noise(held_error, held_uncertainty)
         held = HoldoutSection(
             rel_mae_vs_full_data=held_error,
             rows_checked=len(picked),
             rows=[int(i) for i in picked],
-            uncertainty=held_splits.standard_error(everyone, n) or None,
+            uncertainty=held_uncertainty or None,
         )
         say(f"fidelity: error on {len(picked)} evaluation rows {held_error:.4f}")
     return explainer, FidelitySection(

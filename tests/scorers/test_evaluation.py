@@ -174,6 +174,33 @@ def test_stored_predictions_the_model_disagrees_with_are_predicted_again(tmp_pat
     np.testing.assert_allclose(table.proba, loaded.predict_proba_frame(frame), rtol=0, atol=1e-12)
 
 
+def test_predictions_of_other_library_versions_are_predicted_again(tmp_path: Path) -> None:
+    from scorers import bulk
+
+    x, y = dataset("binary")
+    explainer = scorers.fit(fitted_model("forest", "binary"), x.iloc[:100], **FAST)
+    scorers.evaluate(explainer, x.iloc[100:160], labels=y[100:160], kinds=["shap"])
+    out = explainer.save(tmp_path / "v")
+    manifest = json.loads((out / "manifest.json").read_text())
+    versions = manifest["evaluation"]["predictions_versions"]
+    assert versions == bulk.prediction_versions(explainer) and "scikit-learn" in versions
+    assert scorers.load(out).eval_predictions().source == "stored"  # type: ignore[union-attr]
+
+    def served(edit: dict[str, object]) -> bulk.TablePredictions:
+        (out / "manifest.json").write_text(json.dumps({**manifest, "evaluation": edit}))
+        table = scorers.load(out).eval_predictions()
+        assert table is not None
+        frame, _ = explainer.eval_data
+        assert table.labels.tolist() == explainer.predict_frame(frame).tolist()
+        return table
+
+    other = {**versions, "scikit-learn": "0.24.2"}  # as if packaged under another scikit-learn
+    assert served({**manifest["evaluation"], "predictions_versions": other}).source == "recomputed"
+    # an artifact written before the versions were recorded: only the rows are checked
+    older = {k: v for k, v in manifest["evaluation"].items() if k != "predictions_versions"}
+    assert served(older).source == "stored"
+
+
 def test_regressor_predictions_and_artifacts_without_them(tmp_path: Path) -> None:
     x, y = dataset("regression")
     explainer = scorers.fit(fitted_model("gb_regressor", "regression"), x.iloc[:150], **FAST)

@@ -72,7 +72,9 @@ def main(n_train: int = 10_000, n_explain: int = 20_000, m: int = 20) -> None:
         f"{len(bg.weights)} rows ({bg.method}, stated error {explainer.manifest.fidelity.rel_mae_vs_full_data}); "
         f"{n_explain} rows explained"
     )
-    print("| explainer | background | seconds for 20,000 rows | rows/s | ratio to tree scorer | max abs diff |")
+    print(
+        "| explainer | background | seconds for 20,000 rows | rows/s | ratio to tree scorer | max abs diff |"
+    )
     print("|---|---|---|---|---|---|")
     diff = float(np.max(np.abs(wood - ours[:, 0, :])))
     for name, b, s, d in (
@@ -81,7 +83,9 @@ def main(n_train: int = 10_000, n_explain: int = 20_000, m: int = 20) -> None:
         ("shap 0.51 TreeExplainer (interventional)", 100, shap_s, "(other background)"),
     ):
         print(f"| {name} | {b} | {s:.2f} | {n_explain / s:,.0f} | {s / ours_s:.2f}x | {d} |")
-    print(f"tree scorer: packaging {packaging:.1f} s; one row in process (explain_frame) {one_s * 1000:.2f} ms")
+    print(
+        f"tree scorer: packaging {packaging:.1f} s; one row in process (explain_frame) {one_s * 1000:.2f} ms"
+    )
 
 
 if __name__ == "__main__":

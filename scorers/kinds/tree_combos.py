@@ -107,13 +107,16 @@ def build(
     width = k_out * n_players + k_out
     if sum(_count(f) for _, _, f in groups) * width > MAX_ENTRIES:
         return None
-    col, thr, nan, weight, seg, offset, parts = [], [], [], [], [], [], []
+    tests: list[tuple[int, float, bool, int]] = []
+    seg: list[int] = []
+    offset: list[int] = []
+    parts: list[np.ndarray] = []
     first_slot = np.searchsorted(slot_leaf, np.arange(boxes.lo.shape[0] + 1))
     row = 0
     for lo_leaf, hi_leaf, feats in groups:
-        seg.append(len(col))
+        seg.append(len(tests))
         offset.append(row)
-        col.append(0), thr.append(np.inf), nan.append(False), weight.append(0)  # never holds
+        tests.append((0, np.inf, False, 0))  # never holds
         n_combo = _count(feats)
         reps = np.zeros((n_combo, boxes.lo.shape[1]))
         radix = 1
@@ -122,9 +125,9 @@ def build(
             t = np.array(sorted(t_set))
             n_bins = len(t) + 1 + with_nan
             for u in t:
-                col.append(c), thr.append(float(u)), nan.append(False), weight.append(radix)
+                tests.append((c, float(u), False, radix))
             if with_nan:
-                col.append(c), thr.append(np.nan), nan.append(True), weight.append((len(t) + 1) * radix)
+                tests.append((c, np.nan, True, (len(t) + 1) * radix))
             # a value in each bin: bin i exceeds the i smallest thresholds
             per_bin = np.concatenate([t, [np.inf]]) if len(t) else np.zeros(1)
             if with_nan:
@@ -147,6 +150,7 @@ def build(
             )
         )
         row += n_combo
+    col, thr, nan, weight = (list(v) for v in zip(*tests, strict=True))
     return Combos(
         col=np.array(col, dtype=np.intp),
         thr=np.array(thr),

@@ -108,7 +108,7 @@ def fit(
     n_classes = len(runtime.classes) if runtime.task == CLASSIFIER else 1
 
     kind = REGISTRY[choice.kind]
-    size, default_method = kind.default_background(masking.n_players)
+    size, default_method = kind.default_background(masking.n_players, head, len(masking.column_group))
     # "calibrated": the kind's summary, then weights fitted to the full data (the default when neither
     # a size nor a summary is given); any other summary is served as it is
     method = default_method if summary in (None, "calibrated") else summary
@@ -199,6 +199,7 @@ def fit(
             max_error=max_error,
             latency_budget_ms=latency_budget_ms,
             calibrate=calibrate
+            and kind.calibrates(size)
             and (summary == "calibrated" or (summary is None and background_size is None)),
             seed=seed,
         ),

@@ -90,9 +90,16 @@ class Scorer:
         return None
 
     @classmethod
-    def default_background(cls, n_players: int) -> tuple[int, str]:
-        """(rows, summary method) of the background when the user does not say."""
+    def default_background(cls, n_players: int, head: Any = None, n_columns: int = 0) -> tuple[int, str]:
+        """(rows, summary method) of the background when the user does not say (``head``: the model
+        at the masking's ``n_columns`` encoded columns, for kinds whose cost depends on it)."""
         return 20, "kmeans"
+
+    @classmethod
+    def calibrates(cls, rows: int) -> bool:
+        """Whether the default background of ``rows`` rows is replaced by a calibrated one when that is
+        closer to the full data (scorers.fidelity); False where the summary is already the most faithful."""
+        return True
 
     @classmethod
     def fit_params(cls, ctx: FitContext, options: FitOptions) -> dict[str, Any]:

@@ -38,7 +38,7 @@ class ExactScorer(DesignScorer):
         return super().why_not(head, mode, masking, options)
 
     @classmethod
-    def default_background(cls, n_players: int) -> tuple[int, str]:
+    def default_background(cls, n_players: int, head: Any = None, n_columns: int = 0) -> tuple[int, str]:
         # calibrated (scorers.fidelity), so more rows buy accuracy: twice the old 2^17 / 2^M coalition-rows
         return int(max(16, min(100, 2**18 // 2**n_players))), "kmeans"
 

@@ -68,7 +68,7 @@ class KernelMachineScorer(Scorer):
         return [spaces.RAW]
 
     @classmethod
-    def default_background(cls, n_players: int) -> tuple[int, str]:
+    def default_background(cls, n_players: int, head: Any = None, n_columns: int = 0) -> tuple[int, str]:
         return 50, "kmeans"
 
     def _fit(self, ctx: FitContext) -> None:

@@ -38,7 +38,7 @@ class LinearScorer(Scorer):
     _state_keys = ("coef_", "mean_")
 
     @classmethod
-    def default_background(cls, n_players: int) -> tuple[int, str]:
+    def default_background(cls, n_players: int, head: Any = None, n_columns: int = 0) -> tuple[int, str]:
         return 1000, "sample"  # only the mean matters: use many rows
 
     @classmethod

@@ -35,7 +35,7 @@ import numpy as np
 from .. import spaces
 from ..masking import GROUPED, IDENTITY, Masking
 from ..runtimes.base import CLASSIFIER
-from . import tree_sources
+from . import tree_combos, tree_sources
 from .base import FitContext, FloatArray, Scorer, register
 
 _PROBABILITY_TREES = ("DecisionTreeClassifier", "RandomForestClassifier", "ExtraTreesClassifier")
@@ -209,6 +209,17 @@ _BUILD_CHUNK = 2**20  # table entries built per step: bounds the temporaries of 
 _EXPLAIN_CHUNK = 2**16  # (slot, row) pairs per step at explain time: keeps the temporaries in cache
 
 
+# the default background: every training row up to this many, a uniform sample of this many beyond
+FULL_DATA_ROWS = 100_000
+
+
+def _table_fits(arrays: dict[str, np.ndarray]) -> bool:
+    """Whether the pattern table of these leaves is built (counting path columns: a bound on players)."""
+    lo, hi, nan = arrays["leaf_lo_"], arrays["leaf_hi_"], arrays["leaf_nan_"].astype(bool)
+    q_max = max(1, int(((lo > -np.inf) | (hi < np.inf) | ~nan).sum(axis=1).max(initial=0)))
+    return q_max <= _TABLE_MAX_SLOTS and lo.shape[0] * (1 << q_max) * q_max <= _TABLE_MAX_ENTRIES
+
+
 class _Table(NamedTuple):
     """T[l, q, pattern] = sum_b w_b (Shapley share of slot q), leaf value left out, flattened; and, for
     each real (not padding) slot in (leaf, slot) order, its leaf, offset of T[leaf, q, 0], player, value."""
@@ -225,7 +236,8 @@ class TreeScorer(Scorer):
     name = "tree"
     exact = True
     summary = (
-        "interventional TreeSHAP over leaf boxes for scikit-learn, LightGBM and XGBoost tree ensembles, exact"
+        "interventional TreeSHAP over leaf boxes for scikit-learn, LightGBM and XGBoost tree ensembles, exact; "
+        "background: every training row up to 100,000 where its pattern table applies"
     )
     auto_rank = 20
     splits_background = True
@@ -269,8 +281,18 @@ class TreeScorer(Scorer):
         return tree_sources.refusal(head, task) if tree_sources.library_of(head) else None
 
     @classmethod
-    def default_background(cls, n_players: int) -> tuple[int, str]:
+    def default_background(cls, n_players: int, head: Any = None, n_columns: int = 0) -> tuple[int, str]:
+        """Every training row (up to FULL_DATA_ROWS, a uniform sample beyond) when the pattern table
+        applies: explaining then costs the same whatever the background, so the served values are the
+        full-data values; else (deep forests, explained per background row) a sample of 100 rows."""
+        compiled = compile_leaves(head, n_columns) if head is not None and n_columns else None
+        if compiled is not None and _table_fits(compiled[0]):
+            return FULL_DATA_ROWS, "sample"
         return 100, "sample"
+
+    @classmethod
+    def calibrates(cls, rows: int) -> bool:
+        return rows < FULL_DATA_ROWS  # a sample this large is closer to the full data than any calibration
 
     def _fit(self, ctx: FitContext) -> None:
         compiled = compile_leaves(ctx.head, len(ctx.masking.column_group))
@@ -317,6 +339,7 @@ class TreeScorer(Scorer):
                 )
         self.bg_inside_: dict[bool, np.ndarray] = {}  # per-background path, built when first needed
         self.tables_: dict[bool, _Table | None] = {}
+        self.combos_: dict[bool, tree_combos.Combos | None] = {}
         self._table(True)  # raw-feature explanations are the common request: build their table now
         self.leaf_offset_ = self._leaf_output_offset(ctx)
 
@@ -367,7 +390,13 @@ class TreeScorer(Scorer):
             return None
         bg = np.asarray(ctx.game.background, dtype=np.float64)
         model = ctx.game.fn(bg)
-        leaves = self._leaf_outputs(self._patterns(bg, True), True)
+        step = max(1, _BUILD_CHUNK // max(1, self.leaf_lo_.shape[0] * self.slots_[True][1].shape[1]))
+        leaves = np.concatenate(
+            [
+                self._leaf_outputs(self._patterns(bg[lo : lo + step], True), True)
+                for lo in range(0, len(bg), step)
+            ]
+        )
         diff = model - leaves
         offset = diff[0].copy()
         tol = LEAF_OUTPUT_TOL * max(1.0, float(np.max(np.abs(model))))
@@ -442,6 +471,47 @@ class TreeScorer(Scorer):
                 self.tables_[by_group] = self._build_table(by_group)
         return self.tables_[by_group]
 
+    def _combos(self, by_group: bool) -> tree_combos.Combos | None:
+        """The group tables (tree_combos) of these players, built from the pattern table once."""
+        if by_group not in self.combos_:
+            table = self._table(by_group)
+            ctx = self._check_fitted()
+            n_players = ctx.masking.n_players if by_group else self.leaf_lo_.shape[1]
+            q_max = self.slots_[by_group][0].shape[1]
+            boxes = tree_combos.Boxes(
+                self.leaf_lo_,
+                self.leaf_hi_,
+                self.leaf_nan_.astype(bool),
+                self.slots_[by_group][1],
+                self.col_bits_[by_group] if table is not None else np.zeros(0),
+                (1 << q_max) - 1,
+            )
+            self.combos_[by_group] = (
+                None
+                if table is None
+                else tree_combos.build(
+                    boxes, table.flat, table.leaf, table.start, table.player, self.leaf_value_, n_players
+                )
+            )
+        return self.combos_[by_group]
+
+    def _combo_phi(
+        self, x: np.ndarray, combos: tree_combos.Combos, n_players: int, outputs: FloatArray | None
+    ) -> FloatArray:
+        """Shapley values (n, K, M) from the group tables; fills ``outputs`` like ``_table_phi``."""
+        z = np.asarray(x, dtype=np.float64)
+        if bool(self.float32_):  # compared as the leaves compare (see _column_inside)
+            z = z.astype(np.float32).astype(np.float64)
+        n, k_out = z.shape[0], self.leaf_value_.shape[1]
+        phi = np.empty((n, k_out, n_players))
+        step = max(1, 16 * _EXPLAIN_CHUNK // (len(combos.seg) * combos.rows.shape[1]))
+        for lo in range(0, n, step):
+            got = tree_combos.lookup(combos, z[lo : lo + step])
+            phi[lo : lo + step] = got[:, : k_out * n_players].reshape(-1, k_out, n_players)
+            if outputs is not None:
+                outputs[lo : lo + step] = self._to_space(got[:, k_out * n_players :])
+        return phi
+
     def _build_table(self, by_group: bool) -> _Table | None:
         player_slot = self.slots_[by_group][0]
         n_leaves, q_max = player_slot.shape
@@ -454,10 +524,16 @@ class TreeScorer(Scorer):
         inside = ((pats[:, None] >> np.arange(q_max)) & 1).astype(bool)  # (2^Q, Q): slot q inside
         n_out = q_max - inside.sum(axis=1)  # (2^Q,): slots outside
         # Per leaf, background rows collapse to their distinct patterns with summed weights.
-        b_pat = self._patterns(ctx.game.background, by_group)  # (L, nb)
-        key = (np.arange(n_leaves)[:, None] * n_pat + b_pat).ravel()
-        uniq, inv = np.unique(key, return_inverse=True)
-        weight = np.bincount(inv.ravel(), weights=np.tile(ctx.game.weights, n_leaves))
+        # (in chunks of background rows: at 100,000 rows the patterns alone would take gigabytes)
+        bg, w_bg = np.asarray(ctx.game.background, dtype=np.float64), ctx.game.weights
+        hist = np.zeros(n_leaves * n_pat)
+        step = max(1, _BUILD_CHUNK // max(1, n_leaves * q_max))
+        for lo in range(0, len(bg), step):
+            b_pat = self._patterns(bg[lo : lo + step], by_group)  # (L, nb')
+            key = (np.arange(n_leaves)[:, None] * n_pat + b_pat).ravel()
+            hist += np.bincount(key, weights=np.tile(w_bg[lo : lo + step], n_leaves), minlength=hist.size)
+        uniq = np.flatnonzero(hist)
+        weight = hist[uniq]
         leaf_of = uniq // n_pat
         rank = np.arange(len(uniq)) - np.searchsorted(uniq, leaf_of * n_pat)
         n_distinct = int(rank.max()) + 1
@@ -579,8 +655,11 @@ class TreeScorer(Scorer):
         """Explaining reads the pattern tables: its cost does not grow with the background."""
         return self._table(True) is not None
 
-    def _values(self, x: np.ndarray, by_group: bool, use_table: bool = True) -> tuple[FloatArray, FloatArray]:
-        """``use_table=False`` forces the per-background algorithm (the tests compare the two)."""
+    def _values(
+        self, x: np.ndarray, by_group: bool, use_table: bool = True, use_groups: bool = True
+    ) -> tuple[FloatArray, FloatArray]:
+        """``use_table=False`` forces the per-background algorithm, ``use_groups=False`` the per-leaf
+        lookup of the pattern table instead of the group tables (the tests compare the three)."""
         ctx = self._check_fitted()
         n_players = ctx.masking.n_players if by_group else x.shape[1]
         table = self._table(by_group) if use_table else None
@@ -588,7 +667,12 @@ class TreeScorer(Scorer):
         if table is not None:
             offset = self.leaf_offset_
             outputs = None if offset is None else np.empty((x.shape[0], offset.shape[0]))
-            phi = self._table_phi(x, by_group, table, n_players, outputs)
+            combos = self._combos(by_group) if use_groups else None
+            phi = (
+                self._table_phi(x, by_group, table, n_players, outputs)
+                if combos is None
+                else self._combo_phi(x, combos, n_players, outputs)
+            )
             if outputs is not None and offset is not None:
                 outputs += offset
         else:

@@ -199,3 +199,56 @@ def test_missing_values_match_oracle() -> None:
     phi, _, fx = shapley_oracle(f, bg.raw, np.asarray(bg.weights), rows)
     np.testing.assert_allclose(exp.values, phi, rtol=0, atol=1e-9)
     np.testing.assert_allclose(exp.outputs, fx, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", TABLE_CASES)
+def test_group_tables_equal_per_leaf_lookup(name: str) -> None:
+    """The group tables (tree_combos) give the per-leaf lookup's values and outputs to 1e-12 relative,
+    for raw and engineered players."""
+    scorer, x = _encoded(name)
+    for by_group in (True, False):
+        assert scorer._combos(by_group) is not None
+        fast, out_fast = scorer._values(x, by_group)
+        slow, out_slow = scorer._values(x, by_group, use_groups=False)
+        scale = max(1.0, float(np.max(np.abs(slow))))
+        np.testing.assert_allclose(fast, slow, rtol=0, atol=1e-12 * scale)
+        np.testing.assert_allclose(
+            out_fast, out_slow, rtol=0, atol=1e-12 * max(1.0, float(np.max(np.abs(out_slow))))
+        )
+
+
+def test_group_tables_match_oracle_when_rows_differ() -> None:
+    """Rows whose bins differ from the first rows' (other sides of each split, NaN on late rows) through
+    the group tables equal the brute-force oracle against the whole background."""
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    rng = np.random.default_rng(3)
+    arr = rng.normal(size=(300, 4))
+    y = arr[:, 0] * (arr[:, 1] > 0) + np.sin(arr[:, 2]) + 0.3 * arr[:, 3]
+    arr[rng.random(arr.shape) < 0.1] = np.nan
+    frame = pd.DataFrame(arr, columns=["a", "b", "c", "d"])
+    model = HistGradientBoostingRegressor(max_iter=15, max_depth=3, random_state=0).fit(arr, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        explainer = scorers.fit(model, frame.iloc[:60], scorer="tree", eval_size=10)
+    assert explainer.background.method == "all" and explainer.manifest.fidelity.rel_mae_vs_full_data == 0.0
+    assert explainer.scorer._combos(True) is not None
+    rows = pd.DataFrame(
+        [
+            [-2.0, -2.0, -2.0, -2.0],
+            [2.0, 2.0, 2.0, 2.0],
+            [0.1, -0.1, np.nan, 3.0],
+            [np.nan, np.nan, 0.0, -3.0],
+        ],
+        columns=frame.columns,
+    )
+    exp = explainer.explain(rows)
+
+    def f(z: pd.DataFrame) -> np.ndarray:
+        return np.asarray(model.predict(z.to_numpy(dtype=np.float64)), dtype=np.float64)[:, None]
+
+    bg = explainer.background
+    phi, _, fx = shapley_oracle(f, bg.raw, np.asarray(bg.weights), rows)
+    np.testing.assert_allclose(exp.values, phi, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(exp.outputs, fx, rtol=0, atol=1e-9)
+    assert np.max(np.abs(phi[0] - phi[1])) > 1e-2

@@ -14,6 +14,7 @@ import asyncio
 import logging
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
@@ -40,6 +41,9 @@ class JobQueue:
         self.lease = timedelta(seconds=lease)
         self.stopping = threading.Event()  # set at shutdown: running jobs are handed back
         self._loop = asyncio.new_event_loop()
+        self._stop = asyncio.Event()  # the same, for the loop
+        # the jobs' threads (a cancelled job's thread runs on until its next slice's commit fails)
+        self._threads = ThreadPoolExecutor(2 * concurrency + 2, thread_name_prefix="shapserve-job")
         self._ready = threading.Event()
         self._failed: BaseException | None = None
         self._qm: QueueManager | None = None
@@ -85,11 +89,13 @@ class JobQueue:
     async def _run(self, job: Job) -> None:
         assert job.payload is not None
         job_id = job.payload.decode()
-        work = asyncio.ensure_future(asyncio.to_thread(self.handler, job_id, self.stopping))
-        stop = asyncio.ensure_future(asyncio.to_thread(self.stopping.wait))
-        await asyncio.wait((work, stop), return_when=asyncio.FIRST_COMPLETED)
-        if work.done() and work.result():
+        work = self._loop.run_in_executor(self._threads, self.handler, job_id, self.stopping)
+        stop = asyncio.ensure_future(self._stop.wait())
+        try:
+            await asyncio.wait((work, stop), return_when=asyncio.FIRST_COMPLETED)
+        finally:
             stop.cancel()
+        if work.done() and work.result():
             return
         # shutting down: back to the queue at once; a slice still computing here is committed only if no
         # other worker has committed those rows first (tables.commit_slice)
@@ -110,6 +116,7 @@ class JobQueue:
     def close(self, timeout: float = 10.0) -> None:
         """Hand the running jobs back (re-queued), then stop claiming and end the thread."""
         self.stopping.set()
+        self._loop.call_soon_threadsafe(self._stop.set)
         if self._qm is not None:
             qm = self._qm
 
@@ -126,3 +133,4 @@ class JobQueue:
             except Exception:  # noqa: BLE001 - the loop has already stopped
                 log.exception("the jobs queue did not drain")
         self._thread.join(timeout)
+        self._threads.shutdown(wait=False, cancel_futures=True)

@@ -16,7 +16,7 @@ import os
 import socket
 import threading
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -39,11 +39,12 @@ class PgJobManager(JobManager):
     def __init__(self, core: ScoringService, url: str) -> None:  # noqa: D107 - no directory, no runner threads
         self.core = core
         self.settings = core.settings
-        self.store = self.tables = JobTables(url, core.name, core.version)
+        self.tables = JobTables(url, core.name, core.version)
+        self.store = cast(Any, self.tables)  # the inherited result pages read .page(), which both stores have
         self._closed = False
         self._pool = None
         self._pool_lock = threading.Lock()
-        self._running = 0
+        self._in_flight = 0
         self._count_lock = threading.Lock()
         self._swept = 0.0
         self.runner = f"{socket.gethostname()}:{os.getpid()}"
@@ -144,10 +145,10 @@ class PgJobManager(JobManager):
                 "every server); retry shortly"
             )
 
-    def _show(self, change: int) -> None:
+    def _count_running(self, change: int) -> None:
         with self._count_lock:
-            self._running += change
-            JOBS.labels(**self.core.labels, status="running").set(self._running)
+            self._in_flight += change
+            JOBS.labels(**self.core.labels, status="running").set(self._in_flight)
 
     # -- running (the queue's threads) ------------------------------------------------------------------
     def _run(self, job_id: str, stopping: threading.Event) -> bool:
@@ -156,7 +157,7 @@ class PgJobManager(JobManager):
         status = self.tables.start(job_id, self.runner)
         if status is None:
             return True  # deleted, or ended by another worker
-        self._show(+1)
+        self._count_running(+1)
         try:
             return self._slices(status, stopping)
         except Exception as exc:  # noqa: BLE001 - a failed job, reported in its status
@@ -167,7 +168,7 @@ class PgJobManager(JobManager):
                 JOBS_FINISHED.labels(**self.core.labels, status="failed").inc()
             return True
         finally:
-            self._show(-1)
+            self._count_running(-1)
 
     def _slices(self, status: dict[str, Any], stopping: threading.Event) -> bool:
         job_id, n, lo = status["id"], status["rows"], status["rows_done"]

@@ -22,6 +22,7 @@ import psycopg
 from pgqueuer import Job, PsycopgDriver, Queries, QueueManager, RetryRequested
 
 ENTRYPOINT = "shapserve_explain_job"
+RECONNECT_SECONDS = 5.0
 LOCK_KEY = 0x5348_5051  # pg_advisory_lock key of pgqueuer's install, for servers starting together
 
 log = logging.getLogger("shapserve.jobs")
@@ -55,12 +56,19 @@ class JobQueue:
 
     def _main(self) -> None:
         asyncio.set_event_loop(self._loop)
-        try:
-            self._loop.run_until_complete(self._serve())
-        except BaseException as exc:  # noqa: BLE001 - reported to the constructor or logged
-            self._failed = exc
-            self._ready.set()
-            log.exception("the jobs queue stopped")
+        while not self.stopping.is_set():
+            try:
+                self._loop.run_until_complete(self._serve())
+                return  # shut down
+            except BaseException as exc:  # noqa: BLE001 - reported to the constructor, or retried
+                if not self._ready.is_set():
+                    self._failed = exc
+                    self._ready.set()
+                    return
+                # the database restarted or the network was cut: claim again once it answers (meanwhile
+                # this worker's heartbeats stop, and other workers may take its jobs over)
+                log.exception("the jobs queue lost its database; reconnecting in %g s", RECONNECT_SECONDS)
+                self.stopping.wait(RECONNECT_SECONDS)
 
     async def _connect(self) -> Queries:
         conn = await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True)

@@ -27,6 +27,7 @@ from .choose import choose_masking, choose_scorer
 from .errors import InputError
 from .explainer import ScoringExplainer
 from .fidelity import FidelityOptions
+from .globals import mimic
 from .kinds import REGISTRY, FitOptions
 from .manifest import BackgroundSection, Manifest, MaskingSection, ModelSection, ScorerSection
 from .masking import IDENTITY
@@ -230,3 +231,6 @@ def _training_rows(
 
 def _jsonable(v: Any) -> Any:
     return v.item() if isinstance(v, np.generic) else v
+
+
+mimic.use_packaging(fit)

@@ -36,6 +36,15 @@ def explanation(
         explained_outputs=exp.explained_outputs,
         local_importance_values=exp.local_importance_values,
     )
+    if exp.error_estimate is not None:
+        body = exp.error_estimate.to_json()
+        if not exp.is_classifier:
+            body["values"] = [row[0] for row in body["values"]]
+        out["error_estimate"] = body
+    if exp.refinement is not None and exp.coalitions is not None:
+        out["refinement"] = [
+            {"status": s, "coalitions": c} for s, c in zip(exp.refinement, exp.coalitions, strict=True)
+        ]
     if k is not None:
         # the predicted class: the column of predict()'s label (predict_proba can disagree for SVC)
         if exp.classes is not None and proba is not None:

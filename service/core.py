@@ -25,7 +25,7 @@ from scorers.errors import InputError
 from . import answers
 from .admission import RowBudget
 from .metrics import ERRORS, EXPLAIN_SECONDS, INFLIGHT_ROWS, PREDICT_SECONDS, ROWS
-from .parsing import check_instances, check_top_k
+from .parsing import check_error_options, check_instances, check_top_k
 from .settings import Settings
 
 if TYPE_CHECKING:
@@ -143,15 +143,29 @@ class ScoringService:
         return out
 
     def explain(
-        self, instances: Any, top_k: Any = None, *, cancel: Callable[[], bool] | None = None
+        self,
+        instances: Any,
+        top_k: Any = None,
+        *,
+        cancel: Callable[[], bool] | None = None,
+        error_estimate: Any = None,
+        max_error: Any = None,
     ) -> dict[str, Any]:
         """``/explain``'s answer.  ``cancel`` (the request's token) stops the explanation between slices
-        of rows once it returns True (``scorers.ExplanationCancelled``)."""
+        of rows once it returns True (``scorers.ExplanationCancelled``).  ``error_estimate`` and
+        ``max_error``: each row's error estimate, refined towards a target (``scorers.errorbars``)."""
+        with_error, target = check_error_options(error_estimate, max_error)
         with self.admitted(instances) as frame:
             k = self.top_k(top_k)
             out, proba = self.prediction(frame)
             t0 = time.perf_counter()
-            exp = self.explainer.explain_frame(frame, cancel=cancel)
+            exp = self.explainer.explain_frame(
+                frame,
+                cancel=cancel,
+                error_estimate=with_error,
+                max_error=target,
+                max_error_seconds=self.settings.max_error_seconds,
+            )
             EXPLAIN_SECONDS.labels(**self.labels).observe(time.perf_counter() - t0)
         out = answers.explanation(out, proba, exp, k)
         ROWS.labels(**self.labels, endpoint="explain").inc(len(frame))

@@ -67,7 +67,7 @@ def test_openapi_document_shows_the_real_shapes(client_for: Any) -> None:
         assert spec.method.lower() in doc["paths"][spec.path], spec.name
     body = doc["paths"]["/explain"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     schema = doc["components"]["schemas"][body["$ref"].rsplit("/", 1)[1]]
-    assert set(schema["properties"]) == {"instances", "top_k"}
+    assert set(schema["properties"]) == {"instances", "top_k", "error_estimate", "max_error"}
     assert schema["additionalProperties"] is False
     rows = schema["properties"]["instances"]["anyOf"][0]
     assert rows["type"] == "array" and {v["type"] for v in rows["items"]["anyOf"]} == {"object", "array"}
@@ -99,14 +99,28 @@ def test_a_handler_sees_only_what_the_table_says() -> None:
     seen: dict[str, Any] = {}
 
     class Core:
-        def explain(self, instances: Any, top_k: Any, cancel: Any) -> dict[str, Any]:
-            seen.update(instances=instances, top_k=top_k, cancel=cancel)
+        def explain(
+            self, instances: Any, top_k: Any, cancel: Any, error_estimate: Any, max_error: Any
+        ) -> dict[str, Any]:
+            seen.update(
+                instances=instances,
+                top_k=top_k,
+                cancel=cancel,
+                error_estimate=error_estimate,
+                max_error=max_error,
+            )
             return {}
 
-    body = spec.body.model_validate({"instances": [[1.0]], "top_k": 2})
+    body = spec.body.model_validate({"instances": [[1.0]], "top_k": 2, "max_error": 0.5})
     call = Call(Core(), body)  # type: ignore[arg-type]
     spec.handler(call)
-    assert seen == {"instances": [[1.0]], "top_k": 2, "cancel": call.cancel.is_set}
+    assert seen == {
+        "instances": [[1.0]],
+        "top_k": 2,
+        "cancel": call.cancel.is_set,
+        "error_estimate": None,
+        "max_error": 0.5,
+    }
 
 
 def test_a_route_has_the_time_budget_its_table_entry_names() -> None:

@@ -125,8 +125,12 @@ def test_a_handler_sees_only_what_the_table_says() -> None:
 
 def test_a_route_has_the_time_budget_its_table_entry_names() -> None:
     """``RouteSpec.timeout`` names the settings field of the route's budget: POST /explain_jobs reads and
-    validates up to 100,000 rows and may start the worker's job process, so it has its own."""
-    import time
+    validates up to 100,000 rows and may start the worker's job process, so it has its own.
+
+    Both handlers wait for the test: ``/own`` is entered first, ``/plain`` answers 504 once the request
+    budget has passed, and only then are both released, so ``/own`` has outlived the request budget on any
+    machine and answers within its own."""
+    import threading
 
     from starlette.testclient import TestClient
 
@@ -139,21 +143,33 @@ def test_a_route_has_the_time_budget_its_table_entry_names() -> None:
         def count_error(self, kind: str) -> None:
             pass
 
-    def slow(call: Call) -> dict[str, bool]:
-        time.sleep(0.6)
+    release = threading.Event()
+    entered = threading.Event()
+
+    def held(call: Call) -> dict[str, bool]:
+        entered.set()
+        assert release.wait(60)
         return {"ok": True}
 
     routes = (
-        RouteSpec("/plain", "GET", slow, "the request budget"),
-        RouteSpec("/own", "GET", slow, "its own budget", timeout="job_submit_timeout"),
+        RouteSpec("/plain", "GET", held, "the request budget"),
+        RouteSpec("/own", "GET", held, "its own budget", timeout="job_submit_timeout"),
     )
-    app = build_app(routes, Settings(request_timeout=0.2, job_submit_timeout=5))
+    app = build_app(routes, Settings(request_timeout=0.2, job_submit_timeout=60))
     attach(app, Core())  # type: ignore[arg-type]
+    own: dict[str, Any] = {}
     with TestClient(app) as client:
-        r = client.get("/plain")
-        assert r.status_code == 504 and r.json()["kind"] == "timeout"
-        assert r.json()["error"] == "the request took longer than its time budget of 0.2 s"
-        assert client.get("/own").json() == {"ok": True}
+        waiter = threading.Thread(target=lambda: own.update(r=client.get("/own")))
+        waiter.start()
+        try:
+            assert entered.wait(60)
+            r = client.get("/plain")
+            assert r.status_code == 504 and r.json()["kind"] == "timeout"
+            assert r.json()["error"] == "the request took longer than its time budget of 0.2 s"
+        finally:
+            release.set()
+            waiter.join(60)
+        assert own["r"].status_code == 200 and own["r"].json() == {"ok": True}
     submit = next(spec for spec in ROUTES if spec.name == "POST /explain_jobs")
     assert submit.timeout == "job_submit_timeout"
     assert all(isinstance(getattr(Settings(), spec.timeout), float) for spec in ROUTES)

@@ -36,7 +36,8 @@ import numpy as np
 from .. import spaces
 from ..runtimes import onnx_read
 from ..runtimes.base import CLASSIFIER
-from ..runtimes.boosters import NativeBooster, adapt, library_of
+from ..runtimes.boosters import adapt, library_of
+from ..runtimes.native_booster import NativeBooster
 from ..runtimes.onnx_trees import OnnxTrees
 
 __all__ = ["compile_leaves", "leaf_constant", "library_of", "native_spaces", "refusal"]

@@ -29,7 +29,7 @@ from onnx import helper, numpy_helper
 from .. import spaces
 from ..errors import UnsupportedModelError
 from .base import CLASSIFIER, REGRESSOR, FloatArray
-from .boosters import NativeBooster
+from .native_booster import NativeBooster
 
 _MODES = ("BRANCH_LEQ", "BRANCH_LT", "BRANCH_GTE", "BRANCH_GT")
 _INF = float("inf")

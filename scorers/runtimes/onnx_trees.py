@@ -36,7 +36,7 @@ _INF = float("inf")
 
 
 def _attrs(node: onnx.NodeProto) -> dict[str, Any]:
-    out = {}
+    out: dict[str, Any] = {}
     for a in node.attribute:
         if a.type == onnx.AttributeProto.TENSOR:
             out[a.name] = numpy_helper.to_array(a.t)

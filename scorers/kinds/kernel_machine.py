@@ -17,6 +17,9 @@ Explained space: ``raw`` (the decision function; not predict_proba, which libsvm
 
 from __future__ import annotations
 
+import functools
+import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -29,7 +32,9 @@ from .base import FitContext, FloatArray, Scorer, register
 # absolute bound on the error of pruning negligible (background row, support vector) pairs
 PRUNE_TOL = 1e-14
 # pairs computed together: (nodes, pairs, players) blocks of a few MB stay in cache across the passes
-PAIR_BLOCK = 256
+PAIR_BLOCK = 8192
+# a player is passive in a row when a/c is within this of 1 in every kept pair (_Plan)
+PASSIVE = 1e-3
 
 
 def _rbf_parts(head: Any) -> tuple[np.ndarray, np.ndarray, float, float] | None:
@@ -104,11 +109,18 @@ class KernelMachineScorer(Scorer):
         nb, m = self.log_c_.shape[0], log_a.shape[2]
         out = np.zeros((nb if per_background else x.shape[0], m))
         for r in range(x.shape[0]):
-            b_idx, s_idx = _kept_pairs(scale * np.exp(np.maximum(log_a[r][None], self.log_c_).sum(axis=-1)))
+            bound = scale * np.exp(np.maximum(log_a[r][None], self.log_c_).sum(axis=-1))
+            b_idx, s_idx = _kept_pairs(bound)
+            log_c = self.log_c_[b_idx, s_idx]  # (P, M)
+            log_ratio = log_a[r][s_idx] - log_c
+            plan = _Plan.of(log_ratio, float(bound.sum()))
             a = np.exp(log_a[r])
             for lo in range(0, len(b_idx), PAIR_BLOCK):
-                b, s = b_idx[lo : lo + PAIR_BLOCK], s_idx[lo : lo + PAIR_BLOCK]
-                pair = self._pair_values(a[s], self.c_[b, s], weights[b] * self.alpha_[s])  # (P, M)
+                blk = slice(lo, lo + PAIR_BLOCK)
+                b, s = b_idx[blk], s_idx[blk]
+                pair = plan.values(
+                    a[s], self.c_[b, s], log_c[blk], log_ratio[blk], weights[b] * self.alpha_[s]
+                )
                 if per_background:  # one row: each background row's pairs summed
                     for j in range(m):
                         out[:, j] += np.bincount(b, weights=pair[:, j], minlength=nb)
@@ -119,25 +131,100 @@ class KernelMachineScorer(Scorer):
             return np.concatenate([-out, out], axis=1)
         return out
 
-    def _pair_values(self, a: np.ndarray, c: np.ndarray, coef: np.ndarray) -> FloatArray:
-        """Shapley values of P product games: factors a, c (P, M), coefficients (P,) -> (P, M).
-
-        The leave-one-out product at every node is a prefix product times a suffix product: no
-        division, so no 0/0 where factors underflow (the products only lose terms below 1e-300).
-        """
-        diff = a - c  # (P, M)
-        g = self.nodes_[:, None, None] * diff[None]  # (Q, P, M): the factors (1-t) c + t a at every node
-        g += c[None]
-        m = g.shape[2]
-        loo = np.ones_like(g)
-        np.cumprod(g[:, :, :-1], axis=2, out=loo[:, :, 1:])  # products of the factors before j
-        suffix = np.cumprod(g[:, :, :0:-1], axis=2)[:, :, ::-1]  # products of the factors after j
-        loo[:, :, : m - 1] *= suffix
-        h = np.tensordot(self.node_weights_, loo, axes=(0, 0))  # (P, M): the integral over t
-        return coef[:, None] * diff * h
-
     def _restore(self, ctx: FitContext) -> None:
         self.c_ = np.exp(self.log_c_)
+
+
+@functools.cache
+def _legendre(q: int) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss-Legendre nodes and weights on [0, 1]: exact for polynomials of degree <= 2q - 1."""
+    nodes, weights = np.polynomial.legendre.leggauss(q)
+    return (nodes + 1.0) / 2.0, weights / 2.0
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """One row's split of the players: ``active`` ones and ``passive`` ones, whose factors differ by a
+    ratio ``a/c = 1 + delta`` with ``|delta| <= PASSIVE`` in every kept pair.
+
+    The passive factors' product ``prod_B c_k (1 + t delta_k)`` is a polynomial in t whose coefficients
+    (elementary symmetric polynomials of the deltas) fall like ``sigma^n / n!``, ``sigma = sum_B
+    |delta_k|``: kept to degree ``degree`` (D), the rest is below ``sigma^(D+1) e^sigma / (D+1)!`` times
+    the pair's bound, and D is the least degree that keeps the sum over pairs under PRUNE_TOL.  The
+    integrand is then a polynomial of degree at most ``|A| + D``, integrated exactly by ``nodes``
+    Gauss-Legendre nodes: fewer than ``ceil(M/2)`` when many players barely move the kernel (features of
+    a small scale against 1/sqrt(gamma)).
+    """
+
+    active: np.ndarray  # player indices
+    passive: np.ndarray
+    degree: int
+    nodes: int
+
+    @staticmethod
+    def of(log_ratio: np.ndarray, bound_sum: float) -> _Plan:
+        """From the kept pairs' ``log a - log c`` (P, M) and the sum of all pairs' bounds."""
+        m = log_ratio.shape[1]
+        full = _Plan(np.arange(m), np.arange(0), 0, max(1, (m + 1) // 2))
+        spread = np.abs(log_ratio).max(axis=0, initial=0.0)  # (M,)
+        passive = np.flatnonzero(spread <= np.log1p(PASSIVE))
+        active = np.flatnonzero(spread > np.log1p(PASSIVE))
+        if not len(passive) or not len(active):
+            return full
+        sigma = float(np.expm1(spread[passive]).sum())  # >= sum_B |delta_k| in every pair
+        degree, tail = 0, sigma * math.exp(sigma)  # tail: sigma^(D+1) e^sigma / (D+1)!
+        while degree < len(passive) and tail * bound_sum > PRUNE_TOL:
+            degree += 1
+            tail *= sigma / (degree + 1)
+        nodes = -(-(len(active) + degree + 1) // 2)
+        return _Plan(active, passive, degree, nodes) if nodes < full.nodes else full
+
+    def values(
+        self, a: np.ndarray, c: np.ndarray, log_c: np.ndarray, log_ratio: np.ndarray, coef: np.ndarray
+    ) -> FloatArray:
+        """Shapley values of P product games: factors a, c, log c, log a/c (P, M), coefficients (P,) ->
+        (P, M).
+
+        The leave-one-out products of the active factors at every node are prefix times suffix products
+        (no division, so no 0/0 where factors underflow: the products only lose terms below 1e-300).
+        """
+        t, w = _legendre(self.nodes)
+        diff = a - c  # (P, M)
+        act, pas = self.active, self.passive
+        # players first, pairs last: the prefix and suffix products run over long contiguous vectors
+        g = t[None, :, None] * diff.T[act][:, None, :]  # (|A|, Q, P): the factors (1-t) c + t a
+        g += c.T[act][:, None, :]
+        k = len(act)
+        loo = np.empty_like(g)
+        loo[0] = 1.0
+        for j in range(1, k):  # products of the factors before j (a loop of long vector products:
+            np.multiply(loo[j - 1], g[j - 1], out=loo[j])  # np.cumprod over axis 0 runs per column)
+        after = np.ones_like(g[0])
+        for j in range(k - 2, -1, -1):  # times the products of the factors after j
+            after *= g[j + 1]
+            loo[j] *= after
+        out = np.empty_like(diff)
+        if not len(pas):
+            out[:, act] = np.tensordot(w, loo, axes=(0, 1)).T  # (P, |A|): the integral over t
+            return coef[:, None] * diff * out
+        delta = np.expm1(log_ratio[:, pas])  # (P, |B|)
+        e = np.zeros((self.degree + 1, len(coef)))  # prod_B (1 + t delta_k): coefficients to degree D
+        e[0] = 1.0
+        for col in delta.T:
+            e[1:] += col[None, :] * e[:-1]  # the right side is read before the sum is stored
+        log_c_b = log_c[:, pas].sum(axis=1)  # log prod_B c_k
+        powers = t[:, None] ** np.arange(self.degree + 1)[None, :]  # (Q, D+1)
+        passive_at = powers @ e  # (Q, P): the passive product over prod_B c_k, at every node
+        out[:, act] = np.einsum("jqp,qp->pj", loo, w[:, None] * passive_at) * np.exp(log_c_b)[:, None]
+        total = loo[-1] * g[-1]  # (Q, P): every active factor
+        moments = (powers * w[:, None]).T @ total  # (D+1, P): sum_q w_q t_q^n prod_A g
+        # prod over B without j of (1 + t delta): the polynomial divided by (1 + t delta_j)
+        e_j = np.empty((self.degree + 1, *delta.shape))
+        e_j[0] = 1.0
+        for n in range(1, self.degree + 1):
+            e_j[n] = e[n][:, None] - delta * e_j[n - 1]
+        out[:, pas] = np.einsum("np,npj->pj", moments, e_j) * np.exp(log_c_b[:, None] - log_c[:, pas])
+        return coef[:, None] * diff * out
 
 
 def _kept_pairs(bound: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

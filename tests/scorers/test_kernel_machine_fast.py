@@ -17,7 +17,7 @@ from scorer_support import dataset, model_output, shapley_oracle
 
 import scorers
 from scorers.kinds import kernel_machine
-from scorers.kinds.kernel_machine import PRUNE_TOL, _kept_pairs
+from scorers.kinds.kernel_machine import PRUNE_TOL, _kept_pairs, _Plan
 
 TOL = 1e-12
 
@@ -30,6 +30,18 @@ def _fitted() -> tuple[object, pd.DataFrame, object]:
     model = SVC(gamma=2.0, C=10.0).fit(x, y)
     explainer = scorers.fit(model, x, background_size=15, summary="kmeans", eval_size=5)
     assert explainer.scorer.name == "kernel_machine"
+    return model, x, explainer
+
+
+@functools.cache
+def _fitted_small_scale() -> tuple[object, pd.DataFrame, object]:
+    """Eight of twelve features on a scale far below 1/sqrt(gamma): passive players (a/c near 1)."""
+    from sklearn.svm import SVC
+
+    x, y = dataset("wide12")
+    x = x * np.array([1.0] * 4 + [0.002, 0.001, 0.0005, 0.0015, 0.001, 0.0003, 0.001, 0.0008])
+    model = SVC(gamma=0.3, C=10.0).fit(x, y)
+    explainer = scorers.fit(model, x, background_size=6, summary="kmeans", eval_size=5)
     return model, x, explainer
 
 
@@ -111,3 +123,33 @@ def test_kept_pairs_drop_under_the_tolerance_in_total() -> None:
     kept = np.zeros(bound.shape, dtype=bool)
     kept[b, s] = True
     assert bound[~kept].sum() < PRUNE_TOL and kept[0, :5].all() and kept.sum() < bound.size
+
+
+def _plan(explainer: object, row: np.ndarray) -> _Plan:
+    sc = explainer.scorer  # type: ignore[attr-defined]
+    log_a = sc._log_factors(row)[0]
+    bound = np.abs(explainer.background.weights[:, None] * sc.alpha_[None, :])  # type: ignore[attr-defined]
+    bound = bound * np.exp(np.maximum(log_a[None], sc.log_c_).sum(axis=-1))
+    b, s = _kept_pairs(bound)
+    return _Plan.of(log_a[s] - sc.log_c_[b, s], float(bound.sum()))
+
+
+@pytest.mark.parametrize(("passive", "block"), [(1e-3, 8192), (1e-3, 2), (0.05, 3)])
+def test_passive_players_match_the_oracle(
+    monkeypatch: pytest.MonkeyPatch, passive: float, block: int
+) -> None:
+    """Fewer nodes and a truncated polynomial for the passive players, still the oracle's values; a
+    looser PASSIVE makes more players passive and the kept degree higher."""
+    monkeypatch.setattr(kernel_machine, "PASSIVE", passive)
+    monkeypatch.setattr(kernel_machine, "PAIR_BLOCK", block)
+    model, x, explainer = _fitted_small_scale()
+    bg = explainer.background
+    rows = pd.concat([x.iloc[[3, 7]], bg.raw.iloc[[2]]], ignore_index=True)
+    plan = _plan(explainer, rows.to_numpy()[:1])
+    assert len(plan.passive) >= 4 and len(plan.active) >= 1 and plan.nodes < 6  # ceil(12/2) without it
+    phi = _oracle(model, bg.raw, np.asarray(bg.weights), rows)
+    np.testing.assert_allclose(explainer.explain(rows).values, phi, rtol=0, atol=TOL)
+    assert np.max(np.abs(phi[..., 4:])) > 1e3 * TOL  # the passive players' values are not negligible
+    split = explainer.scorer.background_split(rows.to_numpy()[:1])
+    phi_b = _oracle(model, bg.raw.iloc[[1]].reset_index(drop=True), np.ones(1), rows.iloc[[0]])
+    np.testing.assert_allclose(split[1], phi_b[0], rtol=0, atol=TOL)

@@ -7,11 +7,13 @@ game, whose Shapley value is
 
     phi_j = alpha_i (a_ij - c_ijb) * integral_0^1 prod_{k != j} ((1 - t) c_ikb + t a_ik) dt.
 
-The integrand is a polynomial of degree M-1 in t, so Gauss-Legendre with ceil(M/2) nodes is exact.
-Every factor lies in [0, 1]; the leave-one-out products at every node are prefix times suffix products
-(no division), summed over nodes by one matrix-vector product.  An underflow to zero is an absolute
-error below 1e-300.  The (background row, support vector) pairs are computed in cache-sized blocks, and
-the pairs whose bounds sum to under PRUNE_TOL are skipped (docs/performance.md).
+The integrand is a polynomial of degree M-1 in t, so Gauss-Legendre with ceil(M/2) nodes is exact;
+players whose factors barely differ (``_Plan``: passive) enter as a truncated polynomial of certified
+error, which lowers the degree and the number of nodes.  Every factor lies in [0, 1]; the leave-one-out
+products at every node are prefix times suffix products (no division), summed over nodes by one
+contraction.  An underflow to zero is an absolute error below 1e-300.  The (background row, support
+vector) pairs are computed in blocks, and the pairs whose bounds sum to under PRUNE_TOL are skipped
+(docs/performance.md).
 Explained space: ``raw`` (the decision function; not predict_proba, which libsvm calibrates apart).
 """
 
@@ -31,7 +33,8 @@ from .base import FitContext, FloatArray, Scorer, register
 
 # absolute bound on the error of pruning negligible (background row, support vector) pairs
 PRUNE_TOL = 1e-14
-# pairs computed together: (nodes, pairs, players) blocks of a few MB stay in cache across the passes
+# pairs computed together: bounds the (players, nodes, pairs) arrays; per-block numpy calls cost more
+# than cache misses below a few thousand pairs (measured on the seed's SVC)
 PAIR_BLOCK = 8192
 # a player is passive in a row when a/c is within this of 1 in every kept pair (_Plan)
 PASSIVE = 1e-3

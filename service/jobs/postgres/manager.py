@@ -22,7 +22,7 @@ import numpy as np
 
 from scorers.explainer import slice_end
 
-from ... import errors
+from ... import answers, errors
 from ...errors import ClientDisconnectedError, NotFoundError, NotReadyError, OverloadedError
 from ...metrics import JOBS, JOBS_FINISHED, ROWS
 from .. import process
@@ -197,7 +197,7 @@ class PgJobManager(JobManager):
         from batch.aggregate import global_explanation
 
         glob = global_explanation(self.core.explainer, [self.tables.abs_sum(job_id)], n)
-        if self.tables.finish(job_id, "done", None, self.core.global_body(glob, None)):
+        if self.tables.finish(job_id, "done", None, answers.global_body(glob, None)):
             JOBS_FINISHED.labels(**self.core.labels, status="done").inc()
             ROWS.labels(**self.core.labels, endpoint="explain_jobs").inc(n)
             self.sweep()

@@ -60,20 +60,37 @@ def ndcg(live: FloatArray, reference: FloatArray) -> float:
     return float((reference[order] * discount).sum() / ideal)
 
 
-def report(base: Baseline, c: Counts, limits: Thresholds) -> dict[str, Any]:
-    """The window's scores: the JSON of ``GET /monitoring`` for one window."""
+def feature_scores(base: Baseline, c: Counts) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Per feature (M,): input PSI, attribution PSI (the largest over classes), live importance."""
     m = len(base.features)
     k = base.mean_abs.shape[0]
     input_psi = psi(c.inputs, base.input_counts)
     attr_psi = psi(c.attributions, base.attr_counts).reshape(k, m).max(axis=0)
-    live_mean = c.abs_sum / max(c.rows, 1)
-    live_imp, base_imp = importance(live_mean), importance(base.mean_abs)
+    return input_psi, attr_psi, importance(c.abs_sum / max(c.rows, 1))
+
+
+def alerts(base: Baseline, c: Counts, limits: Thresholds) -> tuple[bool, bool]:
+    """(attribution alert, input alert) of a window: the rule ``report`` states."""
+    input_psi, attr_psi, live_imp = feature_scores(base, c)
+    if c.rows < limits.min_rows:
+        return False, False
+    rank = ndcg(live_imp, importance(base.mean_abs))
+    return bool(attr_psi.max() > limits.attribution or rank < limits.ndcg), bool(
+        input_psi.max() > limits.input
+    )
+
+
+def report(base: Baseline, c: Counts, limits: Thresholds) -> dict[str, Any]:
+    """The window's scores: the JSON of ``GET /monitoring`` for one window."""
+    m = len(base.features)
+    input_psi, attr_psi, live_imp = feature_scores(base, c)
+    base_imp = importance(base.mean_abs)
     share = live_imp / live_imp.sum() if live_imp.sum() > 0 else np.zeros(m)
     base_share = base_imp / base_imp.sum() if base_imp.sum() > 0 else np.zeros(m)
-    enough = c.rows >= limits.min_rows
     rank = ndcg(live_imp, base_imp) if c.rows else 1.0
     attr_score = float(attr_psi.max()) if c.rows else 0.0
     input_score = float(input_psi.max()) if c.rows else 0.0
+    attr_alert, input_alert = alerts(base, c, limits)
     return {
         "window_rows": c.rows,
         "min_rows": limits.min_rows,
@@ -82,12 +99,12 @@ def report(base: Baseline, c: Counts, limits: Thresholds) -> dict[str, Any]:
             "threshold": limits.attribution,
             "ndcg": rank,
             "ndcg_threshold": limits.ndcg,
-            "alert": bool(enough and (attr_score > limits.attribution or rank < limits.ndcg)),
+            "alert": attr_alert,
         },
         "input_drift": {
             "score": input_score,
             "threshold": limits.input,
-            "alert": bool(enough and input_score > limits.input),
+            "alert": input_alert,
         },
         "features": {
             name: {

@@ -32,7 +32,11 @@ class Monitor:
 
     def update(self, frame: pd.DataFrame, values: FloatArray, now: float | None = None) -> None:
         """Count explained rows: ``frame`` (n rows, raw schema) and their SHAP values (n, K, M)."""
-        c = observe(self.base, self.base.code_inputs(frame), values)
+        self.update_coded(self.base.code_inputs(frame), values, now)
+
+    def update_coded(self, coded: FloatArray, values: FloatArray, now: float | None = None) -> None:
+        """``update`` on rows already coded (``Baseline.code_inputs``): (n, M) and (n, K, M)."""
+        c = observe(self.base, coded, values)
         t = time.time() if now is None else now
         with self.lock:
             self.rows.add(c)

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from .bulk import TablePredictions
     from .evaluation import Evaluation
     from .globals import Mimic
+    from .monitoring.baseline import Baseline
 
 
 def _plain(v: Any) -> Any:
@@ -85,6 +86,7 @@ class ScoringExplainer:
         self.evaluation: Evaluation | None = (
             None  # evaluation rows and global explanations (scorers.evaluation)
         )
+        self.baseline: Baseline | None = None  # the drift monitor's baseline (scorers.monitoring)
         self.surrogates: dict[str, Mimic] = {}  # mimic surrogates fitted on demand (scorers.globals)
 
     # -- facts ------------------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from . import answers
 from .admission import RowBudget
 from .jobs.backend import jobs_info, jobs_url
 from .metrics import ERRORS, EXPLAIN_SECONDS, INFLIGHT_ROWS, PREDICT_SECONDS, ROWS
+from .monitoring.workers import WorkerMonitor, monitoring_root
 from .parsing import check_error_options, check_instances, check_top_k
 from .settings import Settings
 
@@ -54,6 +55,10 @@ class ScoringService:
         )
         self.manifest = self.explainer.manifest
         self.labels = {"model": name, "version": version}
+        self.monitor: WorkerMonitor | None = None
+        if settings.monitoring and self.explainer.baseline is not None:
+            directory = monitoring_root(settings, name, version)
+            self.monitor = WorkerMonitor(self.explainer.baseline, settings, directory, self.labels)
         self.admission = RowBudget(settings.max_inflight_rows, INFLIGHT_ROWS.labels(**self.labels))
         if settings.warmup and self.explainer.sample is not None and len(self.explainer.sample):
             warm = self.explainer.validate(self.explainer.sample.iloc[:1])
@@ -96,6 +101,8 @@ class ScoringService:
         """Stop what this worker started beside the requests (the jobs' processes), at shutdown."""
         if self._jobs is not None:
             self._jobs.close()
+        if self.monitor is not None:
+            self.monitor.close()
 
     def record(self, answer: dict[str, Any]) -> None:
         """Keep a sample of served /explain answers in the store, when recording is on (off by default)."""
@@ -174,6 +181,8 @@ class ScoringService:
                 max_error_seconds=self.settings.max_error_seconds,
             )
             EXPLAIN_SECONDS.labels(**self.labels).observe(time.perf_counter() - t0)
+        if self.monitor is not None:
+            self.monitor.observe(frame, exp.values)
         out = answers.explanation(out, proba, exp, k)
         ROWS.labels(**self.labels, endpoint="explain").inc(len(frame))
         self.record(out)  # a sample into the store, when SHAPSERVE_STORE_RECORD_SAMPLE_RATE > 0

@@ -168,3 +168,39 @@ class ErrorResponse(BaseModel):
     kind: str = Field(description="A stable label, also counted in shapserve_errors_total{kind}.")
     row: int | None = None
     field: str | None = None
+
+
+class MonitoringQuery(BaseModel):
+    window: str | None = Field(None, description="rows (the last N rows per worker, the default) or hour.")
+
+
+class AttributionDrift(BaseModel):
+    score: float = Field(description="The largest per-feature PSI of the SHAP values (over classes).")
+    threshold: float
+    ndcg: float = Field(description="nDCG of the live mean |SHAP| ranking against the baseline's.")
+    ndcg_threshold: float = Field(description="SageMaker Clarify's rule: alert below 0.9.")
+    alert: bool = Field(description="score above threshold or ndcg below ndcg_threshold, with min_rows rows.")
+
+
+class InputDrift(BaseModel):
+    score: float = Field(description="The largest per-feature PSI of the inputs.")
+    threshold: float
+    alert: bool
+
+
+class FeatureDrift(BaseModel):
+    input_psi: float
+    attribution_psi: float
+    attribution_share: float = Field(description="The feature's share of mean |SHAP| in the window.")
+    baseline_attribution_share: float
+
+
+class MonitoringResponse(BaseModel):
+    """``GET /monitoring``: one window's drift against the packaging baseline, summed over the workers."""
+
+    window: str
+    window_rows: int
+    min_rows: int = Field(description="Rows a window needs before it alerts.")
+    attribution_drift: AttributionDrift
+    input_drift: InputDrift
+    features: dict[str, FeatureDrift]

@@ -12,7 +12,7 @@ from typing import Any
 
 from ..openapi import document
 from ..routing import Call, RouteSpec
-from . import azureml, dashboard, explanations, info, jobs, kserve_v1, oip_v2, scoring
+from . import azureml, dashboard, explanations, info, jobs, kserve_v1, monitoring, oip_v2, scoring
 
 
 def openapi(call: Call) -> dict[str, Any]:
@@ -33,6 +33,7 @@ ROUTES: tuple[RouteSpec, ...] = (
     *oip_v2.ROUTES,
     *explanations.ROUTES,
     *dashboard.ROUTES,
+    *monitoring.ROUTES,
 )
 
 __all__ = ["ROUTES", "RouteSpec"]

@@ -80,6 +80,7 @@ def _same(a: Any, b: Any) -> bool:
 
 
 def parse_target(raw: Any, classes: list[Any] | None) -> Target:
+    raw = raw.item() if isinstance(raw, np.generic) else raw
     if classes is not None:
         plain = [c.item() if isinstance(c, np.generic) else c for c in classes]
         if raw is None or isinstance(raw, (list, dict)) or not any(_same(c, raw) for c in plain):

@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from scorers import ScoringExplainer
+from scorers.counterfactuals import Counterfactuals
 from scorers.explanation import Explanation, GlobalExplanation
 
 
@@ -79,3 +81,45 @@ def global_body(glob: GlobalExplanation, k: int | None) -> dict[str, Any]:
     if glob.info:
         out["info"] = glob.info
     return out
+
+
+def _cell(v: Any) -> Any:
+    v = label(v)
+    return None if isinstance(v, float) and np.isnan(v) else v
+
+
+def counterfactuals(found: Counterfactuals, frame: Any, explainer: ScoringExplainer) -> dict[str, Any]:
+    """``/counterfactuals``' answer: per row, its counterfactuals with their changes, predictions and
+    SHAP values (laid out as one row of ``/explain``'s)."""
+    classes = explainer.classes
+    base = np.asarray(explainer.expected_values, dtype=np.float64)
+    rows = []
+    for (_, original), row in zip(frame.iterrows(), found.rows, strict=True):
+        items = []
+        exp = row.explanation
+        for i, (_, cf) in enumerate(row.frame.iterrows()):
+            instance = {name: _cell(cf[name]) for name in explainer.features}
+            item: dict[str, Any] = {
+                "instance": instance,
+                "changes": {
+                    name: {"from": _cell(original[name]), "to": instance[name]} for name in row.changed[i]
+                },
+                "distance": float(row.distances[i]),
+                "prediction": label(row.predictions[i]),
+            }
+            if row.probabilities is not None:
+                item["probabilities"] = row.probabilities[i].tolist()
+            if exp is not None:
+                item["explained_output"] = exp.explained_outputs[i]
+                item["local_importance_values"] = exp.local_importance_values[i]
+            items.append(item)
+        rows.append({"found": row.found, "reason": row.reason, "counterfactuals": items})
+    return {
+        "target": found.target.to_json(),
+        "count": found.count,
+        "features": explainer.features,
+        "classes": [label(c) for c in classes] if classes is not None else None,
+        "output_space": explainer.output_space,
+        "expected_values": base.tolist() if classes is not None else float(base[0]),
+        "rows": rows,
+    }

@@ -188,6 +188,14 @@ class ScoringService:
         self.record(out)  # a sample into the store, when SHAPSERVE_STORE_RECORD_SAMPLE_RATE > 0
         return out
 
+    def counterfactuals(self, instances: Any, target: Any, count: Any, constraints: Any) -> dict[str, Any]:
+        """``/counterfactuals``' answer (``scorers.counterfactuals``): a row that cannot reach the target
+        says why in its entry; a mistake in the request is a 400 naming the field."""
+        with self.admitted(instances) as frame:
+            found = self.explainer.counterfactuals_frame(frame, target, count=count, constraints=constraints)
+        ROWS.labels(**self.labels, endpoint="counterfactuals").inc(len(frame))
+        return answers.counterfactuals(found, frame, self.explainer)
+
     def count_error(self, kind: str) -> None:
         ERRORS.labels(**self.labels, kind=kind).inc()
 

@@ -204,3 +204,67 @@ class MonitoringResponse(BaseModel):
     attribution_drift: AttributionDrift
     input_drift: InputDrift
     features: dict[str, FeatureDrift]
+
+
+class Constraints(Body):
+    fixed: list[str] | None = Field(None, description="Features that keep the row's value.")
+    ranges: dict[str, list[float]] | None = Field(
+        None,
+        description="{feature: [low, high]}: the values a changed number may take (within the training "
+        "data's range, which bounds every changed number anyway).",
+    )
+    categories: dict[str, list[str]] | None = Field(
+        None, description="{feature: [category, ...]}: the values a changed category may take."
+    )
+
+
+class CounterfactualsRequest(PredictRequest):
+    target: Annotated[
+        Label | list[float | None] | None,
+        SkipValidation,
+        Field(
+            description="A class (classifiers), or [low, high] of the prediction (regressors; null: open)."
+        ),
+    ] = None
+    count: Annotated[
+        int | None,
+        SkipValidation,
+        Field(description="Counterfactuals per row, 1..20 (default 1).", json_schema_extra={"minimum": 1}),
+    ] = None
+    constraints: Annotated[Constraints | None, SkipValidation] = None
+
+
+class Change(BaseModel):
+    from_: Cell = Field(alias="from")
+    to: Cell
+
+
+class Counterfactual(BaseModel):
+    instance: dict[str, Cell] = Field(description="The counterfactual row, keyed by feature.")
+    changes: dict[str, Change] = Field(description="The changed features: {feature: {from, to}}.")
+    distance: float = Field(
+        description="L1 distance to the row: each number's change over its median absolute deviation in "
+        "the training rows, 1 per changed category."
+    )
+    prediction: Label
+    probabilities: list[float] | None = None
+    explained_output: list[float] | float
+    local_importance_values: list[Any] = Field(
+        description="The counterfactual's SHAP values: [class][feature] or [feature] (regressors)."
+    )
+
+
+class RowCounterfactuals(BaseModel):
+    found: int
+    reason: str | None = Field(None, description="Why fewer than count (or none) were found.")
+    counterfactuals: list[Counterfactual]
+
+
+class CounterfactualsResponse(BaseModel):
+    target: Label | list[float | None]
+    count: int
+    features: list[str]
+    classes: list[Label] | None
+    output_space: str
+    expected_values: list[float] | float
+    rows: list[RowCounterfactuals]

@@ -12,7 +12,18 @@ from typing import Any
 
 from ..openapi import document
 from ..routing import Call, RouteSpec
-from . import azureml, dashboard, explanations, info, jobs, kserve_v1, monitoring, oip_v2, scoring
+from . import (
+    azureml,
+    counterfactuals,
+    dashboard,
+    explanations,
+    info,
+    jobs,
+    kserve_v1,
+    monitoring,
+    oip_v2,
+    scoring,
+)
 
 
 def openapi(call: Call) -> dict[str, Any]:
@@ -25,6 +36,7 @@ DOCS = RouteSpec(
 
 ROUTES: tuple[RouteSpec, ...] = (
     *scoring.ROUTES,
+    *counterfactuals.ROUTES,
     *jobs.ROUTES,
     *info.ROUTES,
     DOCS,

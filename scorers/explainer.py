@@ -317,7 +317,7 @@ class ScoringExplainer:
             classes=self.classes,
             predict=self.predict_frame,
             predict_proba=self.predict_proba_frame if self.task == CLASSIFIER else None,
-            outputs=lambda f: self.scorer.outputs(self.masking.encode(f)),
+            outputs=self.scorer.outputs,
             explain=self.explain_frame,
         )
 
@@ -331,7 +331,9 @@ class ScoringExplainer:
                 rows.append(self.sample)
             if self.evaluation is not None:
                 rows.append(self.evaluation.rows()[0])
-            self._counterfactual_index = CounterfactualIndex.build(self.schema, rows)
+            self._counterfactual_index = CounterfactualIndex.build(
+                self.schema, rows, self.masking.encode, self.masking.column_group
+            )
         return self._counterfactual_index
 
     @property

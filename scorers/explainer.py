@@ -331,8 +331,13 @@ class ScoringExplainer:
                 rows.append(self.sample)
             if self.evaluation is not None:
                 rows.append(self.evaluation.rows()[0])
+            settings = self.manifest.counterfactuals
             self._counterfactual_index = CounterfactualIndex.build(
-                self.schema, rows, self.masking.encode, self.masking.column_group
+                self.schema,
+                rows,
+                self.masking.encode,
+                self.masking.column_group,
+                immutable=settings.immutable if settings is not None else (),
             )
         return self._counterfactual_index
 

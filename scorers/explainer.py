@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from .bulk import TablePredictions
     from .evaluation import Evaluation
     from .globals import Mimic
+    from .interactions import Interactions
 
 
 def _plain(v: Any) -> Any:
@@ -218,6 +219,13 @@ class ScoringExplainer:
             size = max(block, min(2 * (hi - lo), _MAX_SLICE, int(rate * _SLICE_SECONDS)))
             lo = hi
         return np.concatenate(values), np.concatenate(outputs)
+
+    def interactions(self, rows: Any) -> Interactions:
+        """Pairwise Shapley interaction values of rows, with the main effects on the diagonal: each row
+        of a matrix sums to the feature's SHAP value (see :mod:`scorers.interactions`)."""
+        from .interactions import interactions
+
+        return interactions(self, self.validate(rows))
 
     def explain_global(
         self, rows: Any | None = None, *, kind: str = "shap", labels: Any = None, **options: Any

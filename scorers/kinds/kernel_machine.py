@@ -17,6 +17,7 @@ Explained space: ``raw`` (the decision function; not predict_proba, which libsvm
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -93,20 +94,19 @@ class KernelMachineScorer(Scorer):
     def shap_values(self, x: np.ndarray) -> tuple[FloatArray, FloatArray]:
         return self._values(x), self._check_fitted().game.outputs(x)
 
-    def _values(self, x: np.ndarray, per_background: bool = False, unweighted: bool = False) -> FloatArray:
-        ctx = self._check_fitted()
-        game = ctx.game
-        weights = np.ones_like(game.weights) if unweighted else game.weights
+    def node_terms(self, x: np.ndarray, weights: FloatArray) -> Iterator[tuple[np.ndarray, FloatArray, FloatArray]]:
+        """Per row: the kept (background row, support vector) pairs' background rows (P,), the weights
+        ``node weight * w_b * alpha_i * prod_k g_k`` (Q, P) and the ratios ``(a_j - c_j) / g_j`` (Q, P, M)
+        at the Gauss-Legendre nodes.  phi_j sums coef * ratio_j; a pair's Shapley interaction index sums
+        coef * ratio_j * ratio_l (scorers.interactions)."""
         log_a = self._log_factors(np.asarray(x, dtype=np.float64))  # (n, S, M)
         c_all = np.exp(self.log_c_)  # (nb, S, M)
         scale = np.abs(weights[:, None] * self.alpha_[None, :])  # (nb, S)
         t = self.nodes_[:, None, None]
-        nb = c_all.shape[0]
-        phi = np.empty((x.shape[0], log_a.shape[2]))
-        split = np.zeros((nb, log_a.shape[2]))
         for r in range(x.shape[0]):
-            # |contribution of (b, i) to any phi_j| <= |alpha_i| w_b prod_k max(a_ik, c_ikb): drop the pairs
-            # whose bounds sum to under PRUNE_TOL (an absolute error bound, far below the 1e-12 we test).
+            # |contribution of (b, i) to any phi_j| (or interaction index) <= |alpha_i| w_b prod_k
+            # max(a_ik, c_ikb): drop the pairs whose bounds sum to under PRUNE_TOL (an absolute error
+            # bound, far below the 1e-12 we test).
             bound = scale * np.exp(np.maximum(log_a[r][None], self.log_c_).sum(axis=-1))  # (nb, S)
             flat = bound.reshape(-1)
             order = np.argsort(flat)
@@ -123,10 +123,19 @@ class KernelMachineScorer(Scorer):
                 np.divide(diff[None], g, out=g)
             np.nan_to_num(g, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
             coef = self.node_weights_[:, None] * (weights[b_idx] * self.alpha_[s_idx])[None, :] * total
+            yield b_idx, coef, g
+
+    def _values(self, x: np.ndarray, per_background: bool = False, unweighted: bool = False) -> FloatArray:
+        ctx = self._check_fitted()
+        weights = np.ones_like(ctx.game.weights) if unweighted else ctx.game.weights
+        nb, m = self.log_c_.shape[0], self.log_c_.shape[2]
+        phi = np.empty((x.shape[0], m))
+        split = np.zeros((nb, m))
+        for r, (b_idx, coef, g) in enumerate(self.node_terms(x, weights)):
             if per_background:  # one row: the sum over nodes per pair, then over each background row's pairs
                 pair = np.einsum("qp,qpm->pm", coef, g)
-                for m in range(split.shape[1]):
-                    split[:, m] = np.bincount(b_idx, weights=pair[:, m], minlength=nb)
+                for j in range(m):
+                    split[:, j] = np.bincount(b_idx, weights=pair[:, j], minlength=nb)
             else:
                 phi[r] = coef.reshape(-1) @ g.reshape(-1, g.shape[-1])
         out = split[:, None, :] if per_background else phi[:, None, :]

@@ -38,7 +38,7 @@ _NOTES = {
     "tree": "exact interventional Shapley interaction index over the tree ensemble's leaves",
     "kernel_machine": "exact Shapley interaction index of the RBF kernel machine (product form)",
     "enumeration": "exact Shapley interaction index over all 2^M coalitions",
-    "sampling": "estimated Shapley interaction index from {draws} sampled coalitions per row; "
+    "sampling": "estimated Shapley interaction index ({draws} draws per quadrature node); "
     "interaction_errors holds one standard error per value",
 }
 
@@ -74,6 +74,6 @@ def interactions(explainer: ScoringExplainer, frame: pd.DataFrame) -> Interactio
         output_space=explainer.output_space,
         method=method,
         exact=index.error is None,
-        note=_NOTES[method].format(draws=sampling.DEFAULT_DRAWS),
+        note=_NOTES[method].format(draws=sampling.DRAWS_PER_NODE),
         errors=None if index.error is None else cell_errors(index.error),
     )

@@ -37,7 +37,7 @@ class PairIndex(NamedTuple):
 
 def assemble(sii: FloatArray, shap_values: FloatArray) -> FloatArray:
     """The served matrix from SII (n, K, M, M) and the SHAP values (n, K, M): see the module text."""
-    phi = sii / 2.0
+    phi = (sii + np.swapaxes(sii, -1, -2)) / 4.0  # symmetric to the bit, whatever a product's rounding
     m = phi.shape[-1]
     diag = np.arange(m)
     phi[..., diag, diag] = 0.0

@@ -25,7 +25,7 @@ from scorers.explanation import Explanation, GlobalExplanation
 
 from .admission import RowBudget
 from .metrics import ERRORS, EXPLAIN_SECONDS, INFLIGHT_ROWS, PREDICT_SECONDS, ROWS
-from .parsing import check_instances, check_top_k
+from .parsing import check_instances, check_pairs, check_top_k
 from .settings import Settings
 
 if TYPE_CHECKING:
@@ -182,15 +182,61 @@ class ScoringService:
             local_importance_values=exp.local_importance_values,
         )
         if k is not None:
-            # the predicted class: the column of predict()'s label (predict_proba can disagree for SVC)
-            if exp.classes is not None and proba is not None:
-                index = {c: i for i, c in enumerate(exp.classes)}
-                which = [
-                    index.get(_label(p), int(np.argmax(proba[i]))) for i, p in enumerate(out["predictions"])
-                ]
-            else:
-                which = [0] * len(out["predictions"])
-            out["ranked"] = exp.ranked(k, which)
+            out["ranked"] = exp.ranked(k, self.predicted_index(out, proba, exp.classes))
+        return out
+
+    @staticmethod
+    def predicted_index(
+        out: dict[str, Any], proba: np.ndarray | None, classes: list[Any] | None
+    ) -> list[int]:
+        """Per row, the output column of the predicted class: predict()'s label (predict_proba can
+        disagree for SVC); 0 for regressors."""
+        if classes is not None and proba is not None:
+            index = {c: i for i, c in enumerate(classes)}
+            return [index.get(_label(p), int(np.argmax(proba[i]))) for i, p in enumerate(out["predictions"])]
+        return [0] * len(out["predictions"])
+
+    def interactions(
+        self,
+        instances: Any,
+        top_k: Any = None,
+        pairs: Any = None,
+        *,
+        cancel: Callable[[], bool] | None = None,
+    ) -> dict[str, Any]:
+        """``/explain_interactions``'s answer: ``/explain``'s plus the pairwise interaction values
+        (``scorers.interactions``); ``pairs`` and ``top_k`` (pairs) are checked before any work."""
+        names = self.explainer.features
+        m = len(names)
+        chosen = check_pairs(pairs, names)
+        k = check_top_k(top_k, m * (m - 1) // 2) if m > 1 else check_top_k(top_k, 0)
+        with self.admitted(instances) as frame:
+            out, proba = self.prediction(frame)
+            t0 = time.perf_counter()
+            inter = self.explainer.interactions(frame)
+            EXPLAIN_SECONDS.labels(**self.labels).observe(time.perf_counter() - t0)
+        exp = Explanation(
+            inter.shap_values,
+            inter.base_values,
+            inter.outputs,
+            inter.features,
+            inter.classes,
+            inter.output_space,
+            self.explainer.scorer.name,
+        )
+        out = self.explain_answer(out, proba, exp, None)
+        out.update(
+            interaction_values=inter.interaction_values,
+            interaction_method=inter.method,
+            interaction_exact=inter.exact,
+            interaction_note=inter.note,
+            interaction_errors=inter.interaction_errors,
+        )
+        if chosen is not None:
+            out["pair_values"] = inter.pair_values(chosen)
+        if k is not None:
+            out["ranked_pairs"] = inter.ranked_pairs(k, self.predicted_index(out, proba, exp.classes))
+        ROWS.labels(**self.labels, endpoint="explain_interactions").inc(len(frame))
         return out
 
     def count_error(self, kind: str) -> None:

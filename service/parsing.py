@@ -72,3 +72,25 @@ def check_top_k(top_k: Any, m: int) -> int | None:
     if isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= m:
         raise InputError(f"expected an integer between 1 and {m}, got {top_k!r}", field="top_k")
     return top_k
+
+
+def check_pairs(pairs: Any, features: list[str]) -> list[tuple[str, str]] | None:
+    """``pairs`` of a JSON body: absent, or a list of [a, b] pairs of two different feature names."""
+    if pairs is None:
+        return None
+    if not isinstance(pairs, list) or not pairs:
+        raise InputError(
+            f"expected a non-empty list of [feature, feature] pairs, got {pairs!r}", field="pairs"
+        )
+    known = set(features)
+    out = []
+    for i, pair in enumerate(pairs):
+        if not (isinstance(pair, list) and len(pair) == 2 and all(isinstance(p, str) for p in pair)):
+            raise InputError(f"pair {i}: expected [feature, feature], got {pair!r}", field="pairs")
+        unknown = [p for p in pair if p not in known]
+        if unknown:
+            raise InputError(f"pair {i}: unknown feature {unknown[0]!r}; features: {features}", field="pairs")
+        if pair[0] == pair[1]:
+            raise InputError(f"pair {i}: a pair needs two different features, got {pair!r}", field="pairs")
+        out.append((pair[0], pair[1]))
+    return out

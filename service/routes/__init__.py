@@ -8,10 +8,11 @@ it, the guard protects it (behind the API key unless marked open), ``/metrics`` 
 from __future__ import annotations
 
 from ..routing import RouteSpec
-from . import azureml, dashboard, explanations, info, jobs, kserve_v1, oip_v2, scoring
+from . import azureml, dashboard, explanations, info, interactions, jobs, kserve_v1, oip_v2, scoring
 
 ROUTES: tuple[RouteSpec, ...] = (
     *scoring.ROUTES,
+    *interactions.ROUTES,
     *jobs.ROUTES,
     *info.ROUTES,
     *azureml.ROUTES,

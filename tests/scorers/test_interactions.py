@@ -93,5 +93,5 @@ def test_sampling_is_within_its_stated_error(monkeypatch: pytest.MonkeyPatch) ->
     np.testing.assert_allclose(got.values.sum(axis=-1), explainer.explain(rows).values, rtol=0, atol=1e-9)
     # a standard error shrinks as the draws grow: more draws, closer to the oracle
     x = explainer.masking.encode(explainer.validate(rows))
-    more = sampling.pair_index(explainer.scorer.ctx_.game, x, per_node=64)
+    more = sampling.pair_index(explainer.scorer.ctx_.game, x, per_node=32)
     assert np.abs(more.sii - sii).max() < np.abs(2 * got.values - sii)[..., iu, ju].max()

@@ -44,7 +44,7 @@ def load(
     directory: str | Path, *, trust_pickle: bool = False, expected_sha256: str | None = None
 ) -> ScoringExplainer:
     """Load an artifact directory, verifying its checksums and schema version."""
-    from .artifact import load as _load
+    from .restore import load as _load
 
     return _load(directory, trust_pickle=trust_pickle, expected_sha256=expected_sha256)
 

@@ -3,7 +3,7 @@
 ``manifest.json`` (scorers.manifest) is the only contract between packaging and serving (docs/artifact.md).
 Explainer state is plain arrays (``explainer.npz``, loaded with ``allow_pickle=False``) and JSON; the
 model file follows scorers.model_io's trust policy.  Every file's sha256 is in the manifest and is
-verified on load, before anything is read.
+verified on load, before anything is read; loading (``scorers/restore.py``) builds the explainer.
 """
 
 from __future__ import annotations
@@ -12,23 +12,19 @@ import datetime as _dt
 import json
 import platform
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from . import evaluation
 from . import manifest as manifest_io
-from .assemble import assemble
-from .background import Background
-from .choose import build_masking
 from .errors import ArtifactError
-from .explainer import ScoringExplainer
-from .explanation import GlobalExplanation
 from .manifest import MANIFEST, Manifest
-from .model_io import load_model, save_model, sha256_file
-from .runtimes import CLASSIFIER, coalitions, name_classes
-from .schema import CATEGORY, Schema
+from .model_io import save_model, sha256_file
+
+if TYPE_CHECKING:
+    from .explainer import ScoringExplainer
 
 _VERSIONED = (
     "shapserve",
@@ -123,80 +119,3 @@ def verify(directory: str | Path, manifest: Manifest) -> None:
     )
     if extra:
         raise ArtifactError(f"artifact holds a file the manifest does not list: '{extra[0]}'")
-
-
-def _raw_frame(records: list[dict[str, Any]], schema: Schema) -> pd.DataFrame:
-    frame = pd.DataFrame(records, columns=schema.names)
-    for f in schema.features:
-        if f.dtype == CATEGORY:
-            frame[f.name] = frame[f.name].astype(object).where(frame[f.name].notna(), np.nan)
-        else:
-            frame[f.name] = frame[f.name].astype(np.float64)
-    return frame
-
-
-def load(
-    directory: str | Path, *, trust_pickle: bool = False, expected_sha256: str | None = None
-) -> ScoringExplainer:
-    root = Path(directory)
-    manifest = read_manifest(root)
-    verify(root, manifest)
-    info = manifest.model
-    schema = Schema(manifest.features)
-    assert info.file is not None and info.format is not None  # manifest_io.parse requires them
-    runtime = load_model(
-        root,
-        file=info.file,
-        fmt=info.format,
-        schema=schema,
-        classes=info.labels if info.labels is not None else info.classes,
-        skops_trusted_types=info.skops_trusted_types,
-        trust_pickle=trust_pickle,
-        expected_sha256=expected_sha256,
-        runtime=info.prediction_runtime,
-        task=info.task,
-    )
-    if info.labels is not None and info.classes is not None:
-        name_classes(runtime, info.classes)
-    with np.load(root / "explainer.npz", allow_pickle=False) as npz:
-        arrays = {k: npz[k] for k in npz.files}
-    m = manifest.masking
-    masking = build_masking(runtime, schema, m.mode, np.asarray(m.column_group), m.encoded_names)
-    raw_bg = _raw_frame(json.loads((root / manifest.background.file).read_text()), schema)
-    encoded = arrays.get("background.encoded")
-    bg = Background(
-        raw_bg,
-        masking.encode(raw_bg) if encoded is None else encoded,
-        arrays["background.weights"],
-        manifest.background.method,
-        manifest.background.source_rows,
-    )
-    n_classes = len(runtime.classes) if runtime.task == CLASSIFIER else 1
-    onnx_head = (root / info.onnx_head_file).read_bytes() if info.onnx_head_file else None
-    head = runtime.encoder(m.mode)[1]
-    fn = coalitions.replay(
-        info.coalition_runtime, runtime, head, m.mode, manifest.output_space, n_classes, onnx_head
-    )
-    glob = (
-        GlobalExplanation.from_json(manifest.global_explanation.model_dump())
-        if manifest.global_explanation
-        else None
-    )
-    sample = None
-    if (root / "sample.json").is_file():
-        sample = pd.DataFrame(json.loads((root / "sample.json").read_text()), columns=schema.names)
-    state = {k[len("scorer.") :]: v for k, v in arrays.items() if k.startswith("scorer.")}
-    explainer = assemble(
-        runtime,
-        schema,
-        masking,
-        bg,
-        manifest,
-        fn,
-        state=state,
-        global_explanation=glob,
-        sample=sample,
-        onnx_head=onnx_head,
-    )
-    explainer.evaluation = evaluation.read(root, manifest, schema)
-    return explainer

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from . import errorbars
 from .background import Background
 from .errors import ExplanationCancelled, UnsupportedModelError
 from .explanation import Explanation, GlobalExplanation
@@ -159,13 +160,36 @@ class ScoringExplainer:
 
     # -- explanations -----------------------------------------------------------------------------------
     def explain(
-        self, rows: Any, *, engineered: bool = False, cancel: Callable[[], bool] | None = None
+        self,
+        rows: Any,
+        *,
+        engineered: bool = False,
+        cancel: Callable[[], bool] | None = None,
+        error_estimate: bool = True,
+        max_error: float | None = None,
+        max_error_seconds: float = 10.0,
     ) -> Explanation:
-        """Local explanation of rows (see :class:`Explanation` for shapes)."""
-        return self.explain_frame(self.validate(rows), engineered=engineered, cancel=cancel)
+        """Local explanation of rows (see :class:`Explanation` for shapes), with each row's error estimate
+        (``Explanation.error_estimate``, scorers.errorbars) unless ``error_estimate=False``; ``max_error``
+        refines rows towards that per-row sigma within ``max_error_seconds``."""
+        return self.explain_frame(
+            self.validate(rows),
+            engineered=engineered,
+            cancel=cancel,
+            error_estimate=error_estimate,
+            max_error=max_error,
+            max_error_seconds=max_error_seconds,
+        )
 
     def explain_frame(
-        self, frame: pd.DataFrame, *, engineered: bool = False, cancel: Callable[[], bool] | None = None
+        self,
+        frame: pd.DataFrame,
+        *,
+        engineered: bool = False,
+        cancel: Callable[[], bool] | None = None,
+        error_estimate: bool = False,
+        max_error: float | None = None,
+        max_error_seconds: float = 10.0,
     ) -> Explanation:
         """Local explanation of validated rows.
 
@@ -186,8 +210,17 @@ class ScoringExplainer:
                 )
             values, outputs = result
             names = self.masking.encoded_names
+            if error_estimate or max_error is not None:
+                raise UnsupportedModelError("error estimates are given for raw-feature explanations only")
+        elif error_estimate or max_error is not None:
+            return self._explain_with_errors(frame, x, cancel, max_error, max_error_seconds)
         else:
             values, outputs = self._shap_values(x, cancel)
+        return self._explanation(values, outputs, names)
+
+    def _explanation(
+        self, values: np.ndarray, outputs: np.ndarray, names: list[str], **extra: Any
+    ) -> Explanation:
         return Explanation(
             values=values,
             base_values=np.asarray(self.expected_values, dtype=np.float64),
@@ -196,29 +229,56 @@ class ScoringExplainer:
             classes=self.classes,
             output_space=self.output_space,
             scorer=self.scorer.name,
+            **extra,
         )
 
-    def _shap_values(self, x: np.ndarray, cancel: Callable[[], bool] | None) -> tuple[np.ndarray, np.ndarray]:
+    def _explain_with_errors(
+        self,
+        frame: pd.DataFrame,
+        x: np.ndarray,
+        cancel: Callable[[], bool] | None,
+        max_error: float | None,
+        seconds: float,
+    ) -> Explanation:
+        """Values with their error estimate (scorers.errorbars), refined towards ``max_error`` if given."""
+        deadline = time.perf_counter() + seconds
+        rel = errorbars.background_rel_error(self.manifest.fidelity)
+        values, outputs, se = self._shap_values(x, cancel, with_se=True)
+        if max_error is None:
+            return self._explanation(
+                values, outputs, self.features, error_estimate=errorbars.combine(values, se, rel)
+            )
+        done = errorbars.refine(self.scorer, x, values, outputs, se, rel, max_error, deadline)
+        return self._explanation(
+            done.values,
+            done.outputs,
+            self.features,
+            error_estimate=done.error,
+            refinement=done.status,
+            coalitions=done.coalitions,
+        )
+
+    def _shap_values(self, x: np.ndarray, cancel: Callable[[], bool] | None, with_se: bool = False) -> Any:
+        """(values, outputs), and the values' sampling standard errors when ``with_se``."""
+        compute = self.scorer.shap_values_with_se if with_se else self.scorer.shap_values
         n = len(x)
         if cancel is None or n == 0:
-            return self.scorer.shap_values(x)
+            return compute(x)
         # a kind that explains each row alone may stop after any row; the others, after whole blocks
         block = 1 if self.scorer.rows_alone else ROW_BLOCK
-        values, outputs = [], []
+        parts: list[tuple[np.ndarray, ...]] = []
         lo, size = 0, block
         while lo < n:
             if cancel():
                 raise ExplanationCancelled(f"the explanation was cancelled after {lo} of {n} rows")
             t0 = time.perf_counter()
             hi = slice_end(lo, size, n, block)
-            v, o = self.scorer.shap_values(x[lo:hi])
-            values.append(v)
-            outputs.append(o)
+            parts.append(compute(x[lo:hi]))
             # grow (at most doubling) or shrink the next slice towards _SLICE_SECONDS
             rate = (hi - lo) / max(time.perf_counter() - t0, 1e-9)
             size = max(block, min(2 * (hi - lo), _MAX_SLICE, int(rate * _SLICE_SECONDS)))
             lo = hi
-        return np.concatenate(values), np.concatenate(outputs)
+        return tuple(np.concatenate([p[j] for p in parts]) for j in range(len(parts[0])))
 
     def interactions(self, rows: Any) -> Interactions:
         """Pairwise Shapley interaction values of rows, with the main effects on the diagonal: each row

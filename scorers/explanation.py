@@ -37,6 +37,11 @@ class Explanation:
     classes: list[Any] | None
     output_space: str
     scorer: str
+    # each row's estimated distance to its full-data values (scorers.errorbars); None when not asked for
+    error_estimate: Any = None
+    # with max_error: per row, whether the target was met or what stopped the refinement (errorbars.refine)
+    refinement: list[str] | None = None
+    coalitions: list[int] | None = None
 
     @property
     def is_classifier(self) -> bool:

@@ -27,11 +27,13 @@ from .choose import choose_masking, choose_scorer
 from .errors import InputError
 from .explainer import ScoringExplainer
 from .fidelity import FidelityOptions
+from .globals import mimic
 from .kinds import REGISTRY, FitOptions
 from .manifest import BackgroundSection, Manifest, MaskingSection, ModelSection, ScorerSection
-from .masking import IDENTITY
+from .masking import IDENTITY, Masking
+from .packaging_options import PackagingOptions
 from .probe import probe_features
-from .runtimes import CLASSIFIER, coalitions
+from .runtimes import CLASSIFIER, ModelRuntime, coalitions
 from .schema import CATEGORY, Schema, infer_features
 from .tables import read_table
 
@@ -74,61 +76,70 @@ def fit(
     or its probability columns): the names replace the labels everywhere, predictions included.
     ``task`` ('classifier' / 'regressor') tells what a black box (an object with predict) is.
     ``holdout``: rows no fit may see (the evaluation rows, raw schema, without labels); the stated error
-    is also measured on some of them (``manifest.fidelity.holdout``).
+    is also measured on some of them (``manifest.fidelity.holdout``).  The keywords are those of
+    ``PackagingOptions`` (scorers/packaging_options.py); ``package`` takes one.
     """
-    if max_error is not None and latency_budget_ms is not None:
-        raise InputError("give max_error or latency_budget_ms, not both", field="max_error")
-    say = progress or (lambda _msg: None)
-    options = FitOptions(
-        n_coalitions=n_coalitions, max_exact_features=max_exact_features, anchor=anchor, seed=seed
+    options = PackagingOptions(
+        scorer=scorer,
+        output_space=output_space,
+        background_size=background_size,
+        summary=summary,
+        n_coalitions=n_coalitions,
+        max_exact_features=max_exact_features,
+        eval_size=eval_size,
+        onnx=onnx,
+        onnx_tolerance=onnx_tolerance,
+        anchor=anchor,
+        target=target,
+        feature_names=feature_names,
+        classes=classes,
+        task=task,
+        seed=seed,
+        max_error=max_error,
+        latency_budget_ms=latency_budget_ms,
+        calibrate=calibrate,
+        holdout=holdout,
     )
-    frame = _training_rows(background, feature_names, target)
+    return package(model, background, options, progress)
+
+
+def package(
+    model: Any,
+    background: pd.DataFrame | np.ndarray | str | Path,
+    options: PackagingOptions,
+    progress: Progress | None = None,
+) -> ScoringExplainer:
+    """``fit`` with its choices in one ``PackagingOptions``: the decisions below, in order."""
+    say = progress or (lambda _msg: None)
+    kind_options = FitOptions(
+        n_coalitions=options.n_coalitions,
+        max_exact_features=options.max_exact_features,
+        anchor=options.anchor,
+        seed=options.seed,
+    )
+    frame = _training_rows(background, options.feature_names, options.target)
     features = infer_features(frame)
     schema = Schema(features)
     frame = schema.validate_frame(frame.astype({f.name: object for f in features if f.dtype == CATEGORY}))
 
     say(f"model: wrapping and probing {len(features)} raw features")
-    runtime = runtimes.wrap(model, schema, task=task)
-    probe_features(runtime, frame, features)
-    schema = Schema(features)
-    runtime.schema = schema
-    learn_classes = getattr(runtime, "learn_classes", None)
-    if learn_classes is not None:
-        learn_classes(frame)
-    labels = runtimes.name_classes(runtime, classes) if classes is not None else None
-    if labels is not None and [_jsonable(c) for c in labels] == [_jsonable(c) for c in runtime.classes]:
-        labels = None  # the names are the labels
+    runtime, schema, labels = _runtime(model, frame, features, options)
 
     say("masking: checking whether preprocessing is column-wise")
     masking, mode_reason = choose_masking(runtime, schema, frame)
     head = runtime.encoder(masking.mode)[1]
-    choice = choose_scorer(scorer, output_space, head, runtime.task, masking, options)
+    choice = choose_scorer(options.scorer, options.output_space, head, runtime.task, masking, kind_options)
     if choice.fallback:
         say(f"note: {choice.fallback}")
     n_classes = len(runtime.classes) if runtime.task == CLASSIFIER else 1
 
     kind = REGISTRY[choice.kind]
-    size, default_method = kind.default_background(masking.n_players, head, len(masking.column_group))
-    # "calibrated": the kind's summary, then weights fitted to the full data (the default when neither
-    # a size nor a summary is given); any other summary is served as it is
-    method = default_method if summary in (None, "calibrated") else summary
-    if background_size == "all":
-        size, method = len(frame), "all"
-    elif background_size is not None:
-        if isinstance(background_size, (str, bool)) or background_size < 1:
-            raise InputError(
-                f"expected a positive number of rows or 'all', got {background_size!r}",
-                field="background_size",
-            )
-        size = background_size
+    size, method = _background_plan(kind, masking, head, len(frame), options)
     say(f"background: summarising {len(frame)} rows to {min(size, len(frame))} ({method})")
     encoded_all = masking.encode(frame)
-    snap = (
-        masking.mode == IDENTITY and not np.isnan(encoded_all.astype(np.float64)).any()
-        if encoded_all.dtype != object
-        else False
+    bg = summarize(
+        frame, encoded_all, size, method, snap_centroids=_snap(masking, encoded_all), seed=options.seed
     )
-    bg = summarize(frame, encoded_all, size, method, snap_centroids=snap, seed=seed)
 
     say("runtime: building the model function and checking ONNX")
     coalition = coalitions.choose(
@@ -138,22 +149,13 @@ def fit(
         choice.space,
         n_classes,
         bg.encoded,
-        use_onnx=onnx,
-        tol=onnx_tolerance,
+        use_onnx=options.onnx,
+        tol=options.onnx_tolerance,
         evaluates_coalitions=kind.evaluates_coalitions,
         scorer=choice.kind,
     )
     manifest = Manifest(
-        model=ModelSection(
-            task=runtime.task,  # type: ignore[arg-type]
-            classes=[_jsonable(c) for c in runtime.classes] if runtime.task == CLASSIFIER else None,
-            labels=[_jsonable(c) for c in labels] if labels is not None else None,
-            prediction_runtime=runtime.name,
-            coalition_runtime=coalition.name,
-            onnx_export=coalition.onnx,
-            fast_path=coalition.fast_path,
-            type="onnx" if runtime.format == "onnx" else type(getattr(runtime, "model", model)).__name__,
-        ),
+        model=_model_section(model, runtime, labels, coalition),
         features=schema.features,
         masking=MaskingSection(
             mode=masking.mode,  # type: ignore[arg-type]
@@ -161,16 +163,15 @@ def fit(
             column_group=masking.column_group.tolist(),
             encoded_names=masking.encoded_names,
         ),
-        scorer=ScorerSection(kind=choice.kind, exact=kind.exact, requested=scorer, fallback=choice.fallback),
+        scorer=ScorerSection(
+            kind=choice.kind, exact=kind.exact, requested=options.scorer, fallback=choice.fallback
+        ),
         output_space=choice.space,  # type: ignore[arg-type]
         expected_values=[],
         background=BackgroundSection(size=len(bg.weights), method=bg.method, source_rows=bg.source_rows),
         timings=coalition.timings,
     )
-    rng = np.random.default_rng(seed)
-    sample = frame.iloc[np.sort(rng.permutation(len(frame))[: min(eval_size, len(frame))])].reset_index(
-        drop=True
-    )
+    sample = _check_rows(frame, options.eval_size, options.seed)
 
     def build(background: Background, n_coalitions: int | None = None) -> ScoringExplainer:
         section = BackgroundSection(
@@ -183,9 +184,9 @@ def fit(
             background,
             manifest.model_copy(deep=True, update={"background": section}),
             coalition.fn,
-            options=options
+            options=kind_options
             if n_coalitions is None
-            else dataclasses.replace(options, n_coalitions=n_coalitions),
+            else dataclasses.replace(kind_options, n_coalitions=n_coalitions),
             sample=sample,
             onnx_head=coalition.onnx_head,
         )
@@ -196,15 +197,13 @@ def fit(
         encoded_all,
         build,
         FidelityOptions(
-            max_error=max_error,
-            latency_budget_ms=latency_budget_ms,
-            calibrate=calibrate
-            and kind.calibrates(size)
-            and (summary == "calibrated" or (summary is None and background_size is None)),
-            seed=seed,
+            max_error=options.max_error,
+            latency_budget_ms=options.latency_budget_ms,
+            calibrate=options.calibrating and kind.calibrates(size),
+            seed=options.seed,
         ),
         say,
-        holdout=None if holdout is None else read_table(holdout, list(schema.names)),
+        holdout=None if options.holdout is None else read_table(options.holdout, list(schema.names)),
     )
     explainer.manifest.fidelity = stated
     if "anchor" in explainer.manifest.scorer.params:
@@ -212,6 +211,73 @@ def fit(
     say(f"checks: explaining {len(sample)} rows for the global explanation and additivity")
     run_checks(explainer, sample, say)
     return explainer
+
+
+def _runtime(
+    model: Any, frame: pd.DataFrame, features: list[Any], options: PackagingOptions
+) -> tuple[ModelRuntime, Schema, list[Any] | None]:
+    """The model in its runtime, probed on the rows; its classes' names when they differ from its labels."""
+    schema = Schema(features)
+    runtime = runtimes.wrap(model, schema, task=options.task)
+    probe_features(runtime, frame, features)
+    schema = Schema(features)
+    runtime.schema = schema
+    learn_classes = getattr(runtime, "learn_classes", None)
+    if learn_classes is not None:
+        learn_classes(frame)
+    labels = runtimes.name_classes(runtime, options.classes) if options.classes is not None else None
+    if labels is not None and [_jsonable(c) for c in labels] == [_jsonable(c) for c in runtime.classes]:
+        labels = None  # the names are the labels
+    return runtime, schema, labels
+
+
+def _background_plan(
+    kind: Any, masking: Masking, head: Any, n_rows: int, options: PackagingOptions
+) -> tuple[int, str]:
+    """The background's size and summary method: the kind's, unless the caller says."""
+    size, default_method = kind.default_background(masking.n_players, head, len(masking.column_group))
+    # "calibrated": the kind's summary, then weights fitted to the full data (the default when neither
+    # a size nor a summary is given); any other summary is served as it is
+    method = default_method if options.summary in (None, "calibrated") else options.summary
+    asked = options.background_size
+    if asked == "all":
+        return n_rows, "all"
+    if asked is not None:
+        if isinstance(asked, str | bool) or asked < 1:
+            raise InputError(
+                f"expected a positive number of rows or 'all', got {asked!r}", field="background_size"
+            )
+        size = asked
+    return size, method
+
+
+def _snap(masking: Masking, encoded_all: np.ndarray) -> bool:
+    """k-means centroids snap to real rows when the model sees the raw numbers and none is missing."""
+    if encoded_all.dtype == object:
+        return False
+    return masking.mode == IDENTITY and not np.isnan(encoded_all.astype(np.float64)).any()
+
+
+def _model_section(
+    model: Any, runtime: ModelRuntime, labels: list[Any] | None, coalition: Any
+) -> ModelSection:
+    return ModelSection(
+        task=runtime.task,  # type: ignore[arg-type]
+        classes=[_jsonable(c) for c in runtime.classes] if runtime.task == CLASSIFIER else None,
+        labels=[_jsonable(c) for c in labels] if labels is not None else None,
+        prediction_runtime=runtime.name,
+        coalition_runtime=coalition.name,
+        onnx_export=coalition.onnx,
+        fast_path=coalition.fast_path,
+        type="onnx" if runtime.format == "onnx" else type(getattr(runtime, "model", model)).__name__,
+    )
+
+
+def _check_rows(frame: pd.DataFrame, eval_size: int, seed: int) -> pd.DataFrame:
+    """The seeded rows of the fit-time checks (stored with the artifact as its sample)."""
+    rng = np.random.default_rng(seed)
+    picked = np.sort(rng.permutation(len(frame))[: min(eval_size, len(frame))])
+    return frame.iloc[picked].reset_index(drop=True)
 
 
 def _training_rows(
@@ -231,3 +297,6 @@ def _training_rows(
 
 def _jsonable(v: Any) -> Any:
     return v.item() if isinstance(v, np.generic) else v
+
+
+mimic.use_packaging(fit)

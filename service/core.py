@@ -21,19 +21,15 @@ import pandas as pd
 import scorers
 from scorers import globals as global_kinds
 from scorers.errors import InputError
-from scorers.explanation import Explanation, GlobalExplanation
 
+from . import answers
 from .admission import RowBudget
 from .metrics import ERRORS, EXPLAIN_SECONDS, INFLIGHT_ROWS, PREDICT_SECONDS, ROWS
-from .parsing import check_instances, check_pairs, check_top_k
+from .parsing import check_error_options, check_instances, check_pairs, check_top_k
 from .settings import Settings
 
 if TYPE_CHECKING:
     from .jobs.manager import JobManager
-
-
-def _label(v: Any) -> Any:
-    return v.item() if isinstance(v, np.generic) else v
 
 
 class ScoringService:
@@ -137,15 +133,7 @@ class ScoringService:
         labels = exp.predict_frame(frame)
         proba = exp.predict_proba_frame(frame) if exp.classes is not None else None
         PREDICT_SECONDS.labels(**self.labels).observe(time.perf_counter() - t0)
-        return self.prediction_answer(labels, proba), proba
-
-    def prediction_answer(self, labels: Any, proba: np.ndarray | None) -> dict[str, Any]:
-        """``/predict``'s answer from the predicted labels and the probabilities (classifiers)."""
-        out: dict[str, Any] = {"predictions": [_label(v) for v in labels]}
-        if proba is not None and self.explainer.classes is not None:
-            out["probabilities"] = proba.tolist()
-            out["classes"] = [_label(c) for c in self.explainer.classes]
-        return out
+        return answers.prediction(labels, proba, exp.classes), proba
 
     # -- endpoints --------------------------------------------------------------------------------------
     def predict(self, instances: Any) -> dict[str, Any]:
@@ -155,89 +143,48 @@ class ScoringService:
         return out
 
     def explain(
-        self, instances: Any, top_k: Any = None, *, cancel: Callable[[], bool] | None = None
+        self,
+        instances: Any,
+        top_k: Any = None,
+        *,
+        cancel: Callable[[], bool] | None = None,
+        error_estimate: Any = None,
+        max_error: Any = None,
     ) -> dict[str, Any]:
         """``/explain``'s answer.  ``cancel`` (the request's token) stops the explanation between slices
-        of rows once it returns True (``scorers.ExplanationCancelled``)."""
+        of rows once it returns True (``scorers.ExplanationCancelled``).  ``error_estimate`` and
+        ``max_error``: each row's error estimate, refined towards a target (``scorers.errorbars``)."""
+        with_error, target = check_error_options(error_estimate, max_error)
         with self.admitted(instances) as frame:
             k = self.top_k(top_k)
             out, proba = self.prediction(frame)
             t0 = time.perf_counter()
-            exp = self.explainer.explain_frame(frame, cancel=cancel)
+            exp = self.explainer.explain_frame(
+                frame,
+                cancel=cancel,
+                error_estimate=with_error,
+                max_error=target,
+                max_error_seconds=self.settings.max_error_seconds,
+            )
             EXPLAIN_SECONDS.labels(**self.labels).observe(time.perf_counter() - t0)
-        out = self.explain_answer(out, proba, exp, k)
+        out = answers.explanation(out, proba, exp, k)
         ROWS.labels(**self.labels, endpoint="explain").inc(len(frame))
         self.record(out)  # a sample into the store, when SHAPSERVE_STORE_RECORD_SAMPLE_RATE > 0
         return out
 
-    def explain_answer(
-        self, out: dict[str, Any], proba: np.ndarray | None, exp: Explanation, k: int | None
-    ) -> dict[str, Any]:
-        """``/explain``'s answer: ``/predict``'s (``out``) plus the explanation of the same rows."""
-        out.update(
-            features=exp.features,
-            output_space=exp.output_space,
-            expected_values=exp.expected_values,
-            explained_outputs=exp.explained_outputs,
-            local_importance_values=exp.local_importance_values,
-        )
-        if k is not None:
-            out["ranked"] = exp.ranked(k, self.predicted_index(out, proba, exp.classes))
-        return out
-
-    @staticmethod
-    def predicted_index(
-        out: dict[str, Any], proba: np.ndarray | None, classes: list[Any] | None
-    ) -> list[int]:
-        """Per row, the output column of the predicted class: predict()'s label (predict_proba can
-        disagree for SVC); 0 for regressors."""
-        if classes is not None and proba is not None:
-            index = {c: i for i, c in enumerate(classes)}
-            return [index.get(_label(p), int(np.argmax(proba[i]))) for i, p in enumerate(out["predictions"])]
-        return [0] * len(out["predictions"])
-
-    def interactions(
-        self,
-        instances: Any,
-        top_k: Any = None,
-        pairs: Any = None,
-        *,
-        cancel: Callable[[], bool] | None = None,
-    ) -> dict[str, Any]:
+    def interactions(self, instances: Any, top_k: Any = None, pairs: Any = None) -> dict[str, Any]:
         """``/explain_interactions``'s answer: ``/explain``'s plus the pairwise interaction values
-        (``scorers.interactions``); ``pairs`` and ``top_k`` (pairs) are checked before any work."""
+        (``scorers.interactions``); ``pairs`` and ``top_k`` (counting pairs) are checked before any work."""
         names = self.explainer.features
-        m = len(names)
         chosen = check_pairs(pairs, names)
-        k = check_top_k(top_k, m * (m - 1) // 2) if m > 1 else check_top_k(top_k, 0)
+        k = check_top_k(top_k, len(names) * (len(names) - 1) // 2)
         with self.admitted(instances) as frame:
             out, proba = self.prediction(frame)
             t0 = time.perf_counter()
             inter = self.explainer.interactions(frame)
             EXPLAIN_SECONDS.labels(**self.labels).observe(time.perf_counter() - t0)
-        exp = Explanation(
-            inter.shap_values,
-            inter.base_values,
-            inter.outputs,
-            inter.features,
-            inter.classes,
-            inter.output_space,
-            self.explainer.scorer.name,
-        )
-        out = self.explain_answer(out, proba, exp, None)
-        out.update(
-            interaction_values=inter.interaction_values,
-            interaction_method=inter.method,
-            interaction_exact=inter.exact,
-            interaction_note=inter.note,
-            interaction_errors=inter.interaction_errors,
-        )
-        if chosen is not None:
-            out["pair_values"] = inter.pair_values(chosen)
-        if k is not None:
-            out["ranked_pairs"] = inter.ranked_pairs(k, self.predicted_index(out, proba, exp.classes))
         ROWS.labels(**self.labels, endpoint="explain_interactions").inc(len(frame))
-        return out
+        return answers.interactions(out, proba, inter, chosen, k)
 
     def count_error(self, kind: str) -> None:
         ERRORS.labels(**self.labels, kind=kind).inc()
@@ -300,7 +247,7 @@ class ScoringService:
     def explain_global(self, top_k: Any, kind: Any = None) -> dict[str, Any]:
         """The global explanation of a kind stored at packaging (default: shap)."""
         glob = self.explainer.explain_global(kind=global_kinds.check_kind(kind or "shap"))
-        return self.global_body(glob, self.global_top_k(top_k, len(glob.features)))
+        return answers.global_body(glob, self.global_top_k(top_k, len(glob.features)))
 
     def explain_global_rows(
         self,
@@ -340,29 +287,4 @@ class ScoringService:
             glob = global_kinds.explain_global(self.explainer, frame, kind=kind, labels=labels, **options)
             EXPLAIN_SECONDS.labels(**self.labels).observe(time.perf_counter() - t0)
         ROWS.labels(**self.labels, endpoint="explain_global").inc(len(frame))
-        return self.global_body(glob, k)
-
-    @staticmethod
-    def global_body(glob: GlobalExplanation, k: int | None) -> dict[str, Any]:
-        labels = [str(c) for c in glob.classes] if glob.classes is not None else ["value"]
-
-        def by_class(matrix: np.ndarray) -> dict[str, dict[str, float]]:
-            return {
-                label: dict(zip(glob.features, row, strict=True))
-                for label, row in zip(labels, np.asarray(matrix).tolist(), strict=True)
-            }
-
-        out: dict[str, Any] = {
-            "kind": glob.kind,
-            "output_space": glob.output_space,
-            "n_rows": glob.n_rows,
-            "classes": [_label(c) for c in glob.classes] if glob.classes is not None else None,
-            "ranked_names": glob.get_ranked_global_names(k),
-            "ranked_values": glob.get_ranked_global_values(k),
-            "per_class": by_class(glob.per_class),
-        }
-        if glob.extras:
-            out["extras"] = {name: by_class(a) for name, a in glob.extras.items()}
-        if glob.info:
-            out["info"] = glob.info
-        return out
+        return answers.global_body(glob, k)

@@ -7,6 +7,7 @@ A module of its own (no BentoML, no app), so that a job's process reads a body a
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from pydantic import BaseModel, RootModel, ValidationError
@@ -94,3 +95,18 @@ def check_pairs(pairs: Any, features: list[str]) -> list[tuple[str, str]] | None
             raise InputError(f"pair {i}: a pair needs two different features, got {pair!r}", field="pairs")
         out.append((pair[0], pair[1]))
     return out
+
+
+def check_error_options(error_estimate: Any, max_error: Any) -> tuple[bool, float | None]:
+    """``error_estimate`` (absent or a boolean) and ``max_error`` (absent or a finite number > 0) of an
+    ``/explain`` body; ``max_error`` implies the estimate."""
+    if error_estimate is not None and not isinstance(error_estimate, bool):
+        raise InputError(f"expected true or false, got {error_estimate!r}", field="error_estimate")
+    if max_error is not None and (
+        isinstance(max_error, bool)
+        or not isinstance(max_error, (int, float))
+        or not math.isfinite(max_error)
+        or max_error <= 0
+    ):
+        raise InputError(f"expected a finite number above 0, got {max_error!r}", field="max_error")
+    return bool(error_estimate) or max_error is not None, None if max_error is None else float(max_error)

@@ -42,6 +42,24 @@ class ExplainRequest(PredictRequest):
             json_schema_extra={"minimum": 1},
         ),
     ] = None
+    error_estimate: Annotated[
+        bool | None,
+        SkipValidation,
+        Field(
+            description="Also return each row's error estimate against the full-data Shapley values "
+            "(docs/api.md): per row and per value, its sampling and background parts."
+        ),
+    ] = None
+    max_error: Annotated[
+        float | None,
+        SkipValidation,
+        Field(
+            description="Refine each row (more coalitions) until its error estimate (per-row sigma, in "
+            "the values' units) is at most this, or SHAPSERVE_MAX_ERROR_SECONDS pass; implies "
+            "error_estimate and adds `refinement` (per row: met, background, time or coalitions).",
+            json_schema_extra={"exclusiveMinimum": 0},
+        ),
+    ] = None
 
 
 class PredictResponse(BaseModel):
@@ -53,6 +71,20 @@ class PredictResponse(BaseModel):
 class Ranked(BaseModel):
     names: list[str]
     values: list[float]
+
+
+class ErrorEstimateBody(BaseModel):
+    rows: list[float] = Field(description="Per row: sigma, the RMS over values of each value's sigma.")
+    sampling: list[float] = Field(description="Per row: the coalition sampling part (RMS).")
+    background: list[float] = Field(
+        description="Per row: the background summary part (from the stated error)."
+    )
+    values: list[Any] = Field(description="Per value sigma, shaped like local_importance_values.")
+
+
+class RowRefinement(BaseModel):
+    status: str = Field(description="met, background (the floor is above the target), time or coalitions.")
+    coalitions: int = Field(description="Coalitions of the design the row's values come from.")
 
 
 class ExplainResponse(PredictResponse):
@@ -67,6 +99,8 @@ class ExplainResponse(PredictResponse):
         "expected_values + sum over features == explained_outputs to 1e-6."
     )
     ranked: list[Ranked] | None = None
+    error_estimate: ErrorEstimateBody | None = None
+    refinement: list[RowRefinement] | None = None
 
 
 class InteractionsRequest(PredictRequest):

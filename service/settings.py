@@ -27,6 +27,9 @@ class Settings(BaseSettings):
         ge=1,
         description="Scoring requests admitted at once per worker; more are shed with 429 + Retry-After.",
     )
+    max_error_seconds: float = Field(
+        5.0, gt=0, description="Time an /explain request's max_error refinement may spend on its rows."
+    )
     request_timeout: float = Field(
         30.0, gt=0, description="Time budget of one request in seconds (504 with our error shape beyond)."
     )

@@ -13,10 +13,12 @@ from __future__ import annotations
 from .client import DatabaseExplanationClient, ExplanationClient, Run
 from .errors import ExplanationNotFound, ExplanationTooLarge, StoreUnavailable
 from .explanations import StoredExplanation, StoredGlobalExplanation, StoredLocalExplanation
+from .http_client import HttpExplanationClient
 from .repository import ExplanationStore, Filters, Meta
 from .settings import StoreSettings
 
 __all__ = [
+    "HttpExplanationClient",
     "DatabaseExplanationClient",
     "ExplanationClient",
     "ExplanationNotFound",

@@ -16,12 +16,9 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any
 
-from scorers.errors import InputError, ShapserveError
-
 from . import api, codec
-from .errors import ExplanationNotFound, ExplanationTooLarge
 from .explanations import StoredExplanation, wrap
-from .repository import ExplanationStore, Filters, Meta
+from .repository import ExplanationStore, Filters
 from .settings import StoreSettings
 
 
@@ -39,6 +36,9 @@ class Run:
         return cls(url or settings.url(), key)
 
 
+_URL_CLIENTS: dict[tuple[str, ...], Any] = {}
+
+
 class ExplanationClient(ABC):
     """Upload, download, list and delete explanations (the seed's ``ExplanationClient`` calls)."""
 
@@ -49,11 +49,21 @@ class ExplanationClient(ABC):
         """A SQLAlchemy database URL (``sqlite:///x.db``, ``postgresql+psycopg://...``; default: the
         settings' store) or a served model's ``http(s)://`` URL (its ``/explanations`` routes)."""
         url = url or StoreSettings().url()  # type: ignore[call-arg]
-        if url.startswith(("http://", "https://")):
-            from .http_client import HttpExplanationClient
-
-            return HttpExplanationClient(url, api_key=api_key, timeout=timeout)
+        for prefixes, client in _URL_CLIENTS.items():
+            if url.startswith(prefixes):
+                return client(url, api_key=api_key, timeout=timeout)
         return DatabaseExplanationClient(url)
+
+    def __init_subclass__(cls, *, url_prefixes: tuple[str, ...] = (), **kwargs: Any) -> None:
+        """A subclass declared with ``url_prefixes=("http://", ...)`` serves those URLs in ``from_url``.
+
+        Declared by the subclass rather than imported here: ``store.http_client`` subclasses this
+        class, so an import of it from here would close an import cycle (``store/__init__.py``
+        imports it, so it is declared whenever ``store`` is imported).
+        """
+        super().__init_subclass__(**kwargs)
+        if url_prefixes:
+            _URL_CLIENTS[url_prefixes] = cls
 
     @classmethod
     def from_run(cls, run: Run | str) -> ExplanationClient:
@@ -176,49 +186,3 @@ class DatabaseExplanationClient(ExplanationClient):
 
     def delete_model_explanation(self, explanation_id: str) -> None:
         self.store.delete(explanation_id)
-
-
-def error_from_body(status: int, body: Any) -> ShapserveError:
-    """The typed error a server's ``{"error", "kind", "row", "field"}`` answer stands for."""
-    body = body if isinstance(body, dict) else {}
-    message = str(body.get("error") or f"HTTP {status}")
-    field = body.get("field")
-    exc: ShapserveError
-    if status == 404:
-        exc = ExplanationNotFound(message)
-    elif status == 413:
-        exc = ExplanationTooLarge(message)
-    elif 400 <= status < 500:
-        exc = InputError(message)
-        exc.status = status
-    else:
-        exc = ShapserveError(message)
-        exc.status = status
-    exc.kind = str(body.get("kind") or exc.kind)
-    exc.field = field  # type: ignore[attr-defined]
-    return exc
-
-
-def meta_from_json(d: dict[str, Any]) -> Meta:
-    from datetime import datetime
-
-    model = d.get("model") or {}
-    return Meta(
-        id=d["id"],
-        created=datetime.fromisoformat(d["created"]),
-        comment=d.get("comment"),
-        kind=d["kind"],
-        source=d.get("source", "upload"),
-        request_id=d.get("request_id"),
-        model_name=model.get("name"),
-        model_version=model.get("version"),
-        engineered=bool(d.get("engineered")),
-        output_space=d["output_space"],
-        scorer=d.get("scorer"),
-        n_rows=int(d["n_rows"]),
-        n_features=int(d["n_features"]),
-        features=list(d["features"]),
-        classes=d.get("classes"),
-        top_k=d.get("top_k"),
-        size_bytes=int(d["size_bytes"]),
-    )

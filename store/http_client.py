@@ -11,10 +11,13 @@ from urllib.parse import quote
 
 import httpx
 
+from scorers.errors import InputError, ShapserveError
+
 from . import api, codec
-from .client import ExplanationClient, error_from_body, meta_from_json
-from .errors import ExplanationNotFound, StoreUnavailable
+from .client import ExplanationClient
+from .errors import ExplanationNotFound, ExplanationTooLarge, StoreUnavailable
 from .explanations import StoredExplanation, wrap
+from .repository import Meta
 
 
 def _labels(v: Any) -> Any:
@@ -28,7 +31,7 @@ def _query(**params: Any) -> dict[str, Any]:
     return {k: (str(v).lower() if isinstance(v, bool) else v) for k, v in params.items() if v is not None}
 
 
-class HttpExplanationClient(ExplanationClient):
+class HttpExplanationClient(ExplanationClient, url_prefixes=("http://", "https://")):
     def __init__(
         self,
         base_url: str,
@@ -118,3 +121,49 @@ class HttpExplanationClient(ExplanationClient):
 
     def delete_model_explanation(self, explanation_id: str) -> None:
         self._call("DELETE", f"/explanations/{quote(str(explanation_id), safe='')}")
+
+
+def error_from_body(status: int, body: Any) -> ShapserveError:
+    """The typed error a server's ``{"error", "kind", "row", "field"}`` answer stands for."""
+    body = body if isinstance(body, dict) else {}
+    message = str(body.get("error") or f"HTTP {status}")
+    field = body.get("field")
+    exc: ShapserveError
+    if status == 404:
+        exc = ExplanationNotFound(message)
+    elif status == 413:
+        exc = ExplanationTooLarge(message)
+    elif 400 <= status < 500:
+        exc = InputError(message)
+        exc.status = status
+    else:
+        exc = ShapserveError(message)
+        exc.status = status
+    exc.kind = str(body.get("kind") or exc.kind)
+    exc.field = field  # type: ignore[attr-defined]
+    return exc
+
+
+def meta_from_json(d: dict[str, Any]) -> Meta:
+    from datetime import datetime
+
+    model = d.get("model") or {}
+    return Meta(
+        id=d["id"],
+        created=datetime.fromisoformat(d["created"]),
+        comment=d.get("comment"),
+        kind=d["kind"],
+        source=d.get("source", "upload"),
+        request_id=d.get("request_id"),
+        model_name=model.get("name"),
+        model_version=model.get("version"),
+        engineered=bool(d.get("engineered")),
+        output_space=d["output_space"],
+        scorer=d.get("scorer"),
+        n_rows=int(d["n_rows"]),
+        n_features=int(d["n_features"]),
+        features=list(d["features"]),
+        classes=d.get("classes"),
+        top_k=d.get("top_k"),
+        size_bytes=int(d["size_bytes"]),
+    )

@@ -144,25 +144,16 @@ def tune(
         return _Candidate(cols, w, rel_mae(calibrate.values_of(splits.check, cols, w), design_ref))
 
     plain_calib = rel_mae(_values(explainer, x_calib), target) if len(calib) else 0.0
-    chosen: _Candidate | None = None
     start = len(explainer.background.weights)
+    chosen: _Candidate | None = None
     if options.max_error is not None:
-        rows = start
-        while True:
-            cand = candidate(rows)
-            say(f"fidelity: {len(cand.columns)} calibrated rows: estimated error {cand.error:.4f}")
-            if cand.error <= AIM * options.max_error or rows >= len(pool):
-                chosen = cand
-                break
-            rows = min(2 * rows, len(pool))
+        chosen = _to_max_error(candidate, start, len(pool), options.max_error, say)
     elif options.latency_budget_ms is not None:
         chosen = _within_budget(
             candidate, start, len(pool), explainer, frame, rebuild, splits, encoded_all, options, say
         )
     elif calibrating:
-        cand = candidate(start)
-        if rel_mae(calibrate.values_of(splits.calib, cand.columns, cand.weights), target) < plain_calib:
-            chosen = cand
+        chosen = _if_better(candidate(start), splits, target, plain_calib)
     if chosen is not None:
         rows_idx = pool[chosen.columns]
         explainer = rebuild(
@@ -201,20 +192,9 @@ def tune(
     say(f"fidelity: stated error {error:.4f} ({time.perf_counter() - t0:.1f} s)")
     held = None
     if holdout is not None and len(holdout):
-        picked = holdout_rows(len(holdout), len(check), options.seed)
-        x_held = explainer.masking.encode(explainer.validate(holdout.iloc[picked].reset_index(drop=True)))
-        say(f"fidelity: reference values against {len(pool)} training rows for {len(picked)} evaluation rows")
-        held_splits = reference.build(served, which, encoded_all, x_held, x_held[:0], pool)
-        held_error, _ = _error_at(explainer, served, which, held_splits, x_held)
-        held_uncertainty = held_splits.standard_error(everyone, n)
-        held_error = with_reference_noise(held_error, held_uncertainty)
-        held = HoldoutSection(
-            rel_mae_vs_full_data=held_error,
-            rows_checked=len(picked),
-            rows=[int(i) for i in picked],
-            uncertainty=held_uncertainty or None,
+        held = _holdout_error(
+            explainer, served, which, holdout, encoded_all, pool, len(check), n, options, say
         )
-        say(f"fidelity: error on {len(picked)} evaluation rows {held_error:.4f}")
     return explainer, FidelitySection(
         rel_mae_vs_full_data=error,
         rows_checked=len(check),
@@ -229,6 +209,59 @@ def tune(
         seconds=time.perf_counter() - t0,
         holdout=held,
     )
+
+
+def _to_max_error(
+    candidate: Callable[[int], _Candidate], start: int, pool: int, max_error: float, say: Progress
+) -> _Candidate:
+    """``max_error``: double the calibrated background until its estimated error is within the aim."""
+    rows = start
+    while True:
+        cand = candidate(rows)
+        say(f"fidelity: {len(cand.columns)} calibrated rows: estimated error {cand.error:.4f}")
+        if cand.error <= AIM * max_error or rows >= pool:
+            return cand
+        rows = min(2 * rows, pool)
+
+
+def _if_better(
+    cand: _Candidate, splits: reference.PoolSplits, target: FloatArray, plain_calib: float
+) -> _Candidate | None:
+    """The default: the calibrated background of the kind's size, if it beats the plain summary."""
+    if rel_mae(calibrate.values_of(splits.calib, cand.columns, cand.weights), target) < plain_calib:
+        return cand
+    return None
+
+
+def _holdout_error(
+    explainer: ScoringExplainer,
+    served: Any,
+    which: Any,
+    holdout: pd.DataFrame,
+    encoded_all: np.ndarray,
+    pool: np.ndarray,
+    n_check: int,
+    n: int,
+    options: FidelityOptions,
+    say: Progress,
+) -> HoldoutSection:
+    """The same error on evaluation rows no fit has seen (``--eval-data``)."""
+    everyone = np.arange(len(pool))
+    picked = holdout_rows(len(holdout), n_check, options.seed)
+    x_held = explainer.masking.encode(explainer.validate(holdout.iloc[picked].reset_index(drop=True)))
+    say(f"fidelity: reference values against {len(pool)} training rows for {len(picked)} evaluation rows")
+    held_splits = reference.build(served, which, encoded_all, x_held, x_held[:0], pool)
+    held_error, _ = _error_at(explainer, served, which, held_splits, x_held)
+    held_uncertainty = held_splits.standard_error(everyone, n)
+    held_error = with_reference_noise(held_error, held_uncertainty)
+    held = HoldoutSection(
+        rel_mae_vs_full_data=held_error,
+        rows_checked=len(picked),
+        rows=[int(i) for i in picked],
+        uncertainty=held_uncertainty or None,
+    )
+    say(f"fidelity: error on {len(picked)} evaluation rows {held_error:.4f}")
+    return held
 
 
 def _error_at(

@@ -21,6 +21,7 @@ the mirror of the positive one.  The global explanation is their mean |value| pe
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -157,10 +158,24 @@ def _fidelity(truth: FloatArray, approx: FloatArray, task: str) -> dict[str, Any
     return out
 
 
+PackageFn = Callable[..., "ScoringExplainer"]
+_PACKAGE: list[PackageFn] = []
+
+
+def use_packaging(fit: PackageFn) -> None:
+    """Give the mimic the engine's packaging function (``scorers.fit`` calls this once, on import).
+
+    Passed in rather than imported: the facade reaches the global kinds (``explain_global``) and packaging
+    builds the facade, so an import of ``scorers.fit`` here would close an import cycle.
+    """
+    _PACKAGE[:] = [fit]
+
+
 def _explain_surrogate(model: Any, rows: pd.DataFrame, kind: str, seed: int) -> ScoringExplainer:
     """The engine's explainer of one fitted surrogate: its exact scorer, else the automatic choice."""
-    from ..fit import fit
-
+    if not _PACKAGE:
+        raise RuntimeError("scorers.fit was not imported: import scorers before fitting a mimic")
+    fit = _PACKAGE[0]
     try:
         return fit(model, rows, scorer=kind, eval_size=20, seed=seed)
     except UnsupportedModelError:

@@ -22,7 +22,9 @@ def sii_map(m: int) -> tuple[np.ndarray, FloatArray]:
     codes = np.arange(1 << m)
     masks = ((codes[:, None] >> np.arange(m)) & 1).astype(bool)
     size = masks.sum(axis=1)
-    weight = np.array([math.factorial(s) * math.factorial(m - s - 2) / math.factorial(m - 1) for s in range(m - 1)])
+    weight = np.array(
+        [math.factorial(s) * math.factorial(m - s - 2) / math.factorial(m - 1) for s in range(m - 1)]
+    )
     w = np.zeros((m, m, 1 << m))
     for i in range(m):
         for j in range(i + 1, m):

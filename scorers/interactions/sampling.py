@@ -83,9 +83,9 @@ def pair_index(game: Game, x: np.ndarray, per_node: int = DRAWS_PER_NODE, seed: 
     for r in range(n):
         v = game.values(np.ascontiguousarray(x[r : r + 1]), d.masks)[0]  # (C, K)
         delta = v[rows[0]] - v[rows[1]] - v[rows[2]] + v[rows[3]]  # (T, M, M, K)
-        per_node = delta.reshape(n_nodes, -1, m, m, k)
-        mean = np.einsum("q,qijk->kij", d.node_weights, per_node.mean(axis=1))
-        var = np.einsum("q,qijk->kij", d.node_weights**2, per_node.var(axis=1, ddof=1) / per_node.shape[1])
+        by_node = delta.reshape(n_nodes, -1, m, m, k)
+        mean = np.einsum("q,qijk->kij", d.node_weights, by_node.mean(axis=1))
+        var = np.einsum("q,qijk->kij", d.node_weights**2, by_node.var(axis=1, ddof=1) / by_node.shape[1])
         est[r], err[r] = mean, np.sqrt(var)
     diag = np.arange(m)
     est[..., diag, diag] = 0.0

@@ -115,6 +115,8 @@ def pair_index(scorer: TreeScorer, x: np.ndarray) -> PairIndex:
         # bincount adds in input order: a row's sums do not depend on the rows beside it
         bins = (pt.bins[:, None] + (np.arange(rows) * cells)[None, :, None, None]).ravel()
         for k in range(values.shape[1]):
-            summed = np.bincount(bins, weights=(got * values[:, k, None, None, None]).ravel(), minlength=rows * cells)
+            summed = np.bincount(
+                bins, weights=(got * values[:, k, None, None, None]).ravel(), minlength=rows * cells
+            )
             out[lo : lo + rows, k] = summed.reshape(rows, cells)[:, : m * m].reshape(rows, m, m)
     return PairIndex(scorer._to_space(out))

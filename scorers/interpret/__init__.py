@@ -9,12 +9,11 @@ Replace the seed's imports and keep the code::
     from sklearn_pandas import DataFrameMapper                  ->  from scorers.interpret import DataFrameMapper
 
 ``docs/migration.md`` shows each seed snippet beside its shapserve version, and what differs.
-``ExplanationClient`` comes from the explanation store (``store``) when it is installed.
+The seed's ``azureml.interpret.ExplanationClient`` is the explanation store's: ``from store import
+ExplanationClient`` (the engine imports nothing above it).
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 from ..explanation import GlobalExplanation
 from ..globals.surrogates import (
@@ -35,21 +34,6 @@ from .scoring import (
     load,
     save,
 )
-
-
-def __getattr__(name: str) -> Any:
-    # the store sits above the engine: imported only when asked for, and only if it is installed
-    if name == "ExplanationClient":
-        try:
-            from store import ExplanationClient  # type: ignore[import-not-found]
-        except ImportError as exc:
-            raise ImportError(
-                "ExplanationClient comes from shapserve's explanation store (the 'store' package), "
-                "which is not installed here"
-            ) from exc
-        return ExplanationClient
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
 
 __all__ = [
     "BaseScoringExplainer",

@@ -124,6 +124,12 @@ class Scorer:
     def shap_values(self, x: np.ndarray) -> tuple[FloatArray, FloatArray]:
         raise NotImplementedError
 
+    def shap_values_with_se(self, x: np.ndarray) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """``shap_values`` and each value's sampling standard error (n, K, M): 0 where the kind is exact
+        on its background (scorers.errorbars)."""
+        values, outputs = self.shap_values(x)
+        return values, outputs, np.zeros_like(values)
+
     def background_split(self, x: np.ndarray) -> FloatArray:
         """One row's values against each background row alone, unweighted: (1, d) -> (nb, K, M).
 

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from .. import spaces
+from ..errorbars.sampling import standard_errors
 from ..masking import Game
 from ..runtimes.base import CLASSIFIER
 from ..shapley import CoalitionDesign
@@ -59,6 +60,22 @@ class DesignScorer(Scorer):
             return (fx - game.base)[:, :, None], fx
         v = game.values(x, self.masks_)  # (n, C, K)
         return self._project(v - game.base, fx - game.base), fx
+
+    def shap_values_with_se(self, x: np.ndarray) -> tuple[FloatArray, FloatArray, FloatArray]:
+        if len(x) > 1:
+            parts = [self.shap_values_with_se(np.ascontiguousarray(x[i : i + 1])) for i in range(len(x))]
+            return tuple(np.concatenate([p[j] for p in parts]) for j in range(3))  # type: ignore[return-value]
+        ctx = self._check_fitted()
+        game = ctx.game
+        fx = game.outputs(x)
+        if self.masks_.shape[0] == 0:
+            phi = (fx - game.base)[:, :, None]
+            return phi, fx, np.zeros_like(phi)
+        dv = game.values(x, self.masks_) - game.base
+        phi = self._project(dv, fx - game.base)
+        if len(self.masks_) >= 2 ** self.masks_.shape[1] - 2:  # every coalition: the Shapley formula
+            return phi, fx, np.zeros_like(phi)
+        return phi, fx, standard_errors(self.masks_, self.projection_, dv, phi)
 
     def _project(self, dv: FloatArray, df: FloatArray) -> FloatArray:
         """Shapley values from the coalition values and f(x), both less the empty coalition's value:

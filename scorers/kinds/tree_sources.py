@@ -35,7 +35,8 @@ import numpy as np
 
 from .. import spaces
 from ..runtimes.base import CLASSIFIER
-from ..runtimes.boosters import NativeBooster, adapt, library_of
+from ..runtimes.boosters import adapt, library_of
+from ..runtimes.native_booster import NativeBooster
 
 __all__ = ["compile_leaves", "leaf_constant", "library_of", "native_spaces", "refusal"]
 

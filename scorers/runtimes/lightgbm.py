@@ -15,7 +15,7 @@ import numpy as np
 
 from ..errors import UnsupportedModelError
 from .base import CLASSIFIER, REGRESSOR, FloatArray
-from .boosters import NativeBooster
+from .native_booster import NativeBooster
 
 # objectives whose prediction is the raw sum of the trees
 _IDENTITY = frozenset(

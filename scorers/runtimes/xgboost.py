@@ -19,7 +19,7 @@ import numpy as np
 
 from ..errors import UnsupportedModelError
 from .base import CLASSIFIER, REGRESSOR, FloatArray
-from .boosters import NativeBooster
+from .native_booster import NativeBooster
 
 # objectives whose prediction is the raw margin (the sum of the trees plus the base score)
 _IDENTITY = frozenset(

@@ -32,7 +32,7 @@ import scorers.errors as engine_errors
 from scorers import Explanation
 from scorers.explainer import ROW_BLOCK, slice_end
 
-from .. import errors
+from .. import answers, errors
 from ..errors import ClientDisconnectedError, NotFoundError, NotReadyError, OverloadedError, error_body
 from ..metrics import JOBS, JOBS_FINISHED, ROWS
 from . import process
@@ -257,7 +257,7 @@ class JobManager:
 
     def _page(self, status: dict[str, Any], offset: int, limit: int) -> dict[str, Any]:
         """Rows ``offset`` to ``offset + limit`` of a done job's result, in ``/explain``'s shape."""
-        core, explainer = self.core, self.core.explainer
+        explainer = self.core.explainer
         part = self.store.page(status["id"], offset, limit)
         proba = part.get("probabilities")
         exp = Explanation(
@@ -269,8 +269,8 @@ class JobManager:
             output_space=explainer.output_space,
             scorer=explainer.scorer.name,
         )
-        result = core.explain_answer(
-            core.prediction_answer(part["predictions"], proba), proba, exp, status["top_k"]
+        result = answers.explanation(
+            answers.prediction(part["predictions"], proba, explainer.classes), proba, exp, status["top_k"]
         )
         end = offset + len(part["predictions"])
         page = {
@@ -387,7 +387,7 @@ class JobManager:
         labels = [v.item() if isinstance(v, np.generic) else v for p in parts for v in p["pred"]]
         self.store.save_result(job.id, arrays, labels)
         glob = global_explanation(explainer, [np.abs(values).sum(axis=0)], len(values))
-        job.status["global"] = self.core.global_body(glob, None)
+        job.status["global"] = answers.global_body(glob, None)
         ROWS.labels(**self.core.labels, endpoint="explain_jobs").inc(len(values))
 
     def _set(self, job: Job, **changes: Any) -> None:

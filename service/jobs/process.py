@@ -60,6 +60,9 @@ def parse(raw: bytes) -> dict[str, Any]:
         instances = check_instances(body.instances, _STATE["max_job_rows"], "per job")  # type: ignore[attr-defined]
         frame = explainer.validate(instances)
         top_k = check_top_k(body.top_k, len(explainer.features))  # type: ignore[attr-defined]
+        for name in ("error_estimate", "max_error"):
+            if getattr(body, name) is not None:
+                raise InputError("not offered on explain jobs: ask POST /explain for it", field=name)
     except InputError as exc:
         return {
             "error": {"class": type(exc).__name__, "message": exc.detail, "row": exc.row, "field": exc.field}

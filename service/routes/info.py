@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..openapi import document
 from ..routing import Call, RouteSpec
 from ..schemas import GlobalQuery, GlobalRequest, GlobalResponse
 
@@ -30,12 +29,6 @@ def explain_global_rows(call: Call) -> dict[str, Any]:
     )
 
 
-def openapi(call: Call) -> dict[str, Any]:
-    from . import ROUTES
-
-    return document(ROUTES, f"shapserve: {call.core.name}", call.core.version)
-
-
 ROUTES = (
     RouteSpec(
         "/metadata", "GET", metadata, "The packaged model: features, classes, scorer, checks", tags=("info",)
@@ -59,8 +52,5 @@ ROUTES = (
         response=GlobalResponse,
         scoring=True,
         tags=("info",),
-    ),
-    RouteSpec(
-        "/docs.json", "GET", openapi, "This OpenAPI document", open=True, blocking=False, tags=("info",)
     ),
 )

@@ -13,7 +13,14 @@ def predict(call: Call) -> dict[str, Any]:
 
 
 def explain(call: Call) -> dict[str, Any]:
-    return call.core.explain(call.body.instances, call.body.top_k, cancel=call.cancel.is_set)
+    body = call.body
+    return call.core.explain(
+        body.instances,
+        body.top_k,
+        cancel=call.cancel.is_set,
+        error_estimate=body.error_estimate,
+        max_error=body.max_error,
+    )
 
 
 ROUTES = (

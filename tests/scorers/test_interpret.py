@@ -4,7 +4,6 @@ artifacts.  Values are checked against the brute-force oracle on small models.""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -187,16 +186,15 @@ def test_scoring_explainer_refusals() -> None:
     assert LinearScoringExplainer(tab.explainer).explainer is tab.explainer
 
 
-def test_explanation_client_comes_from_the_store_when_installed() -> None:
+def test_explanation_client_is_the_stores_not_the_engines() -> None:
+    """The seed's ``azureml.interpret.ExplanationClient`` is ``store.ExplanationClient`` (docs/migration.md):
+    the engine does not re-export it, since it imports nothing above it."""
     import scorers.interpret as interpret
+    from store import ExplanationClient
 
-    if importlib.util.find_spec("store") is None:
-        with pytest.raises(ImportError, match="explanation store"):
-            interpret.ExplanationClient  # noqa: B018
-    else:
-        from store import ExplanationClient
-
-        assert interpret.ExplanationClient is ExplanationClient
+    assert "ExplanationClient" not in interpret.__all__
+    assert not hasattr(interpret, "ExplanationClient")
+    assert hasattr(ExplanationClient, "from_run") and hasattr(ExplanationClient, "upload_model_explanation")
     with pytest.raises(AttributeError):
         interpret.NoSuchName  # noqa: B018
     assert isinstance(scorers.interpret.TabularExplainer, type)

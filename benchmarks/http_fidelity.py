@@ -1,6 +1,6 @@
 """The seed's SVC through HTTP: rows/s and error against the full data, beside the AzureML configuration.
 
-``.venv/bin/python -m benchmarks.http_fidelity [--rows 20] [--ref-rows 16]``
+``.venv/bin/python -m benchmarks.http_fidelity [--rows 20] [--ref-rows 16] [--only margin] [--no-frontier]``
 
 Packages ``scorers.examples.breast_cancer_svc()`` six ways (margin space: the default,
 ``max_error=0.05`` and ``max_error=0.01``; probability space, ``--scorer kernel``: the default,
@@ -14,6 +14,10 @@ Error: relative MAE (mean |phi - ref| / mean |ref|, positive class) on test rows
 value: in margin space the exact ``kernel_machine`` values on all 455 training rows; in probability
 space ``shap.KernelExplainer(predict_proba, all 455 rows)`` with 20000 samples (benchmarks/reference.py,
 cached; its own sampling error is not removed).  Results: benchmarks/out/http_fidelity.json.
+
+The breakdown of a 1-row request (docs/performance.md): on the first server, the medians of ``GET /livez``
+(the server's floor), ``POST /predict`` and ``POST /explain`` of one row, beside the same artifact's
+``explain`` in-process (``scorers.load`` from the model store).
 """
 
 from __future__ import annotations
@@ -105,6 +109,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser()
     p.add_argument("--rows", type=int, default=20, help="1-row requests per method")
     p.add_argument("--ref-rows", type=int, default=16, help="test rows with a full-data reference")
+    p.add_argument("--only", default="", help="only the configurations whose name starts with this")
+    p.add_argument("--no-frontier", action="store_true", help="skip the in-process frontier")
     opts = p.parse_args(argv)
     os.environ.setdefault("BENTOML_HOME", str(ROOT / ".bentoml"))
     warnings.simplefilter("ignore")
@@ -114,6 +120,8 @@ def main(argv: list[str] | None = None) -> int:
     rows = x_test.to_numpy()
     tags, reports = {}, {}
     for name, kwargs in CONFIGS.items():
+        if not name.startswith(opts.only):
+            continue
         log(f"packaging: {name}")
         out = package(model, x_train, name="bench-" + name.split(",")[0], progress=lambda _m: None, **kwargs)
         tags[name], reports[name] = out["model_tag"], out["report"]
@@ -149,19 +157,26 @@ def main(argv: list[str] | None = None) -> int:
             t0 = time.perf_counter()
             base(rows[:50]) if m.startswith("AzureML") else ours(m, rows[:50])
             batch[m] = 50 / (time.perf_counter() - t0)
+        first = next(iter(clients))
+        results_breakdown = _breakdown(clients[first], tags[first], rows[: opts.rows])
         log(f"errors on {opts.ref_rows} test rows")
         ref_rows = rows[: opts.ref_rows]
         import scorers
 
         exact = scorers.fit(model, x_train, background_size="all", eval_size=5)
         margin_ref = exact.explain(ref_rows).values[:, 1, :]
-        proba_ref = reference_values(
-            RefSpec("full-455", x_train.to_numpy(), None, 20000),
-            model,
-            ref_rows,
-            use_replica=True,
-            label="reference",
-        )[0][..., 1]
+        any_proba = any(m.startswith("probability") for m in methods)
+        proba_ref = (
+            reference_values(
+                RefSpec("full-455", x_train.to_numpy(), None, 20000),
+                model,
+                ref_rows,
+                use_replica=True,
+                label="reference",
+            )[0][..., 1]
+            if any_proba or not opts.no_frontier
+            else margin_ref
+        )
         errors = {
             m: _rel(
                 base(ref_rows) if m.startswith("AzureML") else ours(m, ref_rows),
@@ -218,10 +233,21 @@ def main(argv: list[str] | None = None) -> int:
             out_rows,
         )
     )
+    say(
+        table(
+            ["1-row call (first server)", "p50 ms"], [[k, f"{v:.2f}"] for k, v in results_breakdown.items()]
+        )
+    )
+    results["breakdown"] = results_breakdown
+    results["baseline"] = {"rows_per_s_single": b_single, "rel_mae": errors[b]}
+    if opts.no_frontier:
+        say(f"load average at end: {load_average()}")
+        OUT.mkdir(exist_ok=True)
+        (OUT / "http_fidelity.json").write_text(json.dumps(results, indent=2))
+        return 0
     log("frontier: calibrated backgrounds of growing size, in-process single-row timings")
     frontier = _frontier(model, x_train, ref_rows, margin_ref, proba_ref)
     results["frontier"] = frontier
-    results["baseline"] = {"rows_per_s_single": b_single, "rel_mae": errors[b]}
     say(
         table(
             [
@@ -250,6 +276,38 @@ def main(argv: list[str] | None = None) -> int:
     OUT.mkdir(exist_ok=True)
     (OUT / "http_fidelity.json").write_text(json.dumps(results, indent=2))
     return 0
+
+
+def _breakdown(client: Any, tag: str, rows: np.ndarray) -> dict[str, float]:
+    """Median ms of one server's floor, its 1-row predict and explain, and the same explain in-process."""
+    import bentoml
+    import pandas as pd
+
+    import scorers
+    from cli.bento import ARTIFACT_DIR
+
+    explainer = scorers.load(Path(bentoml.models.get(tag).path) / ARTIFACT_DIR, trust_pickle=True)
+    names = list(explainer.features)
+    calls = {
+        "GET /livez (HTTP)": lambda i: client.get("/livez").raise_for_status(),
+        "POST /predict (HTTP)": lambda i: client.post(
+            "/predict", json={"instances": rows[i : i + 1].tolist()}
+        ),
+        "POST /explain (HTTP)": lambda i: client.post(
+            "/explain", json={"instances": rows[i : i + 1].tolist()}
+        ),
+        "explain (in-process)": lambda i: explainer.explain(pd.DataFrame(rows[i : i + 1], columns=names)),
+    }
+    out = {}
+    for name, call in calls.items():
+        call(0)
+        ts = []
+        for i in range(len(rows)):
+            t0 = time.perf_counter()
+            call(i)
+            ts.append(time.perf_counter() - t0)
+        out[name] = 1000 * float(np.median(ts))
+    return out
 
 
 def _frontier(

@@ -32,6 +32,9 @@ def choose_masking(runtime: ModelRuntime, schema: Schema, frame: pd.DataFrame) -
 
     ``grouped`` holds only where the preprocessor is measured column-wise (scorers.preprocess).
     """
+    verify = getattr(runtime, "verify_head", None)
+    if verify is not None:  # a head read from the model file (ONNX) must match it on every training row
+        verify(frame)
     names = schema.names
     singles = np.arange(len(names))
     failed = ""

@@ -7,17 +7,21 @@ game, whose Shapley value is
 
     phi_j = alpha_i (a_ij - c_ijb) * integral_0^1 prod_{k != j} ((1 - t) c_ikb + t a_ik) dt.
 
-The integrand is a polynomial of degree M-1 in t, so Gauss-Legendre with ceil(M/2) nodes is exact.
-Every factor lies in [0, 1] and the full product is formed once per node; the leave-one-out product
-times ``(a_j - c_j)`` is ``total * (a_j - c_j) / g_j``, a bounded ratio, so that the sum over nodes,
-background rows and support vectors is one matrix-vector product.  An underflow to zero is an absolute
-error below 1e-300.
+The integrand is a polynomial of degree M-1 in t, so Gauss-Legendre with ceil(M/2) nodes is exact;
+players whose factors barely differ (``_Plan``: passive) enter as a truncated polynomial of certified
+error, which lowers the degree and the number of nodes.  Every factor lies in [0, 1]; the leave-one-out
+products at every node are prefix times suffix products (no division), summed over nodes by one
+contraction.  An underflow to zero is an absolute error below 1e-300.  The (background row, support
+vector) pairs are computed in blocks, and the pairs whose bounds sum to under PRUNE_TOL are skipped
+(docs/performance.md).
 Explained space: ``raw`` (the decision function; not predict_proba, which libsvm calibrates apart).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -29,6 +33,11 @@ from .base import FitContext, FloatArray, Scorer, register
 
 # absolute bound on the error of pruning negligible (background row, support vector) pairs
 PRUNE_TOL = 1e-14
+# pairs computed together: bounds the (players, nodes, pairs) arrays; per-block numpy calls cost more
+# than cache misses below a few thousand pairs (measured on the seed's SVC)
+PAIR_BLOCK = 8192
+# a player is passive in a row when a/c is within this of 1 in every kept pair (_Plan)
+PASSIVE = 1e-3
 
 
 def _rbf_parts(head: Any) -> tuple[np.ndarray, np.ndarray, float, float] | None:
@@ -82,6 +91,7 @@ class KernelMachineScorer(Scorer):
         self.nodes_ = (nodes + 1.0) / 2.0
         self.node_weights_ = weights / 2.0
         self.log_c_ = self._log_factors(ctx.game.background.astype(np.float64))  # (nb, S, M)
+        self._restore(ctx)
 
     def _log_factors(self, z: np.ndarray) -> np.ndarray:
         """-gamma * squared distance per raw group: (n, d) -> (n, S, M)."""
@@ -94,51 +104,145 @@ class KernelMachineScorer(Scorer):
     def shap_values(self, x: np.ndarray) -> tuple[FloatArray, FloatArray]:
         return self._values(x), self._check_fitted().game.outputs(x)
 
-    def node_terms(self, x: np.ndarray, weights: FloatArray) -> Iterator[tuple[np.ndarray, FloatArray, FloatArray]]:
-        """Per row: the kept (background row, support vector) pairs' background rows (P,), the weights
-        ``node weight * w_b * alpha_i * prod_k g_k`` (Q, P) and the ratios ``(a_j - c_j) / g_j`` (Q, P, M)
-        at the Gauss-Legendre nodes.  phi_j sums coef * ratio_j; a pair's Shapley interaction index sums
-        coef * ratio_j * ratio_l (scorers.interactions)."""
-        log_a = self._log_factors(np.asarray(x, dtype=np.float64))  # (n, S, M)
-        c_all = np.exp(self.log_c_)  # (nb, S, M)
-        scale = np.abs(weights[:, None] * self.alpha_[None, :])  # (nb, S)
-        t = self.nodes_[:, None, None]
-        for r in range(x.shape[0]):
-            # |contribution of (b, i) to any phi_j| (or interaction index) <= |alpha_i| w_b prod_k
-            # max(a_ik, c_ikb): drop the pairs whose bounds sum to under PRUNE_TOL (an absolute error
-            # bound, far below the 1e-12 we test).
-            bound = scale * np.exp(np.maximum(log_a[r][None], self.log_c_).sum(axis=-1))  # (nb, S)
-            flat = bound.reshape(-1)
-            order = np.argsort(flat)
-            dropped = np.searchsorted(np.cumsum(flat[order]), PRUNE_TOL)
-            keep = order[dropped:]
-            b_idx, s_idx = np.unravel_index(keep, bound.shape)
-            c = c_all[b_idx, s_idx]  # (P, M)
-            diff = np.exp(log_a[r])[s_idx] - c  # a_ij - c_ijb
-            g = t * diff[None] + c[None]  # (Q, P, M): the factors (1-t) c + t a at every node
-            total = np.prod(g, axis=-1)  # (Q, P)
-            # leave-one-out product times (a_j - c_j) = total * diff_j / g_j.  g_j >= min(t, 1-t) |diff_j|,
-            # so the ratio is bounded; g_j == 0 only when a_j and c_j both underflow, and then the term is 0.
-            with np.errstate(divide="ignore", invalid="ignore"):
-                np.divide(diff[None], g, out=g)
-            np.nan_to_num(g, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
-            coef = self.node_weights_[:, None] * (weights[b_idx] * self.alpha_[s_idx])[None, :] * total
-            yield b_idx, coef, g
-
     def _values(self, x: np.ndarray, per_background: bool = False, unweighted: bool = False) -> FloatArray:
         ctx = self._check_fitted()
         weights = np.ones_like(ctx.game.weights) if unweighted else ctx.game.weights
-        nb, m = self.log_c_.shape[0], self.log_c_.shape[2]
-        phi = np.empty((x.shape[0], m))
-        split = np.zeros((nb, m))
-        for r, (b_idx, coef, g) in enumerate(self.node_terms(x, weights)):
-            if per_background:  # one row: the sum over nodes per pair, then over each background row's pairs
-                pair = np.einsum("qp,qpm->pm", coef, g)
-                for j in range(m):
-                    split[:, j] = np.bincount(b_idx, weights=pair[:, j], minlength=nb)
-            else:
-                phi[r] = coef.reshape(-1) @ g.reshape(-1, g.shape[-1])
-        out = split[:, None, :] if per_background else phi[:, None, :]
+        log_a = self._log_factors(np.asarray(x, dtype=np.float64))  # (n, S, M)
+        scale = np.abs(weights[:, None] * self.alpha_[None, :])  # (nb, S)
+        nb, m = self.log_c_.shape[0], log_a.shape[2]
+        out = np.zeros((nb if per_background else x.shape[0], m))
+        for r in range(x.shape[0]):
+            bound = scale * np.exp(np.maximum(log_a[r][None], self.log_c_).sum(axis=-1))
+            b_idx, s_idx = _kept_pairs(bound)
+            log_c = self.log_c_[b_idx, s_idx]  # (P, M)
+            log_ratio = log_a[r][s_idx] - log_c
+            plan = _Plan.of(log_ratio, float(bound.sum()))
+            a = np.exp(log_a[r])
+            for lo in range(0, len(b_idx), PAIR_BLOCK):
+                blk = slice(lo, lo + PAIR_BLOCK)
+                b, s = b_idx[blk], s_idx[blk]
+                pair = plan.values(
+                    a[s], self.c_[b, s], log_c[blk], log_ratio[blk], weights[b] * self.alpha_[s]
+                )
+                if per_background:  # one row: each background row's pairs summed
+                    for j in range(m):
+                        out[:, j] += np.bincount(b, weights=pair[:, j], minlength=nb)
+                else:
+                    out[r] += pair.sum(axis=0)
+        out = out[:, None, :]
         if ctx.task == CLASSIFIER:
             return np.concatenate([-out, out], axis=1)
         return out
+
+    def _restore(self, ctx: FitContext) -> None:
+        self.c_ = np.exp(self.log_c_)
+
+
+@functools.cache
+def _legendre(q: int) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss-Legendre nodes and weights on [0, 1]: exact for polynomials of degree <= 2q - 1."""
+    nodes, weights = np.polynomial.legendre.leggauss(q)
+    return (nodes + 1.0) / 2.0, weights / 2.0
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """One row's split of the players: ``active`` ones and ``passive`` ones, whose factors differ by a
+    ratio ``a/c = 1 + delta`` with ``|delta| <= PASSIVE`` in every kept pair.
+
+    The passive factors' product ``prod_B c_k (1 + t delta_k)`` is a polynomial in t whose coefficients
+    (elementary symmetric polynomials of the deltas) fall like ``sigma^n / n!``, ``sigma = sum_B
+    |delta_k|``: kept to degree ``degree`` (D), the rest is below ``sigma^(D+1) e^sigma / (D+1)!`` times
+    the pair's bound, and D is the least degree that keeps the sum over pairs under PRUNE_TOL.  The
+    integrand is then a polynomial of degree at most ``|A| + D``, integrated exactly by ``nodes``
+    Gauss-Legendre nodes: fewer than ``ceil(M/2)`` when many players barely move the kernel (features of
+    a small scale against 1/sqrt(gamma)).
+    """
+
+    active: np.ndarray  # player indices
+    passive: np.ndarray
+    degree: int
+    nodes: int
+
+    @staticmethod
+    def of(log_ratio: np.ndarray, bound_sum: float) -> _Plan:
+        """From the kept pairs' ``log a - log c`` (P, M) and the sum of all pairs' bounds."""
+        m = log_ratio.shape[1]
+        full = _Plan(np.arange(m), np.arange(0), 0, max(1, (m + 1) // 2))
+        spread = np.abs(log_ratio).max(axis=0, initial=0.0)  # (M,)
+        passive = np.flatnonzero(spread <= np.log1p(PASSIVE))
+        active = np.flatnonzero(spread > np.log1p(PASSIVE))
+        if not len(passive) or not len(active):
+            return full
+        sigma = float(np.expm1(spread[passive]).sum())  # >= sum_B |delta_k| in every pair
+        degree, tail = 0, sigma * math.exp(sigma)  # tail: sigma^(D+1) e^sigma / (D+1)!
+        while degree < len(passive) and tail * bound_sum > PRUNE_TOL:
+            degree += 1
+            tail *= sigma / (degree + 1)
+        nodes = -(-(len(active) + degree + 1) // 2)
+        return _Plan(active, passive, degree, nodes) if nodes < full.nodes else full
+
+    def values(
+        self, a: np.ndarray, c: np.ndarray, log_c: np.ndarray, log_ratio: np.ndarray, coef: np.ndarray
+    ) -> FloatArray:
+        """Shapley values of P product games: factors a, c, log c, log a/c (P, M), coefficients (P,) ->
+        (P, M).
+
+        The leave-one-out products of the active factors at every node are prefix times suffix products
+        (no division, so no 0/0 where factors underflow: the products only lose terms below 1e-300).
+        """
+        t, w = _legendre(self.nodes)
+        diff = a - c  # (P, M)
+        act, pas = self.active, self.passive
+        # players first, pairs last: the prefix and suffix products run over long contiguous vectors
+        g = t[None, :, None] * diff.T[act][:, None, :]  # (|A|, Q, P): the factors (1-t) c + t a
+        g += c.T[act][:, None, :]
+        k = len(act)
+        loo = np.empty_like(g)
+        loo[0] = 1.0
+        for j in range(1, k):  # products of the factors before j (a loop of long vector products:
+            np.multiply(loo[j - 1], g[j - 1], out=loo[j])  # np.cumprod over axis 0 runs per column)
+        after = np.ones_like(g[0])
+        for j in range(k - 2, -1, -1):  # times the products of the factors after j
+            after *= g[j + 1]
+            loo[j] *= after
+        out = np.empty_like(diff)
+        if not len(pas):
+            out[:, act] = np.tensordot(w, loo, axes=(0, 1)).T  # (P, |A|): the integral over t
+            return coef[:, None] * diff * out
+        delta = np.expm1(log_ratio[:, pas])  # (P, |B|)
+        e = np.zeros((self.degree + 1, len(coef)))  # prod_B (1 + t delta_k): coefficients to degree D
+        e[0] = 1.0
+        for col in delta.T:
+            e[1:] += col[None, :] * e[:-1]  # the right side is read before the sum is stored
+        log_c_b = log_c[:, pas].sum(axis=1)  # log prod_B c_k
+        powers = t[:, None] ** np.arange(self.degree + 1)[None, :]  # (Q, D+1)
+        passive_at = powers @ e  # (Q, P): the passive product over prod_B c_k, at every node
+        out[:, act] = np.einsum("jqp,qp->pj", loo, w[:, None] * passive_at) * np.exp(log_c_b)[:, None]
+        total = loo[-1] * g[-1]  # (Q, P): every active factor
+        moments = (powers * w[:, None]).T @ total  # (D+1, P): sum_q w_q t_q^n prod_A g
+        # prod over B without j of (1 + t delta): the polynomial divided by (1 + t delta_j)
+        e_j = np.empty((self.degree + 1, *delta.shape))
+        e_j[0] = 1.0
+        for n in range(1, self.degree + 1):
+            e_j[n] = e[n][:, None] - delta * e_j[n - 1]
+        out[:, pas] = np.einsum("np,npj->pj", moments, e_j) * np.exp(log_c_b[:, None] - log_c[:, pas])
+        return coef[:, None] * diff * out
+
+
+def _kept_pairs(bound: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(background, support vector) indices of the pairs to compute, given each pair's bound (nb, S).
+
+    |contribution of a pair to any phi_j| <= its bound |alpha_i| w_b prod_k max(a_ik, c_ikb): the pairs
+    dropped have bounds summing to under PRUNE_TOL (an absolute error bound, far below the 1e-12 we
+    test).  Usually every pair under PRUNE_TOL can go at once (their bounds are far smaller); otherwise
+    the smallest go first.
+    """
+    flat = bound.reshape(-1)
+    small = flat < PRUNE_TOL
+    if flat[small].sum() >= PRUNE_TOL:
+        order = np.argsort(flat)
+        small = np.zeros_like(small)
+        small[order[: np.searchsorted(np.cumsum(flat[order]), PRUNE_TOL)]] = True
+    b_idx, s_idx = np.unravel_index(np.flatnonzero(~small), bound.shape)
+    return b_idx, s_idx

@@ -34,9 +34,11 @@ from typing import Any
 import numpy as np
 
 from .. import spaces
+from ..runtimes import onnx_read
 from ..runtimes.base import CLASSIFIER
 from ..runtimes.boosters import adapt, library_of
 from ..runtimes.native_booster import NativeBooster
+from ..runtimes.onnx_trees import OnnxTrees
 
 __all__ = ["compile_leaves", "leaf_constant", "library_of", "native_spaces", "refusal"]
 
@@ -64,6 +66,9 @@ def refusal(head: Any, task: str | None = None) -> str | None:
     native = _native(head)
     try:
         task = task or native.task
+        if native.library == "onnx":  # read and checked by the ONNX runtime (runtimes/onnx_read.py)
+            _compile(native, native.n_features)
+            return None
         if task == CLASSIFIER and not native.margin_model:
             raise Refused(
                 f"the probabilities of objective '{native.params['objective']}' are not a softmax or sigmoid "
@@ -83,6 +88,8 @@ def native_spaces(head: Any, task: str) -> list[str]:
     """The tree scorer's spaces for this model: log-odds of a margin classifier, raw for a regressor."""
     if refusal(head, task) is not None:
         return []
+    if isinstance(head, OnnxTrees):
+        return [head.native_space()]
     return [spaces.LOG_ODDS] if task == CLASSIFIER else [spaces.RAW]
 
 
@@ -103,6 +110,9 @@ def leaf_constant(head: Any) -> tuple[np.ndarray, float] | None:
     the tree scorer's own check applies).
     """
     native = adapt(head)
+    if isinstance(native, OnnxTrees):  # its base values; its sums were checked against onnxruntime
+        largest = np.abs(native.base) + native.scale * np.abs(native.leaf_value).sum(axis=0)  # any output
+        return native.base, onnx_read.VERIFY_RTOL * max(1.0, float(np.max(largest)))
     if native is None or native.library != "xgboost":
         return None
     trees, scales, k = _xgb_trees(native)
@@ -159,7 +169,10 @@ class _Boxes:
             s = split(node)
             if s is None:
                 value = np.zeros(self.k)
-                value[out] = float(leaf(node)) * scale
+                if out < 0:  # the leaf gives every output
+                    value[:] = np.asarray(leaf(node), dtype=np.float64) * scale
+                else:
+                    value[out] = float(leaf(node)) * scale
                 self.lo.append(lo)
                 self.hi.append(hi)
                 self.nan.append(nan)
@@ -196,7 +209,9 @@ def _compile(native: NativeBooster, n_features: int) -> tuple[dict[str, np.ndarr
     cache: dict[int, Any] = native.__dict__.setdefault("_tree_leaves", {})
     if n_features not in cache:
         try:
-            if native.library == "lightgbm":
+            if isinstance(native, OnnxTrees):
+                cache[n_features] = (_onnx(native, n_features), native.float32)
+            elif native.library == "lightgbm":
                 cache[n_features] = (_lightgbm(native, n_features), False)
             else:
                 cache[n_features] = (_xgboost(native, n_features), True)
@@ -330,4 +345,14 @@ def _xgboost(native: NativeBooster, n_features: int) -> dict[str, np.ndarray]:
             np.asarray(tree["default_left"], dtype=bool),
         )
         boxes.walk(0, split, lambda n, cond=cond: float(cond[n]), int(cls) % k, scale)
+    return boxes.arrays()
+
+
+# --------------------------------------------------------------------------------------------------
+# ONNX-ML tree ensembles (runtimes/onnx_trees.py reads the graph; comparisons as onnxruntime makes them)
+# --------------------------------------------------------------------------------------------------
+def _onnx(trees: OnnxTrees, n_features: int) -> dict[str, np.ndarray]:
+    boxes = _Boxes(n_features, trees.leaf_value.shape[1])
+    for root, split, leaf in trees.trees():
+        boxes.walk(root, split, leaf, -1, 1.0)
     return boxes.arrays()

@@ -1,7 +1,14 @@
-"""The onnxruntime backend: an ONNX graph on raw rows, explained as a black box.
+"""The onnxruntime backend: an ONNX graph on raw rows.
 
 A graph with one input tensor takes every (numeric) raw column in feature order (``identity``
 masking); a graph with one input per column takes raw values, strings included (``raw`` masking).
+
+A one-input graph made of a tree ensemble or an affine head is read into the head of an exact scorer
+(``onnx_read``): the encoder of ``identity`` masking returns it, once ``verify_head`` found it equal to
+onnxruntime on every packaged row; else the graph is a black box and the masking reason says why.
+Predictions and the explained model function stay onnxruntime's; a classifier whose graph ends in a
+``LOGISTIC`` / ``SOFTMAX`` post-transform gives its log-odds from the same graph with the post-transform
+removed (its margin, not the log of float32 probabilities).
 """
 
 from __future__ import annotations
@@ -17,7 +24,10 @@ from .. import spaces
 from ..errors import UnsupportedModelError
 from ..masking import IDENTITY, RAW
 from ..schema import Schema
+from . import onnx_read
 from .base import CLASSIFIER, REGRESSOR, FloatArray, OutputFn, raw_frame
+
+_POST = ("TreeEnsembleClassifier", "LinearClassifier")
 
 
 def ort_session(model_bytes: bytes, threads: int = 1) -> Any:
@@ -82,6 +92,43 @@ class OnnxRuntime:
             raise UnsupportedModelError("an ONNX graph with one input tensor needs all-numeric raw columns")
         self.task = CLASSIFIER if self.sig.proba_output else REGRESSOR
         self.classes = list(classes) if classes is not None else []
+        self._head: tuple[Any, str] | None = None  # (head or None, what was read or why not)
+        self._margin: Any = None
+
+    # -- the graph read as an exact scorer's head ---------------------------------------------------
+    def _reading(self) -> tuple[Any, str]:
+        if self._head is None:
+            if self.sig.single_input is None:
+                self._head = (None, "not read: one input per column")
+                return self._head
+            n_classes = len(self.classes) if self.task == CLASSIFIER else 1
+            try:
+                head = onnx_read.read_head(
+                    self.model_bytes,
+                    self.sig.single_input,
+                    len(self.schema.names),
+                    self.task,
+                    [0] * n_classes,
+                )
+                self._head = (head, f"read as {type(head).__name__} {getattr(head, 'wrapper', '')}".strip())
+            except (UnsupportedModelError, KeyError, ValueError, IndexError, StopIteration) as exc:
+                self._head = (None, f"not read exactly: {exc}")
+        return self._head
+
+    def verify_head(self, frame: pd.DataFrame) -> None:
+        """Drop the head read from the graph unless it gives onnxruntime's output on every row."""
+        head, note = self._reading()
+        if head is None:
+            return
+        n_classes = len(self.classes) if self.task == CLASSIFIER else 1
+        space = onnx_read.head_space(head, self.task)
+        x = frame.to_numpy(dtype=np.float64)
+        why = onnx_read.verify(head, self.task, n_classes, self.output(space, IDENTITY, n_classes), x)
+        self._head = (
+            (None, f"not read exactly: {why}")
+            if why
+            else (head, f"{note}, equal to onnxruntime on {len(x)} packaged rows")
+        )
 
     def learn_classes(self, frame: pd.DataFrame) -> None:
         """Class labels of a classifier graph given without them: its labels on the training rows."""
@@ -148,7 +195,7 @@ class OnnxRuntime:
     # -- masking ------------------------------------------------------------------------------------
     def masking_modes(self) -> list[tuple[str, str]]:
         if self.sig.single_input is not None:
-            return [(IDENTITY, "ONNX graph with one input tensor")]
+            return [(IDENTITY, f"ONNX graph with one input tensor; {self._reading()[1]}")]
         return [(RAW, "ONNX graph with one input per column")]
 
     def encoded_names(self) -> list[str] | None:
@@ -156,7 +203,7 @@ class OnnxRuntime:
 
     def encoder(self, mode: str) -> tuple[Callable[[pd.DataFrame], np.ndarray], Any]:
         if mode == IDENTITY:
-            return (lambda f: np.ascontiguousarray(f.to_numpy(dtype=np.float64))), None
+            return (lambda f: np.ascontiguousarray(f.to_numpy(dtype=np.float64))), self._reading()[0]
         return (lambda f: f.to_numpy(dtype=object)), None
 
     def output(self, space: str, mode: str, n_classes: int) -> OutputFn:
@@ -168,6 +215,8 @@ class OnnxRuntime:
             if space == spaces.RAW:
                 raise UnsupportedModelError("an ONNX classifier is explained in 'probability' or 'log_odds'")
             name = self.sig.proba_output
+            if space == spaces.LOG_ODDS and mode == IDENTITY and self._margin_session() is not None:
+                return self._margin_output(n_classes)
 
         def run(h: Any) -> FloatArray:
             feed = self._feed_values(h) if mode == IDENTITY else self._feed_frame(raw_frame(h, self.schema))
@@ -175,5 +224,39 @@ class OnnxRuntime:
             if self.task == REGRESSOR:
                 return np.asarray(out, dtype=np.float64).reshape(len(h), -1)
             return spaces.from_probability(self._proba_from(out), space)
+
+        return run
+
+    # -- log-odds from the margin ---------------------------------------------------------------------
+    def _margin_session(self) -> Any:
+        """The graph with its classifier node's LOGISTIC / SOFTMAX post-transform removed, or False."""
+        if self._margin is None:
+            import onnx
+
+            model = onnx.load_from_string(self.model_bytes)
+            posts = [
+                a
+                for node in model.graph.node
+                if node.op_type in _POST
+                for a in node.attribute
+                if a.name == "post_transform" and a.s in (b"LOGISTIC", b"SOFTMAX")
+            ]
+            self._halve = bool(posts) and posts[0].s == b"LOGISTIC"  # [-s, s] scores, else softmax logits
+            for a in posts:
+                a.s = b"NONE"
+            self._margin = ort_session(model.SerializeToString()) if len(posts) == 1 else False
+        return self._margin or None
+
+    def _margin_output(self, n_classes: int) -> OutputFn:
+        session = self._margin_session()
+        name = self.sig.proba_output
+
+        def run(h: Any) -> FloatArray:
+            out = session.run([name], self._feed_values(h))[0]
+            scores = self._proba_from(out) if isinstance(out, list) else np.asarray(out, dtype=np.float64)
+            if n_classes == 2:  # binary LOGISTIC scores are [-s, s] with log-odds s; SOFTMAX logits differ
+                m = (scores[:, 1] - scores[:, 0]) / (2 if self._halve else 1)
+                return np.column_stack([-m, m])
+            return scores - scores.mean(axis=1, keepdims=True)
 
         return run

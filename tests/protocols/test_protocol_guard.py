@@ -122,9 +122,14 @@ def test_scoring_routes_count_against_the_inflight_limit(path: str, ctype: bytes
     from service.middleware import RequestGuard
 
     release = asyncio.Event()
+    entered: list[int] = []
+    both_in = asyncio.Event()
 
     async def slow_app(scope: Any, receive: Any, send: Any) -> None:
         await receive()
+        entered.append(1)
+        if len(entered) == 2:
+            both_in.set()
         await release.wait()
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": b"{}"})
@@ -148,7 +153,8 @@ def test_scoring_routes_count_against_the_inflight_limit(path: str, ctype: bytes
 
     async def scenario() -> list[int]:
         first = [asyncio.create_task(call()) for _ in range(2)]
-        await asyncio.sleep(0.05)
+        await asyncio.wait_for(both_in.wait(), 30)  # both requests hold their slots (a bound, not a wait)
+        assert guard.inflight == 2
         shed = await call()
         release.set()
         return [*[await t for t in first], shed, await call()]

@@ -56,6 +56,14 @@ def packaged() -> dict[str, str]:
     return tags
 
 
+@pytest.fixture(scope="session")
+def gated_tag() -> str:
+    """The tag of tests/gated_model.py's model, whose work a test holds for as long as it likes."""
+    from gated_model import package_gated
+
+    return package_gated()
+
+
 _CLIENTS = ClientCache()
 
 

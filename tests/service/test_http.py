@@ -262,9 +262,14 @@ def test_overload_is_shed_with_429_and_retry_after() -> None:
     from service.middleware import RequestGuard
 
     release = asyncio.Event()
+    entered: list[int] = []
+    both_in = asyncio.Event()
 
     async def slow_app(scope: Any, receive: Any, send: Any) -> None:
         await receive()
+        entered.append(1)
+        if len(entered) == 2:
+            both_in.set()
         await release.wait()
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": b"{}"})
@@ -292,7 +297,8 @@ def test_overload_is_shed_with_429_and_retry_after() -> None:
 
     async def scenario() -> list[tuple[int, dict[bytes, bytes]]]:
         first = [asyncio.create_task(call()) for _ in range(2)]
-        await asyncio.sleep(0.05)
+        await asyncio.wait_for(both_in.wait(), 30)  # both requests hold their slots (a bound, not a wait)
+        assert guard.inflight == 2
         shed = await call()  # both slots busy
         release.set()
         done = [await t for t in first]

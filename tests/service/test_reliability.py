@@ -1,5 +1,5 @@
 """Reliability against the real server process: fuzzing the OpenAPI (no 5xx), a tampered artifact is
-refused at start-up, SIGTERM drains in-flight requests, a killed worker is replaced."""
+refused at start-up, SIGTERM drains in-flight requests (held in a gated model), a killed worker is replaced."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import psutil
 import pytest
+from gated_model import Gate, rows
 from svc_helpers import additivity_error, free_port, stop, wait_ready
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -97,31 +98,58 @@ def test_openapi_fuzz_finds_no_server_error(
     assert r.status_code == 200 and additivity_error(r.json()) < 1e-6
 
 
-def test_sigterm_drains_in_flight_requests(packaged: dict[str, str], tmp_path: Path) -> None:
-    proc, url = _serve(packaged["svc"], tmp_path / "server.log", {"SHAPSERVE_MAX_ROWS": "5000"})
-    wait_ready(url, proc)
-    n_rows = 4000  # about 2 ms per row: seconds of work in flight
-    rows = (
-        json.loads((ROOT / "examples" / "breast_cancer_request.json").read_text())["instances"][:1] * n_rows
-    )
+def test_sigterm_drains_in_flight_requests(gated_tag: str, tmp_path: Path) -> None:
+    """A request held inside the gated model (tests/gated_model.py) while the server is told to stop:
+    the worker stops listening, then answers the request in full once the model returns, and exits 0."""
+    gate = Gate(tmp_path / "gate")
+    proc, url = _serve(gated_tag, tmp_path / "server.log", gate.server_env())
+    port = int(url.rsplit(":", 1)[1])
     result: dict[str, Any] = {}
 
     def call() -> None:
         try:
-            result["resp"] = httpx.post(url + "/explain", json={"instances": rows}, timeout=120)
+            result["resp"] = httpx.post(
+                url + "/explain", json={"instances": rows(40, sentinel=True)}, timeout=120
+            )
         except httpx.HTTPError as exc:  # pragma: no cover - reported by the assertion below
             result["error"] = repr(exc)
 
-    t = threading.Thread(target=call)
-    t.start()
-    time.sleep(0.5)  # the request is in flight (explaining 4000 rows exactly takes seconds)
-    assert t.is_alive()
-    os.kill(proc.pid, signal.SIGTERM)  # as Kubernetes does: SIGTERM to the main process
-    t.join(timeout=120)
-    code = proc.wait(timeout=60)
+    def listening() -> list[psutil.Process]:
+        """The worker processes listening on the server's port."""
+        found = []
+        for p in psutil.Process(proc.pid).children(recursive=True):
+            try:
+                if any(
+                    c.status == psutil.CONN_LISTEN and c.laddr.port == port for c in p.net_connections("tcp")
+                ):
+                    found.append(p)
+            except psutil.Error:
+                pass
+        return found
+
+    try:
+        wait_ready(url, proc)
+        assert listening()
+        gate.close()
+        t = threading.Thread(target=call)
+        t.start()
+        gate.wait_for_calls(0)  # the request is in flight, inside the model, until the gate opens
+        os.kill(proc.pid, signal.SIGTERM)  # as Kubernetes does: SIGTERM to the main process
+        deadline = time.monotonic() + 60
+        while listening():  # the worker has begun to stop: it takes no new connections
+            assert time.monotonic() < deadline, "the worker still listens 60 s after SIGTERM"
+            time.sleep(0.1)
+        assert t.is_alive() and proc.poll() is None  # still in flight: the stop waits for it
+        gate.open()
+        t.join(timeout=120)
+        code = proc.wait(timeout=60)
+    finally:
+        gate.open()
+        if proc.poll() is None:
+            stop(proc)
     assert "error" not in result, result
-    assert result["resp"].status_code == 200
-    assert len(result["resp"].json()["predictions"]) == n_rows
+    assert result["resp"].status_code == 200, result["resp"].text[:500]
+    assert len(result["resp"].json()["predictions"]) == 40 and additivity_error(result["resp"].json()) < 1e-6
     assert code == 0, (tmp_path / "server.log").read_text()[-2000:]
 
 

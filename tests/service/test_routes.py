@@ -67,7 +67,7 @@ def test_openapi_document_shows_the_real_shapes(client_for: Any) -> None:
         assert spec.method.lower() in doc["paths"][spec.path], spec.name
     body = doc["paths"]["/explain"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     schema = doc["components"]["schemas"][body["$ref"].rsplit("/", 1)[1]]
-    assert set(schema["properties"]) == {"instances", "top_k"}
+    assert set(schema["properties"]) == {"instances", "top_k", "error_estimate", "max_error"}
     assert schema["additionalProperties"] is False
     rows = schema["properties"]["instances"]["anyOf"][0]
     assert rows["type"] == "array" and {v["type"] for v in rows["items"]["anyOf"]} == {"object", "array"}
@@ -99,20 +99,38 @@ def test_a_handler_sees_only_what_the_table_says() -> None:
     seen: dict[str, Any] = {}
 
     class Core:
-        def explain(self, instances: Any, top_k: Any, cancel: Any) -> dict[str, Any]:
-            seen.update(instances=instances, top_k=top_k, cancel=cancel)
+        def explain(
+            self, instances: Any, top_k: Any, cancel: Any, error_estimate: Any, max_error: Any
+        ) -> dict[str, Any]:
+            seen.update(
+                instances=instances,
+                top_k=top_k,
+                cancel=cancel,
+                error_estimate=error_estimate,
+                max_error=max_error,
+            )
             return {}
 
-    body = spec.body.model_validate({"instances": [[1.0]], "top_k": 2})
+    body = spec.body.model_validate({"instances": [[1.0]], "top_k": 2, "max_error": 0.5})
     call = Call(Core(), body)  # type: ignore[arg-type]
     spec.handler(call)
-    assert seen == {"instances": [[1.0]], "top_k": 2, "cancel": call.cancel.is_set}
+    assert seen == {
+        "instances": [[1.0]],
+        "top_k": 2,
+        "cancel": call.cancel.is_set,
+        "error_estimate": None,
+        "max_error": 0.5,
+    }
 
 
 def test_a_route_has_the_time_budget_its_table_entry_names() -> None:
     """``RouteSpec.timeout`` names the settings field of the route's budget: POST /explain_jobs reads and
-    validates up to 100,000 rows and may start the worker's job process, so it has its own."""
-    import time
+    validates up to 100,000 rows and may start the worker's job process, so it has its own.
+
+    Both handlers wait for the test: ``/own`` is entered first, ``/plain`` answers 504 once the request
+    budget has passed, and only then are both released, so ``/own`` has outlived the request budget on any
+    machine and answers within its own."""
+    import threading
 
     from starlette.testclient import TestClient
 
@@ -125,21 +143,33 @@ def test_a_route_has_the_time_budget_its_table_entry_names() -> None:
         def count_error(self, kind: str) -> None:
             pass
 
-    def slow(call: Call) -> dict[str, bool]:
-        time.sleep(0.6)
+    release = threading.Event()
+    entered = threading.Event()
+
+    def held(call: Call) -> dict[str, bool]:
+        entered.set()
+        assert release.wait(60)
         return {"ok": True}
 
     routes = (
-        RouteSpec("/plain", "GET", slow, "the request budget"),
-        RouteSpec("/own", "GET", slow, "its own budget", timeout="job_submit_timeout"),
+        RouteSpec("/plain", "GET", held, "the request budget"),
+        RouteSpec("/own", "GET", held, "its own budget", timeout="job_submit_timeout"),
     )
-    app = build_app(routes, Settings(request_timeout=0.2, job_submit_timeout=5))
+    app = build_app(routes, Settings(request_timeout=0.2, job_submit_timeout=60))
     attach(app, Core())  # type: ignore[arg-type]
+    own: dict[str, Any] = {}
     with TestClient(app) as client:
-        r = client.get("/plain")
-        assert r.status_code == 504 and r.json()["kind"] == "timeout"
-        assert r.json()["error"] == "the request took longer than its time budget of 0.2 s"
-        assert client.get("/own").json() == {"ok": True}
+        waiter = threading.Thread(target=lambda: own.update(r=client.get("/own")))
+        waiter.start()
+        try:
+            assert entered.wait(60)
+            r = client.get("/plain")
+            assert r.status_code == 504 and r.json()["kind"] == "timeout"
+            assert r.json()["error"] == "the request took longer than its time budget of 0.2 s"
+        finally:
+            release.set()
+            waiter.join(60)
+        assert own["r"].status_code == 200 and own["r"].json() == {"ok": True}
     submit = next(spec for spec in ROUTES if spec.name == "POST /explain_jobs")
     assert submit.timeout == "job_submit_timeout"
     assert all(isinstance(getattr(Settings(), spec.timeout), float) for spec in ROUTES)

@@ -1,0 +1,155 @@
+"""The kernel_machine scorer's fast path (blocks of pairs, pruning, prefix/suffix products) against the
+brute-force oracle (tests/scorers/scorer_support.py), with blocks small enough that every row spans many.
+
+The model is an RBF SVC whose gamma makes some (background row, support vector) pairs negligible (so the
+pruning drops pairs) and others not, on rows that share values with the background (factors a == c)
+and on rows far from it (factors that underflow).
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import pandas as pd
+import pytest
+from scorer_support import dataset, model_output, shapley_oracle
+
+import scorers
+from scorers.kinds import kernel_machine
+from scorers.kinds.kernel_machine import PRUNE_TOL, _kept_pairs, _Plan
+
+TOL = 1e-12
+
+
+@functools.cache
+def _fitted() -> tuple[object, pd.DataFrame, object]:
+    from sklearn.svm import SVC
+
+    x, y = dataset("binary")
+    model = SVC(gamma=2.0, C=10.0).fit(x, y)
+    explainer = scorers.fit(model, x, background_size=15, summary="kmeans", eval_size=5)
+    assert explainer.scorer.name == "kernel_machine"
+    return model, x, explainer
+
+
+@functools.cache
+def _fitted_small_scale() -> tuple[object, pd.DataFrame, object]:
+    """Eight of twelve features on a scale far below 1/sqrt(gamma): passive players (a/c near 1)."""
+    from sklearn.svm import SVC
+
+    x, y = dataset("wide12")
+    x = x * np.array([1.0] * 4 + [0.002, 0.001, 0.0005, 0.0015, 0.001, 0.0003, 0.001, 0.0008])
+    model = SVC(gamma=0.3, C=10.0).fit(x, y)
+    explainer = scorers.fit(model, x, background_size=6, summary="kmeans", eval_size=5)
+    return model, x, explainer
+
+
+def _oracle(model: object, bg: pd.DataFrame, weights: np.ndarray, rows: pd.DataFrame) -> np.ndarray:
+    phi, _, _ = shapley_oracle(lambda f: model_output(model, f, "raw"), bg, weights, rows)
+    return phi
+
+
+def _rows(x: pd.DataFrame, background: pd.DataFrame) -> pd.DataFrame:
+    near = background.iloc[[0]].copy()
+    near.iloc[0, 1] += 0.3  # shares every other value with a background row: a_k == c_k there
+    far = x.iloc[[0]] + 6.0  # far from every support vector: factors underflow, pairs pruned
+    return pd.concat([x.iloc[[3, 7]], near, far], ignore_index=True)
+
+
+@pytest.mark.parametrize("block", [1, 3, 64])
+def test_blocked_values_match_the_oracle(monkeypatch: pytest.MonkeyPatch, block: int) -> None:
+    monkeypatch.setattr(kernel_machine, "PAIR_BLOCK", block)
+    model, x, explainer = _fitted()
+    bg = explainer.background
+    rows = _rows(x, bg.raw)
+    phi = _oracle(model, bg.raw, np.asarray(bg.weights), rows)
+    values = explainer.explain(rows).values
+    np.testing.assert_allclose(values, phi, rtol=0, atol=TOL)
+    assert np.max(np.abs(phi)) > 1e3 * TOL
+
+
+def test_some_pairs_are_pruned_and_none_that_matter() -> None:
+    """The far row keeps fewer pairs than a near one, yet still equals the oracle (test above)."""
+    model, x, explainer = _fitted()
+    sc = explainer.scorer
+    rows = _rows(x, explainer.background.raw).to_numpy()
+    scale = np.abs(explainer.background.weights[:, None] * sc.alpha_[None, :])
+    kept = []
+    for r in (0, 3):
+        log_a = sc._log_factors(rows[r : r + 1])[0]
+        bound = scale * np.exp(np.maximum(log_a[None], sc.log_c_).sum(axis=-1))
+        kept.append(len(_kept_pairs(bound)[0]))
+    assert kept[1] < kept[0] <= sc.log_c_.shape[0] * sc.log_c_.shape[1]
+
+
+def test_row_n_plus_one_differs_from_the_first_n() -> None:
+    """N equal rows and a different one in one call: each row's values are the ones it gets alone."""
+    model, x, explainer = _fitted()
+    rows = pd.concat([x.iloc[[5]]] * 4 + [x.iloc[[9]]], ignore_index=True)
+    together = explainer.explain(rows).values
+    phi = _oracle(
+        model, explainer.background.raw, np.asarray(explainer.background.weights), rows.iloc[[0, 4]]
+    )
+    np.testing.assert_allclose(together[[0, 4]], phi, rtol=0, atol=TOL)
+    for i in range(len(rows)):
+        np.testing.assert_array_equal(together[i], explainer.explain(rows.iloc[[i]]).values[0])
+    assert np.max(np.abs(together[4] - together[0])) > 1e-3
+
+
+def test_background_split_matches_the_oracle_per_background_row(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(kernel_machine, "PAIR_BLOCK", 5)
+    model, x, explainer = _fitted()
+    bg = explainer.background
+    row = x.iloc[[11]]
+    split = explainer.scorer.background_split(row.to_numpy())  # (nb, K, M), unweighted
+    for b in (0, 4, len(bg.raw) - 1):
+        phi = _oracle(model, bg.raw.iloc[[b]].reset_index(drop=True), np.ones(1), row)
+        np.testing.assert_allclose(split[b], phi[0], rtol=0, atol=TOL)
+    weighted = np.einsum("b,bkm->km", np.asarray(bg.weights), split)
+    np.testing.assert_allclose(weighted, explainer.explain(row).values[0], rtol=0, atol=TOL)
+
+
+def test_kept_pairs_drop_under_the_tolerance_in_total() -> None:
+    rng = np.random.default_rng(0)
+    # mostly negligible bounds: all of them go at once
+    bound = np.concatenate([rng.uniform(0, 1e-30, 50), rng.uniform(0.1, 1.0, 10)]).reshape(6, 10)
+    b, s = _kept_pairs(bound)
+    assert len(b) == 10 and np.all(bound[b, s] >= 0.1)
+    # many bounds just under the tolerance: their sum is not, so only the smallest go
+    bound = np.full((4, 25), 0.5 * PRUNE_TOL)
+    bound[0, :5] = 1.0
+    b, s = _kept_pairs(bound)
+    kept = np.zeros(bound.shape, dtype=bool)
+    kept[b, s] = True
+    assert bound[~kept].sum() < PRUNE_TOL and kept[0, :5].all() and kept.sum() < bound.size
+
+
+def _plan(explainer: object, row: np.ndarray) -> _Plan:
+    sc = explainer.scorer  # type: ignore[attr-defined]
+    log_a = sc._log_factors(row)[0]
+    bound = np.abs(explainer.background.weights[:, None] * sc.alpha_[None, :])  # type: ignore[attr-defined]
+    bound = bound * np.exp(np.maximum(log_a[None], sc.log_c_).sum(axis=-1))
+    b, s = _kept_pairs(bound)
+    return _Plan.of(log_a[s] - sc.log_c_[b, s], float(bound.sum()))
+
+
+@pytest.mark.parametrize(("passive", "block"), [(1e-3, 8192), (1e-3, 2), (0.05, 3)])
+def test_passive_players_match_the_oracle(
+    monkeypatch: pytest.MonkeyPatch, passive: float, block: int
+) -> None:
+    """Fewer nodes and a truncated polynomial for the passive players, still the oracle's values; a
+    looser PASSIVE makes more players passive and the kept degree higher."""
+    monkeypatch.setattr(kernel_machine, "PASSIVE", passive)
+    monkeypatch.setattr(kernel_machine, "PAIR_BLOCK", block)
+    model, x, explainer = _fitted_small_scale()
+    bg = explainer.background
+    rows = pd.concat([x.iloc[[3, 7]], bg.raw.iloc[[2]]], ignore_index=True)
+    plan = _plan(explainer, rows.to_numpy()[:1])
+    assert len(plan.passive) >= 4 and len(plan.active) >= 1 and plan.nodes < 6  # ceil(12/2) without it
+    phi = _oracle(model, bg.raw, np.asarray(bg.weights), rows)
+    np.testing.assert_allclose(explainer.explain(rows).values, phi, rtol=0, atol=TOL)
+    assert np.max(np.abs(phi[..., 4:])) > 1e3 * TOL  # the passive players' values are not negligible
+    split = explainer.scorer.background_split(rows.to_numpy()[:1])
+    phi_b = _oracle(model, bg.raw.iloc[[1]].reset_index(drop=True), np.ones(1), rows.iloc[[0]])
+    np.testing.assert_allclose(split[1], phi_b[0], rtol=0, atol=TOL)

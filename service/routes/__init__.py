@@ -18,6 +18,7 @@ from . import (
     dashboard,
     explanations,
     info,
+    interactions,
     jobs,
     kserve_v1,
     monitoring,
@@ -37,6 +38,7 @@ DOCS = RouteSpec(
 ROUTES: tuple[RouteSpec, ...] = (
     *scoring.ROUTES,
     *counterfactuals.ROUTES,
+    *interactions.ROUTES,
     *jobs.ROUTES,
     *info.ROUTES,
     DOCS,

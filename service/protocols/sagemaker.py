@@ -154,6 +154,7 @@ def clarify(answer: Mapping[str, Any], accept: str, explained: bool) -> dict[str
     for row in values:
         record = []
         for j, name in enumerate(features):
+            attributions: list[dict[str, Any]]
             if classes is None:
                 attributions = [{"attribution": [float(row[0, j])]}]
             else:

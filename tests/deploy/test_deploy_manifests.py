@@ -112,6 +112,7 @@ def test_every_resource_file_is_covered(vd):
         "HorizontalPodAutoscaler",
         "PodDisruptionBudget",
         "ServiceMonitor",
+        "PrometheusRule",
     }
 
 
@@ -132,6 +133,7 @@ def test_kustomize_renders_the_whole_app(vd):
             "HorizontalPodAutoscaler",
             "PodDisruptionBudget",
             "ServiceMonitor",
+            "PrometheusRule",
         ]
     )
     for d in docs:
@@ -163,6 +165,13 @@ def test_kustomize_renders_the_whole_app(vd):
             lambda d: d["spec"]["endpoints"][0].update(interval="15 seconds"),
             "interval",
         ),
+        ("prometheusrule.yaml", lambda d: d["spec"]["groups"][0]["rules"][0].update(fro="10m"), "fro"),
+        (
+            "prometheusrule.yaml",
+            lambda d: d["spec"]["groups"][0]["rules"][0].update(**{"for": "10 min"}),
+            "10 min",
+        ),
+        ("prometheusrule.yaml", lambda d: d["spec"]["groups"][0]["rules"][0].pop("expr"), "expr"),
     ],
 )
 def test_validation_negative_controls(vd, rel, mutate, expect):

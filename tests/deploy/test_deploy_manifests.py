@@ -70,7 +70,9 @@ def test_dockerfile_contract():
     final = final_stage()
     assert "apt-get" not in final and "gcc" not in final, "no toolchain or apt installs in the final stage"
     assert "COPY --from=builder /opt/venv /opt/venv" in final
-    assert re.search(r"(?m)^EXPOSE 3000$", final)
+    assert re.search(r"(?m)^EXPOSE 3000 8080$", final), (
+        "3000 by default, 8080 when SageMaker starts it with serve"
+    )
     assert re.search(r"(?m)^USER \$\{SHAPSERVE_UID\}", final) and "ARG SHAPSERVE_UID=10001" in final
     assert "BENTOML_DO_NOT_TRACK=true" in final and "SHAPSERVE_WORKERS=cpu_count" in final
     hc = re.search(r"(?ms)^HEALTHCHECK .*?\n  CMD (\[.*?\])$", final)

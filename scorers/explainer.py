@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from .counterfactuals import CounterfactualIndex, Counterfactuals
     from .evaluation import Evaluation
     from .globals import Mimic
+    from .interactions import Interactions
     from .monitoring.baseline import Baseline
 
 
@@ -282,6 +283,13 @@ class ScoringExplainer:
             size = max(block, min(2 * (hi - lo), _MAX_SLICE, int(rate * _SLICE_SECONDS)))
             lo = hi
         return tuple(np.concatenate([p[j] for p in parts]) for j in range(len(parts[0])))
+
+    def interactions(self, rows: Any) -> Interactions:
+        """Pairwise Shapley interaction values of rows, with the main effects on the diagonal: each row
+        of a matrix sums to the feature's SHAP value (see :mod:`scorers.interactions`)."""
+        from .interactions import interactions
+
+        return interactions(self, self.validate(rows))
 
     def explain_global(
         self, rows: Any | None = None, *, kind: str = "shap", labels: Any = None, **options: Any

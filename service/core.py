@@ -27,7 +27,7 @@ from .admission import RowBudget
 from .jobs.backend import jobs_info, jobs_url
 from .metrics import ERRORS, EXPLAIN_SECONDS, INFLIGHT_ROWS, PREDICT_SECONDS, ROWS
 from .monitoring.workers import WorkerMonitor, monitoring_root
-from .parsing import check_error_options, check_instances, check_top_k
+from .parsing import check_error_options, check_instances, check_pairs, check_top_k
 from .settings import Settings
 
 if TYPE_CHECKING:
@@ -195,6 +195,20 @@ class ScoringService:
             found = self.explainer.counterfactuals_frame(frame, target, count=count, constraints=constraints)
         ROWS.labels(**self.labels, endpoint="counterfactuals").inc(len(frame))
         return answers.counterfactuals(found, frame, self.explainer)
+
+    def interactions(self, instances: Any, top_k: Any = None, pairs: Any = None) -> dict[str, Any]:
+        """``/explain_interactions``'s answer: ``/explain``'s plus the pairwise interaction values
+        (``scorers.interactions``); ``pairs`` and ``top_k`` (counting pairs) are checked before any work."""
+        names = self.explainer.features
+        chosen = check_pairs(pairs, names)
+        k = check_top_k(top_k, len(names) * (len(names) - 1) // 2)
+        with self.admitted(instances) as frame:
+            out, proba = self.prediction(frame)
+            t0 = time.perf_counter()
+            inter = self.explainer.interactions(frame)
+            EXPLAIN_SECONDS.labels(**self.labels).observe(time.perf_counter() - t0)
+        ROWS.labels(**self.labels, endpoint="explain_interactions").inc(len(frame))
+        return answers.interactions(out, proba, inter, chosen, k)
 
     def count_error(self, kind: str) -> None:
         ERRORS.labels(**self.labels, kind=kind).inc()

@@ -103,6 +103,52 @@ class ExplainResponse(PredictResponse):
     refinement: list[RowRefinement] | None = None
 
 
+class InteractionsRequest(PredictRequest):
+    """``POST /explain_interactions``: ``/explain``'s body, ``top_k`` counting feature pairs."""
+
+    top_k: Annotated[
+        int | None,
+        SkipValidation,
+        Field(
+            description="Also return the top-k feature pairs by |interaction| for each row's predicted "
+            "class (1..M(M-1)/2).",
+            json_schema_extra={"minimum": 1},
+        ),
+    ] = None
+    pairs: Annotated[
+        list[list[str]] | None,
+        SkipValidation,
+        Field(
+            description="Also return the interaction values of these pairs of feature names, [[a, b], ...]."
+        ),
+    ] = None
+
+
+class RankedPairs(BaseModel):
+    pairs: list[list[str]]
+    values: list[float]
+
+
+class InteractionsResponse(ExplainResponse):
+    interaction_values: list[Any] = Field(
+        description="[row][class][feature][feature] (classifiers) or [row][feature][feature]: symmetric; "
+        "off the diagonal half the pair's Shapley interaction index, on it the main effect; each row of a "
+        "matrix sums to the feature's local_importance_value, the matrix to explained_outputs - "
+        "expected_values (1e-6)."
+    )
+    interaction_method: str = Field(description="linear, tree, kernel_machine, enumeration or sampling.")
+    interaction_exact: bool = Field(description="Whether the values are exact for the packaged background.")
+    interaction_note: str
+    interaction_errors: list[Any] | None = Field(
+        None,
+        description="Estimated methods only: one standard error per value, in interaction_values' layout.",
+    )
+    pair_values: list[Any] | None = Field(
+        None, description="With pairs: [row][class][pair] (classifiers) or [row][pair]."
+    )
+    ranked_pairs: list[RankedPairs] | None = None
+
+
 class TopKQuery(BaseModel):
     top_k: str | None = Field(None, description="An integer from 1 to the number of features.")
 

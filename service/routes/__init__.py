@@ -12,17 +12,21 @@ from typing import Any
 
 from ..openapi import document
 from ..routing import Call, RouteSpec
+from ..settings import get_settings
 from . import (
     azureml,
     counterfactuals,
     dashboard,
     explanations,
     info,
+    interactions,
     jobs,
     kserve_v1,
     monitoring,
     oip_v2,
+    sagemaker,
     scoring,
+    vertex,
 )
 
 
@@ -37,6 +41,7 @@ DOCS = RouteSpec(
 ROUTES: tuple[RouteSpec, ...] = (
     *scoring.ROUTES,
     *counterfactuals.ROUTES,
+    *interactions.ROUTES,
     *jobs.ROUTES,
     *info.ROUTES,
     DOCS,
@@ -46,6 +51,8 @@ ROUTES: tuple[RouteSpec, ...] = (
     *explanations.ROUTES,
     *dashboard.ROUTES,
     *monitoring.ROUTES,
+    *sagemaker.ROUTES,
+    *vertex.routes(get_settings()),  # Vertex's default paths and the AIP_* routes (read at start-up)
 )
 
 __all__ = ["ROUTES", "RouteSpec"]

@@ -24,7 +24,7 @@ from .manifest import MANIFEST, Manifest
 from .model_io import save_model, sha256_file
 
 if TYPE_CHECKING:
-    from .explainer import ScoringExplainer
+    from .scoring_explainer import ScoringExplainer
 
 _VERSIONED = (
     "shapserve",

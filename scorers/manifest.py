@@ -19,7 +19,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_serializer
 
 from .errors import ArtifactError
-from .schema import Feature
+from .input_schema import Feature
 
 SCHEMA_VERSION = 1
 MANIFEST = "manifest.json"

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from scorers.explanation import Explanation, GlobalExplanation
+from scorers.explanation_objects import Explanation, GlobalExplanation
 
 
 def label(v: Any) -> Any:

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 import scorers
-from scorers import globals as global_kinds
+from scorers import global_explanations as global_kinds
 from scorers.errors import InputError
 
 from . import answers

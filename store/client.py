@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import api, codec
-from .explanations import StoredExplanation, wrap
 from .repository import ExplanationStore, Filters
 from .settings import StoreSettings
+from .stored_explanations import StoredExplanation, wrap
 
 
 @dataclass(frozen=True)

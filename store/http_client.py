@@ -16,8 +16,8 @@ from scorers.errors import InputError, ShapserveError
 from . import api, codec
 from .client import ExplanationClient
 from .errors import ExplanationNotFound, ExplanationTooLarge, StoreUnavailable
-from .explanations import StoredExplanation, wrap
 from .repository import Meta
+from .stored_explanations import StoredExplanation, wrap
 
 
 def _labels(v: Any) -> Any:

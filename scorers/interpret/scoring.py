@@ -20,11 +20,11 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..errors import ArtifactError, InputError, UnsupportedOperationError
-from ..explainer import ScoringExplainer
 from ..fit import fit
 from ..manifest import MANIFEST
+from ..scoring_explainer import ScoringExplainer
 from ..transformations import compose
-from .explainers import MimicExplainer, TabularExplainer, rows_frame
+from .seed_explainers import MimicExplainer, TabularExplainer, rows_frame
 
 
 class BaseScoringExplainer:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from scorers import globals as global_kinds
+from scorers import global_explanations as global_kinds
 from scorers.errors import InputError
 from store import Filters
 

@@ -18,17 +18,17 @@ import pandas as pd
 from . import errorbars
 from .background import Background
 from .errors import ExplanationCancelled, UnsupportedModelError
-from .explanation import Explanation, GlobalExplanation
+from .explanation_objects import Explanation, GlobalExplanation
+from .input_schema import Schema
 from .kinds import Scorer
 from .manifest import Manifest
 from .masking import Masking
 from .runtimes import CLASSIFIER, ModelRuntime
-from .schema import Schema
 
 if TYPE_CHECKING:
     from .bulk import TablePredictions
     from .evaluation import Evaluation
-    from .globals import Mimic
+    from .global_explanations import Mimic
 
 
 def _plain(v: Any) -> Any:
@@ -85,7 +85,7 @@ class ScoringExplainer:
         self.evaluation: Evaluation | None = (
             None  # evaluation rows and global explanations (scorers.evaluation)
         )
-        self.surrogates: dict[str, Mimic] = {}  # mimic surrogates fitted on demand (scorers.globals)
+        self.surrogates: dict[str, Mimic] = {}  # mimic surrogates fitted on demand
 
     # -- facts ------------------------------------------------------------------------------------------
     @property
@@ -284,9 +284,9 @@ class ScoringExplainer:
     ) -> GlobalExplanation:
         """A global explanation of ``kind`` (``shap``: mean |SHAP|; ``pfi``: permutation importance, needs
         ``labels``; ``mimic``: a global surrogate's mean |SHAP| and fidelity) computed on ``rows``, or the
-        one stored at packaging when ``rows`` is None (see :mod:`scorers.globals`).  ``options``:
+        one stored at packaging when ``rows`` is None (see :mod:`scorers.global_explanations`).  ``options``:
         ``metric``, ``n_repeats``, ``random_state`` (pfi), ``surrogate`` (mimic)."""
-        from . import globals as global_kinds
+        from . import global_explanations as global_kinds
 
         if rows is None:
             return global_kinds.stored(self, kind)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import InputError
-from ..explanation import GlobalExplanation
+from ..explanation_objects import GlobalExplanation
 from .mimic import Mimic, fit_mimic
 from .pfi import DEFAULT_METRIC, DEFAULT_REPEATS, permutation_importance
 from .surrogates import DEFAULT_SURROGATE, SURROGATES, ExplainableModel, resolve
@@ -23,7 +23,7 @@ from .surrogates import DEFAULT_SURROGATE, SURROGATES, ExplainableModel, resolve
 if TYPE_CHECKING:
     import pandas as pd
 
-    from ..explainer import ScoringExplainer
+    from ..scoring_explainer import ScoringExplainer
 
 KINDS = ("shap", "pfi", "mimic")
 _LOCK = threading.Lock()

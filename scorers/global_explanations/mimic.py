@@ -29,14 +29,14 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError, UnsupportedModelError
-from ..explanation import Explanation, FloatArray, GlobalExplanation
+from ..explanation_objects import Explanation, FloatArray, GlobalExplanation
+from ..input_schema import CATEGORY, Schema
 from ..runtimes.base import CLASSIFIER
-from ..schema import CATEGORY, Schema
 from .pfi import Predictor
 from .surrogates import ExplainableModel, build
 
 if TYPE_CHECKING:
-    from ..explainer import ScoringExplainer
+    from ..scoring_explainer import ScoringExplainer
 
 HOLDOUT = 0.2
 MIN_ROWS = 5

@@ -24,6 +24,7 @@ from scorers.errors import InputError
 
 from . import answers
 from .admission import RowBudget
+from .jobs.backend import jobs_info, jobs_url
 from .metrics import ERRORS, EXPLAIN_SECONDS, INFLIGHT_ROWS, PREDICT_SECONDS, ROWS
 from .parsing import check_error_options, check_instances, check_top_k
 from .settings import Settings
@@ -80,10 +81,16 @@ class ScoringService:
         """The explain jobs of this worker, started on first use (service.jobs)."""
         with self._jobs_lock:
             if self._jobs is None:
-                from .jobs.manager import JobManager
+                from .jobs.backend import make_manager
 
-                self._jobs = JobManager(self)
+                self._jobs = make_manager(self)
             return self._jobs
+
+    def start_shared_jobs(self) -> None:
+        """With jobs on PostgreSQL, start claiming them now: this worker takes over other servers' jobs
+        even before it accepts one."""
+        if jobs_url(self.settings, self.store_settings) is not None:
+            _ = self.jobs
 
     def close(self) -> None:
         """Stop what this worker started beside the requests (the jobs' processes), at shutdown."""
@@ -214,6 +221,7 @@ class ScoringService:
                 "max_inflight_rows": self.settings.max_inflight_rows,
                 "max_job_rows": self.settings.max_job_rows,
             },
+            "jobs": jobs_info(self.settings, self.store_settings),
         }
 
     def global_top_k(self, top_k: Any, m: int) -> int | None:

@@ -59,6 +59,13 @@ class NotReadyError(ShapserveError):
     kind = "not_ready"
 
 
+class JobsUnavailableError(ShapserveError):
+    """Explain jobs are refused by configuration (several replicas, no shared database)."""
+
+    status = 503
+    kind = "jobs_unavailable"
+
+
 class TimedOutError(ShapserveError):
     status = 504
     kind = "timeout"

@@ -43,6 +43,7 @@ class Shapserve:
             ),
         )
         attach(app, self.core)
+        self.core.start_shared_jobs()
         if settings.dashboard_preload:
             from service.dashboard.sources import preload
 
@@ -53,7 +54,7 @@ class Shapserve:
 
     @bentoml.on_shutdown
     def _shutdown(self) -> None:
-        self.core.close()  # the explain jobs' processes; queued and running jobs end as failed
+        self.core.close()  # the explain jobs: handed back (PostgreSQL) or ended as failed (directory)
 
 
 def _count_rejected(kind: str) -> None:

@@ -78,6 +78,28 @@ class Settings(BaseSettings):
         description="Directory the workers of one server share for job statuses and results; default "
         "$BENTOML_HOME/shapserve-jobs (else ~/.shapserve/jobs), one subdirectory per model version.",
     )
+    jobs_url: str | None = Field(
+        None,
+        description="PostgreSQL URL of the explain jobs (queue, leases, results), shared by every server; "
+        "default: SHAPSERVE_STORE_URL when that is PostgreSQL, else the jobs directory (one host).",
+    )
+    job_lease: float = Field(
+        30.0,
+        ge=1.0,
+        description="Seconds without a heartbeat after which another worker on any server takes over a "
+        "running job from its last committed slice (jobs on PostgreSQL).",
+    )
+    job_slice_rows: int = Field(
+        1024,
+        ge=4,
+        le=1024,
+        description="Most rows in one slice of a job; a slice is the unit committed and taken over.",
+    )
+    jobs_require_shared: bool = Field(
+        False,
+        description="Refuse explain jobs (503) unless they are on PostgreSQL: set where several replicas "
+        "may run, so that no accepted job lives on one pod.",
+    )
     bentoml_home: str | None = Field(
         None,
         validation_alias=AliasChoices("BENTOML_HOME", "bentoml_home"),

@@ -106,6 +106,12 @@ class JobManager:
     def submit(self, raw: bytes, cancel: threading.Event) -> dict[str, Any]:
         """Accept a ``POST /explain_jobs`` body: read in a job process (400 naming the row and field, as
         ``/explain``), queued here; the status of the queued job."""
+        if self.settings.jobs_require_shared:
+            raise errors.JobsUnavailableError(
+                "explain jobs are off on this server: SHAPSERVE_JOBS_REQUIRE_SHARED is set (several replicas "
+                "may run) and no PostgreSQL is configured for jobs (SHAPSERVE_JOBS_URL, or a PostgreSQL "
+                "SHAPSERVE_STORE_URL), so an accepted job would live on one pod and could be lost"
+            )
         self.sweep()
         self._check_room()
         parsed = self._in_process(process.parse, raw)

@@ -9,6 +9,7 @@ requests nothing.  Nothing here imports BentoML.
 from __future__ import annotations
 
 import os
+import signal
 import threading
 import time
 from typing import Any
@@ -31,6 +32,10 @@ def init(artifact_dir: str, trust_pickle: bool, expected_sha256: str | None, max
     from scorers.threads import loaded_with_threads
 
     os.nice(NICENESS)
+    # a stop signal is the worker's to handle (it hands its jobs back first): this process leaves when
+    # the worker shuts its pool down or ends (below), not in the middle of a slice
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _STATE["explainer"] = loaded_with_threads(
         JOB_THREADS,
         lambda: scorers.load(artifact_dir, trust_pickle=trust_pickle, expected_sha256=expected_sha256),

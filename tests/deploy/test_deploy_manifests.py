@@ -223,6 +223,15 @@ def test_env_workers_and_optional_api_key():
     assert ref["optional"] is True and ref["name"] == "shapserve-api-key"
 
 
+def test_jobs_are_refused_without_a_shared_database():
+    # several replicas: a job accepted on one pod's directory would be lost with it (docs/reliability.md)
+    env = {e["name"]: e for e in container()["env"]}
+    assert env["SHAPSERVE_JOBS_REQUIRE_SHARED"]["value"] == "true"
+    assert load("deployment.yaml")["spec"]["replicas"] > 1
+    variant = (K8S / "variants/postgres-store/kustomization.yaml").read_text()
+    assert "SHAPSERVE_STORE_URL" in variant  # the variant gives the jobs their shared database
+
+
 def test_service_hpa_pdb_servicemonitor_point_at_the_deployment():
     dep = load("deployment.yaml")
     pod_labels = dep["spec"]["template"]["metadata"]["labels"]

@@ -249,3 +249,17 @@ def test_a_job_whose_worker_has_gone_is_reported_lost(
     )
     assert client.delete(f"/explain_jobs/{orphan}").json()["status"] == "failed"
     gone(client, orphan)
+
+
+def test_jobs_say_they_do_not_outlive_their_worker_and_are_refused_where_a_shared_database_is_required(
+    jobs_client: Any,
+) -> None:
+    meta = jobs_client("svc").get("/metadata").json()["jobs"]
+    assert meta["backend"] == "directory" and meta["outlive_worker"] is False and meta["accepting"] is True
+    assert "do not outlive" in meta["note"]
+    client = jobs_client("svc", SHAPSERVE_JOBS_REQUIRE_SHARED="true")
+    assert client.get("/metadata").json()["jobs"]["accepting"] is False
+    r = client.post("/explain_jobs", json={"instances": rows_of("svc", 2)})
+    assert r.status_code == 503, r.text
+    body = r.json()
+    assert body["kind"] == "jobs_unavailable" and "SHAPSERVE_JOBS_URL" in body["error"], body

@@ -206,8 +206,9 @@ def package(
         holdout=None if options.holdout is None else read_table(options.holdout, list(schema.names)),
     )
     explainer.manifest.fidelity = stated
-    if "anchor" in explainer.manifest.scorer.params:
-        say(f"kernel: anchored on the exact scorer '{explainer.manifest.scorer.params['anchor']}'")
+    kernel = explainer.manifest.scorer.kernel_params()
+    if kernel is not None and kernel.anchor is not None:
+        say(f"kernel: anchored on the exact scorer '{kernel.anchor}'")
     say(f"checks: explaining {len(sample)} rows for the global explanation and additivity")
     run_checks(explainer, sample, say)
     return explainer

@@ -31,6 +31,7 @@ import pandas as pd
 from ..errors import InputError, UnsupportedModelError
 from ..explanation_objects import Explanation, FloatArray, GlobalExplanation
 from ..input_schema import CATEGORY, Schema
+from ..manifest import MimicInfo
 from ..runtimes.base import CLASSIFIER
 from .pfi import Predictor
 from .surrogates import ExplainableModel, build
@@ -134,13 +135,13 @@ class Mimic:
             self.output_space,
             len(frame),
             kind="mimic",
-            info={
-                "surrogate": self.surrogate,
-                "fidelity": self.fidelity,
-                "augmentations": self.augmentations,
-                "training_rows": self.training_rows,
+            info=MimicInfo(
+                surrogate=self.surrogate,
+                fidelity=self.fidelity,
+                augmentations=self.augmentations,
+                training_rows=self.training_rows,
                 **self.info,
-            },
+            ).model_dump(exclude_none=True),
         )
 
 

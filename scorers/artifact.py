@@ -22,6 +22,7 @@ from . import manifest as manifest_io
 from .errors import ArtifactError
 from .manifest import MANIFEST, Manifest
 from .model_io import save_model, sha256_file
+from .monitoring import baseline as monitoring
 
 if TYPE_CHECKING:
     from .scoring_explainer import ScoringExplainer
@@ -83,6 +84,9 @@ def save(explainer: ScoringExplainer, directory: str | Path) -> Path:
     if explainer.sample is not None:
         (out / "sample.json").write_text(json.dumps(_records(explainer.sample)))
     evaluation.write(explainer, out)
+    if explainer.baseline is not None:
+        explainer.baseline.save(out)
+        manifest.monitoring = monitoring.section(explainer.baseline)
 
     manifest.created = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
     manifest.versions = _versions()

@@ -18,6 +18,7 @@ from .errors import UnsupportedModelError
 from .explanation_objects import GlobalExplanation
 from .kinds.exact import ExactScorer
 from .manifest import ChecksSection, GlobalSection
+from .monitoring import baseline as monitoring
 from .runtimes.base import time_call
 from .scoring_explainer import ScoringExplainer
 
@@ -39,6 +40,8 @@ def run_checks(explainer: ScoringExplainer, sample: pd.DataFrame, say: Progress)
     )
     explainer.global_explanation = glob
     explainer.manifest.global_explanation = GlobalSection.model_validate(glob.to_json())
+    # the drift monitor's baseline from these training rows, until evaluation rows replace it
+    explainer.baseline = monitoring.build(explainer.schema, sample, exp.values, explainer.classes, "training")
     # single-row latency, the serving case
     explainer.explain_frame(sample.iloc[:1])
     singles = [

@@ -31,6 +31,7 @@ from .errors import ArtifactError, InputError
 from .explanation_objects import GlobalExplanation
 from .input_schema import CATEGORY, Schema
 from .manifest import EvaluationSection, GlobalSection, Manifest
+from .monitoring import baseline as monitoring
 from .tables import read_table
 
 if TYPE_CHECKING:
@@ -140,6 +141,8 @@ def evaluate(
         results[kind] = global_kinds.explain_global(
             explainer, frame, kind=kind, labels=label_array, **options
         )
+    say("evaluation: explaining the rows for the drift monitor's baseline")
+    explainer.baseline = monitoring.of_rows(explainer, frame, "evaluation")
     say(f"evaluation: predicting {len(frame)} rows (stored for the dashboard)")
     predictions = explainer.predict_table(frame)
     label_column = _label_name(explainer.features, target) if label_array is not None else None

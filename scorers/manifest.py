@@ -198,6 +198,17 @@ class FidelitySection(_Section):
     )
 
 
+class MonitoringSection(_Section):
+    """The drift monitor's baseline (scorers.monitoring; docs/monitoring.md)."""
+
+    file: str = Field("monitoring.npz", description="Bins and baseline counts (.npz without pickle).")
+    source: Literal["evaluation", "training"] = Field(
+        description="The rows it was built from: the evaluation rows, else the fit-time checks' rows."
+    )
+    rows: int = Field(description="Rows explained for it.")
+    bins: int = Field(description="Bins per feature and per (class, feature) attribution.")
+
+
 class Manifest(_Section):
     schema_version: int = SCHEMA_VERSION
     created: str | None = Field(None, description="UTC time of save.")
@@ -210,6 +221,9 @@ class Manifest(_Section):
     background: BackgroundSection
     global_explanation: GlobalSection | None = None
     evaluation: EvaluationSection | None = None
+    monitoring: MonitoringSection | None = Field(
+        None, description="The drift monitor's baseline; null in artifacts packaged before it existed."
+    )
     checks: ChecksSection | None = None
     fidelity: FidelitySection | None = None
     timings: dict[str, float | int] = Field(default_factory=dict)

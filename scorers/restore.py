@@ -21,9 +21,11 @@ from .artifact import read_manifest, verify
 from .assemble import assemble
 from .background import Background
 from .choose import build_masking
+from .errors import ArtifactError
 from .explanation_objects import GlobalExplanation
 from .input_schema import CATEGORY, Schema
 from .model_io import load_model
+from .monitoring import baseline as monitoring
 from .runtimes import CLASSIFIER, coalitions, name_classes
 from .scoring_explainer import ScoringExplainer
 
@@ -102,4 +104,10 @@ def load(
         onnx_head=onnx_head,
     )
     explainer.evaluation = evaluation.read(root, manifest, schema)
+    if manifest.monitoring is not None:
+        if manifest.monitoring.file not in manifest.files:
+            raise ArtifactError(
+                f"manifest.json field 'monitoring.file': '{manifest.monitoring.file}' is not a listed file"
+            )
+        explainer.baseline = monitoring.load(root / manifest.monitoring.file)
     return explainer

@@ -27,8 +27,11 @@ from .runtimes import CLASSIFIER, ModelRuntime
 
 if TYPE_CHECKING:
     from .bulk import TablePredictions
+    from .counterfactuals import CounterfactualIndex, Counterfactuals
     from .evaluation import Evaluation
     from .global_explanations import Mimic
+    from .interactions import Interactions
+    from .monitoring.baseline import Baseline
 
 
 def _plain(v: Any) -> Any:
@@ -85,7 +88,9 @@ class ScoringExplainer:
         self.evaluation: Evaluation | None = (
             None  # evaluation rows and global explanations (scorers.evaluation)
         )
+        self.baseline: Baseline | None = None  # the drift monitor's baseline (scorers.monitoring)
         self.surrogates: dict[str, Mimic] = {}  # mimic surrogates fitted on demand
+        self._counterfactual_index: CounterfactualIndex | None = None  # built on first use
 
     # -- facts ------------------------------------------------------------------------------------------
     @property
@@ -279,6 +284,13 @@ class ScoringExplainer:
             lo = hi
         return tuple(np.concatenate([p[j] for p in parts]) for j in range(len(parts[0])))
 
+    def interactions(self, rows: Any) -> Interactions:
+        """Pairwise Shapley interaction values of rows, with the main effects on the diagonal: each row
+        of a matrix sums to the feature's SHAP value (see :mod:`scorers.interactions`)."""
+        from .interactions import interactions
+
+        return interactions(self, self.validate(rows))
+
     def explain_global(
         self, rows: Any | None = None, *, kind: str = "shap", labels: Any = None, **options: Any
     ) -> GlobalExplanation:
@@ -291,6 +303,44 @@ class ScoringExplainer:
         if rows is None:
             return global_kinds.stored(self, kind)
         return global_kinds.explain_global(self, self.validate(rows), kind=kind, labels=labels, **options)
+
+    def counterfactuals(
+        self, rows: Any, target: Any, *, count: int = 1, constraints: Any = None
+    ) -> Counterfactuals:
+        """Up to ``count`` diverse counterfactuals of each row that reach ``target`` (a class, or
+        ``[low, high]`` of a regressor's prediction) within ``constraints`` (``scorers.counterfactuals``:
+        ``fixed`` features, allowed ``ranges`` and ``categories``), each with its prediction and
+        explanation.  A row that cannot reach the target says why (``RowCounterfactuals.reason``)."""
+        return self.counterfactuals_frame(self.validate(rows), target, count=count, constraints=constraints)
+
+    def counterfactuals_frame(
+        self, frame: pd.DataFrame, target: Any, *, count: Any = 1, constraints: Any = None
+    ) -> Counterfactuals:
+        """:meth:`counterfactuals` of validated rows."""
+        return self.counterfactual_index().find(
+            frame,
+            target=target,
+            count=count,
+            constraints=constraints,
+            classes=self.classes,
+            predict=self.predict_frame,
+            predict_proba=self.predict_proba_frame if self.task == CLASSIFIER else None,
+            outputs=lambda f: self.scorer.outputs(self.masking.encode(f)),
+            explain=self.explain_frame,
+        )
+
+    def counterfactual_index(self) -> CounterfactualIndex:
+        """The training rows the artifact stores, indexed once for counterfactual searches."""
+        if self._counterfactual_index is None:
+            from .counterfactuals import CounterfactualIndex
+
+            rows = [self.background.raw]
+            if self.sample is not None:
+                rows.append(self.sample)
+            if self.evaluation is not None:
+                rows.append(self.evaluation.rows()[0])
+            self._counterfactual_index = CounterfactualIndex.build(self.schema, rows)
+        return self._counterfactual_index
 
     @property
     def eval_data(self) -> tuple[pd.DataFrame, np.ndarray | None] | None:

@@ -27,7 +27,8 @@ from . import answers
 from .admission import RowBudget
 from .jobs.backend import jobs_info, jobs_url
 from .metrics import ERRORS, EXPLAIN_SECONDS, INFLIGHT_ROWS, PREDICT_SECONDS, ROWS
-from .parsing import check_error_options, check_instances
+from .monitoring.workers import WorkerMonitor, monitoring_root
+from .parsing import check_error_options, check_instances, check_pairs
 from .settings import Settings
 
 if TYPE_CHECKING:
@@ -55,6 +56,10 @@ class ScoringService:
         )
         self.manifest = self.explainer.manifest
         self.labels = {"model": name, "version": version}
+        self.monitor: WorkerMonitor | None = None
+        if settings.monitoring and self.explainer.baseline is not None:
+            directory = monitoring_root(settings, name, version)
+            self.monitor = WorkerMonitor(self.explainer.baseline, settings, directory, self.labels)
         self.admission = RowBudget(settings.max_inflight_rows, INFLIGHT_ROWS.labels(**self.labels))
         if settings.warmup and self.explainer.sample is not None and len(self.explainer.sample):
             warm = self.explainer.validate(self.explainer.sample.iloc[:1])
@@ -97,6 +102,8 @@ class ScoringService:
         """Stop what this worker started beside the requests (the jobs' processes), at shutdown."""
         if self._jobs is not None:
             self._jobs.close()
+        if self.monitor is not None:
+            self.monitor.close()
 
     def record(self, answer: dict[str, Any]) -> None:
         """Keep a sample of served /explain answers in the store, when recording is on (off by default)."""
@@ -176,10 +183,34 @@ class ScoringService:
                 max_error_seconds=self.settings.max_error_seconds,
             )
             EXPLAIN_SECONDS.labels(**self.labels).observe(time.perf_counter() - t0)
+        if self.monitor is not None:
+            self.monitor.observe(frame, exp.values)
         out = answers.explanation(out, proba, exp, k)
         ROWS.labels(**self.labels, endpoint="explain").inc(len(frame))
         self.record(out)  # a sample into the store, when SHAPSERVE_STORE_RECORD_SAMPLE_RATE > 0
         return out
+
+    def counterfactuals(self, instances: Any, target: Any, count: Any, constraints: Any) -> dict[str, Any]:
+        """``/counterfactuals``' answer (``scorers.counterfactuals``): a row that cannot reach the target
+        says why in its entry; a mistake in the request is a 400 naming the field."""
+        with self.admitted(instances) as frame:
+            found = self.explainer.counterfactuals_frame(frame, target, count=count, constraints=constraints)
+        ROWS.labels(**self.labels, endpoint="counterfactuals").inc(len(frame))
+        return answers.counterfactuals(found, frame, self.explainer)
+
+    def interactions(self, instances: Any, top_k: Any = None, pairs: Any = None) -> dict[str, Any]:
+        """``/explain_interactions``'s answer: ``/explain``'s plus the pairwise interaction values
+        (``scorers.interactions``); ``pairs`` and ``top_k`` (counting pairs) are checked before any work."""
+        names = self.explainer.features
+        chosen = check_pairs(pairs, names)
+        k = parse_top_k(top_k, len(names) * (len(names) - 1) // 2, source=JSON)
+        with self.admitted(instances) as frame:
+            out, proba = self.prediction(frame)
+            t0 = time.perf_counter()
+            inter = self.explainer.interactions(frame)
+            EXPLAIN_SECONDS.labels(**self.labels).observe(time.perf_counter() - t0)
+        ROWS.labels(**self.labels, endpoint="explain_interactions").inc(len(frame))
+        return answers.interactions(out, proba, inter, chosen, k)
 
     def count_error(self, kind: str) -> None:
         ERRORS.labels(**self.labels, kind=kind).inc()

@@ -59,3 +59,25 @@ JOBS_FINISHED = bentoml.metrics.Counter(
     documentation="Explain jobs that ended, by status (done, failed, cancelled)",
     labelnames=[*_LABELS, "status"],
 )
+# -- the drift monitor (service.monitoring; docs/monitoring.md): the sums over the live workers, which
+# every live worker computes alike from the shared directory, so livemax reports them once
+MONITOR_WINDOW_ROWS = bentoml.metrics.Gauge(
+    name="shapserve_monitoring_window_rows",
+    documentation="Explained rows in the monitoring window (rows: the last N rows; hour: the last hour)",
+    labelnames=[*_LABELS, "window"],
+    multiprocess_mode="livemax",
+)
+MONITOR_SCORE = bentoml.metrics.Gauge(
+    name="shapserve_monitoring_score",
+    documentation="Drift scores of a window against the packaging baseline: attribution_drift and "
+    "input_drift (max PSI over features), attribution_ndcg (the global ranking's nDCG)",
+    labelnames=[*_LABELS, "window", "score"],
+    multiprocess_mode="livemax",
+)
+MONITOR_FEATURE = bentoml.metrics.Gauge(
+    name="shapserve_monitoring_feature",
+    documentation="Per-feature monitoring statistics of a window: attribution_share, attribution_psi, "
+    "input_psi",
+    labelnames=[*_LABELS, "window", "feature", "stat"],
+    multiprocess_mode="livemax",
+)

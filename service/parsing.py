@@ -66,6 +66,28 @@ def check_instances(instances: Any, limit: int, per: str) -> list[Any]:
     return instances
 
 
+def check_pairs(pairs: Any, features: list[str]) -> list[tuple[str, str]] | None:
+    """``pairs`` of a JSON body: absent, or a list of [a, b] pairs of two different feature names."""
+    if pairs is None:
+        return None
+    if not isinstance(pairs, list) or not pairs:
+        raise InputError(
+            f"expected a non-empty list of [feature, feature] pairs, got {pairs!r}", field="pairs"
+        )
+    known = set(features)
+    out = []
+    for i, pair in enumerate(pairs):
+        if not (isinstance(pair, list) and len(pair) == 2 and all(isinstance(p, str) for p in pair)):
+            raise InputError(f"pair {i}: expected [feature, feature], got {pair!r}", field="pairs")
+        unknown = [p for p in pair if p not in known]
+        if unknown:
+            raise InputError(f"pair {i}: unknown feature {unknown[0]!r}; features: {features}", field="pairs")
+        if pair[0] == pair[1]:
+            raise InputError(f"pair {i}: a pair needs two different features, got {pair!r}", field="pairs")
+        out.append((pair[0], pair[1]))
+    return out
+
+
 def check_error_options(error_estimate: Any, max_error: Any) -> tuple[bool, float | None]:
     """``error_estimate`` (absent or a boolean) and ``max_error`` (absent or a finite number > 0) of an
     ``/explain`` body; ``max_error`` implies the estimate."""

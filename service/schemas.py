@@ -103,6 +103,52 @@ class ExplainResponse(PredictResponse):
     refinement: list[RowRefinement] | None = None
 
 
+class InteractionsRequest(PredictRequest):
+    """``POST /explain_interactions``: ``/explain``'s body, ``top_k`` counting feature pairs."""
+
+    top_k: Annotated[
+        int | None,
+        SkipValidation,
+        Field(
+            description="Also return the top-k feature pairs by |interaction| for each row's predicted "
+            "class (1..M(M-1)/2).",
+            json_schema_extra={"minimum": 1},
+        ),
+    ] = None
+    pairs: Annotated[
+        list[list[str]] | None,
+        SkipValidation,
+        Field(
+            description="Also return the interaction values of these pairs of feature names, [[a, b], ...]."
+        ),
+    ] = None
+
+
+class RankedPairs(BaseModel):
+    pairs: list[list[str]]
+    values: list[float]
+
+
+class InteractionsResponse(ExplainResponse):
+    interaction_values: list[Any] = Field(
+        description="[row][class][feature][feature] (classifiers) or [row][feature][feature]: symmetric; "
+        "off the diagonal half the pair's Shapley interaction index, on it the main effect; each row of a "
+        "matrix sums to the feature's local_importance_value, the matrix to explained_outputs - "
+        "expected_values (1e-6)."
+    )
+    interaction_method: str = Field(description="linear, tree, kernel_machine, enumeration or sampling.")
+    interaction_exact: bool = Field(description="Whether the values are exact for the packaged background.")
+    interaction_note: str
+    interaction_errors: list[Any] | None = Field(
+        None,
+        description="Estimated methods only: one standard error per value, in interaction_values' layout.",
+    )
+    pair_values: list[Any] | None = Field(
+        None, description="With pairs: [row][class][pair] (classifiers) or [row][pair]."
+    )
+    ranked_pairs: list[RankedPairs] | None = None
+
+
 class TopKQuery(BaseModel):
     top_k: str | None = Field(None, description="An integer from 1 to the number of features.")
 
@@ -168,3 +214,103 @@ class ErrorResponse(BaseModel):
     kind: str = Field(description="A stable label, also counted in shapserve_errors_total{kind}.")
     row: int | None = None
     field: str | None = None
+
+
+class MonitoringQuery(BaseModel):
+    window: str | None = Field(None, description="rows (the last N rows per worker, the default) or hour.")
+
+
+class AttributionDrift(BaseModel):
+    score: float = Field(description="The largest per-feature PSI of the SHAP values (over classes).")
+    threshold: float
+    ndcg: float = Field(description="nDCG of the live mean |SHAP| ranking against the baseline's.")
+    ndcg_threshold: float = Field(description="SageMaker Clarify's rule: alert below 0.9.")
+    alert: bool = Field(description="score above threshold or ndcg below ndcg_threshold, with min_rows rows.")
+
+
+class InputDrift(BaseModel):
+    score: float = Field(description="The largest per-feature PSI of the inputs.")
+    threshold: float
+    alert: bool
+
+
+class FeatureDrift(BaseModel):
+    input_psi: float
+    attribution_psi: float
+    attribution_share: float = Field(description="The feature's share of mean |SHAP| in the window.")
+    baseline_attribution_share: float
+
+
+class MonitoringResponse(BaseModel):
+    """``GET /monitoring``: one window's drift against the packaging baseline, summed over the workers."""
+
+    window: str
+    window_rows: int
+    min_rows: int = Field(description="Rows a window needs before it alerts.")
+    attribution_drift: AttributionDrift
+    input_drift: InputDrift
+    features: dict[str, FeatureDrift]
+
+
+class Constraints(Body):
+    fixed: list[str] | None = Field(None, description="Features that keep the row's value.")
+    ranges: dict[str, list[float]] | None = Field(
+        None,
+        description="{feature: [low, high]}: the values a changed number may take (within the training "
+        "data's range, which bounds every changed number anyway).",
+    )
+    categories: dict[str, list[str]] | None = Field(
+        None, description="{feature: [category, ...]}: the values a changed category may take."
+    )
+
+
+class CounterfactualsRequest(PredictRequest):
+    target: Annotated[
+        Label | list[float | None] | None,
+        SkipValidation,
+        Field(
+            description="A class (classifiers), or [low, high] of the prediction (regressors; null: open)."
+        ),
+    ] = None
+    count: Annotated[
+        int | None,
+        SkipValidation,
+        Field(description="Counterfactuals per row, 1..20 (default 1).", json_schema_extra={"minimum": 1}),
+    ] = None
+    constraints: Annotated[Constraints | None, SkipValidation] = None
+
+
+class Change(BaseModel):
+    from_: Cell = Field(alias="from")
+    to: Cell
+
+
+class Counterfactual(BaseModel):
+    instance: dict[str, Cell] = Field(description="The counterfactual row, keyed by feature.")
+    changes: dict[str, Change] = Field(description="The changed features: {feature: {from, to}}.")
+    distance: float = Field(
+        description="L1 distance to the row: each number's change over its median absolute deviation in "
+        "the training rows, 1 per changed category."
+    )
+    prediction: Label
+    probabilities: list[float] | None = None
+    explained_output: list[float] | float
+    local_importance_values: list[Any] = Field(
+        description="The counterfactual's SHAP values: [class][feature] or [feature] (regressors)."
+    )
+
+
+class RowCounterfactuals(BaseModel):
+    found: int
+    reason: str | None = Field(None, description="Why fewer than count (or none) were found.")
+    counterfactuals: list[Counterfactual]
+
+
+class CounterfactualsResponse(BaseModel):
+    target: Label | list[float | None]
+    count: int
+    features: list[str]
+    classes: list[Label] | None
+    output_space: str
+    expected_values: list[float] | float
+    rows: list[RowCounterfactuals]

@@ -10,6 +10,8 @@ from functools import lru_cache
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from scorers.monitoring.drift import ATTRIBUTION_THRESHOLD, INPUT_THRESHOLD, MIN_ROWS, NDCG_THRESHOLD
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SHAPSERVE_", extra="ignore")
@@ -136,6 +138,48 @@ class Settings(BaseSettings):
         False,
         description="Load the dashboard's data (predictions of the evaluation rows, then the SHAP sample) "
         "when the worker starts, in the background, instead of on the first dashboard request.",
+    )
+    # -- Vertex AI's custom-container variables (docs/deploy-vertex.md): routes served besides the
+    # defaults /v1/endpoints/{endpoint}/deployedModels/{deployed_model}[:predict|:explain]
+    vertex_health_route: str | None = Field(
+        None,
+        validation_alias=AliasChoices("AIP_HEALTH_ROUTE", "SHAPSERVE_VERTEX_HEALTH_ROUTE"),
+        pattern=r"^/",
+        description="Vertex AI's health route (AIP_HEALTH_ROUTE), served besides its default path.",
+    )
+    vertex_predict_route: str | None = Field(
+        None,
+        validation_alias=AliasChoices("AIP_PREDICT_ROUTE", "SHAPSERVE_VERTEX_PREDICT_ROUTE"),
+        pattern=r"^/",
+        description="Vertex AI's predict route (AIP_PREDICT_ROUTE), served besides its default path; its "
+        "explain route is the same path with ':explain' in place of a final ':predict' (else appended).",
+    )
+
+    # -- the drift monitor (docs/monitoring.md; thresholds measured in tests/scorers/test_monitoring.py) --
+    monitoring: bool = Field(True, description="Count explained rows for GET /monitoring and /metrics.")
+    monitoring_dir: str | None = Field(
+        None,
+        description="Directory the workers of one server share for their monitoring windows; default "
+        "$BENTOML_HOME/shapserve-monitoring (else ~/.shapserve/shapserve-monitoring), per model version.",
+    )
+    monitoring_window_rows: int = Field(500, ge=1, description="Rows of the sliding row window per worker.")
+    monitoring_block_rows: int = Field(
+        50, ge=1, description="Rows per block of the row window (it slides by one block)."
+    )
+    monitoring_min_rows: int = Field(MIN_ROWS, ge=1, description="Rows a window needs before it alerts.")
+    monitoring_input_threshold: float = Field(
+        INPUT_THRESHOLD, gt=0, description="Input drift alert: the largest per-feature PSI above it."
+    )
+    monitoring_attribution_threshold: float = Field(
+        ATTRIBUTION_THRESHOLD,
+        gt=0,
+        description="Attribution drift alert: the largest per-feature PSI above it.",
+    )
+    monitoring_ndcg_threshold: float = Field(
+        NDCG_THRESHOLD, gt=0, le=1, description="Attribution drift alert: the ranking's nDCG below it."
+    )
+    monitoring_flush_seconds: float = Field(
+        1.0, gt=0, description="How often a worker writes its windows for its siblings and its gauges."
     )
 
     def api_keys(self) -> tuple[str, ...]:

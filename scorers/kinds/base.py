@@ -161,6 +161,10 @@ class Scorer:
     def base_values(self) -> FloatArray:
         return self._check_fitted().game.base
 
+    def outputs(self, x: np.ndarray) -> FloatArray:
+        """The explained model outputs (n, K) of encoded rows, through the coalition runtime."""
+        return self._check_fitted().game.outputs(x)
+
     @property
     def n_coalitions(self) -> int | None:
         """Coalitions evaluated per row (design scorers); None where the kind reads the model instead."""

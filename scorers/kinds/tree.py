@@ -518,29 +518,12 @@ class TreeScorer(Scorer):
         n_pat = 1 << q_max
         if q_max > _TABLE_MAX_SLOTS or n_leaves * n_pat * q_max > _TABLE_MAX_ENTRIES:
             return None
-        ctx = self._check_fitted()
         full = n_pat - 1
         pats = np.arange(n_pat)
         inside = ((pats[:, None] >> np.arange(q_max)) & 1).astype(bool)  # (2^Q, Q): slot q inside
         n_out = q_max - inside.sum(axis=1)  # (2^Q,): slots outside
-        # Per leaf, background rows collapse to their distinct patterns with summed weights.
-        # (in chunks of background rows: at 100,000 rows the patterns alone would take gigabytes)
-        bg, w_bg = np.asarray(ctx.game.background, dtype=np.float64), ctx.game.weights
-        hist = np.zeros(n_leaves * n_pat)
-        step = max(1, _BUILD_CHUNK // max(1, n_leaves * q_max))
-        for lo in range(0, len(bg), step):
-            b_pat = self._patterns(bg[lo : lo + step], by_group)  # (L, nb')
-            key = (np.arange(n_leaves)[:, None] * n_pat + b_pat).ravel()
-            hist += np.bincount(key, weights=np.tile(w_bg[lo : lo + step], n_leaves), minlength=hist.size)
-        uniq = np.flatnonzero(hist)
-        weight = hist[uniq]
-        leaf_of = uniq // n_pat
-        rank = np.arange(len(uniq)) - np.searchsorted(uniq, leaf_of * n_pat)
-        n_distinct = int(rank.max()) + 1
-        b_d = np.full((n_leaves, n_distinct), full)  # padding: weight 0
-        w_d = np.zeros((n_leaves, n_distinct))
-        b_d[leaf_of, rank] = uniq % n_pat
-        w_d[leaf_of, rank] = weight
+        b_d, w_d = self.background_patterns(by_group)
+        n_distinct = b_d.shape[1]
         out_b = ~inside[b_d][..., None]  # (L, D, Q, 1): slot q outside for the background pattern
         p_b = n_out[b_d]  # (L, D): |P| when alive
         cp_n, cn_n = self.cp_[:, n_out], self.cn_[:, n_out]  # (Q+1, 2^Q): by |P|, for each x pattern
@@ -566,6 +549,30 @@ class TreeScorer(Scorer):
             player=player_slot[valid],
             value=self.leaf_value_[leaf],
         )
+
+    def background_patterns(self, by_group: bool) -> tuple[np.ndarray, np.ndarray]:
+        """Per leaf, the background's distinct patterns and their summed weights: (L, D) each, padded
+        with the full pattern at weight 0 (also read by scorers.interactions.tree)."""
+        ctx = self._check_fitted()
+        n_leaves, q_max = self.slots_[by_group][0].shape
+        n_pat = 1 << q_max
+        # (in chunks of background rows: at 100,000 rows the patterns alone would take gigabytes)
+        bg, w_bg = np.asarray(ctx.game.background, dtype=np.float64), ctx.game.weights
+        hist = np.zeros(n_leaves * n_pat)
+        step = max(1, _BUILD_CHUNK // max(1, n_leaves * q_max))
+        for lo in range(0, len(bg), step):
+            b_pat = self._patterns(bg[lo : lo + step], by_group)  # (L, nb')
+            key = (np.arange(n_leaves)[:, None] * n_pat + b_pat).ravel()
+            hist += np.bincount(key, weights=np.tile(w_bg[lo : lo + step], n_leaves), minlength=hist.size)
+        uniq = np.flatnonzero(hist)
+        leaf_of = uniq // n_pat
+        rank = np.arange(len(uniq)) - np.searchsorted(uniq, leaf_of * n_pat)
+        n_distinct = int(rank.max()) + 1
+        b_d = np.full((n_leaves, n_distinct), n_pat - 1)  # padding: weight 0
+        w_d = np.zeros((n_leaves, n_distinct))
+        b_d[leaf_of, rank] = uniq % n_pat
+        w_d[leaf_of, rank] = hist[uniq]
+        return b_d, w_d
 
     def _table_phi(
         self, x: np.ndarray, by_group: bool, table: _Table, n_players: int, outputs: FloatArray | None = None

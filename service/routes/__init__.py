@@ -12,7 +12,22 @@ from typing import Any
 
 from ..openapi import document
 from ..routing import Call, RouteSpec
-from . import azureml, dashboard, explanations, info, jobs, kserve_v1, oip_v2, scoring
+from ..settings import get_settings
+from . import (
+    azureml,
+    counterfactuals,
+    dashboard,
+    explanations,
+    info,
+    interactions,
+    jobs,
+    kserve_v1,
+    monitoring,
+    oip_v2,
+    sagemaker,
+    scoring,
+    vertex,
+)
 
 
 def openapi(call: Call) -> dict[str, Any]:
@@ -25,6 +40,8 @@ DOCS = RouteSpec(
 
 ROUTES: tuple[RouteSpec, ...] = (
     *scoring.ROUTES,
+    *counterfactuals.ROUTES,
+    *interactions.ROUTES,
     *jobs.ROUTES,
     *info.ROUTES,
     DOCS,
@@ -33,6 +50,9 @@ ROUTES: tuple[RouteSpec, ...] = (
     *oip_v2.ROUTES,
     *explanations.ROUTES,
     *dashboard.ROUTES,
+    *monitoring.ROUTES,
+    *sagemaker.ROUTES,
+    *vertex.routes(get_settings()),  # Vertex's default paths and the AIP_* routes (read at start-up)
 )
 
 __all__ = ["ROUTES", "RouteSpec"]

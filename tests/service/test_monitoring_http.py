@@ -1,0 +1,141 @@
+"""GET /monitoring on a real server with two workers: every worker's rows are counted, and a shifted
+batch raises the drift scores (docs/monitoring.md)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import warnings
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from svc_helpers import free_port, stop, wait_ready
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+KEY = "monitor-key"
+
+
+class Server:
+    def __init__(self, tag: str, directory: Path) -> None:
+        self.directory = directory
+        self.url = f"http://127.0.0.1:{free_port()}"
+        env = {
+            **os.environ,
+            "BENTOML_DO_NOT_TRACK": "true",
+            "SHAPSERVE_WORKERS": "2",
+            "SHAPSERVE_API_KEY": KEY,
+            "SHAPSERVE_MONITORING_DIR": str(directory),
+            "SHAPSERVE_MONITORING_WINDOW_ROWS": "2000",
+            "SHAPSERVE_MONITORING_FLUSH_SECONDS": "0.2",
+        }
+        self.proc = subprocess.Popen(
+            [str(BIN / "shapserve"), "serve", tag, "--port", self.url.rsplit(":", 1)[1]],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+
+    def get(self, path: str, **kw: Any) -> httpx.Response:
+        return httpx.get(self.url + path, headers={"authorization": f"Bearer {KEY}"}, timeout=30, **kw)
+
+    def explain(self, rows: list[dict[str, float]]) -> None:
+        r = httpx.post(
+            self.url + "/explain",
+            json={"instances": rows},
+            headers={"authorization": f"Bearer {KEY}"},
+            timeout=60,
+        )
+        assert r.status_code == 200, r.text
+
+    def worker_files(self) -> list[Path]:
+        return sorted(self.directory.rglob("*-*.npz"))
+
+
+@pytest.fixture(scope="module")
+def data() -> Any:
+    from scorers.examples import breast_cancer_svc
+
+    return breast_cancer_svc()
+
+
+@pytest.fixture(scope="module")
+def server(data: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    from cli.bento import package
+
+    warnings.simplefilter("ignore")
+    model, x_train, x_test, _, _ = data
+    tag = package(
+        model,
+        x_train,
+        name="test-monitoring",
+        progress=lambda _m: None,
+        eval_size=20,
+        background_size=10,
+        eval_data=x_test,
+        global_kinds=["shap"],
+    )["model_tag"]
+    srv = Server(tag, tmp_path_factory.mktemp("monitoring"))
+    try:
+        wait_ready(srv.url, srv.proc)
+        yield srv
+    finally:
+        assert stop(srv.proc) in (0, -15)
+
+
+def _window_rows_reach(server: Server, n: int) -> dict[str, Any]:
+    deadline = time.monotonic() + 30
+    while True:
+        body = server.get("/monitoring").json()
+        if body["window_rows"] >= n or time.monotonic() > deadline:
+            return dict(body)
+        time.sleep(0.3)
+
+
+def test_monitoring_counts_every_workers_rows_and_sees_a_shift(server: Server, data: Any) -> None:
+    _, _, x_test, _, _ = data
+    assert httpx.get(server.url + "/monitoring", timeout=10).status_code == 401  # behind the API key
+    bad = server.get("/monitoring", params={"window": "week"})
+    assert bad.status_code == 400 and "window" in bad.text
+    rows = x_test.to_dict("records")
+    batches = [rows[i : i + 4] for i in range(0, 96, 4)]  # 24 requests, 96 rows, same distribution
+    sent = 0
+    with ThreadPoolExecutor(4) as pool:
+        for _ in range(5):  # until both workers have answered some (the kernel spreads connections)
+            list(pool.map(server.explain, batches))
+            sent += 96
+            if len(server.worker_files()) >= 2:
+                break
+    assert len({p.name.split("-")[1] for p in server.worker_files()}) == 2, server.worker_files()
+    before = _window_rows_reach(server, sent)
+    assert before["window_rows"] == sent  # every worker's rows, summed
+    assert before["window"] == "rows" and set(before["features"]) == set(x_test.columns)
+    hour = server.get("/monitoring", params={"window": "hour"}).json()
+    assert hour["window_rows"] == sent
+
+    top = max(before["features"], key=lambda f: before["features"][f]["baseline_attribution_share"])
+    scale = float(x_test[top].std())
+    shifted = [{**r, top: r[top] + 3 * scale} for r in rows[:96]]
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(server.explain, [shifted[i : i + 8] for i in range(0, 96, 8)]))
+    after = _window_rows_reach(server, sent + 96)
+    assert after["window_rows"] == sent + 96
+    assert after["features"][top]["input_psi"] > before["features"][top]["input_psi"] + 0.1
+    assert after["input_drift"]["score"] > before["input_drift"]["score"]
+    assert after["attribution_drift"]["score"] > before["attribution_drift"]["score"]
+
+    metrics = httpx.get(server.url + "/metrics", timeout=10).text
+    assert any(
+        ln.startswith("shapserve_monitoring_window_rows") and 'window="rows"' in ln
+        for ln in metrics.splitlines()
+    )
+    assert f'feature="{top}"' in metrics and 'score="attribution_ndcg"' in metrics

@@ -175,12 +175,13 @@ class ScoringExplainer:
     ) -> Explanation:
         """Local explanation of rows (see :class:`Explanation` for shapes), with each row's error estimate
         (``Explanation.error_estimate``, scorers.errorbars) unless ``error_estimate=False``; ``max_error``
-        refines rows towards that per-row sigma within ``max_error_seconds``."""
+        refines rows towards that per-row sigma within ``max_error_seconds``.  Engineered explanations
+        (linear, tree: exact for their background) carry no estimate."""
         return self.explain_frame(
             self.validate(rows),
             engineered=engineered,
             cancel=cancel,
-            error_estimate=error_estimate,
+            error_estimate=error_estimate and not engineered,
             max_error=max_error,
             max_error_seconds=max_error_seconds,
         )

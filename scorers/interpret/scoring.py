@@ -100,7 +100,7 @@ class BaseScoringExplainer:
 
     def explain(self, evaluation_examples: Any, get_raw: bool | None = None) -> list[Any]:
         """Azure ML's layout: ``[class][row][feature]`` (classifiers) or ``[row][feature]`` (regressors)."""
-        exp = self.explainer.explain(evaluation_examples, engineered=get_raw is False)
+        exp = self.explainer.explain(evaluation_examples, engineered=get_raw is False, error_estimate=False)
         if self.explainer.classes is None:
             return exp.values[:, 0, :].tolist()
         return np.transpose(exp.values, (1, 0, 2)).tolist()

@@ -1,21 +1,18 @@
-"""Immutable features: packaged with ``scorers.fit(..., immutable=[...])`` (or ``shapserve package
---immutable``), kept in the manifest through save and load, never changed by a counterfactual; an
+"""Immutable features: packaged with ``scorers.fit(..., immutable=[...])`` (the CLI's ``--immutable``:
+tests/cli/test_cli_immutable.py), kept in the manifest through save and load, never changed by a counterfactual; an
 unknown name refused naming the field; an artifact packaged without them loads."""
 
 from __future__ import annotations
 
-import argparse
 import json
 import warnings
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
 from sklearn.linear_model import LogisticRegression
 
-import cli.cmd_package as cmd_package
 import scorers
 from scorers.errors import InputError
 from scorers.manifest import parse
@@ -65,16 +62,3 @@ def test_an_unknown_immutable_feature_is_refused_and_old_manifests_load(tmp_path
     data = json.loads((path / "manifest.json").read_text())
     assert data.pop("counterfactuals") is None  # an artifact from before the field: no key at all
     assert parse(data).counterfactuals is None
-
-
-def test_the_cli_passes_immutable_to_packaging(tmp_path: Path, monkeypatch: Any) -> None:
-    seen: dict[str, Any] = {}
-    monkeypatch.setattr(cmd_package, "load_model_file", lambda *a, **k: "model")
-    monkeypatch.setattr(cmd_package, "package", lambda model, data, **kw: seen.update(kw) or {})
-    parser = argparse.ArgumentParser()
-    cmd_package.add_parser(parser.add_subparsers(dest="command"))
-    argv = ["package", "m.skops", "--data", "d.csv", "--immutable", "age,region"]
-    assert cmd_package.run(parser.parse_args(argv)) == 0
-    assert seen["immutable"] == ["age", "region"]
-    assert cmd_package.run(parser.parse_args(argv[:-2])) == 0
-    assert seen["immutable"] == ()

@@ -209,6 +209,15 @@ class MonitoringSection(_Section):
     bins: int = Field(description="Bins per feature and per (class, feature) attribution.")
 
 
+class CounterfactualsSection(_Section):
+    """What counterfactual searches may never change (scorers.counterfactuals)."""
+
+    immutable: list[str] = Field(
+        default_factory=list,
+        description="Features no counterfactual changes (age, a protected attribute, ...), as packaged.",
+    )
+
+
 class Manifest(_Section):
     schema_version: int = SCHEMA_VERSION
     created: str | None = Field(None, description="UTC time of save.")
@@ -226,6 +235,9 @@ class Manifest(_Section):
     )
     checks: ChecksSection | None = None
     fidelity: FidelitySection | None = None
+    counterfactuals: CounterfactualsSection | None = Field(
+        None, description="Counterfactual settings; null when none were given (and in older artifacts)."
+    )
     timings: dict[str, float | int] = Field(default_factory=dict)
     versions: dict[str, str] = Field(default_factory=dict)
     files: dict[str, str] = Field(default_factory=dict, description="sha256 of every other file.")

@@ -326,7 +326,7 @@ class ScoringExplainer:
             classes=self.classes,
             predict=self.predict_frame,
             predict_proba=self.predict_proba_frame if self.task == CLASSIFIER else None,
-            outputs=lambda f: self.scorer.outputs(self.masking.encode(f)),
+            outputs=self.scorer.outputs,
             explain=self.explain_frame,
         )
 
@@ -340,7 +340,14 @@ class ScoringExplainer:
                 rows.append(self.sample)
             if self.evaluation is not None:
                 rows.append(self.evaluation.rows()[0])
-            self._counterfactual_index = CounterfactualIndex.build(self.schema, rows)
+            settings = self.manifest.counterfactuals
+            self._counterfactual_index = CounterfactualIndex.build(
+                self.schema,
+                rows,
+                self.masking.encode,
+                self.masking.column_group,
+                immutable=settings.immutable if settings is not None else (),
+            )
         return self._counterfactual_index
 
     @property

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from scorers import REGISTRY, spaces
 from scorers.errors import InputError
-from scorers.globals import KINDS, SURROGATES
+from scorers.global_explanations import KINDS, SURROGATES
 from scorers.model_io import load_model_file
 
 from .bento import DEFAULT_NAME, package

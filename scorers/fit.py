@@ -25,16 +25,16 @@ from .background import Background, summarize
 from .checks import run_checks
 from .choose import choose_masking, choose_scorer
 from .errors import InputError
-from .explainer import ScoringExplainer
 from .fidelity import FidelityOptions
-from .globals import mimic
+from .global_explanations import mimic
+from .input_schema import CATEGORY, Schema, infer_features
 from .kinds import REGISTRY, FitOptions
 from .manifest import BackgroundSection, Manifest, MaskingSection, ModelSection, ScorerSection
 from .masking import IDENTITY, Masking
 from .packaging_options import PackagingOptions
 from .probe import probe_features
 from .runtimes import CLASSIFIER, ModelRuntime, coalitions
-from .schema import CATEGORY, Schema, infer_features
+from .scoring_explainer import ScoringExplainer
 from .tables import read_table
 
 Progress = Callable[[str], None]
@@ -206,8 +206,9 @@ def package(
         holdout=None if options.holdout is None else read_table(options.holdout, list(schema.names)),
     )
     explainer.manifest.fidelity = stated
-    if "anchor" in explainer.manifest.scorer.params:
-        say(f"kernel: anchored on the exact scorer '{explainer.manifest.scorer.params['anchor']}'")
+    kernel = explainer.manifest.scorer.kernel_params()
+    if kernel is not None and kernel.anchor is not None:
+        say(f"kernel: anchored on the exact scorer '{kernel.anchor}'")
     say(f"checks: explaining {len(sample)} rows for the global explanation and additivity")
     run_checks(explainer, sample, say)
     return explainer

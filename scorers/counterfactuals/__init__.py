@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..explanation import Explanation
-from ..schema import Schema
+from ..explanation_objects import Explanation
+from ..input_schema import Schema
 from .request import Constraints, Target, allowed, parse_count, parse_target
 from .search import Found, Problem, search
 from .space import Space, build_space

@@ -320,3 +320,24 @@ def test_values_split_by_background_row_sum_to_the_served_values() -> None:
             np.testing.assert_allclose(
                 via, explainer.scorer.shap_values(x[i : i + 1])[0][0], rtol=0, atol=1e-10
             )
+
+
+def test_the_stated_error_holds_for_rows_the_model_never_saw() -> None:
+    """Without evaluation rows, the stated error (measured on training rows held out of calibration) is
+    within 2x of the oracle's error on rows the model never saw, both ways, with no absolute slack."""
+    from sklearn.datasets import make_friedman1
+    from sklearn.neighbors import KNeighborsRegressor
+
+    n_unseen = 16
+    x_all, y = make_friedman1(n_samples=N_TRAIN + n_unseen, n_features=6, random_state=0)
+    x = pd.DataFrame(x_all, columns=[f"f{i}" for i in range(6)])
+    model = KNeighborsRegressor(10).fit(x_all[:N_TRAIN], y[:N_TRAIN])
+    train = x.iloc[:N_TRAIN].reset_index(drop=True)
+    unseen = x.iloc[N_TRAIN:].reset_index(drop=True)
+    explainer = scorers.fit(model, train, eval_size=10)
+    fidelity = explainer.manifest.fidelity
+    assert fidelity is not None and fidelity.calibrated and fidelity.holdout is None
+    assert "training rows held out of calibration" in fidelity.method
+    stated, measured = fidelity.rel_mae_vs_full_data, _oracle_error(explainer, model, train, unseen)
+    assert stated > 1e-3, stated  # an error large enough to compare without slack
+    assert measured / 2 <= stated <= 2 * measured, (stated, measured)

@@ -85,6 +85,11 @@ COPY . /opt/bento/
 #   SHAPSERVE_WORKERS  "cpu_count" (default: one worker per CPU the container may use, cgroup quota
 #                      included, so a 1-CPU limit gives 1 worker) or a positive integer;
 #   SHAPSERVE_PORT     port inside the container (default 3000); SHAPSERVE_HOST (default 0.0.0.0).
+#   `serve`            SageMaker starts the image with this argument: port 8080 (SAGEMAKER_BIND_TO_PORT
+#                      when set); SAGEMAKER_MODEL_SERVER_WORKERS and SAGEMAKER_MODEL_SERVER_TIMEOUT, when
+#                      set, take the place of SHAPSERVE_WORKERS and SHAPSERVE_REQUEST_TIMEOUT.
+#   AIP_HTTP_PORT      Vertex AI's port, when set (its AIP_*_ROUTE variables: service/settings.py).
+# The port chosen is written to $BENTOML_HOME/port for the HEALTHCHECK.
 # The worker count reaches BentoML as BENTOML_CONFIG_OVERRIDES for the Bento's entry service,
 # unless the caller already set BENTOML_CONFIG_OVERRIDES. Extra arguments go to `bentoml serve`.
 # (The script's own $VARIABLES are single-quoted on purpose: they expand when it runs.)
@@ -94,7 +99,11 @@ RUN svc="$(python -c 'import yaml; d = yaml.safe_load(open("/opt/bento/bento.yam
       '#!/bin/sh' \
       'set -eu' \
       "svc=\"${svc}\"" \
-      'workers="${SHAPSERVE_WORKERS:-cpu_count}"' \
+      'port="${SHAPSERVE_PORT:-3000}"' \
+      'if [ "${1:-}" = serve ]; then shift; port="${SAGEMAKER_BIND_TO_PORT:-8080}"; fi' \
+      'if [ -n "${AIP_HTTP_PORT:-}" ]; then port="$AIP_HTTP_PORT"; fi' \
+      'workers="${SAGEMAKER_MODEL_SERVER_WORKERS:-${SHAPSERVE_WORKERS:-cpu_count}}"' \
+      'if [ -n "${SAGEMAKER_MODEL_SERVER_TIMEOUT:-}" ]; then export SHAPSERVE_REQUEST_TIMEOUT="$SAGEMAKER_MODEL_SERVER_TIMEOUT"; fi' \
       'case "$workers" in' \
       '  cpu_count|auto|"") workers="\"cpu_count\"" ;;' \
       '  *[!0-9]*|0|0*) echo "shapserve: SHAPSERVE_WORKERS must be cpu_count or a positive integer, got: $workers" >&2; exit 64 ;;' \
@@ -102,18 +111,18 @@ RUN svc="$(python -c 'import yaml; d = yaml.safe_load(open("/opt/bento/bento.yam
       'if [ -z "${BENTOML_CONFIG_OVERRIDES:-}" ]; then' \
       '  export BENTOML_CONFIG_OVERRIDES="{\"services\": {\"$svc\": {\"workers\": $workers}}}"' \
       'fi' \
-      'mkdir -p "$BENTOML_HOME"' \
-      'exec bentoml serve "$BENTO_PATH" --host "${SHAPSERVE_HOST:-0.0.0.0}" --port "${SHAPSERVE_PORT:-3000}" "$@"' \
+      'mkdir -p "$BENTOML_HOME" && echo "$port" > "$BENTOML_HOME/port"' \
+      'exec bentoml serve "$BENTO_PATH" --host "${SHAPSERVE_HOST:-0.0.0.0}" --port "$port" "$@"' \
       > /usr/local/bin/shapserve-entrypoint \
     && chmod 0755 /usr/local/bin/shapserve-entrypoint \
     && python -m compileall -q /opt/bento/src \
     && chmod -R a+rX,go-w /opt/bento
 USER ${SHAPSERVE_UID}:${SHAPSERVE_UID}
 WORKDIR /opt/bento
-EXPOSE 3000
-# JSON form (no shell); ready = model loaded and warmed up. The port follows SHAPSERVE_PORT.
+EXPOSE 3000 8080
+# JSON form (no shell); ready = model loaded and warmed up. The port is the one the entrypoint chose.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=90s --retries=3 \
-  CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/readyz' % os.environ.get('SHAPSERVE_PORT', '3000'), timeout=4)"]
+  CMD ["python", "-c", "import os, urllib.request; port = open(os.environ['BENTOML_HOME'] + '/port').read().strip(); urllib.request.urlopen('http://127.0.0.1:%s/readyz' % port, timeout=4)"]
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["/usr/local/bin/shapserve-entrypoint"]
 CMD []

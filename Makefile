@@ -7,7 +7,7 @@ PORT ?= 3000
 export BENTOML_HOME := $(CURDIR)/.bentoml
 export BENTOML_DO_NOT_TRACK := true
 
-.PHONY: install clients demo serve test test-fast lint docs bench load bento image clean postgres jre chromium
+.PHONY: install clients demo serve test test-fast lint docs bench load bento image clean postgres jre chromium promtool
 
 # requirements-batch.lock (pyspark, ~300 MB) is for `explain-batch --engine spark` and its tests only:
 # the serving image installs requirements.lock alone (bentofile.yaml)
@@ -54,15 +54,23 @@ chromium:
 	  $$SUDO apt-get update -qq >/dev/null && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
+# the drift alerts (deploy/k8s/prometheusrule.yaml) are checked and unit-tested by Debian's promtool
+promtool:
+	@command -v promtool >/dev/null 2>&1 || { \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  echo "installing prometheus (promtool) for tests/deploy"; \
+	  $$SUDO apt-get update -qq >/dev/null && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }
+
 # Spark needs a Java runtime: Debian's default-jre-headless where none is installed
 jre:
 	@command -v java >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 		apt-get install -y -qq --no-install-recommends default-jre-headless >/dev/null; }
 
-test: install clients postgres jre chromium
+test: install clients postgres jre chromium promtool
 	$(BIN)/python -m pytest -q
 
-test-fast: install postgres jre
+test-fast: install postgres jre promtool
 	$(BIN)/python -m pytest -q -m "not slow"
 
 lint: install

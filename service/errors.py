@@ -2,7 +2,7 @@
 
 Body shape for every error we answer: ``{"error": message, "kind": kind, "row": i|null, "field": name|null}``.
 Every status code we answer comes from an error class: the engine's (``scorers.errors``: 400 bad input,
-422 a model no scorer explains, 500 internal) and the service's below (401, 404, 413, 415, 429, 499, 503,
+422 a model no scorer explains, 500 internal) and the service's below (401, 404, 406, 413, 415, 429, 499, 503,
 504).  Client errors carry their message; anything else is logged with a request id and answered with a
 generic message, never a traceback or a path.
 """
@@ -41,6 +41,13 @@ class NotFoundError(ShapserveError):
 class BodyTooLargeError(ShapserveError):
     status = 413
     kind = "body_too_large"
+
+
+class NotAcceptableError(ShapserveError):
+    """No answer in a media type the request's ``Accept`` takes (406)."""
+
+    status = 406
+    kind = "not_acceptable"
 
 
 class UnsupportedMediaTypeError(ShapserveError):

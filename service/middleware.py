@@ -73,12 +73,14 @@ class RequestGuard:
             await self.app(scope, receive, send)
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
-        if self.api_keys and not spec.open and not self._authorized(headers):
+        exact = route_for(self.routes, scope.get("path", ""), scope.get("method"))
+        # open or not is decided by the route of this method when there is one: an open GET path may
+        # also match a protected POST path (Vertex's health path matches its ':predict' path)
+        if self.api_keys and not (exact or spec).open and not self._authorized(headers):
             await self._reject(
                 send, UnauthorizedError("missing or wrong API key; send 'Authorization: Bearer <key>'")
             )
             return
-        exact = route_for(self.routes, scope.get("path", ""), scope.get("method"))
         if exact is None or (not exact.scoring and exact.body is None):
             await self.app(scope, receive, send)  # the app answers (a 405 for a wrong method)
             return

@@ -139,6 +139,21 @@ class Settings(BaseSettings):
         description="Load the dashboard's data (predictions of the evaluation rows, then the SHAP sample) "
         "when the worker starts, in the background, instead of on the first dashboard request.",
     )
+    # -- Vertex AI's custom-container variables (docs/deploy-vertex.md): routes served besides the
+    # defaults /v1/endpoints/{endpoint}/deployedModels/{deployed_model}[:predict|:explain]
+    vertex_health_route: str | None = Field(
+        None,
+        validation_alias=AliasChoices("AIP_HEALTH_ROUTE", "SHAPSERVE_VERTEX_HEALTH_ROUTE"),
+        pattern=r"^/",
+        description="Vertex AI's health route (AIP_HEALTH_ROUTE), served besides its default path.",
+    )
+    vertex_predict_route: str | None = Field(
+        None,
+        validation_alias=AliasChoices("AIP_PREDICT_ROUTE", "SHAPSERVE_VERTEX_PREDICT_ROUTE"),
+        pattern=r"^/",
+        description="Vertex AI's predict route (AIP_PREDICT_ROUTE), served besides its default path; its "
+        "explain route is the same path with ':explain' in place of a final ':predict' (else appended).",
+    )
 
     # -- the drift monitor (docs/monitoring.md; thresholds measured in tests/scorers/test_monitoring.py) --
     monitoring: bool = Field(True, description="Count explained rows for GET /monitoring and /metrics.")

@@ -5,8 +5,8 @@
 * every Kubernetes manifest in deploy/k8s, and the kustomize renderings (the default one and the one
   with the custom-metrics component), strictly against the Kubernetes schemas of 1.29 and of the
   latest version kubernetes-validate bundles. An unknown apiVersion/kind FAILS (the
-  kubernetes-validate CLI only warns); the ServiceMonitor CRD is checked against
-  deploy/schemas/servicemonitor-v1.schema.json;
+  kubernetes-validate CLI only warns); the Prometheus Operator's ServiceMonitor and PrometheusRule
+  are checked against deploy/schemas/servicemonitor-v1.schema.json and prometheusrule-v1.schema.json;
 * the ACI container group, rendered with and without an API key, against the
   azure-mgmt-containerinstance models: types, required fields, enums, unknown keys.
 
@@ -103,10 +103,17 @@ def kustomize_with_custom_metrics() -> list[dict[str, Any]]:
         return kustomize(Path(tmp))
 
 
-def servicemonitor_problems(doc: dict[str, Any]) -> list[str]:
+# the Prometheus Operator's CRDs (monitoring.coreos.com/v1): kind -> the strict subset of its schema
+OPERATOR_SCHEMAS = {
+    "ServiceMonitor": "servicemonitor-v1.schema.json",
+    "PrometheusRule": "prometheusrule-v1.schema.json",
+}
+
+
+def operator_problems(doc: dict[str, Any]) -> list[str]:
     import jsonschema
 
-    schema = json.loads((DEPLOY / "schemas" / "servicemonitor-v1.schema.json").read_text())
+    schema = json.loads((DEPLOY / "schemas" / OPERATOR_SCHEMAS[doc["kind"]]).read_text())
     v = jsonschema.Draft202012Validator(schema)
     return [f"{'.'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}" for e in v.iter_errors(doc)]
 
@@ -115,10 +122,10 @@ def k8s_problems(doc: dict[str, Any], versions: Iterable[str] | None = None) -> 
     """Strict schema problems of one resource at each version ([] if valid)."""
     import kubernetes_validate as kv
 
-    if doc.get("kind") == "ServiceMonitor" and str(doc.get("apiVersion", "")).startswith(
+    if doc.get("kind") in OPERATOR_SCHEMAS and str(doc.get("apiVersion", "")).startswith(
         "monitoring.coreos.com/"
     ):
-        return servicemonitor_problems(doc)
+        return operator_problems(doc)
     out = []
     for ver in versions or k8s_versions():
         try:

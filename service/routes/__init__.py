@@ -12,6 +12,7 @@ from typing import Any
 
 from ..openapi import document
 from ..routing import Call, RouteSpec
+from ..settings import get_settings
 from . import (
     azureml,
     counterfactuals,
@@ -23,7 +24,9 @@ from . import (
     kserve_v1,
     monitoring,
     oip_v2,
+    sagemaker,
     scoring,
+    vertex,
 )
 
 
@@ -48,6 +51,8 @@ ROUTES: tuple[RouteSpec, ...] = (
     *explanations.ROUTES,
     *dashboard.ROUTES,
     *monitoring.ROUTES,
+    *sagemaker.ROUTES,
+    *vertex.routes(get_settings()),  # Vertex's default paths and the AIP_* routes (read at start-up)
 )
 
 __all__ = ["ROUTES", "RouteSpec"]

@@ -10,12 +10,14 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import sys
 import time
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from deploy_helpers import (
+    ROOT,
     assert_additive,
     container_alive,
     example_rows,
@@ -27,6 +29,9 @@ from deploy_helpers import (
     say,
     wait_ready,
 )
+
+sys.path.insert(0, str(ROOT / "tests" / "protocols"))  # the third-party clients' runner
+from proto_helpers import run_client  # noqa: E402
 
 pytestmark = pytest.mark.slow
 API_KEY = "ci-" + secrets.token_hex(12)
@@ -45,10 +50,11 @@ def worker_processes(name: str) -> list[str]:
     return [ln for ln in top if "_bentoml_impl.worker.service" in ln]
 
 
-def start(image: str, name: str, *args: str) -> Server:
+def start(image: str, name: str, *args: str, inner: int = 3000, command: tuple[str, ...] = ()) -> Server:
+    """Run the image (``args`` before it, ``command`` after it), published from port ``inner``."""
     port = free_port()
     run(["podman", "rm", "-f", name], check=False)
-    run(["podman", "run", "-d", "--name", name, "-p", f"127.0.0.1:{port}:3000", *args, image])
+    run(["podman", "run", "-d", "--name", name, "-p", f"127.0.0.1:{port}:{inner}", *args, image, *command])
     url = f"http://127.0.0.1:{port}"
     try:
         ready = wait_ready(url, lambda: container_alive(name))
@@ -76,7 +82,7 @@ def test_image_config(image):
     d = inspect_image(image.name)
     cfg = d["Config"]
     assert cfg["User"] == "10001:10001"
-    assert "3000/tcp" in cfg["ExposedPorts"]
+    assert {"3000/tcp", "8080/tcp"} <= set(cfg["ExposedPorts"])  # 8080: SageMaker's
     hc = d.get("Healthcheck") or cfg.get("Healthcheck")
     assert hc, "HEALTHCHECK lost: build with --format docker"
     assert hc["Test"][0] == "CMD" and any("/readyz" in part for part in hc["Test"]), hc["Test"]
@@ -180,6 +186,68 @@ def test_stops_cleanly(server):
     assert state["ExitCode"] == 0, logs(server.name)
     assert "Traceback" not in logs(server.name, tail=400)
     say(f"stopped in {took:.1f}s, exit code 0")
+
+
+def test_sagemaker_serve_on_8080(image):
+    """Started as SageMaker starts it (argument ``serve``, port 8080): /ping, /invocations JSON and CSV,
+    Accept honoured, Clarify's shape on request, and boto3's sagemaker-runtime client reads it."""
+    name = f"shapserve-test-sm-{os.getpid()}"
+    env = ["-e", "SAGEMAKER_MODEL_SERVER_WORKERS=1", f"--cpus={CPUS}"]
+    srv = start(image.name, name, *env, inner=8080, command=("serve",))
+    try:
+        assert len(worker_processes(name)) == 1  # SAGEMAKER_MODEL_SERVER_WORKERS
+        assert http("GET", srv.url + "/ping")[0] == 200
+        rows = example_rows(2)
+        status, answer = http("POST", srv.url + "/invocations", {"instances": rows})
+        assert status == 200, answer
+        assert_additive(answer, n_rows=2)
+        features = answer["features"]
+        body = "".join(",".join(repr(float(v)) for v in r) + "\n" for r in rows)  # feature order
+        spec = {"url": srv.url, "endpoint": "seed", "body": body, "content_type": "text/csv"}
+        out = run_client("sagemaker_client.py", {**spec, "accept": "text/csv"})
+        assert out["content_type"].startswith("text/csv")
+        assert [ln.split(",")[0] for ln in out["body"].splitlines()] == [
+            str(p) for p in answer["predictions"]
+        ]
+        out = run_client(
+            "sagemaker_client.py", {**spec, "accept": "application/json", "explanations": "`true`"}
+        )
+        records = json.loads(out["body"])["explanations"]["kernel_shap"]
+        assert [f["feature_header"] for f in records[0]] == features and len(records) == 2
+        proc = run(["podman", "healthcheck", "run", name], check=False)  # the HEALTHCHECK follows the port
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    finally:
+        run(["podman", "rm", "-f", "-t", "5", name], check=False)
+
+
+def test_vertex_aip_variables(image):
+    """Vertex's variables: the port (AIP_HTTP_PORT), the health and predict routes they name, explain beside."""
+    name = f"shapserve-test-vx-{os.getpid()}"
+    env = {
+        "AIP_HTTP_PORT": "7080",
+        "AIP_HEALTH_ROUTE": "/vertex/health",
+        "AIP_PREDICT_ROUTE": "/vertex/predict",
+    }
+    args = [
+        f"--cpus={CPUS}",
+        "-e",
+        "SHAPSERVE_WORKERS=1",
+        *(a for k, v in env.items() for a in ("-e", f"{k}={v}")),
+    ]
+    srv = start(image.name, name, *args, inner=7080)
+    try:
+        assert http("GET", srv.url + "/vertex/health")[0] == 200
+        rows = example_rows(2)
+        status, predicted = http("POST", srv.url + "/vertex/predict", {"instances": rows, "parameters": {}})
+        assert status == 200 and len(predicted["predictions"]) == 2, predicted
+        status, explained = http("POST", srv.url + "/vertex/predict:explain", {"instances": rows})
+        assert status == 200, explained
+        for e in explained["explanations"]:
+            for a in e["attributions"]:
+                total = a["baselineOutputValue"] + sum(a["featureAttributions"].values())
+                assert abs(total - a["instanceOutputValue"]) < 1e-6, a
+    finally:
+        run(["podman", "rm", "-f", "-t", "5", name], check=False)
 
 
 def test_model_libraries_load_in_the_final_image(image):

@@ -70,7 +70,9 @@ def test_dockerfile_contract():
     final = final_stage()
     assert "apt-get" not in final and "gcc" not in final, "no toolchain or apt installs in the final stage"
     assert "COPY --from=builder /opt/venv /opt/venv" in final
-    assert re.search(r"(?m)^EXPOSE 3000$", final)
+    assert re.search(r"(?m)^EXPOSE 3000 8080$", final), (
+        "3000 by default, 8080 when SageMaker starts it with serve"
+    )
     assert re.search(r"(?m)^USER \$\{SHAPSERVE_UID\}", final) and "ARG SHAPSERVE_UID=10001" in final
     assert "BENTOML_DO_NOT_TRACK=true" in final and "SHAPSERVE_WORKERS=cpu_count" in final
     hc = re.search(r"(?ms)^HEALTHCHECK .*?\n  CMD (\[.*?\])$", final)
@@ -112,6 +114,7 @@ def test_every_resource_file_is_covered(vd):
         "HorizontalPodAutoscaler",
         "PodDisruptionBudget",
         "ServiceMonitor",
+        "PrometheusRule",
     }
 
 
@@ -132,6 +135,7 @@ def test_kustomize_renders_the_whole_app(vd):
             "HorizontalPodAutoscaler",
             "PodDisruptionBudget",
             "ServiceMonitor",
+            "PrometheusRule",
         ]
     )
     for d in docs:
@@ -163,6 +167,13 @@ def test_kustomize_renders_the_whole_app(vd):
             lambda d: d["spec"]["endpoints"][0].update(interval="15 seconds"),
             "interval",
         ),
+        ("prometheusrule.yaml", lambda d: d["spec"]["groups"][0]["rules"][0].update(fro="10m"), "fro"),
+        (
+            "prometheusrule.yaml",
+            lambda d: d["spec"]["groups"][0]["rules"][0].update(**{"for": "10 min"}),
+            "10 min",
+        ),
+        ("prometheusrule.yaml", lambda d: d["spec"]["groups"][0]["rules"][0].pop("expr"), "expr"),
     ],
 )
 def test_validation_negative_controls(vd, rel, mutate, expect):

@@ -1,5 +1,9 @@
 """GET /monitoring on a real server with two workers: every worker's rows are counted, and a shifted
-batch raises the drift scores (docs/monitoring.md)."""
+batch raises the drift scores (docs/monitoring.md).
+
+The server serves the session's gated model (tests/gated_model.py: 4 features, packaged once per session
+and shared with test_jobs_process.py; its gate stays open, no sentinel rows are sent), whose baseline
+comes from its fit-time check rows: the cheapest model a 2-worker server can load."""
 
 from __future__ import annotations
 
@@ -7,14 +11,15 @@ import os
 import subprocess
 import sys
 import time
-import warnings
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pandas as pd
 import pytest
+from gated_model import FEATURES, Gate, rows
 from svc_helpers import free_port, stop, wait_ready
 
 pytestmark = pytest.mark.slow
@@ -29,6 +34,7 @@ class Server:
         self.url = f"http://127.0.0.1:{free_port()}"
         env = {
             **os.environ,
+            **Gate(directory / "gate").server_env(),
             "BENTOML_DO_NOT_TRACK": "true",
             "SHAPSERVE_WORKERS": "2",
             "SHAPSERVE_API_KEY": KEY,
@@ -48,10 +54,10 @@ class Server:
     def get(self, path: str, **kw: Any) -> httpx.Response:
         return httpx.get(self.url + path, headers={"authorization": f"Bearer {KEY}"}, timeout=30, **kw)
 
-    def explain(self, rows: list[dict[str, float]]) -> None:
+    def explain(self, instances: list[dict[str, float]]) -> None:
         r = httpx.post(
             self.url + "/explain",
-            json={"instances": rows},
+            json={"instances": instances},
             headers={"authorization": f"Bearer {KEY}"},
             timeout=60,
         )
@@ -62,29 +68,14 @@ class Server:
 
 
 @pytest.fixture(scope="module")
-def data() -> Any:
-    from scorers.examples import breast_cancer_svc
-
-    return breast_cancer_svc()
+def x_test() -> pd.DataFrame:
+    """96 rows of the gated model's training distribution, as the records the API takes."""
+    return pd.DataFrame(rows(96, sentinel=False), columns=FEATURES)
 
 
 @pytest.fixture(scope="module")
-def server(data: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    from cli.bento import package
-
-    warnings.simplefilter("ignore")
-    model, x_train, x_test, _, _ = data
-    tag = package(
-        model,
-        x_train,
-        name="test-monitoring",
-        progress=lambda _m: None,
-        eval_size=20,
-        background_size=10,
-        eval_data=x_test,
-        global_kinds=["shap"],
-    )["model_tag"]
-    srv = Server(tag, tmp_path_factory.mktemp("monitoring"))
+def server(gated_tag: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    srv = Server(gated_tag, tmp_path_factory.mktemp("monitoring"))
     try:
         wait_ready(srv.url, srv.proc)
         yield srv
@@ -101,13 +92,12 @@ def _window_rows_reach(server: Server, n: int) -> dict[str, Any]:
         time.sleep(0.3)
 
 
-def test_monitoring_counts_every_workers_rows_and_sees_a_shift(server: Server, data: Any) -> None:
-    _, _, x_test, _, _ = data
+def test_monitoring_counts_every_workers_rows_and_sees_a_shift(server: Server, x_test: pd.DataFrame) -> None:
     assert httpx.get(server.url + "/monitoring", timeout=10).status_code == 401  # behind the API key
     bad = server.get("/monitoring", params={"window": "week"})
     assert bad.status_code == 400 and "window" in bad.text
-    rows = x_test.to_dict("records")
-    batches = [rows[i : i + 4] for i in range(0, 96, 4)]  # 24 requests, 96 rows, same distribution
+    records = x_test.to_dict("records")
+    batches = [records[i : i + 4] for i in range(0, 96, 4)]  # 24 requests, 96 rows, same distribution
     sent = 0
     with ThreadPoolExecutor(4) as pool:
         for _ in range(5):  # until both workers have answered some (the kernel spreads connections)
@@ -124,7 +114,7 @@ def test_monitoring_counts_every_workers_rows_and_sees_a_shift(server: Server, d
 
     top = max(before["features"], key=lambda f: before["features"][f]["baseline_attribution_share"])
     scale = float(x_test[top].std())
-    shifted = [{**r, top: r[top] + 3 * scale} for r in rows[:96]]
+    shifted = [{**r, top: r[top] + 3 * scale} for r in records[:96]]
     with ThreadPoolExecutor(4) as pool:
         list(pool.map(server.explain, [shifted[i : i + 8] for i in range(0, 96, 8)]))
     after = _window_rows_reach(server, sent + 96)

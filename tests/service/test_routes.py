@@ -14,7 +14,12 @@ from service.routing import Call, RouteSpec
 
 
 def _concrete(path: str) -> str:
-    return path.replace("{name}", "test-loan").replace("{id}", "0")
+    return (
+        path.replace("{name}", "test-loan")
+        .replace("{id}", "0")
+        .replace("{endpoint}", "1")
+        .replace("{deployed_model}", "2")
+    )
 
 
 def test_every_route_but_the_open_ones_needs_the_key(client_for: Any) -> None:

@@ -123,7 +123,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Serve
         classes = options.get("classes") or [str(c) for c in model.classes_]
         background, weights = packaged_background(resolve_artifact(tag))
         assert list(background.columns) == list(x.columns)  # the model's own column order
-        assert len(set(np.round(weights, 12))) > 1  # a weighted background: the weights matter
+        # a weighted summary (the weights matter), or every training row (the tree kind's default)
+        assert len(set(np.round(weights, 12))) > 1 or len(background) == len(x), (len(background), len(x))
         t = truth(model, background, weights, rows, report["output_space"], classes)
         built[key] = (tag, model, rows, classes, t)
     assert built["named"][4].output_space == "probability" and built["loan"][4].output_space == "log_odds"
@@ -345,3 +346,80 @@ def test_explain_batch_writes_the_truth(served: dict[str, Served], key: str, tmp
     s.truth.check(features, classes, values, expected, explained, output_space=meta["output_space"])
     probabilities = out[[f"probability_{c}" for c in classes]].to_numpy()
     _check_predictions(s, out["prediction"].tolist(), probabilities, classes)
+
+
+def _csv(s: Served) -> str:
+    """The rows as SageMaker sends CSV: no header, feature order, empty cells for missing values."""
+    lines = []
+    for row in s.records():
+        row = {f: row[f] for f in s.truth.features}
+        cells = [
+            "" if v is None else (repr(float(v)) if isinstance(v, float) else str(v)) for v in row.values()
+        ]
+        lines.append(",".join(cells))
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("key", MODELS)
+def test_sagemaker_invocations_answer_the_truth(served: dict[str, Served], key: str) -> None:
+    """JSON and CSV bodies; the /explain answer, and SageMaker Clarify's shape (values by header)."""
+    s = served[key]
+    for ctype, body in (("application/json", json.dumps({"instances": s.records()})), ("text/csv", _csv(s))):
+        r = httpx.post(s.url + "/invocations", content=body, headers={"content-type": ctype}, timeout=60)
+        assert r.status_code == 200 and r.headers["content-type"].startswith("application/json"), r.text
+        _check_explain_answer(s, r.json())
+        headers = {
+            "content-type": ctype,
+            "accept": "text/csv",
+            "x-amzn-sagemaker-enable-explanations": "`true`",
+        }
+        r = httpx.post(s.url + "/invocations", content=body, headers=headers, timeout=60)
+        assert r.status_code == 200, r.text
+        out = r.json()
+        assert out["version"] == "1.0" and out["predictions"]["content_type"] == "text/csv; charset=utf-8"
+        lines = [ln.split(",") for ln in out["predictions"]["data"].splitlines()]
+        _check_predictions(
+            s, [ln[0] for ln in lines], [[float(p) for p in ln[1:]] for ln in lines], s.classes
+        )
+        records = out["explanations"]["kernel_shap"]
+        assert len(records) == len(s.rows)
+        for i, record in enumerate(records):
+            assert [f["feature_header"] for f in record] == s.truth.features
+            for f in record:
+                assert [a["label_header"] for a in f["attributions"]] == s.classes
+                for a in f["attributions"]:
+                    (value,) = a["attribution"]
+                    assert abs(value - s.truth.value(i, a["label_header"], f["feature_header"])) <= TOL
+
+
+@pytest.mark.parametrize("key", MODELS)
+def test_vertex_predict_and_explain_answer_the_truth(served: dict[str, Served], key: str) -> None:
+    """Vertex's default routes: predictions, and ExplainResponse attributions by output and feature."""
+    s = served[key]
+    base = s.url + "/v1/endpoints/1234/deployedModels/5678"
+    assert httpx.get(base, timeout=30).status_code == 200
+    predicted = s.post(
+        "/v1/endpoints/1234/deployedModels/5678:predict", {"instances": s.records(), "parameters": {}}
+    )
+    _check_predictions(s, predicted["predictions"], predicted["probabilities"], predicted["classes"])
+    out = s.post("/v1/endpoints/1234/deployedModels/5678:explain", {"instances": s.records()})
+    assert len(out["explanations"]) == len(s.rows) and list(out["predictions"]) == list(
+        predicted["predictions"]
+    )
+    k = len(s.classes)
+    for i, explanation in enumerate(out["explanations"]):
+        attributions = explanation["attributions"]
+        assert [a["outputIndex"] for a in attributions] == [[j] for j in range(k)]
+        assert [a["outputDisplayName"] for a in attributions] == s.classes
+        values = [[a["featureAttributions"][f] for f in s.truth.features] for a in attributions]
+        s.truth.check(
+            s.truth.features,
+            s.classes,
+            [values],
+            [a["baselineOutputValue"] for a in attributions],
+            [[a["instanceOutputValue"] for a in attributions]],
+            output_space=attributions[0]["outputName"],
+            rows=[i],
+        )
+        errors = {a["approximationError"] for a in attributions}
+        assert len(errors) == 1 and math.isfinite(errors.pop())

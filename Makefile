@@ -82,6 +82,7 @@ docs: install
 	$(BIN)/python docs/generate.py
 
 bench: install
+	$(BIN)/python -m pip install --quiet --no-deps -r requirements-bench.lock
 	$(BIN)/python -m benchmarks.run
 
 bento: install

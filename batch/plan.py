@@ -17,6 +17,9 @@ from typing import Any
 
 import numpy as np
 
+from scorers.input_schema import NUMBER
+from scorers.manifest import read as read_manifest
+
 from . import parts
 from .aggregate import global_explanation
 from .columns import LAYOUT_VERSION, output_columns
@@ -33,8 +36,7 @@ def artifact_id(artifact_dir: str | Path) -> str:
 
 def numeric_features(artifact_dir: str | Path) -> list[str]:
     """Names of the number-typed features, from the artifact's manifest (the packaging contract)."""
-    manifest = json.loads((Path(artifact_dir) / "manifest.json").read_text())
-    return [f["name"] for f in manifest["features"] if f.get("dtype") == "number"]
+    return [f.name for f in read_manifest(artifact_dir).features if f.dtype == NUMBER]
 
 
 @dataclass(frozen=True)

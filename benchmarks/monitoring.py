@@ -3,7 +3,7 @@
 ``.venv/bin/python -m benchmarks.monitoring [--calls 2000]``
 
 On the seed (``scorers.examples.breast_cancer_svc()``, 30 features, 2 classes; baseline from its 114
-test rows, as in tests/scorers/test_monitoring.py), times per 1-row call, interleaved call by call so
+test rows, as in tests/scorers/monitoring/test_monitoring.py), times per 1-row call, interleaved call by call so
 load from other jobs hits all alike:
 
 * ``Monitor.update`` (the engine: code the row's inputs, bin its SHAP values, add to both windows);

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from scorers import REGISTRY, spaces
 from scorers.errors import InputError
-from scorers.globals import KINDS, SURROGATES
+from scorers.global_explanations import KINDS, SURROGATES
 from scorers.model_io import load_model_file
 
 from .bento import DEFAULT_NAME, package
@@ -61,6 +61,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         help="comma-separated class names, one per class in the model's own order (they replace its labels)",
     )
     p.add_argument(
+        "--immutable",
+        help="comma-separated features no counterfactual may change (stored in the manifest)",
+    )
+    p.add_argument(
         "--task", choices=["classifier", "regressor"], help="what a black box (an object with predict) is"
     )
     p.add_argument(
@@ -108,6 +112,7 @@ def run(args: argparse.Namespace) -> int:
         latency_budget_ms=args.latency_budget_ms,
         classes=args.classes.split(",") if args.classes else None,
         task=args.task,
+        immutable=args.immutable.split(",") if args.immutable else (),
         eval_data=args.eval_data,
         eval_target=args.eval_target,
         global_kinds=kinds,

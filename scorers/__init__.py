@@ -30,11 +30,11 @@ from .errors import (
     WrongWidthError,
 )
 from .evaluation import evaluate
-from .explainer import ScoringExplainer
-from .explanation import Explanation, GlobalExplanation
+from .explanation_objects import Explanation, GlobalExplanation
 from .fit import fit
 from .kinds import REGISTRY
 from .manifest import Manifest
+from .scoring_explainer import ScoringExplainer
 from .tables import read_table
 
 __version__ = "0.1.0"

@@ -25,7 +25,7 @@ from .model_io import save_model, sha256_file
 from .monitoring import baseline as monitoring
 
 if TYPE_CHECKING:
-    from .explainer import ScoringExplainer
+    from .scoring_explainer import ScoringExplainer
 
 _VERSIONED = (
     "shapserve",

@@ -14,13 +14,13 @@ import numpy as np
 import pandas as pd
 
 from .background import Background
-from .explainer import ScoringExplainer
-from .explanation import GlobalExplanation
+from .explanation_objects import GlobalExplanation
+from .input_schema import Schema
 from .kinds import REGISTRY, FitContext, FitOptions, Scorer
 from .manifest import Manifest
 from .masking import Game, Masking
 from .runtimes import CLASSIFIER, ModelRuntime, OutputFn
-from .schema import Schema
+from .scoring_explainer import ScoringExplainer
 
 
 def _jsonable(v: Any) -> Any:

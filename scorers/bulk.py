@@ -39,7 +39,7 @@ from .runtimes import CLASSIFIER
 from .runtimes.fastpaths import RbfSvcProba
 
 if TYPE_CHECKING:
-    from .explainer import ScoringExplainer
+    from .scoring_explainer import ScoringExplainer
 
 CHUNK = 20_000
 CHECK_ROWS = 256  # strata of positions, one row drawn in each

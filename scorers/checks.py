@@ -15,12 +15,12 @@ import numpy as np
 import pandas as pd
 
 from .errors import UnsupportedModelError
-from .explainer import ScoringExplainer
-from .explanation import GlobalExplanation
+from .explanation_objects import GlobalExplanation
 from .kinds.exact import ExactScorer
 from .manifest import ChecksSection, GlobalSection
 from .monitoring import baseline as monitoring
 from .runtimes.base import time_call
+from .scoring_explainer import ScoringExplainer
 
 Progress = Callable[[str], None]
 ADDITIVITY_TOL = 1e-6

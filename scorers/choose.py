@@ -10,11 +10,11 @@ import pandas as pd
 
 from . import spaces
 from .errors import InputError, UnsupportedModelError
+from .input_schema import Schema
 from .kinds import REGISTRY, FitOptions, auto_order
 from .masking import GROUPED, Masking
 from .preprocess import detect_groups
 from .runtimes import ModelRuntime
-from .schema import Schema
 
 
 # --------------------------------------------------------------------------------------------------

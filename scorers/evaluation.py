@@ -3,7 +3,7 @@ explanations computed on them.
 
 :func:`evaluate` reads the rows (CSV, Parquet, DataFrame or array in the raw schema), takes the labels
 from a target column (or ``labels=``), validates the rows against the explainer's schema and computes the
-requested kinds of global explanation on them (``scorers.globals``): by default ``shap``, and ``pfi``
+requested kinds of global explanation on them (``scorers.global_explanations``): by default ``shap``, and ``pfi``
 when there are labels.  :func:`write` stores the rows and labels as one Parquet file (``eval.parquet``,
 listed with its sha256 like every artifact file); :func:`read` restores them lazily: the rows are read
 (and their checksum checked again) only when ``ScoringExplainer.eval_data`` is asked for.
@@ -28,14 +28,14 @@ import pandas as pd
 
 from .bulk import StoredPredictions, prediction_versions
 from .errors import ArtifactError, InputError
-from .explanation import GlobalExplanation
+from .explanation_objects import GlobalExplanation
+from .input_schema import CATEGORY, Schema
 from .manifest import EvaluationSection, GlobalSection, Manifest
 from .monitoring import baseline as monitoring
-from .schema import CATEGORY, Schema
 from .tables import read_table
 
 if TYPE_CHECKING:
-    from .explainer import ScoringExplainer
+    from .scoring_explainer import ScoringExplainer
 
 EVAL_FILE = "eval.parquet"
 PREDICTIONS_FILE = "eval_predictions.npz"
@@ -98,10 +98,10 @@ def evaluate(
 ) -> dict[str, GlobalExplanation]:
     """Store evaluation rows on ``explainer`` and compute global explanations of ``kinds`` on them.
 
-    ``options`` go to :func:`scorers.globals.explain_global` (``metric``, ``n_repeats``, ``surrogate``).
+    ``options`` go to :func:`scorers.global_explanations.explain_global` (``metric``, ``n_repeats``, ``surrogate``).
     The explainer's manifest gets an ``evaluation`` section; saving the explainer writes the rows.
     """
-    from . import globals as global_kinds
+    from . import global_explanations as global_kinds
 
     say = progress or (lambda _msg: None)
     frame = read_table(data, explainer.features if isinstance(data, np.ndarray) else None)

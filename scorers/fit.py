@@ -24,17 +24,24 @@ from .assemble import assemble
 from .background import Background, summarize
 from .checks import run_checks
 from .choose import choose_masking, choose_scorer
-from .errors import InputError
-from .explainer import ScoringExplainer
+from .errors import InputError, UnknownFeatureError
 from .fidelity import FidelityOptions
-from .globals import mimic
+from .global_explanations import mimic
+from .input_schema import CATEGORY, Schema, infer_features
 from .kinds import REGISTRY, FitOptions
-from .manifest import BackgroundSection, Manifest, MaskingSection, ModelSection, ScorerSection
+from .manifest import (
+    BackgroundSection,
+    CounterfactualsSection,
+    Manifest,
+    MaskingSection,
+    ModelSection,
+    ScorerSection,
+)
 from .masking import IDENTITY, Masking
 from .packaging_options import PackagingOptions
 from .probe import probe_features
 from .runtimes import CLASSIFIER, ModelRuntime, coalitions
-from .schema import CATEGORY, Schema, infer_features
+from .scoring_explainer import ScoringExplainer
 from .tables import read_table
 
 Progress = Callable[[str], None]
@@ -63,6 +70,7 @@ def fit(
     latency_budget_ms: float | None = None,
     calibrate: bool = True,
     holdout: pd.DataFrame | np.ndarray | str | Path | None = None,
+    immutable: Sequence[str] = (),
     progress: Progress | None = None,
 ) -> ScoringExplainer:
     """Fit a scoring explainer for ``model`` against training rows ``background`` (raw schema).
@@ -76,7 +84,8 @@ def fit(
     or its probability columns): the names replace the labels everywhere, predictions included.
     ``task`` ('classifier' / 'regressor') tells what a black box (an object with predict) is.
     ``holdout``: rows no fit may see (the evaluation rows, raw schema, without labels); the stated error
-    is also measured on some of them (``manifest.fidelity.holdout``).  The keywords are those of
+    is also measured on some of them (``manifest.fidelity.holdout``).  ``immutable``: features no
+    counterfactual may change (``manifest.counterfactuals``).  The keywords are those of
     ``PackagingOptions`` (scorers/packaging_options.py); ``package`` takes one.
     """
     options = PackagingOptions(
@@ -99,6 +108,7 @@ def fit(
         latency_budget_ms=latency_budget_ms,
         calibrate=calibrate,
         holdout=holdout,
+        immutable=immutable,
     )
     return package(model, background, options, progress)
 
@@ -120,6 +130,7 @@ def package(
     frame = _training_rows(background, options.feature_names, options.target)
     features = infer_features(frame)
     schema = Schema(features)
+    counterfactual_settings = _counterfactuals(schema, options.immutable)  # refused before any work
     frame = schema.validate_frame(frame.astype({f.name: object for f in features if f.dtype == CATEGORY}))
 
     say(f"model: wrapping and probing {len(features)} raw features")
@@ -170,6 +181,7 @@ def package(
         expected_values=[],
         background=BackgroundSection(size=len(bg.weights), method=bg.method, source_rows=bg.source_rows),
         timings=coalition.timings,
+        counterfactuals=counterfactual_settings,
     )
     sample = _check_rows(frame, options.eval_size, options.seed)
 
@@ -206,8 +218,9 @@ def package(
         holdout=None if options.holdout is None else read_table(options.holdout, list(schema.names)),
     )
     explainer.manifest.fidelity = stated
-    if "anchor" in explainer.manifest.scorer.params:
-        say(f"kernel: anchored on the exact scorer '{explainer.manifest.scorer.params['anchor']}'")
+    kernel = explainer.manifest.scorer.kernel_params()
+    if kernel is not None and kernel.anchor is not None:
+        say(f"kernel: anchored on the exact scorer '{kernel.anchor}'")
     say(f"checks: explaining {len(sample)} rows for the global explanation and additivity")
     run_checks(explainer, sample, say)
     return explainer
@@ -278,6 +291,18 @@ def _check_rows(frame: pd.DataFrame, eval_size: int, seed: int) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     picked = np.sort(rng.permutation(len(frame))[: min(eval_size, len(frame))])
     return frame.iloc[picked].reset_index(drop=True)
+
+
+def _counterfactuals(schema: Schema, immutable: Sequence[str]) -> CounterfactualsSection | None:
+    """The manifest's counterfactual settings; an unknown feature is an ``InputError`` naming it."""
+    if isinstance(immutable, str):
+        raise InputError("expected a list of feature names, not a string", field="immutable")
+    unknown = [n for n in immutable if n not in schema.names]
+    if unknown:
+        raise UnknownFeatureError(
+            f"unknown feature '{unknown[0]}'; expected features: {schema.names}", field="immutable"
+        )
+    return CounterfactualsSection(immutable=list(dict.fromkeys(immutable))) if immutable else None
 
 
 def _training_rows(

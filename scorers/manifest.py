@@ -19,7 +19,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_serializer
 
 from .errors import ArtifactError
-from .schema import Feature
+from .input_schema import Feature
 
 SCHEMA_VERSION = 1
 MANIFEST = "manifest.json"
@@ -67,6 +67,16 @@ class MaskingSection(_Section):
     encoded_names: list[str]
 
 
+class KernelParams(_Section):
+    """The ``kernel`` kind's constructor parameters (``scorer.params``), read by name."""
+
+    n_coalitions: int | None = None
+    seed: int = 0
+    anchor: str | None = Field(
+        None, description="The exact scorer the estimate is anchored on (scorers.kinds.anchor); null: none."
+    )
+
+
 class ScorerSection(_Section):
     kind: str = Field(description="A registered scorer kind (scorers.kinds.REGISTRY).")
     exact: bool
@@ -75,12 +85,29 @@ class ScorerSection(_Section):
     params: dict[str, Any] = Field(default_factory=dict, description="The kind's constructor parameters.")
     n_coalitions: int | None = Field(None, description="Coalitions per row (design scorers).")
 
+    def kernel_params(self) -> KernelParams | None:
+        """``params`` typed, for the ``kernel`` kind (None for other kinds)."""
+        return KernelParams.model_validate(self.params) if self.kind == "kernel" else None
+
 
 class BackgroundSection(_Section):
     size: int
     method: str
     source_rows: int
     file: str = "background.json"
+
+
+class MimicInfo(BaseModel):
+    """The ``info`` of a ``mimic`` global explanation (GlobalSection.info, GlobalExplanation.info), read by
+    name; further facts of a surrogate are kept as they are."""
+
+    model_config = ConfigDict(extra="allow")
+
+    surrogate: str | None = Field(None, description="The explainable model (scorers.global_explanations).")
+    fidelity: dict[str, Any] | None = Field(None, description="How well the surrogate learns the model.")
+    augmentations: int | None = None
+    training_rows: int | None = None
+    scorer: str | None = Field(None, description="The scorer kind explaining the surrogate.")
 
 
 class GlobalSection(_Section):
@@ -182,6 +209,15 @@ class MonitoringSection(_Section):
     bins: int = Field(description="Bins per feature and per (class, feature) attribution.")
 
 
+class CounterfactualsSection(_Section):
+    """What counterfactual searches may never change (scorers.counterfactuals)."""
+
+    immutable: list[str] = Field(
+        default_factory=list,
+        description="Features no counterfactual changes (age, a protected attribute, ...), as packaged.",
+    )
+
+
 class Manifest(_Section):
     schema_version: int = SCHEMA_VERSION
     created: str | None = Field(None, description="UTC time of save.")
@@ -199,6 +235,9 @@ class Manifest(_Section):
     )
     checks: ChecksSection | None = None
     fidelity: FidelitySection | None = None
+    counterfactuals: CounterfactualsSection | None = Field(
+        None, description="Counterfactual settings; null when none were given (and in older artifacts)."
+    )
     timings: dict[str, float | int] = Field(default_factory=dict)
     versions: dict[str, str] = Field(default_factory=dict)
     files: dict[str, str] = Field(default_factory=dict, description="sha256 of every other file.")

@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ArtifactError, ShapserveError, UntrustedModelError
+from .input_schema import Schema
 from .runtimes import BoosterRuntime, GenericRuntime, ModelRuntime, OnnxRuntime, SklearnRuntime
 from .runtimes.base import CLASSIFIER
 from .runtimes.boosters import load_native
-from .schema import Schema
 
 # types skops does not trust by default but that hold data, not behaviour (an encoder's dtype parameter)
 HARMLESS_SKOPS_TYPES = frozenset({"numpy.dtype"})

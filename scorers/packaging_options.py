@@ -42,6 +42,7 @@ class PackagingOptions:
     latency_budget_ms: float | None = None  # the most accurate background whose time per row fits
     calibrate: bool = True  # fit background weights to the full data (with the default summary)
     holdout: Table | None = None  # rows no fit may see; the stated error is also measured on them
+    immutable: Sequence[str] = ()  # features no counterfactual may change (manifest.counterfactuals)
 
     def __post_init__(self) -> None:
         if self.max_error is not None and self.latency_budget_ms is not None:

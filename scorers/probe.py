@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .input_schema import CATEGORY, Feature
 from .runtimes import CLASSIFIER, ModelRuntime
-from .schema import CATEGORY, Feature
 
 UNSEEN = "__shapserve_unseen_category__"
 

@@ -22,12 +22,12 @@ from .assemble import assemble
 from .background import Background
 from .choose import build_masking
 from .errors import ArtifactError
-from .explainer import ScoringExplainer
-from .explanation import GlobalExplanation
+from .explanation_objects import GlobalExplanation
+from .input_schema import CATEGORY, Schema
 from .model_io import load_model
 from .monitoring import baseline as monitoring
 from .runtimes import CLASSIFIER, coalitions, name_classes
-from .schema import CATEGORY, Schema
+from .scoring_explainer import ScoringExplainer
 
 
 def _raw_frame(records: list[dict[str, Any]], schema: Schema) -> pd.DataFrame:

@@ -10,7 +10,7 @@ import numpy as np
 
 from scorers import ScoringExplainer
 from scorers.counterfactuals import Counterfactuals
-from scorers.explanation import Explanation, GlobalExplanation
+from scorers.explanation_objects import Explanation, GlobalExplanation
 from scorers.interactions import Interactions
 
 

@@ -19,15 +19,16 @@ import numpy as np
 import pandas as pd
 
 import scorers
-from scorers import globals as global_kinds
+from scorers import global_explanations as global_kinds
 from scorers.errors import InputError
+from scorers.top_k import JSON, QUERY, parse_top_k
 
 from . import answers
 from .admission import RowBudget
 from .jobs.backend import jobs_info, jobs_url
 from .metrics import ERRORS, EXPLAIN_SECONDS, INFLIGHT_ROWS, PREDICT_SECONDS, ROWS
 from .monitoring.workers import WorkerMonitor, monitoring_root
-from .parsing import check_error_options, check_instances, check_pairs, check_top_k
+from .parsing import check_error_options, check_instances, check_pairs
 from .settings import Settings
 
 if TYPE_CHECKING:
@@ -139,7 +140,8 @@ class ScoringService:
         return check_instances(instances, self.max_rows, "per request" + beyond)
 
     def top_k(self, top_k: Any) -> int | None:
-        return check_top_k(top_k, len(self.explainer.features))
+        """``top_k`` of a JSON body (scorers.top_k: one rule for every caller)."""
+        return parse_top_k(top_k, len(self.explainer.features), source=JSON)
 
     def prediction(self, frame: pd.DataFrame) -> tuple[dict[str, Any], np.ndarray | None]:
         t0 = time.perf_counter()
@@ -201,7 +203,7 @@ class ScoringService:
         (``scorers.interactions``); ``pairs`` and ``top_k`` (counting pairs) are checked before any work."""
         names = self.explainer.features
         chosen = check_pairs(pairs, names)
-        k = check_top_k(top_k, len(names) * (len(names) - 1) // 2)
+        k = parse_top_k(top_k, len(names) * (len(names) - 1) // 2, source=JSON)
         with self.admitted(instances) as frame:
             out, proba = self.prediction(frame)
             t0 = time.perf_counter()
@@ -255,24 +257,10 @@ class ScoringService:
             "jobs": jobs_info(self.settings, self.store_settings),
         }
 
-    def global_top_k(self, top_k: Any, m: int) -> int | None:
-        """``top_k`` of a query string (or a JSON integer): an integer from 1 to M."""
-        if top_k is None:
-            return None
-        if isinstance(top_k, bool):
-            raise InputError(f"expected an integer between 1 and {m}, got {top_k!r}", field="top_k")
-        try:
-            k = int(top_k)
-        except (TypeError, ValueError):
-            raise InputError(f"expected an integer between 1 and {m}, got {top_k!r}", field="top_k") from None
-        if not 1 <= k <= m or str(k) != str(top_k).strip():
-            raise InputError(f"expected an integer between 1 and {m}, got {top_k!r}", field="top_k")
-        return k
-
     def explain_global(self, top_k: Any, kind: Any = None) -> dict[str, Any]:
         """The global explanation of a kind stored at packaging (default: shap)."""
         glob = self.explainer.explain_global(kind=global_kinds.check_kind(kind or "shap"))
-        return answers.global_body(glob, self.global_top_k(top_k, len(glob.features)))
+        return answers.global_body(glob, parse_top_k(top_k, len(glob.features), source=QUERY))
 
     def explain_global_rows(
         self,

@@ -66,15 +66,6 @@ def check_instances(instances: Any, limit: int, per: str) -> list[Any]:
     return instances
 
 
-def check_top_k(top_k: Any, m: int) -> int | None:
-    """``top_k`` of a JSON body: absent, or an integer from 1 to M."""
-    if top_k is None:
-        return None
-    if isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= m:
-        raise InputError(f"expected an integer between 1 and {m}, got {top_k!r}", field="top_k")
-    return top_k
-
-
 def check_pairs(pairs: Any, features: list[str]) -> list[tuple[str, str]] | None:
     """``pairs`` of a JSON body: absent, or a list of [a, b] pairs of two different feature names."""
     if pairs is None:

@@ -2,7 +2,7 @@
 
 Request bodies are parsed once (``service.app``) and validated against these models: unknown keys and a
 non-object body are refused here, with our error shape.  The rows themselves (``instances``) and
-``top_k`` are typed for the document but checked by the engine's schema (``scorers.schema``), whose
+``top_k`` are typed for the document but checked by the engine's schema (``scorers.input_schema``), whose
 messages name the row, the field and what was expected; pydantic's coercions (``"3"`` -> 3, ``true``
 -> 1.0) would hide exactly the mistakes a client needs to hear about.
 """

@@ -155,7 +155,7 @@ class Settings(BaseSettings):
         "explain route is the same path with ':explain' in place of a final ':predict' (else appended).",
     )
 
-    # -- the drift monitor (docs/monitoring.md; thresholds measured in tests/scorers/test_monitoring.py) --
+    # -- the drift monitor (docs/monitoring.md; thresholds measured in tests/scorers/monitoring/test_monitoring.py) --
     monitoring: bool = Field(True, description="Count explained rows for GET /monitoring and /metrics.")
     monitoring_dir: str | None = Field(
         None,

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from .client import DatabaseExplanationClient, ExplanationClient, Run
 from .errors import ExplanationNotFound, ExplanationTooLarge, StoreUnavailable
-from .explanations import StoredExplanation, StoredGlobalExplanation, StoredLocalExplanation
 from .http_client import HttpExplanationClient
 from .repository import ExplanationStore, Filters, Meta
 from .settings import StoreSettings
+from .stored_explanations import StoredExplanation, StoredGlobalExplanation, StoredLocalExplanation
 
 __all__ = [
     "HttpExplanationClient",

@@ -13,6 +13,7 @@ from dataclasses import replace
 from typing import Any
 
 from scorers.errors import InputError
+from scorers.top_k import QUERY, parse_top_k
 
 from . import codec
 from .errors import ExplanationTooLarge
@@ -25,17 +26,6 @@ _FALSE = {"0", "false", "no", "off"}
 
 
 # ------------------------------------------------------------------------------------ query values
-def parse_top_k(value: Any, field: str = "top_k") -> int | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        raise InputError(f"expected a positive integer, got {value!r}", field=field)
-    text = str(value).strip()
-    if not text.isdigit() or int(text) < 1:
-        raise InputError(f"expected a positive integer, got {value!r}", field=field)
-    return int(text)
-
-
 def parse_bool(value: Any, field: str) -> bool | None:
     if value is None or value == "":
         return None
@@ -186,13 +176,16 @@ def list_(
         engineered=engineered_filter(parse_bool(raw, "raw"), parse_bool(engineered, "engineered")),
         source=parse_source(source),
     )
-    return [m.to_json() for m in store.list(filters, limit=parse_top_k(limit, "limit"))]
+    return [m.to_json() for m in store.list(filters, limit=parse_top_k(limit, source=QUERY, field="limit"))]
 
 
 def get(store: ExplanationStore, explanation_id: str, top_k: Any = None) -> dict[str, Any]:
     """``GET /explanations/{id}?top_k=K`` -> ``{"meta": {...}, "explanation": {...}}``."""
     meta, record = store.get(explanation_id)
-    return {"meta": meta.to_json(), "explanation": codec.to_json(record.trimmed(parse_top_k(top_k)))}
+    return {
+        "meta": meta.to_json(),
+        "explanation": codec.to_json(record.trimmed(parse_top_k(top_k, source=QUERY))),
+    }
 
 
 def delete(store: ExplanationStore, explanation_id: str) -> dict[str, Any]:

@@ -16,10 +16,12 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any
 
+from scorers.top_k import parse_top_k
+
 from . import api, codec
-from .explanations import StoredExplanation, wrap
 from .repository import ExplanationStore, Filters
 from .settings import StoreSettings
+from .stored_explanations import StoredExplanation, wrap
 
 
 @dataclass(frozen=True)
@@ -123,7 +125,7 @@ class ExplanationClient(ABC):
 
 
 def _top_k(top_k: int | None) -> int | None:
-    return api.parse_top_k(top_k)
+    return parse_top_k(top_k)
 
 
 class DatabaseExplanationClient(ExplanationClient):

@@ -12,12 +12,13 @@ from urllib.parse import quote
 import httpx
 
 from scorers.errors import InputError, ShapserveError
+from scorers.top_k import parse_top_k
 
 from . import api, codec
 from .client import ExplanationClient
 from .errors import ExplanationNotFound, ExplanationTooLarge, StoreUnavailable
-from .explanations import StoredExplanation, wrap
 from .repository import Meta
+from .stored_explanations import StoredExplanation, wrap
 
 
 def _labels(v: Any) -> Any:
@@ -75,7 +76,7 @@ class HttpExplanationClient(ExplanationClient, url_prefixes=("http://", "https:/
         body: dict[str, Any] = {
             "explanation": codec.to_json(codec.from_any(explanation)),
             "comment": comment,
-            "top_k": api.parse_top_k(top_k),
+            "top_k": parse_top_k(top_k),
             "model": None if name is None else {"name": name, "version": version},
             "true_ys": _labels(true_ys),
             "engineered": engineered,
@@ -103,7 +104,7 @@ class HttpExplanationClient(ExplanationClient, url_prefixes=("http://", "https:/
         answer = self._call(
             "GET",
             f"/explanations/{quote(str(explanation_id), safe='')}",
-            params=_query(top_k=api.parse_top_k(top_k)),
+            params=_query(top_k=parse_top_k(top_k)),
         )
         return wrap(codec.from_json(answer["explanation"]), meta_from_json(answer["meta"]))
 

@@ -16,10 +16,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..explanation import Explanation
-from ..schema import Schema
+from ..explanation_objects import Explanation
+from ..input_schema import Schema
+from .bank import Bank
 from .request import Constraints, Target, allowed, parse_count, parse_target
-from .search import Found, Problem, search
+from .search import Found, Problem, objective, search
 from .space import Space, build_space
 
 __all__ = [
@@ -59,21 +60,26 @@ class Counterfactuals:
 @dataclass(frozen=True)
 class CounterfactualIndex:
     space: Space
-    pool: np.ndarray  # (n, M) the stored training rows in the search space
+    bank: Bank  # the stored training rows (the pool) with their encodings
     immutable: tuple[str, ...]
+    encode: Callable[[pd.DataFrame], np.ndarray]  # raw rows -> the model function's encoded rows
 
     @classmethod
     def build(
         cls,
         schema: Schema,
         rows: Sequence[pd.DataFrame],
+        encode: Callable[[pd.DataFrame], np.ndarray],
+        group: np.ndarray,
         ranges: dict[str, list[float]] | None = None,
         immutable: Sequence[str] = (),
     ) -> CounterfactualIndex:
+        """``encode`` and ``group`` (the feature of each encoded column) are the explainer's masking."""
         frame = pd.concat([r[schema.names] for r in rows], ignore_index=True)
         space = build_space(schema, frame, ranges)
         space, pool = space.encode(frame)
-        return cls(space, pool, tuple(immutable))
+        bank = Bank.build(pool, np.asarray(encode(frame), dtype=np.float64), group, len(pool))
+        return cls(space, bank, tuple(immutable), encode)
 
     def find(
         self,
@@ -85,52 +91,87 @@ class CounterfactualIndex:
         classes: list[Any] | None,
         predict: Callable[[pd.DataFrame], np.ndarray],
         predict_proba: Callable[[pd.DataFrame], np.ndarray] | None,
-        outputs: Callable[[pd.DataFrame], np.ndarray],
+        outputs: Callable[[np.ndarray], np.ndarray],
         explain: Callable[[pd.DataFrame], Explanation],
     ) -> Counterfactuals:
         """Counterfactuals of validated rows; every request mistake is an ``InputError`` naming its field.
-        ``predict`` decides validity; ``outputs`` (the explained outputs, (n, K), fast) only orders changes."""
+        ``outputs`` (encoded rows -> the explained outputs (n, K), fast) guides the search; ``predict``,
+        the model's own, decides which rows are returned (one call for all rows)."""
         goal = parse_target(target, classes)
         n = parse_count(count)
         rules = allowed(self.space, Constraints.parse(constraints), self.immutable)
         space, z = self.space.encode(frame)
-        problem = Problem(space, rules, goal, predict, _score(goal, classes, outputs))
-        found = [search(problem, x, self.pool, n) for x in z]
-        return Counterfactuals(goal, n, _answers(space, z, found, predict, predict_proba, explain))
+        pool = len(self.bank.z)
+        bank = self.bank.extend(z, np.asarray(self.encode(frame), dtype=np.float64))
+        reached, score = _guides(goal, classes)
+        problem = Problem(space, rules, goal, bank, pool, outputs, reached, score)
+        already = reached(outputs(bank.encoded(pool + np.arange(len(z))[:, None].repeat(space.width, 1))))
+        found = [
+            Found(np.empty((0, space.width)), np.empty(0), "the row already reaches the target")
+            if already[i]
+            else search(problem, pool + i, n)
+            for i in range(len(z))
+        ]
+        return Counterfactuals(goal, n, _answers(problem, z, found, n, predict, predict_proba, explain))
 
 
-def _score(
-    goal: Target, classes: list[Any] | None, outputs: Callable[[pd.DataFrame], np.ndarray]
-) -> Callable[[pd.DataFrame], np.ndarray]:
-    """Larger is nearer the target: the target class's explained output (its probability, log-odds or
-    margin), or minus the distance of a regressor's output to the range."""
+def _guides(
+    goal: Target, classes: list[Any] | None
+) -> tuple[Callable[[np.ndarray], np.ndarray], Callable[[np.ndarray], np.ndarray]]:
+    """(does a row reach the target, how near it is: larger is nearer) from its explained outputs: the
+    class with the largest output (probability, log-odds or margin), the target class's output; a
+    regressor's output and minus its distance to the range."""
     if goal.is_range:
 
-        def gap(frame: pd.DataFrame) -> np.ndarray:
-            p = np.asarray(outputs(frame), dtype=np.float64)[:, 0]
+        def gap(out: np.ndarray) -> np.ndarray:
+            p = np.asarray(out, dtype=np.float64)[:, 0]
             return -np.maximum(goal.low - p, 0.0) - np.maximum(p - goal.high, 0.0)
 
-        return gap
+        return (lambda out: gap(out) >= 0.0), gap
     k = [c.item() if isinstance(c, np.generic) else c for c in classes or []].index(goal.label)
-    return lambda frame: np.asarray(outputs(frame), dtype=np.float64)[:, k]
+
+    def reached(out: np.ndarray) -> np.ndarray:
+        out = np.asarray(out, dtype=np.float64)
+        return np.argmax(out, axis=1) == k
+
+    return reached, lambda out: np.asarray(out, dtype=np.float64)[:, k]
 
 
 def _answers(
-    space: Space,
+    p: Problem,
     z: np.ndarray,
     found: list[Found],
+    count: int,
     predict: Callable[[pd.DataFrame], np.ndarray],
     predict_proba: Callable[[pd.DataFrame], np.ndarray] | None,
     explain: Callable[[pd.DataFrame], Explanation],
 ) -> list[RowCounterfactuals]:
-    """Each row's counterfactuals with their predictions and explanations (one call each for all rows)."""
+    """Each row's counterfactuals that the model's own ``predict`` confirms (the search's order, up to
+    ``count``, nearest first), with predictions and explanations: one call each for all rows."""
+    space = p.space
     allz = np.concatenate([f.rows for f in found]) if found else np.empty((0, space.width))
+    checked = predict(space.decode(allz)) if len(allz) else np.empty(0)
+    ok = p.target.reached(checked)
+    kept, labels, r = [], [], 0
+    for x, f in zip(z, found, strict=True):
+        take = r + np.flatnonzero(ok[r : r + len(f.rows)])[:count]
+        r += len(f.rows)
+        take = take[np.argsort(objective(p, x, allz[take]), kind="stable")]
+        rows = allz[take]
+        labels.append(checked[take])
+        reason = f.reason
+        if reason is None and len(rows) < count:
+            reason = f"{len(rows)} distinct counterfactuals found"
+            if len(rows) == 0:
+                reason = "no counterfactual the model confirms was found"
+        kept.append(Found(rows, space.distance(x, rows), reason))
+    allz = np.concatenate([f.rows for f in kept]) if kept else np.empty((0, space.width))
     frame = space.decode(allz)
-    preds = predict(frame) if len(allz) else np.empty(0)
+    preds = np.concatenate(labels) if labels else np.empty(0)
     proba = predict_proba(frame) if predict_proba is not None and len(allz) else None
     exp = explain(frame) if len(allz) else None
     out, r = [], 0
-    for x, f in zip(z, found, strict=True):
+    for x, f in zip(z, kept, strict=True):
         k = len(f.rows)
         part = slice(r, r + k)
         out.append(

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from ..schema import NUMBER, Schema
+from ..input_schema import NUMBER, Schema
 
 FloatArray = np.ndarray
 

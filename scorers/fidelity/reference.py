@@ -100,7 +100,11 @@ def templates(served: Scorer) -> Scorers:
         calib = (
             ExactScorer(max_features=m)
             if 2**m - 2 <= CALIB_COALITIONS
-            else KernelScorer(n_coalitions=CALIB_COALITIONS, seed=0, anchor=served.params.get("anchor"))
+            else KernelScorer(
+                n_coalitions=CALIB_COALITIONS,
+                seed=0,
+                anchor=served.anchor if isinstance(served, KernelScorer) else None,
+            )
         )
     if served.exact:
         return Scorers(calib, served, True, "")

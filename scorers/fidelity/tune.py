@@ -24,9 +24,9 @@ import numpy as np
 import pandas as pd
 
 from ..background import Background
-from ..explainer import ScoringExplainer
 from ..manifest import FidelitySection, HoldoutSection
 from ..runtimes.base import time_call
+from ..scoring_explainer import ScoringExplainer
 from . import calibrate, reference
 from .measure import MAE_PER_SE, FloatArray, rel_mae, with_reference_noise
 

@@ -29,7 +29,7 @@ from . import enumeration, kernel_machine, sampling, tree
 from .values import Interactions, PairIndex, assemble, cell_errors
 
 if TYPE_CHECKING:
-    from ..explainer import ScoringExplainer
+    from ..scoring_explainer import ScoringExplainer
 
 __all__ = ["Interactions", "PairIndex", "assemble", "interactions", "pair_index"]
 

@@ -15,8 +15,8 @@ ExplanationClient`` (the engine imports nothing above it).
 
 from __future__ import annotations
 
-from ..explanation import GlobalExplanation
-from ..globals.surrogates import (
+from ..explanation_objects import GlobalExplanation
+from ..global_explanations.surrogates import (
     DecisionTreeExplainableModel,
     ExplainableModel,
     LGBMExplainableModel,
@@ -24,8 +24,6 @@ from ..globals.surrogates import (
     SGDExplainableModel,
 )
 from ..transformations import DataFrameMapper
-from .explainers import MimicExplainer, PFIExplainer, TabularExplainer
-from .explanations import LocalExplanation
 from .scoring import (
     BaseScoringExplainer,
     KernelScoringExplainer,
@@ -34,6 +32,8 @@ from .scoring import (
     load,
     save,
 )
+from .seed_explainers import MimicExplainer, PFIExplainer, TabularExplainer
+from .seed_explanations import LocalExplanation
 
 __all__ = [
     "BaseScoringExplainer",

@@ -13,18 +13,18 @@ service loads); ``load`` reads it back with its checksums verified.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 
 from ..errors import ArtifactError, InputError, UnsupportedOperationError
-from ..explainer import ScoringExplainer
 from ..fit import fit
 from ..manifest import MANIFEST
+from ..manifest import read as read_manifest
+from ..scoring_explainer import ScoringExplainer
 from ..transformations import compose
-from .explainers import MimicExplainer, TabularExplainer, rows_frame
+from .seed_explainers import MimicExplainer, TabularExplainer, rows_frame
 
 
 class BaseScoringExplainer:
@@ -100,7 +100,7 @@ class BaseScoringExplainer:
 
     def explain(self, evaluation_examples: Any, get_raw: bool | None = None) -> list[Any]:
         """Azure ML's layout: ``[class][row][feature]`` (classifiers) or ``[row][feature]`` (regressors)."""
-        exp = self.explainer.explain(evaluation_examples, engineered=get_raw is False)
+        exp = self.explainer.explain(evaluation_examples, engineered=get_raw is False, error_estimate=False)
         if self.explainer.classes is None:
             return exp.values[:, 0, :].tolist()
         return np.transpose(exp.values, (1, 0, 2)).tolist()
@@ -133,13 +133,10 @@ class LinearScoringExplainer(BaseScoringExplainer):
 
 def _clear_previous(out: Path) -> None:
     """Remove a previous artifact's files; refuse to touch any other file."""
-    listed: set[str] = set()
-    manifest = out / MANIFEST
-    if manifest.is_file():
-        try:
-            listed = set(json.loads(manifest.read_text()).get("files", {})) | {MANIFEST}
-        except (json.JSONDecodeError, AttributeError):
-            listed = set()
+    try:  # the files a valid manifest lists; no manifest, or not a valid one: nothing is ours to remove
+        listed = set(read_manifest(out).files) | {MANIFEST}
+    except ArtifactError:
+        listed = set()
     foreign = sorted(p.name for p in out.iterdir() if p.name not in listed)
     if foreign:
         raise ArtifactError(

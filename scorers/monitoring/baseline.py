@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from ..input_schema import CATEGORY, Schema
 from ..manifest import MonitoringSection
-from ..schema import CATEGORY, Schema
 from .binning import FloatArray, IntArray, bin_index, counts, quantile_edges
 
 if TYPE_CHECKING:
-    from ..explainer import ScoringExplainer
+    from ..scoring_explainer import ScoringExplainer
 
 FILE = "monitoring.npz"
 QUANTILE_BINS = 10

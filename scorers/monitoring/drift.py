@@ -7,7 +7,7 @@ for free (docs/decisions.md).  The ranking's nDCG follows SageMaker Clarify: the
 |SHAP| scored with the baseline's mean |SHAP| as relevance; Clarify flags a value below 0.9.
 
 The thresholds and the minimum window were chosen from measured false-alarm rates (docs/monitoring.md,
-``tests/scorers/test_monitoring.py``): the same-distribution windows stay below them.
+``tests/scorers/monitoring/test_monitoring.py``): the same-distribution windows stay below them.
 """
 
 from __future__ import annotations

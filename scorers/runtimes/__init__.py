@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
-from ..schema import Schema
+from ..input_schema import Schema
 from .base import CLASSIFIER, REGRESSOR, ModelRuntime, OutputFn
 from .boosters import BoosterRuntime, adapt
 from .generic import GenericRuntime

@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from ..schema import NUMBER, Schema
+from ..input_schema import NUMBER, Schema
 
 FloatArray = npt.NDArray[np.float64]
 OutputFn = Callable[[Any], FloatArray]

@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..input_schema import Schema
 from ..masking import IDENTITY
-from ..schema import Schema
 from .base import CLASSIFIER, FloatArray, OutputFn
 from .native_booster import NativeBooster
 

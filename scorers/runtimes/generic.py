@@ -19,8 +19,8 @@ import pandas as pd
 
 from .. import spaces
 from ..errors import InputError, UnsupportedModelError
+from ..input_schema import Schema
 from ..masking import IDENTITY, RAW
-from ..schema import Schema
 from .base import CLASSIFIER, REGRESSOR, FloatArray, OutputFn, quiet, raw_frame
 
 TASKS = (CLASSIFIER, REGRESSOR)

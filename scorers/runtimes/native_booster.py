@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import spaces
 from ..errors import UnsupportedModelError
-from ..schema import Schema
+from ..input_schema import Schema
 from .base import CLASSIFIER, REGRESSOR, FloatArray, OutputFn
 
 

@@ -22,8 +22,8 @@ import pandas as pd
 
 from .. import spaces
 from ..errors import UnsupportedModelError
+from ..input_schema import Schema
 from ..masking import IDENTITY, RAW
-from ..schema import Schema
 from . import onnx_read
 from .base import CLASSIFIER, REGRESSOR, FloatArray, OutputFn, raw_frame
 

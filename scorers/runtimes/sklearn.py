@@ -15,9 +15,9 @@ import pandas as pd
 
 from .. import spaces
 from ..errors import UnsupportedModelError
+from ..input_schema import Schema
 from ..masking import GROUPED, IDENTITY, RAW
 from ..preprocess import dense
-from ..schema import Schema
 from .base import CLASSIFIER, REGRESSOR, FloatArray, OutputFn, quiet, raw_frame
 from .boosters import adapt, library_of
 

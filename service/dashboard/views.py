@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from scorers import globals as global_kinds
+from scorers import global_explanations as global_kinds
 from scorers.errors import InputError
+from scorers.manifest import MimicInfo
 from store import Filters
 
 from . import metrics
@@ -367,7 +368,7 @@ def _stored_shap(core: ScoringService, ds: Dataset, entry: dict[str, Any]) -> di
 
 def _global_entry(glob: Any, scope: str) -> dict[str, Any]:
     per_class = np.asarray(glob.per_class, dtype=np.float64)
-    fidelity = glob.info.get("fidelity") if glob.kind == "mimic" else None
+    fidelity = MimicInfo.model_validate(glob.info).fidelity if glob.kind == "mimic" else None
     return {
         "n_used": int(glob.n_rows),
         "scope": scope,
@@ -430,7 +431,7 @@ def importance(core: ScoringService, body: ImportanceBody) -> dict[str, Any]:
             "per_class": per_class.tolist(),
             "overall": per_class.mean(axis=0).tolist(),
             "output_space": ds.output_space,
-            "fidelity": g.info.get("fidelity")
+            "fidelity": MimicInfo.model_validate(g.info).fidelity
             if kind == "mimic"
             else ds.fidelity
             if kind == "shap"

@@ -30,7 +30,7 @@ import psutil
 
 import scorers.errors as engine_errors
 from scorers import Explanation
-from scorers.explainer import ROW_BLOCK, slice_end
+from scorers.scoring_explainer import ROW_BLOCK, slice_end
 
 from .. import answers, errors
 from ..errors import ClientDisconnectedError, NotFoundError, NotReadyError, OverloadedError, error_body

@@ -55,8 +55,9 @@ def parse(raw: bytes) -> dict[str, Any]:
     """A ``POST /explain_jobs`` body read: ``{"frame", "top_k"}``, or ``{"error": ...}`` naming what is
     wrong (an input error's class, message, row and field, rebuilt by the worker)."""
     from scorers.errors import InputError
+    from scorers.top_k import JSON, parse_top_k
 
-    from ..parsing import check_instances, check_top_k, parse_body
+    from ..parsing import check_instances, parse_body
     from ..schemas import ExplainRequest
 
     explainer = _STATE["explainer"]
@@ -64,7 +65,7 @@ def parse(raw: bytes) -> dict[str, Any]:
         body = parse_body(raw, ExplainRequest)
         instances = check_instances(body.instances, _STATE["max_job_rows"], "per job")  # type: ignore[attr-defined]
         frame = explainer.validate(instances)
-        top_k = check_top_k(body.top_k, len(explainer.features))  # type: ignore[attr-defined]
+        top_k = parse_top_k(body.top_k, len(explainer.features), source=JSON)  # type: ignore[attr-defined]
         for name in ("error_estimate", "max_error"):
             if getattr(body, name) is not None:
                 raise InputError("not offered on explain jobs: ask POST /explain for it", field=name)

@@ -12,7 +12,7 @@ import pytest
 from scorer_support import CASES, case_frame, fitted_explainer, held_out_rows
 
 import scorers
-from scorers import explainer as explainer_module
+from scorers import scoring_explainer as explainer_module
 
 
 def _recording(explainer: Any, monkeypatch: pytest.MonkeyPatch) -> list[int]:

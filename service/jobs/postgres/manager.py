@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
-from scorers.explainer import slice_end
+from scorers.scoring_explainer import slice_end
 
 from ... import answers, errors
 from ...errors import ClientDisconnectedError, NotFoundError, NotReadyError, OverloadedError

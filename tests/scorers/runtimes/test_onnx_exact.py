@@ -20,6 +20,7 @@ import pytest
 import xgboost as xgb
 from onnxmltools import convert_lightgbm, convert_xgboost
 from onnxmltools.convert.common.data_types import FloatTensorType
+from scorer_support import shapley_oracle
 from skl2onnx import to_onnx
 from sklearn.datasets import make_classification
 from sklearn.ensemble import RandomForestClassifier
@@ -30,7 +31,6 @@ from sklearn.preprocessing import StandardScaler
 
 import scorers
 from scorers.runtimes import onnx_read
-from tests.scorers.scorer_support import shapley_oracle
 
 D = 5
 

@@ -29,14 +29,15 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError, UnsupportedModelError
-from ..explanation import Explanation, FloatArray, GlobalExplanation
+from ..explanation_objects import Explanation, FloatArray, GlobalExplanation
+from ..input_schema import CATEGORY, Schema
+from ..manifest import MimicInfo
 from ..runtimes.base import CLASSIFIER
-from ..schema import CATEGORY, Schema
 from .pfi import Predictor
 from .surrogates import ExplainableModel, build
 
 if TYPE_CHECKING:
-    from ..explainer import ScoringExplainer
+    from ..scoring_explainer import ScoringExplainer
 
 HOLDOUT = 0.2
 MIN_ROWS = 5
@@ -134,13 +135,13 @@ class Mimic:
             self.output_space,
             len(frame),
             kind="mimic",
-            info={
-                "surrogate": self.surrogate,
-                "fidelity": self.fidelity,
-                "augmentations": self.augmentations,
-                "training_rows": self.training_rows,
+            info=MimicInfo(
+                surrogate=self.surrogate,
+                fidelity=self.fidelity,
+                augmentations=self.augmentations,
+                training_rows=self.training_rows,
                 **self.info,
-            },
+            ).model_dump(exclude_none=True),
         )
 
 

@@ -9,8 +9,8 @@ column (linear, tree).  ``classes`` names the model's classes in its output orde
 
 - ``TabularExplainer`` is ``scorers.fit(model, rows, scorer="auto")``: the exact scorer that applies, else
   KernelSHAP.  Further keyword arguments go to ``scorers.fit`` (``scorer=``, ``output_space=``, ...).
-- ``MimicExplainer`` trains a global surrogate (``scorers.globals.mimic``) and reports its fidelity.
-- ``PFIExplainer`` computes permutation importance (``scorers.globals.pfi``); it has no local explanations.
+- ``MimicExplainer`` trains a global surrogate (``scorers.global_explanations.mimic``) and reports its fidelity.
+- ``PFIExplainer`` computes permutation importance (``scorers.global_explanations.pfi``); it has no local explanations.
 """
 
 from __future__ import annotations
@@ -25,18 +25,18 @@ import pandas as pd
 
 from .. import runtimes
 from ..errors import InputError, UnsupportedOperationError
-from ..explainer import ScoringExplainer
-from ..explanation import GlobalExplanation
+from ..explanation_objects import GlobalExplanation
 from ..fit import fit
-from ..globals import fit_mimic, permutation_importance, resolve
-from ..globals.mimic import Mimic
-from ..globals.pfi import DEFAULT_REPEATS
+from ..global_explanations import fit_mimic, permutation_importance, resolve
+from ..global_explanations.mimic import Mimic
+from ..global_explanations.pfi import DEFAULT_REPEATS
+from ..input_schema import CATEGORY, Schema, infer_features
 from ..probe import probe_features
 from ..runtimes import CLASSIFIER, ModelRuntime
-from ..schema import CATEGORY, Schema, infer_features
+from ..scoring_explainer import ScoringExplainer
 from ..tables import read_table
 from ..transformations import compose, is_fitted
-from .explanations import LocalExplanation
+from .seed_explanations import LocalExplanation
 
 # interpret-community's PFI metric names -> scikit-learn scorer names (same sign convention: an error
 # metric's importance is the increase of the error)

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import InputError
-from ..explanation import GlobalExplanation
+from ..explanation_objects import GlobalExplanation
+from ..manifest import MimicInfo
 from .mimic import Mimic, fit_mimic
 from .pfi import DEFAULT_METRIC, DEFAULT_REPEATS, permutation_importance
 from .surrogates import DEFAULT_SURROGATE, SURROGATES, ExplainableModel, resolve
@@ -23,7 +24,7 @@ from .surrogates import DEFAULT_SURROGATE, SURROGATES, ExplainableModel, resolve
 if TYPE_CHECKING:
     import pandas as pd
 
-    from ..explainer import ScoringExplainer
+    from ..scoring_explainer import ScoringExplainer
 
 KINDS = ("shap", "pfi", "mimic")
 _LOCK = threading.Lock()
@@ -88,7 +89,8 @@ def mimic_for(explainer: ScoringExplainer, surrogate: Any = None) -> Mimic:
 def stored_surrogate(explainer: ScoringExplainer) -> str:
     """The explainable model of the stored mimic explanation, else the default."""
     stored = explainer.evaluation.globals.get("mimic") if explainer.evaluation is not None else None
-    return str(stored.info.get("surrogate", DEFAULT_SURROGATE)) if stored is not None else DEFAULT_SURROGATE
+    surrogate = MimicInfo.model_validate(stored.info).surrogate if stored is not None else None
+    return surrogate or DEFAULT_SURROGATE
 
 
 def stored(explainer: ScoringExplainer, kind: str) -> GlobalExplanation:

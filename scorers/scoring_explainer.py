@@ -18,18 +18,18 @@ import pandas as pd
 from . import errorbars
 from .background import Background
 from .errors import ExplanationCancelled, UnsupportedModelError
-from .explanation import Explanation, GlobalExplanation
+from .explanation_objects import Explanation, GlobalExplanation
+from .input_schema import Schema
 from .kinds import Scorer
 from .manifest import Manifest
 from .masking import Masking
 from .runtimes import CLASSIFIER, ModelRuntime
-from .schema import Schema
 
 if TYPE_CHECKING:
     from .bulk import TablePredictions
     from .counterfactuals import CounterfactualIndex, Counterfactuals
     from .evaluation import Evaluation
-    from .globals import Mimic
+    from .global_explanations import Mimic
     from .interactions import Interactions
     from .monitoring.baseline import Baseline
 
@@ -89,7 +89,7 @@ class ScoringExplainer:
             None  # evaluation rows and global explanations (scorers.evaluation)
         )
         self.baseline: Baseline | None = None  # the drift monitor's baseline (scorers.monitoring)
-        self.surrogates: dict[str, Mimic] = {}  # mimic surrogates fitted on demand (scorers.globals)
+        self.surrogates: dict[str, Mimic] = {}  # mimic surrogates fitted on demand
         self._counterfactual_index: CounterfactualIndex | None = None  # built on first use
 
     # -- facts ------------------------------------------------------------------------------------------
@@ -175,12 +175,13 @@ class ScoringExplainer:
     ) -> Explanation:
         """Local explanation of rows (see :class:`Explanation` for shapes), with each row's error estimate
         (``Explanation.error_estimate``, scorers.errorbars) unless ``error_estimate=False``; ``max_error``
-        refines rows towards that per-row sigma within ``max_error_seconds``."""
+        refines rows towards that per-row sigma within ``max_error_seconds``.  Engineered explanations
+        (linear, tree: exact for their background) carry no estimate."""
         return self.explain_frame(
             self.validate(rows),
             engineered=engineered,
             cancel=cancel,
-            error_estimate=error_estimate,
+            error_estimate=error_estimate and not engineered,
             max_error=max_error,
             max_error_seconds=max_error_seconds,
         )
@@ -296,9 +297,9 @@ class ScoringExplainer:
     ) -> GlobalExplanation:
         """A global explanation of ``kind`` (``shap``: mean |SHAP|; ``pfi``: permutation importance, needs
         ``labels``; ``mimic``: a global surrogate's mean |SHAP| and fidelity) computed on ``rows``, or the
-        one stored at packaging when ``rows`` is None (see :mod:`scorers.globals`).  ``options``:
+        one stored at packaging when ``rows`` is None (see :mod:`scorers.global_explanations`).  ``options``:
         ``metric``, ``n_repeats``, ``random_state`` (pfi), ``surrogate`` (mimic)."""
-        from . import globals as global_kinds
+        from . import global_explanations as global_kinds
 
         if rows is None:
             return global_kinds.stored(self, kind)
@@ -325,7 +326,7 @@ class ScoringExplainer:
             classes=self.classes,
             predict=self.predict_frame,
             predict_proba=self.predict_proba_frame if self.task == CLASSIFIER else None,
-            outputs=lambda f: self.scorer.outputs(self.masking.encode(f)),
+            outputs=self.scorer.outputs,
             explain=self.explain_frame,
         )
 
@@ -339,7 +340,14 @@ class ScoringExplainer:
                 rows.append(self.sample)
             if self.evaluation is not None:
                 rows.append(self.evaluation.rows()[0])
-            self._counterfactual_index = CounterfactualIndex.build(self.schema, rows)
+            settings = self.manifest.counterfactuals
+            self._counterfactual_index = CounterfactualIndex.build(
+                self.schema,
+                rows,
+                self.masking.encode,
+                self.masking.column_group,
+                immutable=settings.immutable if settings is not None else (),
+            )
         return self._counterfactual_index
 
     @property

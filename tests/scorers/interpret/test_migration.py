@@ -23,7 +23,7 @@ from sklearn.inspection import permutation_importance
 
 from scorers.errors import InputError, UnsupportedOperationError
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 os.environ.setdefault("BENTOML_HOME", str(ROOT / ".bentoml"))
 os.environ["BENTOML_DO_NOT_TRACK"] = "true"
 DOC = ROOT / "docs" / "migration.md"

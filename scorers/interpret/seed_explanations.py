@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ..explanation import Explanation, FloatArray
+from ..explanation_objects import Explanation, FloatArray
 
 
 class LocalExplanation:

@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from ..errors import InputError
-from ..schema import CATEGORY, Schema
+from ..input_schema import CATEGORY, Schema
 
 SMALL_DATA_ROWS = 50  # interpret-community's threshold below which LightGBM may use one-row leaves
 

@@ -15,7 +15,7 @@ from sklearn.metrics import accuracy_score, mean_absolute_error
 
 import scorers
 from scorers.errors import InputError, UnsupportedOperationError
-from scorers.explanation import GlobalExplanation
+from scorers.explanation_objects import GlobalExplanation
 from scorers.interpret import PFIExplainer
 
 CASES = [

@@ -11,8 +11,8 @@ from scorer_support import dataset, fitted_explainer, fitted_model, oracle_for
 from sklearn.metrics import r2_score
 
 from scorers.errors import InputError
-from scorers.explanation import GlobalExplanation
-from scorers.globals.mimic import HOLDOUT, augment, n_augmentations
+from scorers.explanation_objects import GlobalExplanation
+from scorers.global_explanations.mimic import HOLDOUT, augment, n_augmentations
 from scorers.interpret import (
     DecisionTreeExplainableModel,
     LGBMExplainableModel,

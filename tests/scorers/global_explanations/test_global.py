@@ -125,7 +125,7 @@ def test_scorer_that_cannot_explain_the_model_is_refused() -> None:
 
 
 def test_an_object_without_predict_is_refused() -> None:
-    """Any object with predict is explained as a black box (tests/scorers/test_generic_models.py); one
+    """Any object with predict is explained as a black box (tests/scorers/runtimes/test_generic_models.py); one
     without it cannot be, and the message says what is accepted."""
 
     class Scorer:  # has a score, but no predict

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from ..explanation import FloatArray, GlobalExplanation
+from ..explanation_objects import FloatArray, GlobalExplanation
 from ..runtimes.base import CLASSIFIER, REGRESSOR
 
 DEFAULT_METRIC = {CLASSIFIER: "accuracy", REGRESSOR: "neg_mean_absolute_error"}

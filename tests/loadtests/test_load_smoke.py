@@ -68,7 +68,8 @@ def test_make_load_smoke_writes_a_summary_without_failures(server: str, tmp_path
 
 def test_beside_reports_small_requests_beside_a_job_and_a_large_explain(server: str, tmp_path: Path) -> None:
     """loadtests/beside.py, bounded (3 s phases, a 400-row job, 40-row synchronous explains): every phase
-    reports the small requests' percentiles, the large work made progress, and nothing failed. The
+    reports the small requests' percentiles, the large work made progress, and nothing failed (a 429 under
+    overload is an answer, not a failure). The
     latencies themselves are measured in loadtests/README.md, not asserted here."""
     out = tmp_path / "beside"
     proc = subprocess.run(
@@ -100,7 +101,9 @@ def test_beside_reports_small_requests_beside_a_job_and_a_large_explain(server: 
     assert list(phases) == ["alone", "beside a job", "beside /explain", "alone again"]
     for name, p in phases.items():
         assert p["requests"] > 0, name
-        assert set(p["statuses"]) == {"200"}, (name, p["statuses"])
+        # a slow machine may fill the in-flight limit: a 429 (with Retry-After) is the server's designed
+        # answer to overload, never a failure; a 5xx or anything else is
+        assert set(p["statuses"]) <= {"200", "429"} and p["statuses"].get("200", 0) > 0, (name, p["statuses"])
         assert p["p50_ms"] is not None and p["p50_ms"] <= p["p99_ms"] <= p["max_ms"], (name, p)
     job = phases["beside a job"]["job"]
     assert job["rows"] == 400 and job["rows_done"] > 0, job

@@ -108,5 +108,6 @@ def test_beside_reports_small_requests_beside_a_job_and_a_large_explain(server: 
     job = phases["beside a job"]["job"]
     assert job["rows"] == 400 and job["rows_done"] > 0, job
     explain = phases["beside /explain"]["explain"]
-    assert explain["rows"] > 0 and set(explain["statuses"]) == {"200"}, explain
+    assert explain["rows"] > 0 and set(explain["statuses"]) <= {"200", "429"}, explain
+    assert explain["statuses"].get("200", 0) > 0, explain
     assert "| beside a job |" in (out / "beside.md").read_text()

@@ -26,8 +26,8 @@ from ... import answers, errors
 from ...errors import ClientDisconnectedError, NotFoundError, NotReadyError, OverloadedError
 from ...metrics import JOBS, JOBS_FINISHED, ROWS
 from .. import process
-from ..manager import CHUNK_SECONDS, FIRST_CHUNK, LIVE, SWEEP_SECONDS, JobManager, _input_error, _page_args
-from ..store import JobGone, new_id, valid_id
+from ..manager import CHUNK_SECONDS, FIRST_CHUNK, LIVE, SWEEP_SECONDS, JobManager, _input_error
+from ..store import new_id, valid_id
 from .queue import JobQueue
 from .tables import JobTables, conninfo
 
@@ -70,24 +70,6 @@ class PgJobManager(JobManager):
             self.tables.remove(job_id)
             raise
         return self.public(status)
-
-    def get(self, job_id: str, offset: Any = None, limit: Any = None) -> dict[str, Any]:
-        first, size = _page_args(offset, limit)
-        status = self._read(job_id)
-        body = self.public(status)
-        if status["status"] == "done":
-            if first >= status["rows"]:
-                from scorers.errors import InputError
-
-                raise InputError(
-                    f"expected an integer from 0 to {status['rows'] - 1} (the job has {status['rows']} rows)",
-                    field="offset",
-                )
-            try:
-                body.update(self._page(status, first, size))
-            except JobGone:
-                raise self._not_found(job_id) from None
-        return body
 
     def delete(self, job_id: str) -> dict[str, Any]:
         status = self.tables.remove(job_id) if valid_id(job_id) else None

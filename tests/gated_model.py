@@ -78,7 +78,11 @@ class Gate:
 
     def server_env(self) -> dict[str, str]:
         """What a server process (and its job processes) needs to load and gate the model."""
-        path = os.pathsep.join(p for p in (str(HERE), os.environ.get("PYTHONPATH", "")) if p)
+        # the project's root first: tests/ holds folders named like the packages (tests/scorers, tests/cli)
+        # that would otherwise be imported as namespace packages in their place
+        path = os.pathsep.join(
+            p for p in (str(HERE.parent), str(HERE), os.environ.get("PYTHONPATH", "")) if p
+        )
         return {GATE_ENV: str(self.folder), "PYTHONPATH": path, "SHAPSERVE_TRUST_PICKLE": "true"}
 
     def close(self) -> None:

@@ -29,6 +29,11 @@ OURS = {
     "/docs.json",
     "/explain_jobs",
     "/explain_jobs/{id}",
+    "/explain_interactions",
+    "/counterfactuals",
+    "/monitoring",
+    "/explanations",
+    "/explanations/{id}",
 }
 
 
@@ -49,7 +54,13 @@ def _calls(name: str) -> list[tuple[str, str, Any]]:
 def test_the_table_marks_protocol_routes() -> None:
     # the dashboard's routes are checked in tests/dashboard (its page and files are open on purpose)
     new = [s for s in ROUTES if s.path not in OURS and "dashboard" not in s.tags]
-    assert {s.name for s in new if s.open} == {"GET /v2/health/live", "GET /v2/health/ready"}
+    vertex = "/v1/endpoints/{endpoint}/deployedModels/{deployed_model}"
+    assert {s.name for s in new if s.open} == {
+        "GET /v2/health/live",
+        "GET /v2/health/ready",
+        "GET /ping",  # SageMaker's health check
+        f"GET {vertex}",  # Vertex AI's default health route
+    }
     scoring = {s.name for s in new if s.scoring}
     assert scoring == {
         "POST /score",
@@ -57,6 +68,10 @@ def test_the_table_marks_protocol_routes() -> None:
         "POST /v1/models/{name}:explain",
         "POST /v2/models/{name}/infer",
         "POST /v2/models/{name}/versions/{version}/infer",
+        "POST /invocations",
+        "POST /endpoints/{name}/invocations",
+        f"POST {vertex}:predict",
+        f"POST {vertex}:explain",
     }
     assert all(s.body is not None for s in new if s.method == "POST")
 

@@ -127,13 +127,18 @@ def print_machine(info: dict[str, Any]) -> None:
 # --------------------------------------------------------------------------------------------------
 # timing
 # --------------------------------------------------------------------------------------------------
-def best_time(fn: Callable[[], Any], repeat: int = 3) -> float:
-    best = float("inf")
+def best_of(fn: Callable[[], Any], repeat: int = 3) -> tuple[float, Any]:
+    """The best time of ``repeat`` calls, and the last call's result."""
+    best, out = float("inf"), None
     for _ in range(repeat):
         t0 = time.perf_counter()
-        fn()
+        out = fn()
         best = min(best, time.perf_counter() - t0)
-    return best
+    return best, out
+
+
+def best_time(fn: Callable[[], Any], repeat: int = 3) -> float:
+    return best_of(fn, repeat)[0]
 
 
 def time_interleaved(

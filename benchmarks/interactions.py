@@ -15,7 +15,6 @@ on this shared machine; nothing here is asserted.
 
 from __future__ import annotations
 
-import time
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -24,14 +23,11 @@ import numpy as np
 
 import scorers
 
+from .common import best_of
+
 
 def _best(fn: Callable[[], Any], repeat: int = 2) -> tuple[float, Any]:
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
+    return best_of(fn, repeat)
 
 
 def _game(

@@ -21,14 +21,11 @@ import pandas as pd
 
 import scorers
 
+from .common import best_of
+
 
 def _best(fn: Callable[[], Any], repeat: int = 2) -> tuple[float, Any]:
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
+    return best_of(fn, repeat)
 
 
 def main(n_train: int = 10_000, n_explain: int = 20_000, m: int = 20) -> None:

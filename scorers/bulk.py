@@ -29,6 +29,7 @@ from __future__ import annotations
 import functools
 import importlib.metadata
 import platform
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -78,18 +79,33 @@ def stored_or_predicted(
 ) -> TablePredictions:
     """The stored predictions of ``frame`` when they were made with the serving library versions and the
     model agrees with them on the checked rows, otherwise ``predict_table``."""
-    if (
-        stored is not None
-        and len(stored.labels) == len(frame)
-        and (stored.versions is None or same_versions(stored.versions, prediction_versions(explainer)))
-    ):
+    if stored is not None:
         rows = check_rows(frame, stored.labels if explainer.task == CLASSIFIER else None)
-        head = frame.iloc[rows]
-        proba = None if stored.proba is None else stored.proba[rows]
-        if matches_model(explainer, head, stored.labels[rows], proba):
-            return TablePredictions(stored.labels, stored.proba, "stored")
+        found = checked_stored(explainer, stored, len(frame), rows, lambda: frame.iloc[rows])
+        if found is not None:
+            return found
     labels, proba = predict_table(explainer, frame)
     return TablePredictions(labels, proba, "computed" if stored is None else "recomputed")
+
+
+def checked_stored(
+    explainer: ScoringExplainer,
+    stored: StoredPredictions,
+    n_rows: int,
+    rows: np.ndarray,
+    head: Callable[[], pd.DataFrame],
+) -> TablePredictions | None:
+    """The stored predictions of a table of ``n_rows`` when they were made with the serving library
+    versions and the model agrees on ``rows`` (the checked rows, ``check_rows``; ``head()`` builds them),
+    else None."""
+    if len(stored.labels) != n_rows:
+        return None
+    if stored.versions is not None and not same_versions(stored.versions, prediction_versions(explainer)):
+        return None
+    proba = None if stored.proba is None else stored.proba[rows]
+    if not matches_model(explainer, head(), stored.labels[rows], proba):
+        return None
+    return TablePredictions(stored.labels, stored.proba, "stored")
 
 
 def prediction_versions(explainer: ScoringExplainer) -> dict[str, str]:

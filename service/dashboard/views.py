@@ -385,8 +385,6 @@ def _global_entry(glob: Any, scope: str) -> dict[str, Any]:
 def _live_global(
     core: ScoringService, ds: Dataset, m: npt.NDArray[np.bool_], kind: str, cohort_key: str
 ) -> dict[str, Any]:
-    assert ds.frame is not None
-
     def compute() -> dict[str, Any]:
         chosen = sample(ds, m, LIVE_ROWS)
         labels = None
@@ -402,8 +400,7 @@ def _live_global(
                 labels = ds.truth[chosen].tolist()
         if chosen.size == 0:
             raise InputError("this cohort has no rows (with labels) to compute it on", field="cohorts")
-        frame = ds.frame.iloc[chosen] if ds.frame is not None else None
-        glob = global_kinds.explain_global(core.explainer, frame, kind=kind, labels=labels)
+        glob = global_kinds.explain_global(core.explainer, ds.take(chosen), kind=kind, labels=labels)
         entry = _global_entry(glob, "computed")
         entry["note"] = f"computed live on {chosen.size:,} rows of this cohort" + (
             " (a random sample)" if chosen.size < int(m.sum()) else ""
@@ -527,8 +524,7 @@ def row(core: ScoringService, body: RowBody) -> dict[str, Any]:
         out["prediction"] = _cell(float(ds.pred[r]))
         out["label"] = _cell(float(ds.truth[r])) if ds.truth is not None else None
     if ds.has_rows:
-        assert ds.frame is not None
-        record = ds.frame.iloc[[r]]
+        record = ds.take([r])
         out["instance"] = {name: _cell(v) for name, v in record.iloc[0].items()}
         exp = core.explainer.explain_frame(record)
         values, base, outputs = exp.values[0], exp.base_values, exp.outputs[0]
@@ -582,7 +578,7 @@ def _predict_grid(
 
 def ice(core: ScoringService, body: IceBody) -> dict[str, Any]:
     ds = dataset(core, body.source)
-    if not ds.has_rows or ds.frame is None:
+    if not ds.has_rows or ds.take_rows is None:
         raise _no_rows(ds, "ICE")
     ds.feature_index(body.feature, "feature")
     for i, r in enumerate(body.rows):
@@ -591,7 +587,7 @@ def ice(core: ScoringService, body: IceBody) -> dict[str, Any]:
     kind, grid = _grid(ds, body.feature, body.grid_points)
     curves: list[dict[str, Any]] = []
     if body.rows:
-        values = _predict_grid(core, ds, ds.frame.iloc[body.rows], body.feature, grid)
+        values = _predict_grid(core, ds, ds.take(body.rows), body.feature, grid)
         curves += [
             {"name": f"row {r}", "row": r, "values": v.tolist()}
             for r, v in zip(body.rows, values, strict=True)
@@ -607,7 +603,7 @@ def ice(core: ScoringService, body: IceBody) -> dict[str, Any]:
     if body.pd_rows:
         chosen = sample(ds, m, body.pd_rows)
         if chosen.size:
-            avg = _predict_grid(core, ds, ds.frame.iloc[chosen], body.feature, grid).mean(axis=0)
+            avg = _predict_grid(core, ds, ds.take(chosen), body.feature, grid).mean(axis=0)
             pd_out = {"n_rows": int(chosen.size), "rows": chosen.tolist(), "values": avg.tolist()}
     return {
         "feature": body.feature,

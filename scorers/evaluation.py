@@ -180,8 +180,9 @@ def evaluate(
     return results
 
 
-def write(explainer: ScoringExplainer, directory: Path) -> None:
-    """Write the evaluation rows and labels (one Parquet file) when the explainer has them."""
+def write(explainer: ScoringExplainer, directory: Path, section: EvaluationSection | None) -> None:
+    """Write the evaluation rows and labels (one Parquet file, and the same as memory-mapped columns)
+    when the explainer has them; ``section``: the saved manifest's, which names the files written."""
     if explainer.evaluation is None:
         return
     ev = explainer.evaluation
@@ -190,7 +191,6 @@ def write(explainer: ScoringExplainer, directory: Path) -> None:
     if labels is not None and ev.label_column is not None:
         table[ev.label_column] = labels
     table.to_parquet(directory / EVAL_FILE, index=False)
-    section = explainer.manifest.evaluation
     stored = ev.stored_predictions(explainer.classes)
     arrays = _encode((stored.labels, stored.proba), explainer.classes) if stored is not None else None
     if section is not None and section.predictions_file is not None and arrays is not None:

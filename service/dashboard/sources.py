@@ -85,6 +85,7 @@ class Dataset:
     all_rows: Callable[[], pd.DataFrame] | None = None
     stored: dict[str, Any] | None = None  # a stored local explanation's base values and outputs
     global_only: GlobalOnly | None = None
+    order: npt.NDArray[np.int64] | None = None  # the rows by rank (rank's inverse), when kept
     notes: list[str] = field(default_factory=list)
     # results computed on demand (live pfi / mimic per cohort), keyed by request
     cache: dict[str, Any] = field(default_factory=dict)
@@ -295,6 +296,7 @@ def _rows_dataset(
         shap=shap,
         take_rows=take_rows,
         all_rows=all_rows,
+        order=order,
         notes=notes,
     )
 

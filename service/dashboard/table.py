@@ -56,10 +56,12 @@ class Column:
             out["categories"] = self.categories
             out["missing"] = int(np.count_nonzero(self.values < 0))
         else:
-            finite = self.values[np.isfinite(self.values)]
-            out["min"] = float(finite.min()) if finite.size else None
-            out["max"] = float(finite.max()) if finite.size else None
-            out["missing"] = int(self.values.size - finite.size)
+            finite = np.isfinite(self.values)
+            n_finite = int(np.count_nonzero(finite))
+            kept = self.values if n_finite == self.values.size else self.values[finite]  # no copy when full
+            out["min"] = float(kept.min()) if n_finite else None
+            out["max"] = float(kept.max()) if n_finite else None
+            out["missing"] = int(self.values.size - n_finite)
         return out
 
     def display(self, rows: IntArray) -> list[Any]:

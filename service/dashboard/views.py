@@ -198,7 +198,8 @@ def performance(core: ScoringService, body: PerformanceBody) -> dict[str, Any]:
                 "predicted_counts": metrics.category_counts(ds.pred[m], len(ds.classes))[:-1],
             }
             if ds.proba is not None:
-                entry["proba_counts"] = metrics.counts(ds.proba[m, k], bin_edges)
+                cells = _cells(ds, f"proba:{k}", ds.proba[:, k], bin_edges)
+                entry["proba_counts"] = metrics.cell_counts(cells[m], body.bins)
             if ds.truth is not None:
                 entry["metrics"] = metrics.classification(ds.pred[m], ds.truth[m], ds.classes)
             cohorts.append(entry)
@@ -280,27 +281,24 @@ def explore(core: ScoringService, body: ExploreBody) -> dict[str, Any]:
             cohorts.append(entry)
         out["cohorts"] = cohorts
         return out
-    labels, codes = _groups(color) if color is not None else (["rows"], np.zeros(ds.n_rows, dtype=np.int64))
+    if color is not None:
+        labels, codes = _cached(ds, _key("groups", color.id), lambda: _groups(color))
+    else:
+        labels, codes = ["rows"], np.zeros(ds.n_rows, dtype=np.int64)
+    # each row's cell once (a bin or category, the last cell for a missing value), then one count per
+    # cohort over (colour group, cell)
     if x.kind == CATEGORY:
-        n_cat = len(x.categories or [])
+        n_cells = len(x.categories or []) + 1
         out["bins"] = {"categories": [*(x.categories or []), MISSING_LABEL]}
-
-        def count(sel: npt.NDArray[np.bool_]) -> list[int]:
-            return metrics.category_counts(x.values[sel], n_cat)
-
+        cells = np.where(x.values < 0, n_cells - 1, x.values)
     else:
         bin_edges = metrics.edges(x.values, body.bins)
         out["bins"] = {"edges": metrics.edges_json(bin_edges), "missing": True}
-
-        def count(sel: npt.NDArray[np.bool_]) -> list[int]:
-            return [
-                *metrics.counts(x.values[sel], bin_edges),
-                int(np.count_nonzero(~np.isfinite(x.values[sel]))),
-            ]
-
+        n_cells = len(bin_edges)
+        cells = _cells(ds, x.id, x.values, bin_edges)
     out["groups"] = labels
     for c, m in zip(body.cohorts, ms, strict=True):
-        per_group = [count(m & (codes == g)) for g in range(len(labels))]
+        per_group = metrics.grouped_counts(codes[m], cells[m], len(labels), n_cells)
         cohorts.append({"name": c.name, "n": int(m.sum()), "counts": per_group})
     out["cohorts"] = cohorts
     return out
@@ -321,6 +319,15 @@ def _cached(ds: Dataset, key: str, compute: Any) -> Any:
             ds.cache.pop(next(iter(ds.cache)))
         ds.cache[key] = value
     return value
+
+
+def _cells(
+    ds: Dataset, column: str, values: npt.NDArray[np.float64], bin_edges: npt.NDArray[np.float64]
+) -> Any:
+    """Each row's bin of a column (``metrics.bin_index``), kept per data set, column and edges: a cohort
+    change or a tab switch then counts the cohort's rows without binning a million values again."""
+    key = _key("cells", column, bin_edges.tolist())
+    return _cached(ds, key, lambda: metrics.bin_index(values, bin_edges).astype(np.int16))
 
 
 def _shap_importance(ds: Dataset, m: npt.NDArray[np.bool_]) -> dict[str, Any]:

@@ -125,7 +125,8 @@ class EvalColumns:
             if name in self.numbers:
                 data[name] = self.numbers[name][ids]
             else:
-                data[name] = self.categories[name].decode(ids)
+                # objects, as eval_data holds them (pandas would infer its string dtype)
+                data[name] = pd.Series(self.categories[name].decode(ids), dtype=object)
         return pd.DataFrame(data, index=pd.RangeIndex(len(ids)))
 
 

@@ -9,7 +9,7 @@ null), the labels dictionary-encoded too, and the positions of the rows the stor
 checked on (``scorers.bulk.check_rows``, computed once here).  Opening it maps the file: a number column
 is a numpy view of the mapped pages, read when a view touches it and shared by every worker through the
 page cache.  The file's sha256 is checked with every artifact file when the artifact is loaded
-(``artifact.verify``).  docs/decisions.md 40 says why Arrow + numpy and not DuckDB or Polars.
+(``artifact.verify``).  docs/decisions.md 27 says why Arrow + numpy and not DuckDB or Polars.
 """
 
 from __future__ import annotations

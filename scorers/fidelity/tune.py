@@ -193,10 +193,11 @@ def tune(
             f"design of {SAMPLING_FACTOR}x its {explainer.scorer.n_coalitions} coalitions), combined as "
             "sqrt(a^2 + b^2)"
         )
-    if n_coalitions is not None:
+    if n_coalitions is not None and options.split_evaluations is not None:
+        budget = options.split_evaluations
         method += (
-            f"; the split of {options.split_evaluations} model evaluations per row chosen among "
-            f"{', '.join(f'{r} x {options.split_evaluations // r}' for r in SPLITS)} (rows x coalitions) "
+            f"; the split of {budget} model evaluations per row chosen among "
+            f"{', '.join(f'{r} x {budget // r}' for r in SPLITS)} (rows x coalitions) "
             "by the same measured error"
         )
     if uncertainty > 0:

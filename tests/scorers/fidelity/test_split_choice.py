@@ -20,7 +20,7 @@ from scorer_support import frame_model, shapley_oracle
 import scorers
 from scorers.fidelity.tune import SPLIT_EVALUATIONS, SPLITS
 
-N_TRAIN, N_HELD_OUT, M = 120, 4, 8
+N_TRAIN, N_HELD_OUT, M = 80, 4, 8
 
 
 @functools.cache
@@ -37,7 +37,7 @@ def _case() -> tuple[Any, pd.DataFrame, pd.DataFrame, scorers.ScoringExplainer]:
         model = SVC(probability=True, random_state=0).fit(x[:N_TRAIN], y[:N_TRAIN])
     train = frame.iloc[:N_TRAIN].reset_index(drop=True)
     held_out = frame.iloc[N_TRAIN:].reset_index(drop=True)
-    explainer = scorers.fit(model, train, scorer="kernel", output_space="probability", eval_size=8)
+    explainer = scorers.fit(model, train, scorer="kernel", output_space="probability", eval_size=3)
     return model, train, held_out, explainer
 
 

@@ -48,7 +48,7 @@ def drift_history(core: ScoringService, query: dict[str, str]) -> dict[str, Any]
 
     base = core.explainer.baseline
     bucket = _number(query, "bucket_seconds", 3600.0, 1.0, 366 * 86400.0)
-    top = int(_number(query, "top", TOP, 1, max(1, len(core.explainer.features))))
+    top = int(_number(query, "top", TOP, 1, 1000))  # at most: fewer features, fewer listed
     if "top" in query and not query["top"].isdigit():
         raise InputError(f"expected a whole number, got {query['top']!r}", field="top")
     since, until = _time(query, "since"), _time(query, "until")

@@ -912,6 +912,9 @@
 
   const RENDER = { cohorts: renderCohorts, performance: renderPerformance, explorer: renderExplorer, importance: renderImportance,
     individual: renderIndividual, whatif: renderWhatif, ice: renderIce };
+  // tabs in their own scripts (static/monitoring.js) register here, with the helpers they share
+  S.lib = { api, plot, h, fmt, $ };
+  S.addTab = (name, render) => { TABS.push(name); RENDER[name] = render; };
 
   // ------------------------------------------------------------------------------------ wiring
   document.querySelectorAll("nav button").forEach((b) => b.addEventListener("click", () => { if (!b.disabled) show(b.dataset.tab); }));

@@ -29,8 +29,7 @@ def recorded_batches(
     k = base.mean_abs.shape[0]
     for meta, arrays in store.arrays(filters, ("values", INPUTS)):
         values = arrays.get("values")
-        fits = meta.kind == "local" and meta.features == base.features and values is not None
-        if not fits or values.shape[1] != k:
+        if values is None or meta.kind != "local" or meta.features != base.features or values.shape[1] != k:
             skipped.append(meta.id)
             continue
         coded = arrays.get(INPUTS)

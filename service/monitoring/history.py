@@ -3,6 +3,7 @@ with the query checked here (a 400 naming the parameter)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +17,7 @@ if TYPE_CHECKING:
 TOP = 10
 
 
-def _time(query: dict[str, str], name: str) -> datetime | None:
+def _time(query: Mapping[str, str], name: str) -> datetime | None:
     raw = query.get(name)
     if raw is None or raw == "":
         return None
@@ -29,7 +30,7 @@ def _time(query: dict[str, str], name: str) -> datetime | None:
     return t if t.tzinfo is not None else t.replace(tzinfo=UTC)
 
 
-def _number(query: dict[str, str], name: str, default: float, low: float, high: float) -> float:
+def _number(query: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
     raw = query.get(name)
     if raw is None:
         return default
@@ -42,7 +43,7 @@ def _number(query: dict[str, str], name: str, default: float, low: float, high: 
     return value
 
 
-def drift_history(core: ScoringService, query: dict[str, str]) -> dict[str, Any]:
+def drift_history(core: ScoringService, query: Mapping[str, str]) -> dict[str, Any]:
     """The history of this model's recorded answers (this model name and version) against its baseline."""
     from store.drift import drift_history as from_store
 

@@ -79,7 +79,7 @@ def test_page_and_its_files_are_relative_versioned_and_offline(client_for: Any) 
     assert "default-src 'none'" in csp and "script-src 'self'" in csp and "connect-src 'self'" in csp
     assert page.headers["cache-control"] == "no-cache"
     urls = re.findall(r'(?:src|href)="([^"]+)"', page.text)
-    assert len(urls) == 4
+    assert len(urls) == 5  # styles, icon, plotly, dashboard.js, monitoring.js
     for url in urls:
         assert not url.startswith(("/", "http:", "https:", "//")), url
         r = c.get("/" + url, headers={"accept-encoding": "gzip"})

@@ -117,7 +117,7 @@
     sessionStorage.setItem(storageKey("cohorts"), JSON.stringify(S.cohorts));
     sessionStorage.setItem(storageKey("session"), JSON.stringify(S.session));
   }
-  const cohortBody = (c) => ({ name: c.name, filters: c.filters });
+  const cohortBody = (c) => ({ name: c.name, filters: c.filters, since: c.since || undefined }); // since: cohorts.since
   const compared = () => S.compare.map((i) => S.cohorts[i]).filter(Boolean).map(cohortBody);
   const activeCohort = () => cohortBody(S.cohorts[S.active] || S.cohorts[0]);
 
@@ -913,7 +913,7 @@
   const RENDER = { cohorts: renderCohorts, performance: renderPerformance, explorer: renderExplorer, importance: renderImportance,
     individual: renderIndividual, whatif: renderWhatif, ice: renderIce };
   // tabs in their own scripts (static/monitoring.js) register here, with the helpers they share
-  S.lib = { api, plot, h, fmt, $ };
+  S.lib = { api, plot, h, fmt, $, storageKey };
   S.addTab = (name, render) => { TABS.push(name); RENDER[name] = render; };
 
   // ------------------------------------------------------------------------------------ wiring

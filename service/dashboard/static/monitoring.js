@@ -10,7 +10,7 @@
   "use strict";
 
   const D = window.shapserveDashboard;
-  const { api, plot, h, fmt, $ } = D.lib;
+  const { api, plot, h, fmt, $, storageKey } = D.lib;
   const BUCKETS = [["60", "minute"], ["3600", "hour"], ["86400", "day"]];
 
   function query(panel) {
@@ -24,12 +24,14 @@
     const bucket = h("select", { id: "mon-bucket" }, ...BUCKETS.map(([v, label]) => h("option", { value: v, selected: v === "3600", text: label })));
     const since = h("input", { id: "mon-since", type: "text", size: 22, placeholder: "since (ISO time, optional)" });
     const go = h("button", { id: "mon-refresh", class: "act", text: "Refresh" });
+    const compare = h("button", { id: "mon-compare", class: "alt", text: "Compare since then in every tab" });
     bucket.addEventListener("change", () => render(panel));
     go.addEventListener("click", () => render(panel));
+    compare.addEventListener("click", () => compareSince(panel));
     panel.append(
       h("h2", { text: "Drift over time" }),
       h("p", { class: "hint", text: "The /explain answers the store recorded (SHAPSERVE_STORE_RECORD_SAMPLE_RATE), per time bucket, against the baseline stored at packaging; the same scores as GET /monitoring. A bucket alerts only from its minimum rows." }),
-      h("div", { class: "controls" }, h("label", {}, "Bucket", bucket), h("label", {}, "Since", since), go),
+      h("div", { class: "controls" }, h("label", {}, "Bucket", bucket), h("label", {}, "Since", since), go, compare),
       h("div", { id: "mon-cards", class: "cards" }),
       h("div", { class: "row" }, h("div", { id: "mon-plot", class: "plot" }), h("div", { id: "mon-moved-plot", class: "plot" })),
       h("h3", { text: "Features whose attribution share moved most" }),
@@ -93,6 +95,25 @@
     const bar = (name, key, color) => ({ type: "bar", orientation: "h", name, y: names, x: res.moved.map((m) => m[key]).reverse(), marker: { color } });
     await plot($("#mon-moved-plot"), [bar("share now", "attribution_share", "#1f77b4"), bar("share at packaging", "baseline_attribution_share", "#999")],
       { title: { text: "Attribution share: now and at packaging" }, barmode: "group", margin: { l: 140, r: 20, t: 36, b: 50 } });
+  }
+
+  // the source "recorded" (packaging rows, then the recorded answers) with two cohorts: the packaging
+  // rows and the answers recorded since the time typed (else the last bucket's start); the cohorts tab
+  function compareSince(panel) {
+    const res = D.last.monitoring;
+    const last = res && res.buckets.length ? res.buckets[res.buckets.length - 1].start : null;
+    const since = $("#mon-since", panel).value.trim() || (last === null ? "" : new Date(last * 1000).toISOString());
+    if (!since || !D.sources.sources.some((s) => s.id === "recorded")) return;
+    D.source = "recorded";
+    sessionStorage.setItem(storageKey("cohorts"), JSON.stringify([
+      { name: "Packaging rows", filters: [{ field: "@recorded", op: "missing" }] },
+      { name: "Since " + since, filters: [], since },
+      { name: "All data", filters: [] },
+    ]));
+    history.replaceState(null, "", "#cohorts");
+    const sel = $("#source");
+    sel.value = "recorded";
+    sel.dispatchEvent(new Event("change"));
   }
 
   async function render(panel, current) {

@@ -36,25 +36,34 @@ class Bucket:
     input_rows: int = 0
 
 
-def _count(base: Baseline, batch: Batch) -> tuple[Counts, int]:
-    if batch.coded is not None:
-        return observe(base, batch.coded, batch.values), batch.values.shape[0]
-    n = batch.values.shape[0]
-    c = observe(base, np.full((n, len(base.features)), np.nan), batch.values)
-    c.inputs[:] = 0  # no inputs known: these rows count towards the attributions only
-    return c, 0
+def _observe(base: Baseline, batches: list[Batch]) -> Bucket:
+    """One bucket's counts: its batches observed together (one vectorised pass, not one per batch)."""
+    out = Bucket(0.0, Counts.zeros(base))
+    known = [b for b in batches if b.coded is not None]
+    unknown = [b for b in batches if b.coded is None]
+    if known:
+        coded = np.concatenate([b.coded for b in known if b.coded is not None])
+        out.counts.add(observe(base, coded, np.concatenate([b.values for b in known])))
+        out.input_rows = coded.shape[0]
+    if unknown:
+        values = np.concatenate([b.values for b in unknown])
+        c = observe(base, np.full((values.shape[0], len(base.features)), np.nan), values)
+        c.inputs[:] = 0  # no inputs known: these rows count towards the attributions only
+        out.counts.add(c)
+    return out
 
 
 def bucketed(base: Baseline, batches: Iterable[Batch], width: float) -> list[Bucket]:
     """The batches' counts summed per bucket ``[k * width, (k + 1) * width)``, oldest first."""
-    found: dict[int, Bucket] = {}
+    groups: dict[int, list[Batch]] = {}
     for batch in batches:
-        k = int(batch.t // width)
-        bucket = found.setdefault(k, Bucket(k * width, Counts.zeros(base)))
-        c, with_inputs = _count(base, batch)
-        bucket.counts.add(c)
-        bucket.input_rows += with_inputs
-    return [found[k] for k in sorted(found)]
+        groups.setdefault(int(batch.t // width), []).append(batch)
+    out = []
+    for k in sorted(groups):
+        bucket = _observe(base, groups[k])
+        bucket.start = k * width
+        out.append(bucket)
+    return out
 
 
 def scored(base: Baseline, counts: Counts, input_rows: int, limits: Thresholds) -> dict[str, Any]:

@@ -120,6 +120,10 @@ def test_drift_over_time_from_recorded_answers(store_url: str, model: dict[str, 
             want = by_hand_psi(base, coded_by_hour[h], j)
             assert buckets[h]["features"][name]["input_psi"] == pytest.approx(want, rel=1e-9, abs=1e-12)
     assert got["moved"][0]["feature"] == "a" and got["moved"][0]["change"] > 0
+    # the dashboard's recorded rows: the coding undone, categories by name (service/dashboard/recorded.py)
+    decoded = base.decode_inputs(coded_by_hour[5])
+    np.testing.assert_array_equal(base.code_inputs(decoded), coded_by_hour[5])
+    assert set(decoded["d"]) == set(EFFECT)
 
     later = drift_history(
         store, base, Thresholds(), bucket_seconds=HOUR, model_name="m", since=T0 + timedelta(hours=3)

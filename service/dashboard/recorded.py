@@ -24,7 +24,7 @@ from store.repository import RECORDED
 
 from .cohorts import RECORDED_AT
 from .shap_sample import ShapSample
-from .sources import EVAL, SAMPLE, Dataset, register, rows_dataset
+from .sources import EVAL, SAMPLE, Dataset, _order, register, rows_dataset
 from .table import NUMBER, Column, feature_columns, outcome_columns
 
 if TYPE_CHECKING:
@@ -100,10 +100,7 @@ def recorded_dataset(core: ScoringService) -> Dataset:
         NUMBER,
         np.concatenate([np.full(n0, np.nan), times]),
     )
-    rng = np.random.default_rng(0)
-    order = rng.permutation(n0 + n1).astype(np.int64)
-    rank = np.empty_like(order)
-    rank[order] = np.arange(n0 + n1)
+    order, rank = _order(n0 + n1)  # the same fixed random order as every source
     explainer = core.explainer
 
     def explain(ids: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:

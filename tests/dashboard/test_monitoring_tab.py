@@ -18,7 +18,7 @@ import httpx
 import numpy as np
 import pandas as pd
 import pytest
-from dash_helpers import PrefixProxy, free_port, launch_chromium, serve, stop, wait_ready
+from dash_helpers import behind_prefix, launch_chromium
 
 pytestmark = pytest.mark.slow
 
@@ -39,19 +39,13 @@ def served(
     """The loan model served with recording on; 60 evaluation rows explained, then (after the time
     ``t``) 60 more with ``income`` doubled (a covariate shift): the recorded answers the tab shows."""
     d = tmp_path_factory.mktemp("monitor-tab")
-    port = free_port()
-    proc = serve(
+    with behind_prefix(
         packaged["loan"],
-        port,
-        d / "server.log",
+        d,
         SHAPSERVE_API_KEY=KEY,
         SHAPSERVE_STORE_URL=f"sqlite:///{d}/store.db",
         SHAPSERVE_STORE_RECORD_SAMPLE_RATE="1",
-    )
-    direct = f"http://127.0.0.1:{port}"
-    proxy = None
-    try:
-        wait_ready(direct, proc)
+    ) as (url, direct):
         x = loan_eval[0]
         first = x.iloc[:60]
         later_rows = x.iloc[60:120].assign(income=x["income"].iloc[60:120] * 2)
@@ -63,19 +57,14 @@ def served(
             r = httpx.post(direct + "/explain", json={"instances": _records(rows)}, headers=AUTH, timeout=300)
             assert r.status_code == 200, r.text
             answers.append(r.json())
-        proxy = PrefixProxy(direct).start()
         yield {
-            "url": proxy.url,
+            "url": url,
             "direct": direct,
             "t": t,
             "later": answers[1],
             "later_rows": later_rows,
             "n_eval": len(x),
         }
-    finally:
-        if proxy is not None:
-            proxy.close()
-        assert stop(proc) in (0, -15), (d / "server.log").read_text()[-3000:]
 
 
 def _history(served: dict[str, Any], bucket: int) -> dict[str, Any]:

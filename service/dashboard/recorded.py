@@ -70,8 +70,9 @@ def recorded_dataset(core: ScoringService) -> Dataset:
     ds0 = rows_dataset(core, packaging, core.settings.dashboard_shap_rows)
     frame1, times, parts = _recorded(core)
     n0, n1 = ds0.n_rows, len(frame1)
-    assert ds0.frame is not None
-    frame = pd.concat([ds0.frame, frame1.astype(ds0.frame.dtypes.to_dict())], ignore_index=True)
+    frame0 = ds0.frame
+    assert frame0 is not None
+    frame = pd.concat([frame0, frame1.astype(frame0.dtypes.to_dict())], ignore_index=True)
     k = len(ds0.classes) if ds0.classes is not None else 1
     values1 = np.concatenate(parts["values"]) if parts["values"] else np.zeros((0, k, len(ds0.features)))
     if ds0.classes is not None:
@@ -128,7 +129,9 @@ def recorded_dataset(core: ScoringService) -> Dataset:
         truth=truth,
         rank=rank,
         shap=shap,
-        frame=frame,
+        take_rows=lambda ids: frame.iloc[ids].reset_index(drop=True),
+        all_rows=lambda: frame,
+        order=order,
         notes=[*ds0.notes, DECODED],
     )
 

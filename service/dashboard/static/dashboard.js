@@ -912,9 +912,15 @@
 
   const RENDER = { cohorts: renderCohorts, performance: renderPerformance, explorer: renderExplorer, importance: renderImportance,
     individual: renderIndividual, whatif: renderWhatif, ice: renderIce };
-  // tabs in their own scripts (static/monitoring.js) register here, with the helpers they share
-  S.lib = { api, plot, h, fmt, $, storageKey };
-  S.addTab = (name, render) => { TABS.push(name); RENDER[name] = render; };
+  // tabs in files of their own (interactions.js, counterfactuals.js, monitoring.js), loaded before this one: each put
+  // {render(panel, current, lib), needsRows} on window.shapserveTabs; lib is the helpers below
+  const LIB = { S, h, $, api, plot, select, fmt, message, save, explanationLine, classOptions, defaultClass,
+    activeCohort, pickers, selectedPoint, show, rerender, fieldOptions, scaffold, storageKey };
+  for (const [tab, spec] of Object.entries(window.shapserveTabs || {})) {
+    TABS.push(tab);
+    if (spec.needsRows) NEEDS_ROWS[tab] = true;
+    RENDER[tab] = (panel, current) => spec.render(panel, current, LIB);
+  }
 
   // ------------------------------------------------------------------------------------ wiring
   document.querySelectorAll("nav button").forEach((b) => b.addEventListener("click", () => { if (!b.disabled) show(b.dataset.tab); }));

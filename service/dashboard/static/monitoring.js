@@ -3,14 +3,13 @@
  * Drift over time of the /explain answers the store recorded, from GET monitoring/history (relative to
  * the page, so it works under a path prefix): per time bucket, the attribution drift (largest PSI of the
  * SHAP values, nDCG of the ranking) and the input drift (largest PSI of the inputs) against the packaging
- * baseline, and the features whose attribution share moved most.  Registered on the dashboard through
- * window.shapserveDashboard.addTab; every number shown is the server's, as it sent it.
+ * baseline, and the features whose attribution share moved most.  Registered on window.shapserveTabs
+ * (dashboard.js runs it with its helpers); every number shown is the server's, as it sent it.
  */
 (function () {
   "use strict";
 
-  const D = window.shapserveDashboard;
-  const { api, plot, h, fmt, $, storageKey } = D.lib;
+  let LIB, D, api, plot, h, fmt, $, storageKey; // the dashboard's state and helpers, given at each render
   const BUCKETS = [["60", "minute"], ["3600", "hour"], ["86400", "day"]];
 
   function query(panel) {
@@ -25,8 +24,8 @@
     const since = h("input", { id: "mon-since", type: "text", size: 22, placeholder: "since (ISO time, optional)" });
     const go = h("button", { id: "mon-refresh", class: "act", text: "Refresh" });
     const compare = h("button", { id: "mon-compare", class: "alt", text: "Compare since then in every tab" });
-    bucket.addEventListener("change", () => render(panel));
-    go.addEventListener("click", () => render(panel));
+    bucket.addEventListener("change", () => LIB.rerender());
+    go.addEventListener("click", () => LIB.rerender());
     compare.addEventListener("click", () => compareSince(panel));
     panel.append(
       h("h2", { text: "Drift over time" }),
@@ -116,7 +115,9 @@
     sel.dispatchEvent(new Event("change"));
   }
 
-  async function render(panel, current) {
+  async function render(panel, current, lib) {
+    LIB = lib;
+    ({ S: D, api, plot, h, fmt, $, storageKey } = lib);
     if (panel.dataset.built !== "monitoring") { panel.replaceChildren(); build(panel); panel.dataset.built = "monitoring"; }
     const res = await api(query(panel));
     if (current && !current()) return;
@@ -134,5 +135,6 @@
     await drawMoved(res);
   }
 
-  D.addTab("monitoring", render);
+  window.shapserveTabs = window.shapserveTabs || {};
+  window.shapserveTabs.monitoring = { render, needsRows: false };
 })();

@@ -1,6 +1,8 @@
 """Optional, off by default: keep a sample of served ``/explain`` answers for later analysis.
 
-The service calls :func:`record` after answering (off the event loop: it writes to the database).
+:func:`record` writes one answer now, in the caller's thread (a script, a test). The service does not
+call it on the request path: its workers queue samples for ``store.record_writer``, which writes them in
+batches in the background and applies retention there.
 A recorded answer is stored like an upload, with ``source="recorded"``, its request id and the time,
 and is left out of listings and latest-matching downloads unless asked for (``source=recorded``).
 After each recorded answer the oldest recorded ones beyond ``retention_rows`` are deleted.
@@ -14,6 +16,7 @@ import random
 from typing import Any
 
 from . import codec
+from .records import Record
 from .repository import RECORDED, ExplanationStore
 
 log = logging.getLogger("shapserve.store")
@@ -35,7 +38,7 @@ def record(
         return None
     try:
         target = store or default_store()
-        rec = codec.from_json({k: v for k, v in answer.items() if k != "ranked"}, prefix="answer")
+        rec = encode(answer)
         rid = None if request_id is None else request_id.replace("\x00", "")[:128]
         new_id = target.add(
             rec, source=RECORDED, request_id=rid, model_name=model_name, model_version=model_version
@@ -45,6 +48,11 @@ def record(
     except Exception:  # noqa: BLE001 - recording is best effort, the answer has been served
         log.exception("could not record the /explain answer of request %s", request_id)
         return None
+
+
+def encode(answer: dict[str, Any]) -> Record:
+    """The store's record of an ``/explain`` answer (its ``ranked`` lists are not kept)."""
+    return codec.from_json({k: v for k, v in answer.items() if k != "ranked"}, prefix="answer")
 
 
 _DEFAULT: dict[str, ExplanationStore] = {}

@@ -30,12 +30,8 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def database() -> Iterator[str]:
-    pg = PostgresServer().start()
-    try:
-        yield pg.new_database()
-    finally:
-        pg.stop()
+def database(pg: PostgresServer) -> str:
+    return pg.new_database()
 
 
 @pytest.fixture(scope="module")
@@ -174,6 +170,40 @@ def test_a_killed_server_s_job_is_finished_by_the_other_with_every_row_once(
         _same_as_explain(other, job_id, rows, limit=500)
     finally:
         owner.ready()
+
+
+def test_a_database_restart_while_a_job_runs(
+    servers: list[Server], database: str, pg: PostgresServer
+) -> None:
+    """While PostgreSQL is down, a job's status is a 503 with Retry-After (nothing changed) and /explain
+    answers 200; the job's slice commit fails, so its worker hands it back (or its lease runs out), and
+    once the database is back the job finishes with every row once."""
+    rows = rows_of(N)
+    job_id = _submit(servers[0], rows)
+    _running_on(servers, database, job_id)
+    pg.halt()
+    try:
+        for srv in servers:
+            r = httpx.get(f"{srv.url}/explain_jobs/{job_id}", timeout=60)
+            assert r.status_code == 503 and r.headers["retry-after"] == "5", r.text
+            assert r.json()["kind"] == "database_unavailable"
+            answer = httpx.post(srv.url + "/explain", json={"instances": rows[:2]}, timeout=60)
+            assert answer.status_code == 200, answer.text
+    finally:
+        pg.resume()
+
+    def answered() -> bool:  # a 503 at most while a server's connections find the database again
+        r = httpx.get(f"{servers[1].url}/explain_jobs/{job_id}?limit=1", timeout=60)
+        assert (
+            r.status_code in (200, 503)
+            and r.json().get("kind", "database_unavailable") == "database_unavailable"
+        )
+        return r.status_code == 200
+
+    until("job statuses answered again", answered)
+    status = _done(servers[1], job_id)
+    assert status["rows_done"] == N
+    _same_as_explain(servers[0], job_id, rows, limit=500)
 
 
 def test_sigterm_hands_a_running_job_over_at_once(servers: list[Server], database: str) -> None:

@@ -38,15 +38,6 @@ EAGER = {
 
 
 @pytest.fixture(scope="module")
-def pg() -> Iterator[PostgresServer]:
-    server = PostgresServer().start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture(scope="module")
 def servers(
     packaged: dict[str, str], pg: PostgresServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[dict[str, Server]]:

@@ -13,26 +13,34 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import psutil
-import psycopg
 import pytest
-from svc_helpers import additivity_error, free_port, wait_ready
+from pg_jobs_helpers import (
+    WAIT,
+    cancelled_count,
+    db,
+    done,
+    gone_everywhere,
+    job_row,
+    jobs_env,
+    midway_runner,
+    rows_of,
+    same_as_explain,
+    submit,
+    until,
+)
+from svc_helpers import free_port, wait_ready
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "store"))
 from pg_server import PostgresServer  # noqa: E402 - tests/store's throw-away PostgreSQL
 
 BIN = Path(sys.executable).parent
-LEASE = 3  # SHAPSERVE_JOB_LEASE of the servers, seconds
-SLICE = 8  # SHAPSERVE_JOB_SLICE_ROWS: many slices, so that a job is caught half-way
 N = 1200  # rows of a long job
-WAIT = 180.0  # a bound on any wait, never a measurement
 pytestmark = pytest.mark.slow
 
 
@@ -49,12 +57,8 @@ class Server:
             **os.environ,
             "BENTOML_DO_NOT_TRACK": "true",
             "SHAPSERVE_WORKERS": "1",
-            "SHAPSERVE_JOBS_URL": self.url_db,
             "SHAPSERVE_JOBS_DIR": str(self.home / "jobs"),  # not shared: the jobs are in the database
-            "SHAPSERVE_JOB_LEASE": str(LEASE),
-            "SHAPSERVE_JOB_SLICE_ROWS": str(SLICE),
-            "SHAPSERVE_MAX_ROWS": str(N),
-            "SHAPSERVE_MAX_INFLIGHT_ROWS": str(N),
+            **jobs_env(self.url_db, N),
         }
         self.proc = subprocess.Popen(
             [str(BIN / "shapserve"), "serve", self.tag, "--port", str(port)],
@@ -120,82 +124,9 @@ def servers(
             srv.stop()
 
 
-def _db(url: str) -> psycopg.Connection[Any]:
-    return psycopg.connect("postgresql://" + url.split("://", 1)[1], autocommit=True)
-
-
-def _row(url: str, job_id: str) -> tuple[int, str | None, str] | None:
-    with _db(url) as c:
-        row = c.execute(
-            "SELECT rows_done, runner, status FROM shapserve_jobs WHERE id = %s", (job_id,)
-        ).fetchone()
-    return None if row is None else (int(row[0]), row[1], str(row[2]))
-
-
-def _until(what: str, check: Callable[[], Any]) -> Any:
-    deadline = time.monotonic() + WAIT
-    while time.monotonic() < deadline:
-        got = check()
-        if got:
-            return got
-        time.sleep(0.02)
-    pytest.fail(f"not within {WAIT:g} s: {what}")
-
-
-def _rows(n: int) -> list[list[float]]:
-    sample = json.loads((ROOT / "examples" / "breast_cancer_request.json").read_text())["instances"]
-    return [[v + (i // len(sample)) * 1e-3 for v in sample[i % len(sample)]] for i in range(n)]
-
-
-def _submit(srv: Server, rows: list[Any]) -> str:
-    r = httpx.post(srv.url + "/explain_jobs", json={"instances": rows, "top_k": 3}, timeout=120)
-    assert r.status_code == 202, r.text
-    assert r.headers["location"] == f"/explain_jobs/{r.json()['id']}"
-    return str(r.json()["id"])
-
-
-def _done(srv: Server, job_id: str) -> dict[str, Any]:
-    def check() -> dict[str, Any] | None:
-        r = httpx.get(f"{srv.url}/explain_jobs/{job_id}?limit=1", timeout=30)
-        assert r.status_code == 200, r.text
-        body = r.json()
-        assert body["status"] in ("queued", "running", "done"), body
-        return dict(body) if body["status"] == "done" else None
-
-    return dict(_until(f"job {job_id} done on {srv.url}", check))
-
-
-def _same_as_explain(srv: Server, job_id: str, rows: list[Any], limit: int) -> None:
-    """Every page of the job's result, read from ``srv``, equals one /explain of the rows, bit for bit."""
-    pages, offset = [], 0
-    while offset is not None:
-        r = httpx.get(f"{srv.url}/explain_jobs/{job_id}?offset={offset}&limit={limit}", timeout=60)
-        assert r.status_code == 200, r.text
-        body = r.json()
-        assert body["page"]["offset"] == offset
-        pages.append(body["result"])
-        offset = body["page"]["next_offset"]
-    answer = httpx.post(srv.url + "/explain", json={"instances": rows, "top_k": 3}, timeout=120)
-    assert answer.status_code == 200, answer.text
-    reference = answer.json()
-    assert additivity_error(reference) < 1e-6
-    for key, value in reference.items():
-        if key in ("features", "classes", "output_space", "expected_values"):
-            assert all(p[key] == value for p in pages), key
-        else:  # one entry per row: every row once, in order, bit for bit
-            assert [x for p in pages for x in p[key]] == value, key
-
-
 def _running_on(servers: list[Server], url: str, job_id: str) -> tuple[Server, Server]:
-    """Wait until the job is mid-way (some slices committed, not all); (its server, the other)."""
-
-    def midway() -> str | None:
-        row = _row(url, job_id)
-        assert row is not None and row[2] != "done", f"the job ended before it could be caught: {row}"
-        return row[1] if 0 < row[0] < N - SLICE else None
-
-    runner = _until(f"job {job_id} mid-way", midway)
-    pid = int(runner.rsplit(":", 1)[1])
+    """Wait until the job is mid-way; (its server, the other)."""
+    pid = int(midway_runner(url, job_id, N).rsplit(":", 1)[1])
     owner = next(s for s in servers if pid in s.pids())
     return owner, next(s for s in servers if s is not owner)
 
@@ -204,11 +135,11 @@ def test_a_job_submitted_to_one_server_is_polled_and_paged_on_the_other(
     servers: list[Server], database: str
 ) -> None:
     a, b = servers
-    rows = _rows(90)
-    job_id = _submit(a, rows)
-    status = _done(b, job_id)
+    rows = rows_of(90)
+    job_id = submit(a, rows)
+    status = done(b, job_id)
     assert status["rows_done"] == 90 and status["global_explanation"]["n_rows"] == 90
-    _same_as_explain(b, job_id, rows, limit=25)
+    same_as_explain(b, job_id, rows, limit=25)
     meta = httpx.get(b.url + "/metadata", timeout=30).json()["jobs"]
     assert meta["backend"] == "postgresql" and meta["outlive_worker"] is True
     r = httpx.delete(f"{a.url}/explain_jobs/{job_id}", timeout=30)
@@ -216,65 +147,49 @@ def test_a_job_submitted_to_one_server_is_polled_and_paged_on_the_other(
     assert httpx.get(f"{b.url}/explain_jobs/{job_id}", timeout=30).status_code == 404
 
 
-def _cancelled_count(srv: Server) -> float:
-    text = httpx.get(srv.url + "/metrics", timeout=30).text
-    lines = [
-        ln
-        for ln in text.splitlines()
-        if ln.startswith("shapserve_jobs_finished_total") and 'status="cancelled"' in ln
-    ]
-    return sum(float(ln.rsplit(" ", 1)[1]) for ln in lines)
-
-
 def test_delete_on_one_server_stops_the_work_on_the_other(servers: list[Server], database: str) -> None:
-    job_id = _submit(servers[0], _rows(N))
+    job_id = submit(servers[0], rows_of(N))
     owner, other = _running_on(servers, database, job_id)
-    before = _cancelled_count(owner)
+    before = cancelled_count(owner)
     r = httpx.delete(f"{other.url}/explain_jobs/{job_id}", timeout=30)
     assert r.status_code == 200 and r.json()["status"] == "cancelled", r.text
     # the runner stops at its next slice: it counts the job cancelled, and nothing of it is left
-    _until("the runner stopped", lambda: _cancelled_count(owner) == before + 1)
-    assert _row(database, job_id) is None
-    with _db(database) as c:
-        assert c.execute(
-            "SELECT count(*) FROM shapserve_job_slices WHERE job_id = %s", (job_id,)
-        ).fetchone() == (0,)
-    for srv in servers:
-        assert httpx.get(f"{srv.url}/explain_jobs/{job_id}", timeout=30).status_code == 404
+    until("the runner stopped", lambda: cancelled_count(owner) == before + 1)
+    gone_everywhere(database, servers, job_id)
 
 
 def test_a_killed_server_s_job_is_finished_by_the_other_with_every_row_once(
     servers: list[Server], database: str
 ) -> None:
-    rows = _rows(N)
-    job_id = _submit(servers[0], rows)
+    rows = rows_of(N)
+    job_id = submit(servers[0], rows)
     owner, other = _running_on(servers, database, job_id)
-    killed = _row(database, job_id)
+    killed = job_row(database, job_id)
     owner.kill(signal.SIGKILL)
     owner.start()  # a replacement boots meanwhile (the next test needs two servers)
     try:
-        status = _done(other, job_id)
-        row = _row(database, job_id)
+        status = done(other, job_id)
+        row = job_row(database, job_id)
         assert killed is not None and row is not None and row[1] != killed[1]  # taken over by another worker
         assert status["rows_done"] == N
-        _same_as_explain(other, job_id, rows, limit=500)
+        same_as_explain(other, job_id, rows, limit=500)
     finally:
         owner.ready()
 
 
 def test_sigterm_hands_a_running_job_over_at_once(servers: list[Server], database: str) -> None:
-    rows = _rows(N)
-    job_id = _submit(servers[0], rows)
+    rows = rows_of(N)
+    job_id = submit(servers[0], rows)
     owner, other = _running_on(servers, database, job_id)
     owner.kill(signal.SIGTERM)
     # handed back at shutdown (a retry the library logged), not waited out until the lease ran out
-    with _db(database) as c:
+    with db(database) as c:
         queue_id = c.execute("SELECT queue_id FROM shapserve_jobs WHERE id = %s", (job_id,)).fetchone()
         logged = c.execute(
             "SELECT traceback FROM pgqueuer_log WHERE job_id = %s AND status = 'queued' AND traceback IS NOT NULL",
             queue_id,
         ).fetchall()
     assert any("handed back at shutdown" in json.dumps(t[0]) for t in logged), logged
-    status = _done(other, job_id)
+    status = done(other, job_id)
     assert status["rows_done"] == N
-    _same_as_explain(other, job_id, rows, limit=500)
+    same_as_explain(other, job_id, rows, limit=500)

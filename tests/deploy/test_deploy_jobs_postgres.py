@@ -92,7 +92,7 @@ def containers(image, database: str) -> Iterator[list[Container]]:
         yield started
     finally:
         for c in started:
-            run(["podman", "rm", "-f", "-t", "5", c.name], check=False)
+            run(["podman", "rm", "-f", "-t", "1", c.name], check=False)
 
 
 def _running_on(containers: list[Container], url: str, job_id: str) -> tuple[Container, Container]:
@@ -106,11 +106,11 @@ def test_a_job_submitted_to_one_container_is_polled_and_paged_on_the_other(
     containers: list[Container], database: str
 ) -> None:
     a, b = containers
-    rows = rows_of(90)
+    rows = rows_of(48)
     job_id = submit(a, rows)
     status = done(b, job_id)
-    assert status["rows_done"] == 90 and status["global_explanation"]["n_rows"] == 90
-    same_as_explain(b, job_id, rows, limit=25)
+    assert status["rows_done"] == 48 and status["global_explanation"]["n_rows"] == 48
+    same_as_explain(b, job_id, rows, limit=20)  # three pages
     meta = httpx.get(b.url + "/metadata", timeout=30).json()["jobs"]
     assert meta["backend"] == "postgresql" and meta["outlive_worker"] is True
 

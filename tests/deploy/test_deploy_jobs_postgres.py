@@ -18,24 +18,18 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import httpx
 import pytest
 from deploy_helpers import ROOT, container_alive, free_port, logs, run, say, wait_ready
 
-sys.path[:0] = [str(ROOT / "tests" / "service"), str(ROOT / "tests" / "store")]
+sys.path.insert(0, str(ROOT / "tests" / "service"))
 from pg_jobs_helpers import (  # noqa: E402
-    cancelled_count,
-    done,
-    gone_everywhere,
-    job_row,
+    delete_stops_the_runner,
+    finished_by_the_other_after,
     jobs_env,
     midway_runner,
-    rows_of,
-    same_as_explain,
-    submit,
-    until,
+    paged_on_the_other,
+    throwaway_database,
 )
-from pg_server import PostgresServer  # noqa: E402 - tests/store's throw-away PostgreSQL
 
 pytestmark = pytest.mark.slow
 N = 240  # rows of a long job: 30 slices of 8
@@ -49,11 +43,8 @@ class Container:
 
 @pytest.fixture(scope="module")
 def database() -> Iterator[str]:
-    pg = PostgresServer().start()
-    try:
-        yield pg.new_database()
-    finally:
-        pg.stop()
+    with throwaway_database() as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -105,41 +96,25 @@ def _running_on(containers: list[Container], url: str, job_id: str) -> tuple[Con
 def test_a_job_submitted_to_one_container_is_polled_and_paged_on_the_other(
     containers: list[Container], database: str
 ) -> None:
-    a, b = containers
-    rows = rows_of(48)
-    job_id = submit(a, rows)
-    status = done(b, job_id)
-    assert status["rows_done"] == 48 and status["global_explanation"]["n_rows"] == 48
-    same_as_explain(b, job_id, rows, limit=20)  # three pages
-    meta = httpx.get(b.url + "/metadata", timeout=30).json()["jobs"]
-    assert meta["backend"] == "postgresql" and meta["outlive_worker"] is True
+    paged_on_the_other(containers[0], containers[1], 48, limit=20)  # three pages
 
 
 def test_delete_on_one_container_stops_the_work_on_the_other(
     containers: list[Container], database: str
 ) -> None:
-    job_id = submit(containers[0], rows_of(N))
-    owner, other = _running_on(containers, database, job_id)
-    before = cancelled_count(owner)
-    r = httpx.delete(f"{other.url}/explain_jobs/{job_id}", timeout=30)
-    assert r.status_code == 200 and r.json()["status"] == "cancelled", r.text
-    until("the runner stopped", lambda: cancelled_count(owner) == before + 1)
-    gone_everywhere(database, containers, job_id)
+    delete_stops_the_runner(containers, database, N, lambda job_id: _running_on(containers, database, job_id))
 
 
 def test_a_killed_container_s_job_is_finished_by_the_other_with_every_row_once(
     containers: list[Container], database: str
 ) -> None:
     """Last of the module: the killed container is not restarted."""
-    rows = rows_of(N)
-    job_id = submit(containers[1], rows)
-    owner, other = _running_on(containers, database, job_id)
-    killed = job_row(database, job_id)
-    run(["podman", "kill", owner.name])  # SIGKILL to every process of the container
-    assert not container_alive(owner.name)
-    status = done(other, job_id)
-    row = job_row(database, job_id)
-    assert killed is not None and row is not None and row[1] is not None
-    assert row[1].startswith(other.name + ":")  # taken over by the other container
-    assert status["rows_done"] == N
-    same_as_explain(other, job_id, rows, limit=500)
+
+    def kill(owner: Container) -> None:
+        run(["podman", "kill", owner.name])  # SIGKILL to every process of the container
+        assert not container_alive(owner.name)
+
+    other, runner = finished_by_the_other_after(
+        kill, containers, database, N, lambda job_id: _running_on(containers, database, job_id)
+    )
+    assert runner.startswith(other.name + ":")  # taken over by the other container

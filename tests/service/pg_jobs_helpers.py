@@ -4,9 +4,11 @@ row in the database. A server is anything with a ``url`` (a plain module: tests/
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -16,6 +18,9 @@ import pytest
 from svc_helpers import additivity_error
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests" / "store"))
+from pg_server import PostgresServer  # noqa: E402 - tests/store's throw-away PostgreSQL
+
 LEASE = 3  # SHAPSERVE_JOB_LEASE of the servers, seconds
 SLICE = 8  # SHAPSERVE_JOB_SLICE_ROWS: many slices, so that a job is caught half-way
 WAIT = 180.0  # a bound on any wait, never a measurement
@@ -34,6 +39,16 @@ def jobs_env(db_url: str, max_rows: int) -> dict[str, str]:
         "SHAPSERVE_MAX_ROWS": str(max_rows),
         "SHAPSERVE_MAX_INFLIGHT_ROWS": str(max_rows),
     }
+
+
+@contextlib.contextmanager
+def throwaway_database() -> Iterator[str]:
+    """A fresh database on a throw-away PostgreSQL server (initdb + pg_ctl, about 2 s); its URL."""
+    pg = PostgresServer().start()
+    try:
+        yield pg.new_database()
+    finally:
+        pg.stop()
 
 
 def db(url: str) -> psycopg.Connection[Any]:
@@ -136,3 +151,48 @@ def gone_everywhere(url: str, servers: list[Any], job_id: str) -> None:
         ).fetchone() == (0,)
     for srv in servers:
         assert httpx.get(f"{srv.url}/explain_jobs/{job_id}", timeout=30).status_code == 404
+
+
+# -- the scenarios, the same for server processes and for containers ----------------------------------
+OwnerOf = Callable[[str], tuple[Any, Any]]  # job id -> (the server running it mid-way, the other)
+
+
+def paged_on_the_other(a: HasUrl, b: HasUrl, n: int, limit: int) -> str:
+    """Submit ``n`` rows on ``a``; poll and page them on ``b``, equal to one /explain; the job's id."""
+    rows = rows_of(n)
+    job_id = submit(a, rows)
+    status = done(b, job_id)
+    assert status["rows_done"] == n and status["global_explanation"]["n_rows"] == n
+    same_as_explain(b, job_id, rows, limit=limit)
+    meta = httpx.get(b.url + "/metadata", timeout=30).json()["jobs"]
+    assert meta["backend"] == "postgresql" and meta["outlive_worker"] is True
+    return job_id
+
+
+def delete_stops_the_runner(servers: list[Any], url: str, n: int, owner_of: OwnerOf) -> None:
+    """A DELETE on the server not running a job stops the runner at its next slice; nothing is left."""
+    job_id = submit(servers[0], rows_of(n))
+    owner, other = owner_of(job_id)
+    before = cancelled_count(owner)
+    r = httpx.delete(f"{other.url}/explain_jobs/{job_id}", timeout=30)
+    assert r.status_code == 200 and r.json()["status"] == "cancelled", r.text
+    until("the runner stopped", lambda: cancelled_count(owner) == before + 1)
+    gone_everywhere(url, servers, job_id)
+
+
+def finished_by_the_other_after(
+    kill: Callable[[Any], None], servers: list[Any], url: str, n: int, owner_of: OwnerOf
+) -> tuple[Any, str]:
+    """``kill`` the server running a job mid-way: the other finishes it with every row once, equal bit
+    for bit to one /explain. (the other server, the job's last runner)"""
+    rows = rows_of(n)
+    job_id = submit(servers[0], rows)
+    owner, other = owner_of(job_id)
+    killed = job_row(url, job_id)
+    kill(owner)
+    status = done(other, job_id)
+    row = job_row(url, job_id)
+    assert killed is not None and row is not None and row[1] is not None and row[1] != killed[1]
+    assert status["rows_done"] == n
+    same_as_explain(other, job_id, rows, limit=max(n // 2, 1))
+    return other, row[1]

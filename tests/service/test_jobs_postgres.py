@@ -21,23 +21,21 @@ import psutil
 import pytest
 from pg_jobs_helpers import (
     WAIT,
-    cancelled_count,
     db,
+    delete_stops_the_runner,
     done,
-    gone_everywhere,
-    job_row,
+    finished_by_the_other_after,
     jobs_env,
     midway_runner,
+    paged_on_the_other,
     rows_of,
     same_as_explain,
     submit,
-    until,
+    throwaway_database,
 )
 from svc_helpers import free_port, wait_ready
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "tests" / "store"))
-from pg_server import PostgresServer  # noqa: E402 - tests/store's throw-away PostgreSQL
 
 BIN = Path(sys.executable).parent
 N = 1200  # rows of a long job
@@ -103,11 +101,8 @@ class Server:
 
 @pytest.fixture(scope="module")
 def database() -> Iterator[str]:
-    pg = PostgresServer().start()
-    try:
-        yield pg.new_database()
-    finally:
-        pg.stop()
+    with throwaway_database() as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -135,46 +130,30 @@ def test_a_job_submitted_to_one_server_is_polled_and_paged_on_the_other(
     servers: list[Server], database: str
 ) -> None:
     a, b = servers
-    rows = rows_of(90)
-    job_id = submit(a, rows)
-    status = done(b, job_id)
-    assert status["rows_done"] == 90 and status["global_explanation"]["n_rows"] == 90
-    same_as_explain(b, job_id, rows, limit=25)
-    meta = httpx.get(b.url + "/metadata", timeout=30).json()["jobs"]
-    assert meta["backend"] == "postgresql" and meta["outlive_worker"] is True
+    job_id = paged_on_the_other(a, b, 90, limit=25)
     r = httpx.delete(f"{a.url}/explain_jobs/{job_id}", timeout=30)
     assert r.status_code == 200 and r.json()["status"] == "done"
     assert httpx.get(f"{b.url}/explain_jobs/{job_id}", timeout=30).status_code == 404
 
 
 def test_delete_on_one_server_stops_the_work_on_the_other(servers: list[Server], database: str) -> None:
-    job_id = submit(servers[0], rows_of(N))
-    owner, other = _running_on(servers, database, job_id)
-    before = cancelled_count(owner)
-    r = httpx.delete(f"{other.url}/explain_jobs/{job_id}", timeout=30)
-    assert r.status_code == 200 and r.json()["status"] == "cancelled", r.text
-    # the runner stops at its next slice: it counts the job cancelled, and nothing of it is left
-    until("the runner stopped", lambda: cancelled_count(owner) == before + 1)
-    gone_everywhere(database, servers, job_id)
+    delete_stops_the_runner(servers, database, N, lambda job_id: _running_on(servers, database, job_id))
 
 
 def test_a_killed_server_s_job_is_finished_by_the_other_with_every_row_once(
     servers: list[Server], database: str
 ) -> None:
-    rows = rows_of(N)
-    job_id = submit(servers[0], rows)
-    owner, other = _running_on(servers, database, job_id)
-    killed = job_row(database, job_id)
-    owner.kill(signal.SIGKILL)
-    owner.start()  # a replacement boots meanwhile (the next test needs two servers)
+    def kill(owner: Server) -> None:
+        owner.kill(signal.SIGKILL)
+        owner.start()  # a replacement boots meanwhile (the next test needs two servers)
+
     try:
-        status = done(other, job_id)
-        row = job_row(database, job_id)
-        assert killed is not None and row is not None and row[1] != killed[1]  # taken over by another worker
-        assert status["rows_done"] == N
-        same_as_explain(other, job_id, rows, limit=500)
+        finished_by_the_other_after(
+            kill, servers, database, N, lambda job_id: _running_on(servers, database, job_id)
+        )
     finally:
-        owner.ready()
+        for srv in servers:
+            srv.ready()
 
 
 def test_sigterm_hands_a_running_job_over_at_once(servers: list[Server], database: str) -> None:

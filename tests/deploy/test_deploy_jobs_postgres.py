@@ -32,7 +32,7 @@ from pg_jobs_helpers import (  # noqa: E402
 )
 
 pytestmark = pytest.mark.slow
-N = 120  # rows of a long job: 15 slices of 8
+N = 240  # rows of a long job: 30 slices of 8 (fewer, and a loaded machine may finish it while podman kill runs)
 
 
 @dataclass

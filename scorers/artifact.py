@@ -83,7 +83,9 @@ def save(explainer: ScoringExplainer, directory: str | Path) -> Path:
     (out / "background.json").write_text(json.dumps(_records(bg.raw)))
     if explainer.sample is not None:
         (out / "sample.json").write_text(json.dumps(_records(explainer.sample)))
-    evaluation.write(explainer, out)
+    written = evaluation.write(explainer, out)
+    if written is not None and manifest.evaluation is not None:
+        manifest.evaluation.file = written
     if explainer.baseline is not None:
         explainer.baseline.save(out)
         manifest.monitoring = monitoring.section(explainer.baseline)

@@ -37,11 +37,11 @@ def test_packages_of_a_model_include_its_pipeline_steps() -> None:
 
 def test_an_svc_needs_no_extra_and_a_lightgbm_pipeline_needs_lightgbm(tmp_path: Path) -> None:
     x, y = dataset("binary")
-    svc = scorers.fit(SVC().fit(x, y), x.iloc[:60], **FAST)
+    svc = scorers.fit(SVC().fit(x, y), x.iloc[:40], **FAST)
     assert svc.manifest.model.packages == ["numpy", "sklearn"]
     assert runtime_packages.needed(svc.manifest) == {}
     pipe = make_pipeline(StandardScaler(), lgb.LGBMClassifier(n_estimators=5, verbose=-1)).fit(x, y)
-    explainer = scorers.fit(pipe, x.iloc[:60], **FAST)
+    explainer = scorers.fit(pipe, x.iloc[:40], **FAST)
     assert explainer.manifest.model.prediction_runtime == "sklearn"  # the runtime alone would not tell
     assert runtime_packages.needed(explainer.manifest) == {
         "lightgbm": "the model (Pipeline) is built from lightgbm"
@@ -78,3 +78,19 @@ def test_a_load_without_the_package_is_refused_naming_it(
     message = str(err.value)
     assert "prediction runtime lightgbm" in message and "lightgbm is not installed" in message
     assert "requirements-lightgbm.lock" in message
+
+
+def test_the_lgbm_surrogate_without_lightgbm_is_a_400_naming_the_field(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from scorers.errors import InputError
+
+    from sklearn.linear_model import LogisticRegression
+
+    x, y = dataset("binary")
+    explainer = scorers.fit(LogisticRegression().fit(x, y), x.iloc[:60], **FAST)
+    monkeypatch.setitem(sys.modules, "lightgbm", None)
+    with pytest.raises(InputError, match="lgbm surrogate needs the lightgbm package") as err:
+        explainer.explain_global(x.iloc[:30], kind="mimic")
+    assert err.value.field == "surrogate" and err.value.status == 400
+    assert explainer.explain_global(x.iloc[:30], kind="mimic", surrogate="tree").kind == "mimic"

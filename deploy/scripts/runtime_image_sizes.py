@@ -58,9 +58,23 @@ def build(runtime: str) -> dict[str, Any]:
     fitted, x = model(runtime)
     out = package(fitted, x, name=f"size-{runtime}", build=True, progress=lambda msg: None)
     ctx = ROOT / "build" / f"bento-size-{runtime}"
-    subprocess.run(["bash", str(ROOT / "deploy/scripts/stage-bento.sh"), out["bento_tag"], str(ctx)], check=True)
+    subprocess.run(
+        ["bash", str(ROOT / "deploy/scripts/stage-bento.sh"), out["bento_tag"], str(ctx)], check=True
+    )
     image = f"localhost/shapserve-size:{runtime}"
-    cmd = ["podman", "build", "--pull=never", "--format", "docker", "-q", "-t", image, "-f", "Dockerfile", str(ctx)]
+    cmd = [
+        "podman",
+        "build",
+        "--pull=never",
+        "--format",
+        "docker",
+        "-q",
+        "-t",
+        image,
+        "-f",
+        "Dockerfile",
+        str(ctx),
+    ]
     subprocess.run(cmd, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
     total = size(image)
     return {

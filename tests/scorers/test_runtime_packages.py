@@ -83,9 +83,9 @@ def test_a_load_without_the_package_is_refused_naming_it(
 def test_the_lgbm_surrogate_without_lightgbm_is_a_400_naming_the_field(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from scorers.errors import InputError
-
     from sklearn.linear_model import LogisticRegression
+
+    from scorers.errors import InputError
 
     x, y = dataset("binary")
     explainer = scorers.fit(LogisticRegression().fit(x, y), x.iloc[:60], **FAST)

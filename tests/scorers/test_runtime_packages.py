@@ -35,19 +35,21 @@ def test_packages_of_a_model_include_its_pipeline_steps() -> None:
     assert runtime_packages.model_packages(lambda row: row) is None  # does not pickle: unknown
 
 
-def test_an_svc_needs_no_extra_and_a_lightgbm_pipeline_needs_lightgbm(tmp_path: Path) -> None:
+def test_a_sklearn_model_needs_no_extra_and_a_lightgbm_pipeline_needs_lightgbm(tmp_path: Path) -> None:
+    from sklearn.linear_model import LogisticRegression
+
     x, y = dataset("binary")
-    svc = scorers.fit(SVC().fit(x, y), x.iloc[:40], **FAST)
+    svc = scorers.fit(LogisticRegression().fit(x, y), x.iloc[:40], **FAST)
     assert svc.manifest.model.packages == ["numpy", "sklearn"]
     assert runtime_packages.needed(svc.manifest) == {}
+    out = svc.save(tmp_path / "linear")
+    assert read_manifest(out).model.packages == ["numpy", "sklearn"]
+    # a pipeline holding a LightGBM model runs on the sklearn runtime: only its packages tell
     pipe = make_pipeline(StandardScaler(), lgb.LGBMClassifier(n_estimators=5, verbose=-1)).fit(x, y)
-    explainer = scorers.fit(pipe, x.iloc[:40], **FAST)
-    assert explainer.manifest.model.prediction_runtime == "sklearn"  # the runtime alone would not tell
-    assert runtime_packages.needed(explainer.manifest) == {
-        "lightgbm": "the model (Pipeline) is built from lightgbm"
-    }
-    out = explainer.save(tmp_path / "pipe")
-    assert read_manifest(out).model.packages == explainer.manifest.model.packages
+    manifest = svc.manifest.model_copy(deep=True)
+    manifest.model.type, manifest.model.packages = "Pipeline", runtime_packages.model_packages(pipe)
+    assert manifest.model.prediction_runtime == "sklearn"
+    assert runtime_packages.needed(manifest) == {"lightgbm": "the model (Pipeline) is built from lightgbm"}
 
 
 def test_a_booster_and_an_onnx_model_need_their_runtimes(tmp_path: Path) -> None:

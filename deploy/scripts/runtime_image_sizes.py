@@ -41,7 +41,7 @@ def model(runtime: str) -> Any:
     if runtime == "xgboost":
         import xgboost
 
-        return xgboost.XGBClassifier(n_estimators=50).fit(x, y), x
+        return xgboost.XGBClassifier(n_estimators=50).fit(x, (y == y[0]).astype(int)), x  # 0/1 labels
     raise SystemExit(f"unknown runtime {runtime!r}: sklearn, onnx, lightgbm or xgboost")
 
 

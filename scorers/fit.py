@@ -40,6 +40,7 @@ from .manifest import (
 from .masking import IDENTITY, Masking
 from .packaging_options import PackagingOptions
 from .probe import probe_features
+from .runtime_packages import model_packages
 from .runtimes import CLASSIFIER, ModelRuntime, coalitions
 from .scoring_explainer import ScoringExplainer
 from .tables import read_table
@@ -287,6 +288,9 @@ def _model_section(
         onnx_export=coalition.onnx,
         fast_path=coalition.fast_path,
         type="onnx" if runtime.format == "onnx" else type(getattr(runtime, "model", model)).__name__,
+        packages=["onnxruntime"]
+        if runtime.format == "onnx"
+        else model_packages(getattr(runtime, "model", model)),
     )
 
 

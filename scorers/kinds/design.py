@@ -6,7 +6,7 @@ values with a linear map computed once (``scorers.shapley``).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -35,7 +35,7 @@ class DesignScorer(Scorer):
     evaluates_coalitions = True
     splits_background = True
     rows_alone = True  # shap_values below: one row per model call
-    _state_keys = ("masks_", "projection_", "full_weight_")
+    _state_keys: ClassVar[tuple[str, ...]] = ("masks_", "projection_", "full_weight_")
 
     def _design(self, n_players: int) -> CoalitionDesign:
         raise NotImplementedError

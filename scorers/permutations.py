@@ -41,32 +41,28 @@ def chain_masks(orders: IntArray) -> BoolArray:
     """The proper, non-empty prefixes of each permutation: (R, P, M) -> (R, P, M - 1, M).
 
     Prefix t holds the first t + 1 players of the order."""
-    r, p, m = orders.shape
+    m = orders.shape[-1]
     rank = np.argsort(orders, axis=-1)  # rank[j] = position of player j in the order
     steps = np.arange(m - 1)[:, None]  # prefix t covers positions 0..t
     return rank[:, :, None, :] <= steps[None, None, :, :]
 
 
-def contributions(orders: IntArray, chain: FloatArray, at_rows: FloatArray, at_x: FloatArray) -> FloatArray:
+def contributions(ranks: IntArray, chain: FloatArray, at_rows: FloatArray, at_x: FloatArray) -> FloatArray:
     """Marginal contributions of each permutation, per player.
 
-    ``orders`` (R, P, M); ``chain`` (R, P, M - 1, K) the values at the prefixes; ``at_rows`` (R, K) each
-    row's own value (the empty coalition); ``at_x`` (K,) the full coalition -> (R, P, K, M).
+    ``ranks`` (R, P, M) each player's position in its permutation (``np.argsort`` of the order); ``chain``
+    (R, P, M - 1, K) the values at the prefixes; ``at_rows`` (R, K) each row's own value (the empty
+    coalition); ``at_x`` (K,) the full coalition -> (R, P, K, M).
     """
-    r, p, m = orders.shape
+    r, p, m = ranks.shape
     k = at_x.shape[-1]
-    ends = np.concatenate(
-        [
-            np.broadcast_to(at_rows[:, None, None, :], (r, p, 1, k)),
-            chain,
-            np.broadcast_to(at_x[None, None, None, :], (r, p, 1, k)),
-        ],
-        axis=2,
-    )
-    steps = np.diff(ends, axis=2)  # (R, P, M, K): the step at position t belongs to orders[..., t]
-    out = np.empty((r, p, k, m))
-    np.put_along_axis(out, np.broadcast_to(orders[:, :, None, :], (r, p, k, m)), np.swapaxes(steps, 2, 3), -1)
-    return out
+    ends = np.empty((r, p, m + 1, k))
+    ends[:, :, 0] = at_rows[:, None, :]
+    ends[:, :, 1:m] = chain
+    ends[:, :, m] = at_x
+    steps = np.diff(ends, axis=2)  # (R, P, M, K): the step at position t belongs to the order's t-th player
+    per_player = np.take_along_axis(steps, ranks[..., None], axis=2)  # player j's step sits at rank[j]
+    return np.swapaxes(per_player, 2, 3)
 
 
 def row_estimates(per_permutation: FloatArray) -> tuple[FloatArray, FloatArray]:

@@ -39,7 +39,7 @@ def _size_probabilities(m: int, by: str) -> FloatArray:
     """P(|S| = s) for s = 1..M-1: 'kernel' (the kernel's mass per size) or 'leverage' (uniform)."""
     sizes = np.arange(1, m)
     if by == "kernel":
-        mass = np.array([math.comb(m, s) * _kernel_weight(m, s) for s in sizes])
+        mass = np.array([math.comb(m, s) * _kernel_weight(m, int(s)) for s in sizes])
     else:
         mass = np.ones(len(sizes))
     return mass / mass.sum()

@@ -74,7 +74,9 @@ class PermutationScorer(DesignScorer):
         game = ctx.game
         self.at_rows_ = game.fn(game.background)  # (nb, K): each row's game starts here
         m = ctx.masking.n_players
-        self.cols_ = chain_masks(self.orders_)[..., ctx.masking.column_group] if m > 1 else None
+        self.ranks_ = np.argsort(self.orders_, axis=-1)
+        cols = chain_masks(self.orders_)[..., ctx.masking.column_group] if m > 1 else None
+        self.cols_ = None if cols is None else np.ascontiguousarray(cols)
 
     def _per_row(self, x: np.ndarray) -> tuple[FloatArray, FloatArray, FloatArray]:
         """One row (1, d): each background row's estimate and its sampling variance (nb, K, M), and f(x)."""
@@ -89,7 +91,7 @@ class PermutationScorer(DesignScorer):
         flat = hyb.reshape(-1, d)
         parts = [game.fn(flat[lo : lo + game.max_batch]) for lo in range(0, len(flat), game.max_batch)]
         chain = np.concatenate(parts).reshape(r, p, steps, -1)
-        est, var = row_estimates(contributions(self.orders_, chain, self.at_rows_, fx[0]))
+        est, var = row_estimates(contributions(self.ranks_, chain, self.at_rows_, fx[0]))
         return est, var, fx
 
     def shap_values_with_se(self, x: np.ndarray) -> tuple[FloatArray, FloatArray, FloatArray]:

@@ -12,10 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from ..masking import Masking
 from ..permutations import antithetic_orders, chain_masks, contributions, row_estimates
 from .base import FitContext, FitOptions, FloatArray, register
-from .design import DesignScorer, black_box_spaces
+from .design import DesignScorer
 from .kernel import default_coalitions
 
 KERNEL_ROWS = 20  # the kernel scorer's default background: the budget is its rows x its coalitions
@@ -45,10 +44,6 @@ class PermutationScorer(DesignScorer):
         super().__init__(pairs=pairs, seed=seed, **params)
         self.pairs = pairs
         self.seed = seed
-
-    @classmethod
-    def native_spaces(cls, head: Any, task: str, mode: str, masking: Masking, **params: Any) -> list[str]:
-        return black_box_spaces(head, task)
 
     @classmethod
     def default_background(cls, n_players: int, head: Any = None, n_columns: int = 0) -> tuple[int, str]:

@@ -266,6 +266,18 @@ class ScoringExplainer:
     def _shap_values(self, x: np.ndarray, cancel: Callable[[], bool] | None, with_se: bool = False) -> Any:
         """(values, outputs), and the values' sampling standard errors when ``with_se``."""
         compute = self.scorer.shap_values_with_se if with_se else self.scorer.shap_values
+        return self.in_slices(compute, x, cancel)
+
+    def in_slices(
+        self,
+        compute: Callable[[np.ndarray], tuple[np.ndarray, ...]],
+        x: np.ndarray,
+        cancel: Callable[[], bool] | None,
+    ) -> tuple[np.ndarray, ...]:
+        """``compute`` (encoded rows -> arrays with a row axis first) of rows ``x``, in slices of about
+        ``_SLICE_SECONDS`` with ``cancel`` asked before each (``ExplanationCancelled`` once it returns True);
+        in one call without ``cancel``.  ``compute`` must give a row the same values whatever rows it
+        comes with (every kind's rule, and the interaction methods')."""
         n = len(x)
         if cancel is None or n == 0:
             return compute(x)
@@ -285,12 +297,19 @@ class ScoringExplainer:
             lo = hi
         return tuple(np.concatenate([p[j] for p in parts]) for j in range(len(parts[0])))
 
-    def interactions(self, rows: Any) -> Interactions:
+    def interactions(self, rows: Any, *, cancel: Callable[[], bool] | None = None) -> Interactions:
         """Pairwise Shapley interaction values of rows, with the main effects on the diagonal: each row
-        of a matrix sums to the feature's SHAP value (see :mod:`scorers.interactions`)."""
+        of a matrix sums to the feature's SHAP value (see :mod:`scorers.interactions`).  ``cancel`` as
+        :meth:`explain_frame`'s: asked between slices of rows."""
+        return self.interactions_frame(self.validate(rows), cancel=cancel)
+
+    def interactions_frame(
+        self, frame: pd.DataFrame, *, cancel: Callable[[], bool] | None = None
+    ) -> Interactions:
+        """:meth:`interactions` of validated rows."""
         from .interactions import interactions
 
-        return interactions(self, self.validate(rows))
+        return interactions(self, frame, cancel)
 
     def explain_global(
         self, rows: Any | None = None, *, kind: str = "shap", labels: Any = None, **options: Any

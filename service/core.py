@@ -198,16 +198,24 @@ class ScoringService:
         ROWS.labels(**self.labels, endpoint="counterfactuals").inc(len(frame))
         return answers.counterfactuals(found, frame, self.explainer)
 
-    def interactions(self, instances: Any, top_k: Any = None, pairs: Any = None) -> dict[str, Any]:
+    def interactions(
+        self,
+        instances: Any,
+        top_k: Any = None,
+        pairs: Any = None,
+        *,
+        cancel: Callable[[], bool] | None = None,
+    ) -> dict[str, Any]:
         """``/explain_interactions``'s answer: ``/explain``'s plus the pairwise interaction values
-        (``scorers.interactions``); ``pairs`` and ``top_k`` (counting pairs) are checked before any work."""
+        (``scorers.interactions``); ``pairs`` and ``top_k`` (counting pairs) are checked before any work;
+        ``cancel`` as ``explain``'s."""
         names = self.explainer.features
         chosen = check_pairs(pairs, names)
         k = parse_top_k(top_k, len(names) * (len(names) - 1) // 2, source=JSON)
         with self.admitted(instances) as frame:
             out, proba = self.prediction(frame)
             t0 = time.perf_counter()
-            inter = self.explainer.interactions(frame)
+            inter = self.explainer.interactions_frame(frame, cancel=cancel)
             EXPLAIN_SECONDS.labels(**self.labels).observe(time.perf_counter() - t0)
         ROWS.labels(**self.labels, endpoint="explain_interactions").inc(len(frame))
         return answers.interactions(out, proba, inter, chosen, k)

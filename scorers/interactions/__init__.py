@@ -17,6 +17,7 @@ scorer serves: rows sum to ``/explain``'s values whatever the method.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -59,13 +60,25 @@ def pair_index(explainer: ScoringExplainer, x: np.ndarray) -> tuple[str, PairInd
     return "sampling", sampling.pair_index(game, x)
 
 
-def interactions(explainer: ScoringExplainer, frame: pd.DataFrame) -> Interactions:
-    """Pairwise interaction values of validated rows (``ScoringExplainer.interactions``)."""
+def interactions(
+    explainer: ScoringExplainer, frame: pd.DataFrame, cancel: Callable[[], bool] | None = None
+) -> Interactions:
+    """Pairwise interaction values of validated rows (``ScoringExplainer.interactions``): the SHAP
+    values and the SII of each slice of rows together, ``cancel`` asked between slices."""
     x = explainer.masking.encode(frame)
-    shap_values, outputs = explainer.scorer.shap_values(x)
-    method, index = pair_index(explainer, x)
+    chosen: list[tuple[str, bool]] = []  # (method, exact): the same for every slice
+
+    def compute(rows: np.ndarray) -> tuple[np.ndarray, ...]:
+        shap_values, outputs = explainer.scorer.shap_values(rows)
+        method, index = pair_index(explainer, rows)
+        chosen.append((method, index.error is None))
+        error = np.full_like(index.sii, np.nan) if index.error is None else index.error
+        return shap_values, outputs, index.sii, error
+
+    shap_values, outputs, sii, error = explainer.in_slices(compute, x, cancel)
+    method, exact = chosen[0]
     return Interactions(
-        values=assemble(index.sii, shap_values),
+        values=assemble(sii, shap_values),
         shap_values=shap_values,
         base_values=np.asarray(explainer.expected_values, dtype=np.float64),
         outputs=outputs,
@@ -73,7 +86,7 @@ def interactions(explainer: ScoringExplainer, frame: pd.DataFrame) -> Interactio
         classes=explainer.classes,
         output_space=explainer.output_space,
         method=method,
-        exact=index.error is None,
+        exact=exact,
         note=_NOTES[method].format(draws=sampling.DRAWS_PER_NODE),
-        errors=None if index.error is None else cell_errors(index.error),
+        errors=None if exact else cell_errors(error),
     )

@@ -109,6 +109,23 @@ class BaseScoringExplainer:
         """Azure ML's alias of :meth:`explain`."""
         return self.explain(evaluation_examples)
 
+    def interactions(self, evaluation_examples: Any) -> list[Any]:
+        """Pairwise interaction values in :meth:`explain`'s layout, a ``[feature][feature]`` matrix in
+        place of each row's values (``[class][row][feature][feature]`` or ``[row][feature][feature]``);
+        each matrix row sums to the matching :meth:`explain` value (``scorers.interactions``)."""
+        inter = self.explainer.interactions(evaluation_examples)
+        if self.explainer.classes is None:
+            return inter.values[:, 0].tolist()
+        return np.transpose(inter.values, (1, 0, 2, 3)).tolist()
+
+    def counterfactuals(
+        self, evaluation_examples: Any, target: Any, *, count: int = 1, constraints: Any = None
+    ) -> Any:
+        """The engine's ``explainer.counterfactuals`` (``scorers.counterfactuals.Counterfactuals``)."""
+        return self.explainer.counterfactuals(
+            evaluation_examples, target, count=count, constraints=constraints
+        )
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(scorer={self.explainer.scorer.name!r}, space={self.output_space!r})"
 

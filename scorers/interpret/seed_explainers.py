@@ -18,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -37,6 +37,9 @@ from ..scoring_explainer import ScoringExplainer
 from ..tables import read_table
 from ..transformations import compose, is_fitted
 from .seed_explanations import LocalExplanation
+
+if TYPE_CHECKING:
+    from ..counterfactuals import Counterfactuals
 
 # interpret-community's PFI metric names -> scikit-learn scorer names (same sign convention: an error
 # metric's importance is the increase of the error)
@@ -167,9 +170,25 @@ class TabularExplainer:
     def scorer(self) -> str:
         return self.explainer.scorer.name
 
-    def explain_local(self, evaluation_examples: Any, *, engineered: bool = False) -> LocalExplanation:
+    def explain_local(
+        self, evaluation_examples: Any, *, engineered: bool = False, interactions: bool = False
+    ) -> LocalExplanation:
+        """With ``interactions=True`` (raw features only) the explanation also carries the pairwise
+        interaction values (``local_interaction_values``; the engine's ``explainer.interactions``)."""
+        if interactions and engineered:
+            raise UnsupportedOperationError("interaction values are given for raw features only")
         exp = self.explainer.explain(evaluation_examples, engineered=engineered)
-        return LocalExplanation(_named(exp, self.classes), engineered=engineered)
+        inter = self.explainer.interactions(evaluation_examples) if interactions else None
+        return LocalExplanation(_named(exp, self.classes), engineered=engineered, interactions=inter)
+
+    def counterfactuals(
+        self, evaluation_examples: Any, target: Any, *, count: int = 1, constraints: Any = None
+    ) -> Counterfactuals:
+        """The engine's ``explainer.counterfactuals``: per row, up to ``count`` diverse counterfactuals
+        reaching ``target`` within ``constraints`` (``scorers.counterfactuals``)."""
+        return self.explainer.counterfactuals(
+            evaluation_examples, target, count=count, constraints=constraints
+        )
 
     def explain_global(
         self, evaluation_examples: Any = None, *, engineered: bool = False

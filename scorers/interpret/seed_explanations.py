@@ -10,20 +10,35 @@ Global explanations are the engine's ``GlobalExplanation``, which answers the se
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..explanation_objects import Explanation, FloatArray
 
+if TYPE_CHECKING:
+    from ..interactions import Interactions
+
 
 class LocalExplanation:
     """Local explanation of n rows in the seed's layout; ``explanation`` is the engine's object."""
 
-    def __init__(self, explanation: Explanation, *, engineered: bool = False) -> None:
+    def __init__(
+        self, explanation: Explanation, *, engineered: bool = False, interactions: Interactions | None = None
+    ) -> None:
         self.explanation = explanation
         self.is_engineered = engineered
         self.is_raw = not engineered
+        self.interactions = interactions  # explain_local(..., interactions=True)
+
+    @property
+    def local_interaction_values(self) -> list[Any] | None:
+        """Pairwise interaction values in the seed's class-first layout: ``[class][row][feature][feature]``
+        for classifiers, ``[row][feature][feature]`` for regressors (None unless asked for); each
+        ``[feature]`` row sums to the matching ``local_importance_values`` entry (scorers.interactions)."""
+        if self.interactions is None:
+            return None
+        return self._shape(np.transpose(self.interactions.values, (1, 0, 2, 3)))
 
     # -- facts ------------------------------------------------------------------------------------------
     @property

@@ -89,3 +89,14 @@ class IceBody(SourceBody):
     )
     grid_points: int = Field(20, ge=2, le=100)
     pd_rows: int = Field(200, ge=0, le=1000, description="Cohort rows (a sample) averaged into the PD curve.")
+
+
+class InteractionsBody(SourceBody):
+    cohort: Cohort = Field(default_factory=Cohort)
+    class_: str | None = Field(None, alias="class")
+    feature: str | None = Field(
+        None, max_length=300, description="Also its dependence plot, coloured by its strongest partner."
+    )
+    max_rows: int = Field(
+        100, ge=1, le=1000, description="Cohort rows (a sample) whose matrices are averaged."
+    )

@@ -12,12 +12,14 @@ from typing import Any
 from starlette.responses import Response
 
 from ..dashboard import assets, views
+from ..dashboard import interactions as dash_interactions
 from ..dashboard.schemas import (
     CohortsBody,
     DependenceBody,
     ExploreBody,
     IceBody,
     ImportanceBody,
+    InteractionsBody,
     PerformanceBody,
     RowBody,
     SourceBody,
@@ -107,5 +109,14 @@ ROUTES = (
         "ICE curves of rows and the partial dependence over a cohort, predicted live",
         IceBody,
         scoring=True,
+    ),
+    RouteSpec(
+        "/dashboard/api/interactions",
+        "POST",
+        lambda call: dash_interactions.interactions(call.core, call.body, cancel=call.cancel.is_set),
+        "A cohort's mean |pairwise interaction| and a dependence plot coloured by the strongest partner",
+        body=InteractionsBody,
+        scoring=True,
+        tags=TAGS,
     ),
 )

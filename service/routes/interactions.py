@@ -10,7 +10,7 @@ from ..schemas import InteractionsRequest, InteractionsResponse
 
 def explain_interactions(call: Call) -> dict[str, Any]:
     body = call.body
-    return call.core.interactions(body.instances, body.top_k, body.pairs)
+    return call.core.interactions(body.instances, body.top_k, body.pairs, cancel=call.cancel.is_set)
 
 
 ROUTES = (

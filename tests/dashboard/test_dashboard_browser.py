@@ -23,7 +23,17 @@ from sklearn.metrics import accuracy_score, precision_recall_fscore_support
 pytestmark = pytest.mark.slow
 
 KEY = "browser-key"
-TABS = ["cohorts", "performance", "explorer", "importance", "individual", "whatif", "ice"]
+TABS = [
+    "cohorts",
+    "performance",
+    "explorer",
+    "importance",
+    "individual",
+    "whatif",
+    "ice",
+    "counterfactuals",
+    "interactions",
+]
 AUTH = {"authorization": f"Bearer {KEY}"}
 
 
@@ -142,9 +152,16 @@ def test_every_tab_paints_under_a_prefix_with_nothing_from_elsewhere(
         "dashboard/api/sources",
         "dashboard/api/summary",
         "dashboard/api/ice",
+        "dashboard/api/interactions",
         "explain",
+        "explain_interactions",
+        "counterfactuals",
     } <= routes
-    assert "dashboard/static/vendor/plotly-basic.min.js" in routes
+    assert {
+        "dashboard/static/vendor/plotly-basic.min.js",
+        "dashboard/static/interactions.js",
+        "dashboard/static/counterfactuals.js",
+    } <= routes
 
 
 def test_the_key_field_unlocks_the_data(browser: Any, served: Served) -> None:
@@ -339,3 +356,104 @@ def test_switching_to_the_training_sample_and_a_stored_explanation(browser: Any,
 
 
 ROW = LOAN_ROW
+
+
+def post_direct(served: Served, route: str, body: dict[str, Any]) -> dict[str, Any]:
+    r = httpx.post(served.direct + "/" + route, json=body, headers=AUTH, timeout=60)
+    assert r.status_code == 200, r.text
+    return dict(r.json())
+
+
+def shown_matrix(page: Any, table: str) -> np.ndarray:
+    cells = page.locator(f"#{table} td[data-value]")
+    values = [
+        (int(c.get_attribute("data-i")), int(c.get_attribute("data-j")), c.get_attribute("data-value"))
+        for c in cells.all()
+    ]
+    m = max(i for i, _, _ in values) + 1
+    out = np.full((m, m), np.nan)
+    for i, j, v in values:
+        out[i, j] = float(v)
+    return out
+
+
+def test_interaction_heat_maps_and_dependence_show_the_routes_values(
+    browser: Any, served: Served, loan_eval: tuple[pd.DataFrame, pd.Series]
+) -> None:
+    rec = open_page(browser, served)
+    page = rec.page
+    tab(page, "interactions")
+    page.wait_for_selector("#int-dep-plot.js-plotly-plot")
+    page.wait_for_selector("#int-rowmap #int-row-table")  # visible
+    x, _ = loan_eval
+    cls = page.locator("#int-class").input_value()
+    # one row: the matrix /explain_interactions gives for row 0, the chosen class
+    direct = post_direct(served, "explain_interactions", {"instances": records(x.iloc[[0]])})
+    k = direct["classes"].index(cls)
+    np.testing.assert_allclose(
+        shown_matrix(page, "int-row-table"), direct["interaction_values"][0][k], rtol=0, atol=0
+    )
+    # the cohort: mean |value| over the rows the page says it used, from /explain_interactions
+    state = page.evaluate("window.shapserveDashboard.last.interactions")
+    rows = state["rows"]
+    assert len(rows) == 100 and state["n_cohort"] == len(x)
+    many = post_direct(served, "explain_interactions", {"instances": records(x.iloc[rows])})
+    mean_abs = np.abs(np.asarray(many["interaction_values"], dtype=float)[:, k]).mean(axis=0)
+    np.testing.assert_allclose(shown_matrix(page, "int-cohort-table"), mean_abs, rtol=1e-12, atol=1e-15)
+    # the dependence plot: the feature's values and its SHAP values on those rows
+    feature = page.locator("#int-feature").input_value()
+    j = many["features"].index(feature)
+    trace = page.evaluate("document.querySelector('#int-dep-plot').data[0]")
+    shap = np.asarray(many["local_importance_values"], dtype=float)[:, k, j]
+    np.testing.assert_allclose(trace["y"], shap, rtol=1e-9, atol=1e-12)
+    assert trace["x"] == [r[feature] for r in records(x.iloc[rows])]
+    rec.assert_clean(served)
+
+
+def test_counterfactuals_panel_shows_the_route_and_opens_one_in_what_if(
+    browser: Any, served: Served, loan_eval: tuple[pd.DataFrame, pd.Series]
+) -> None:
+    rec = open_page(browser, served)
+    page = rec.page
+    tab(page, "counterfactuals")
+    page.wait_for_selector("#cf-found")
+    page.uncheck(".cf-may[value=income]")
+    page.fill("#cf-count", "2")
+    page.click("#cf-run")
+    page.wait_for_function("() => window.shapserveDashboard.last.counterfactuals.request.count === 2")
+    settle(page, "counterfactuals")
+    x, _ = loan_eval
+    row = records(x.iloc[[0]])[0]
+    target = page.locator("#cf-target").input_value()
+    assert target != served.predict([row])["predictions"][0]
+    direct = post_direct(
+        served,
+        "counterfactuals",
+        {"instances": [row], "target": target, "count": 2, "constraints": {"fixed": ["income"]}},
+    )
+    found = direct["rows"][0]["counterfactuals"]
+    assert len(found) >= 1
+    assert int(page.locator("#cf-found").get_attribute("data-found")) == len(found)
+    for i, cf in enumerate(found):
+        assert "income" not in cf["changes"]
+        assert (
+            json.loads(page.locator(f".cf-prediction[data-cf='{i}']").get_attribute("data-value")) == target
+        )
+        assert (
+            float(page.locator(f".cf-distance[data-cf='{i}']").get_attribute("data-value")) == cf["distance"]
+        )
+        for name in cf["changes"]:
+            cell = page.locator(f"#cf-table td[data-cf='{i}'][data-feature='{name}']")
+            assert json.loads(cell.get_attribute("data-value")) == cf["instance"][name]
+            assert "changed" in cell.get_attribute("class")
+    # open the first in What-if: the edited row is the counterfactual, predicted as the target
+    page.click("#cf-open-0")
+    settle(page, "whatif")
+    page.wait_for_selector("#whatif-prediction")
+    page.wait_for_function("() => window.shapserveDashboard.last.whatif")
+    instance = page.evaluate("window.shapserveDashboard.last.whatif.instance")
+    assert instance == found[0]["instance"]
+    assert page.locator("#whatif-prediction").inner_text() == target
+    probs = json.loads(page.locator("#whatif-probabilities").get_attribute("data-values"))
+    assert probs == pytest.approx(found[0]["probabilities"], abs=1e-12)
+    rec.assert_clean(served)

@@ -555,3 +555,36 @@ def test_eval_predictions_stored_at_packaging_are_used_or_redone(tmp_path: Any) 
     explainer.evaluation.predictions = (stale, explainer.evaluation.predictions[1])
     labels, notes = shown(scorers.load(explainer.save(tmp_path / "stale")))
     assert labels == [str(v) for v in own] and RECOMPUTED in notes
+
+
+# ------------------------------------------------------------------------------------ interactions
+def test_cohort_interactions_are_the_mean_of_explain_interactions(
+    client_for: Any, reg_eval: tuple[pd.DataFrame, pd.Series]
+) -> None:
+    """A tree regressor (its features interact): the cohort matrix is the mean |value| of
+    /explain_interactions on the rows the view names, and the dependence plot is coloured by the
+    feature of largest mean |interaction| with the plotted one."""
+    c = client_for("reg")
+    x, _ = reg_eval
+    cohort = {"name": "old", "filters": [{"field": "age", "op": "gt", "value": 0.0}]}
+    res = post(c, "interactions", {"cohort": cohort, "feature": "bmi", "max_rows": 30})
+    rows = res["rows"]
+    assert len(rows) == 30 and res["n_cohort"] == (x["age"] > 0).sum()
+    assert all(x["age"].to_numpy()[rows] > 0)
+    direct = c.post("/explain_interactions", json={"instances": records(x.iloc[rows])}).json()
+    values = np.asarray(direct["interaction_values"], dtype=float)  # (n, M, M)
+    mean_abs = np.abs(values).mean(axis=0)
+    np.testing.assert_allclose(res["mean_abs"], mean_abs, rtol=1e-9, atol=1e-12)
+    assert (res["method"], res["exact"]) == (direct["interaction_method"], True)
+    names = direct["features"]
+    j = names.index("bmi")
+    partner = names[int(np.argmax(np.where(np.arange(len(names)) == j, -1.0, mean_abs[j])))]
+    dep = res["dependence"]
+    assert dep["partner"] == partner and dep["partner_mean_abs"] > 0
+    assert dep["x_values"] == x["bmi"].to_numpy()[rows].tolist()
+    assert dep["color_values"] == x[partner].to_numpy()[rows].tolist()
+    np.testing.assert_allclose(
+        dep["shap_values"], np.asarray(direct["local_importance_values"])[:, j], rtol=1e-9, atol=1e-12
+    )
+    bad = c.post(API + "interactions", json={"feature": "nope"})
+    assert bad.status_code == 400 and bad.json()["field"] == "feature"

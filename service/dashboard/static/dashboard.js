@@ -912,6 +912,15 @@
 
   const RENDER = { cohorts: renderCohorts, performance: renderPerformance, explorer: renderExplorer, importance: renderImportance,
     individual: renderIndividual, whatif: renderWhatif, ice: renderIce };
+  // tabs in files of their own (interactions.js, counterfactuals.js), loaded before this one: each put
+  // {render(panel, current, lib), needsRows} on window.shapserveTabs; lib is the helpers below
+  const LIB = { S, h, $, api, plot, select, fmt, message, save, explanationLine, classOptions, defaultClass,
+    activeCohort, pickers, selectedPoint, show, rerender, fieldOptions, scaffold };
+  for (const [tab, spec] of Object.entries(window.shapserveTabs || {})) {
+    TABS.push(tab);
+    if (spec.needsRows) NEEDS_ROWS[tab] = true;
+    RENDER[tab] = (panel, current) => spec.render(panel, current, LIB);
+  }
 
   // ------------------------------------------------------------------------------------ wiring
   document.querySelectorAll("nav button").forEach((b) => b.addEventListener("click", () => { if (!b.disabled) show(b.dataset.tab); }));

@@ -95,3 +95,46 @@ def test_sampling_is_within_its_stated_error(monkeypatch: pytest.MonkeyPatch) ->
     x = explainer.masking.encode(explainer.validate(rows))
     more = sampling.pair_index(explainer.scorer.ctx_.game, x, per_node=32)
     assert np.abs(more.sii - sii).max() < np.abs(2 * got.values - sii)[..., iu, ju].max()
+
+
+@pytest.mark.parametrize("name", ["tree-gb-classifier", "kernel_machine-svc", "exact-mlp"])
+def test_cancellable_interactions_are_sliced_and_stop_when_asked(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As /explain's token: asked between slices of rows; the slicing changes no value, and a set token
+    stops the work with ExplanationCancelled before the remaining slices are computed."""
+    import scorers
+    from scorers import scoring_explainer as explainer_module
+
+    explainer = support.fitted_explainer(name)
+    rows = explainer.validate(support.held_out_rows(name, 9))
+    whole = explainer.interactions_frame(rows)
+    monkeypatch.setattr(explainer_module, "_SLICE_SECONDS", 0.0)  # the smallest slices
+    asked: list[int] = []
+    sliced = explainer.interactions_frame(rows, cancel=lambda: bool(asked.append(1)))
+    assert len(asked) > 1
+    np.testing.assert_array_equal(sliced.values, whole.values)
+    np.testing.assert_array_equal(sliced.shap_values, whole.shap_values)
+    assert (sliced.method, sliced.exact) == (whole.method, whole.exact)
+    calls: list[int] = []
+    real = explainer.scorer.shap_values
+    monkeypatch.setattr(explainer.scorer, "shap_values", lambda x: calls.append(len(x)) or real(x))
+    with pytest.raises(scorers.ExplanationCancelled):
+        explainer.interactions_frame(rows, cancel=lambda: len(calls) >= 1)
+    assert calls and sum(calls) < len(rows)  # stopped after the first slice
+
+
+def test_sampled_interactions_keep_their_errors_when_sliced(monkeypatch: pytest.MonkeyPatch) -> None:
+    from scorers import scoring_explainer as explainer_module
+
+    name = "kernel-mlp-wide"
+    monkeypatch.setattr(enumeration, "MAX_PLAYERS", 11)
+    explainer = support.fitted_explainer(name)
+    rows = explainer.validate(support.held_out_rows(name, 3))
+    whole = explainer.interactions_frame(rows)
+    monkeypatch.setattr(explainer_module, "_SLICE_SECONDS", 0.0)
+    sliced = explainer.interactions_frame(rows, cancel=lambda: False)
+    assert (sliced.method, sliced.exact) == ("sampling", False)
+    assert whole.errors is not None and sliced.errors is not None
+    np.testing.assert_array_equal(sliced.values, whole.values)
+    np.testing.assert_array_equal(sliced.errors, whole.errors)

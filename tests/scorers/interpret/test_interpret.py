@@ -198,3 +198,38 @@ def test_explanation_client_is_the_stores_not_the_engines() -> None:
     with pytest.raises(AttributeError):
         interpret.NoSuchName  # noqa: B018
     assert isinstance(scorers.interpret.TabularExplainer, type)
+
+
+def test_seed_explainers_carry_interactions_and_counterfactuals() -> None:
+    """explain_local(interactions=True) and the scoring explainer's interactions(): the brute-force
+    oracle's pairwise values in the seed's class-first layout, rows summing to the local values;
+    counterfactuals() is the engine's, each returned row predicted as the target."""
+    from interaction_oracle import interaction_oracle_for
+
+    x, _ = dataset("binary")
+    model = fitted_model("forest", "binary")
+    names = [f"feature {j}" for j in range(5)]
+    explainer = TabularExplainer(model, x.to_numpy()[:150], features=names, classes=["neg", "pos"], **FAST)
+    rows = x.iloc[-4:].to_numpy()
+    local = explainer.explain_local(rows, interactions=True)
+    inter = np.asarray(local.local_interaction_values)  # [class][row][feature][feature]
+    assert inter.shape == (2, 4, 5, 5) and explainer.explain_local(rows).local_interaction_values is None
+    matrix, _, _ = interaction_oracle_for(
+        explainer.explainer, model, pd.DataFrame(rows, columns=names), as_array=True
+    )
+    np.testing.assert_allclose(inter, np.transpose(matrix, (1, 0, 2, 3)), rtol=0, atol=1e-9)
+    np.testing.assert_allclose(inter.sum(axis=-1), local.local_importance_values, rtol=0, atol=1e-9)
+    with pytest.raises(UnsupportedOperationError, match="raw features"):
+        explainer.explain_local(rows, engineered=True, interactions=True)
+    scoring = TreeScoringExplainer.from_engine(explainer.explainer)
+    np.testing.assert_allclose(scoring.interactions(rows), inter, rtol=0, atol=0)
+    pred = explainer.explainer.predict(rows)
+    target = "pos" if pred[0] == "neg" else "neg"
+    for found in (
+        explainer.counterfactuals(rows[:1], target, count=2),
+        scoring.counterfactuals(rows[:1], target, count=2),
+    ):
+        row = found.rows[0]
+        assert row.found >= 1 and all(p == target for p in row.predictions)
+        wanted = model.classes_[["neg", "pos"].index(target)]
+        assert list(model.predict(row.frame.to_numpy())) == [wanted] * row.found

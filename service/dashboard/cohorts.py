@@ -53,8 +53,9 @@ def _condition(col: Column, flt: Filter, at: str) -> Mask:
         unknown = [v for v in value if str(v) not in cats]
         if unknown:
             raise InputError(f"unknown categories {unknown[:5]}; expected some of {cats[:30]}", field=where)
-        codes = np.array([cats.index(str(v)) for v in value], dtype=np.int64)
-        hit = np.isin(col.values, codes)
+        chosen = np.zeros(len(cats) + 1, dtype=bool)  # the last entry: a missing value (-1)
+        chosen[[cats.index(str(v)) for v in value]] = True
+        hit = chosen[col.values]  # one gather over the rows
         return hit if op == "in" else ~hit & (col.values >= 0)
     if op not in NUMBER_OPS:
         raise InputError(
@@ -82,6 +83,8 @@ def _condition(col: Column, flt: Filter, at: str) -> Mask:
 def sample(ds: Dataset, rows: Mask, k: int) -> npt.NDArray[np.int64]:
     """At most k rows of a mask: those of lowest rank in the data set's fixed random order (so the
     same rows are shown across requests, axes and overlapping cohorts), in row order."""
+    if ds.order is not None:  # walk the fixed order: the first k rows of the mask in it
+        return np.sort(ds.order[np.flatnonzero(rows[ds.order])[:k]]).astype(np.int64)
     idx = np.flatnonzero(rows)
     if len(idx) > k:
         idx = np.sort(idx[np.argpartition(ds.rank[idx], k)[:k]])

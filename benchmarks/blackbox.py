@@ -271,7 +271,9 @@ def compare(
     w = np.asarray(kernel.background.weights, dtype=np.float64)
     c = kernel.scorer.n_coalitions
     evals = len(bg) * c
-    log(f"{name}: {kind} served; budget: {len(bg)} kernel rows x {c} coalitions = {evals} evaluations per row")
+    log(
+        f"{name}: {kind} served; budget: {len(bg)} kernel rows x {c} coalitions = {evals} evaluations per row"
+    )
     entry: dict[str, Any] = {"model": name, "scorer": kind, "evaluations": evals, "estimators": {}}
 
     def report(label: str, one: Callable[[int], np.ndarray]) -> None:

@@ -4,7 +4,7 @@ The ``kernel`` scorer (a shared KernelSHAP design on a small calibrated backgrou
 ``permutation`` scorer (antithetic permutations per row of a wide uniform background, the same model
 evaluations per explained row) are both measured against the full-data reference on the checked rows;
 the one with the smaller error is served, and both errors are recorded (manifest
-``fidelity.estimators``).  docs/fidelity.md#the-black-box-estimator explains the candidates.
+``fidelity.estimators``).  docs/fidelity.md (Black-box estimators side by side) explains the candidates.
 """
 
 from __future__ import annotations

@@ -131,6 +131,12 @@ def test_permutation_is_unbiased_and_its_standard_errors_cover_the_oracle() -> N
         np.testing.assert_allclose(phi.sum(axis=-1), fx - explainer.scorer.base_values, rtol=0, atol=1e-6)
     se = np.stack([r[2] for r in runs])
     assert float(np.mean(np.abs(values - truth) <= 2 * se)) >= 0.9
+    # max_error's refinement (scorers.errorbars.refine) grows the permutations per row: 8x as many pairs
+    from scorers.errorbars.refine import _larger
+
+    bigger = _larger(explainer.scorer, 8 * explainer.scorer.n_coalitions)
+    assert bigger.params["pairs"] == 8 * explainer.scorer.params["pairs"]
+    assert float(np.mean(np.abs(bigger.shap_values(x)[0] - truth))) < 0.6 * one
 
 
 def test_permutation_is_exact_on_an_additive_model() -> None:

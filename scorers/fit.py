@@ -219,6 +219,10 @@ def package(
             max_error=options.max_error,
             latency_budget_ms=options.latency_budget_ms,
             calibrate=options.calibrating and kind.calibrates(size),
+            # the background and the design are the caller's when they give either
+            split_evaluations=fidelity.SPLIT_EVALUATIONS
+            if options.calibrating and options.background_size is None and options.n_coalitions is None
+            else None,
             seed=options.seed,
         ),
         say,

@@ -14,6 +14,7 @@ in the background (``shap_sample``).
 from __future__ import annotations
 
 import threading
+import time
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -382,6 +383,29 @@ def stored_dataset(core: ScoringService, key: str) -> Dataset:
     )
 
 
+@dataclass(frozen=True)
+class Loader:
+    """A source kept in its own module (``recorded``): how to load it, and how long a load stays fresh."""
+
+    load: Callable[[ScoringService], Dataset]
+    max_age: float
+
+
+LOADERS: dict[str, Loader] = {}
+LOADED_AT = "loaded_at"
+
+
+def register(key: str, load: Callable[[ScoringService], Dataset], max_age: float) -> None:
+    LOADERS[key] = Loader(load, max_age)
+
+
+def _fresh(key: str, ds: Dataset | None) -> Dataset | None:
+    loader = LOADERS.get(key)
+    if ds is None or loader is None or time.monotonic() - ds.cache.get(LOADED_AT, 0.0) <= loader.max_age:
+        return ds
+    return None
+
+
 class Registry:
     """The data sets of one loaded model in this worker: each loaded once (one loader at a time per
     key; other requests for it wait), stored explanations in a small LRU."""
@@ -399,18 +423,20 @@ class Registry:
 
     def get(self, key: str | None) -> Dataset:
         key = key or self.default_key()
-        if key not in (EVAL, SAMPLE) and not (key.startswith(STORED) and len(key) > len(STORED)):
+        known = key in (EVAL, SAMPLE, *LOADERS)
+        if not known and not (key.startswith(STORED) and len(key) > len(STORED)):
             raise InputError(
-                f"unknown source {key!r}; expected 'eval', 'sample' or 'stored:<id>'", field="source"
+                f"unknown source {key!r}; expected one of {[EVAL, SAMPLE, *LOADERS]} or 'stored:<id>'",
+                field="source",
             )
         with self._lock:
-            found = self._sets.get(key)
+            found = _fresh(key, self._sets.get(key))
             if found is not None:
                 return found
             gate = self._loading.setdefault(key, threading.Lock())
         with gate:
             with self._lock:
-                found = self._sets.get(key)
+                found = _fresh(key, self._sets.get(key))
             if found is None:
                 found = self._load(key)
                 with self._lock:
@@ -425,6 +451,10 @@ class Registry:
     def _load(self, key: str) -> Dataset:
         core = self._core()
         assert core is not None
+        if key in LOADERS:
+            ds = LOADERS[key].load(core)
+            ds.cache[LOADED_AT] = time.monotonic()
+            return ds
         if key.startswith(STORED):
             return stored_dataset(core, key)
         return rows_dataset(core, key, core.settings.dashboard_shap_rows)

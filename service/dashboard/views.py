@@ -19,7 +19,7 @@ from scorers.errors import InputError
 from scorers.manifest import MimicInfo
 from store import Filters
 
-from . import metrics
+from . import metrics, recorded
 from .cohorts import describe, mask, masks, sample
 from .schemas import (
     CohortsBody,
@@ -83,6 +83,7 @@ def sources(core: ScoringService) -> dict[str, Any]:
         )
     store_error = None
     try:
+        found.extend(recorded.listing(core))
         for meta in core.store.list(Filters(), limit=STORED_LISTED):
             found.append(
                 {

@@ -3,7 +3,7 @@
     python -m benchmarks.eval_rows
 
 The same rows through ``scorers.evaluation``'s reader and through ``pd.read_parquet`` plus the same
-typing; best of 3 each, with the file sizes (docs/decisions.md 28).
+typing; best of 3 each, with the file sizes (docs/decisions.md 30).
 """
 
 from __future__ import annotations

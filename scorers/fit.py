@@ -186,16 +186,23 @@ def package(
     )
     sample = _check_rows(frame, options.eval_size, options.seed)
 
-    def build(background: Background, n_coalitions: int | None = None) -> ScoringExplainer:
+    def build(
+        background: Background, n_coalitions: int | None = None, kind: str | None = None
+    ) -> ScoringExplainer:
         section = BackgroundSection(
             size=len(background.weights), method=background.method, source_rows=background.source_rows
         )
+        update: dict[str, Any] = {"background": section}
+        if kind is not None:  # another black-box kind measured against the chosen one (fidelity.estimator)
+            update["scorer"] = manifest.scorer.model_copy(
+                update={"kind": kind, "exact": REGISTRY[kind].exact}
+            )
         return assemble(
             runtime,
             schema,
             masking,
             background,
-            manifest.model_copy(deep=True, update={"background": section}),
+            manifest.model_copy(deep=True, update=update),
             coalition.fn,
             options=kind_options
             if n_coalitions is None

@@ -211,6 +211,11 @@ class FidelitySection(_Section):
         description="The same error on evaluation rows (--eval-data), held out of every fit; null when the "
         "model was packaged without evaluation rows.",
     )
+    estimators: dict[str, float] | None = Field(
+        None,
+        description="Black-box estimators measured at packaging (scorer kind -> error on the checked rows, "
+        "equal model evaluations per row); the served kind is the smallest (scorers.fidelity.estimator).",
+    )
 
 
 class MonitoringSection(_Section):

@@ -32,11 +32,12 @@ from ..background import Background
 from ..manifest import FidelitySection, HoldoutSection
 from ..runtimes.base import time_call
 from ..scoring_explainer import ScoringExplainer
-from . import calibrate, reference
+from . import calibrate, estimator, reference
 from .measure import MAE_PER_SE, FloatArray, rel_mae, with_reference_noise
 
 Progress = Callable[[str], None]
-Rebuild = Callable[[Background, int | None], ScoringExplainer]  # (background, n_coalitions or None)
+# (background, n_coalitions or None, kind= another black-box kind on the same model)
+Rebuild = Callable[..., ScoringExplainer]
 
 SAMPLING_FACTOR = 4  # the independent design that estimates the kernel kind's sampling error
 WIDE_CAL, WIDE_CHECK = (
@@ -185,6 +186,18 @@ def tune(
         explainer = _grow_design(explainer, chosen, splits, x_check, AIM * options.max_error, rebuild, say)
     method = f"rel. MAE on {len(check)} training rows held out of calibration, against {splits.label}"
     uncertainty = splits.standard_error(everyone, n)
+    estimators: dict[str, float] | None = None
+    if _chooses_estimator(explainer, options):
+        explainer, estimators = estimator.choose(
+            explainer,
+            frame,
+            encoded_all,
+            pool,
+            rebuild,
+            lambda e: _error_at(e, served, which, splits, x_check)[0],
+            options.seed,
+            say,
+        )
     error, sampling = _error_at(explainer, served, which, splits, x_check)
     error = with_reference_noise(error, uncertainty)
     if sampling is not None:
@@ -230,6 +243,21 @@ def tune(
         latency_budget_ms=options.latency_budget_ms,
         seconds=time.perf_counter() - t0,
         holdout=held,
+        estimators=estimators,
+    )
+
+
+def _chooses_estimator(explainer: ScoringExplainer, options: FidelityOptions) -> bool:
+    """The default black-box path only: a kernel design the caller did not ask for by name, plain (not
+    anchored) and sampling, with no target or budget that sizes its background."""
+    scorer = explainer.scorer
+    return (
+        scorer.name == "kernel"
+        and explainer.manifest.scorer.requested == "auto"
+        and scorer.params.get("anchor") is None
+        and options.max_error is None
+        and options.latency_budget_ms is None
+        and int(scorer.n_coalitions or 0) < 2**explainer.masking.n_players - 2
     )
 
 
@@ -427,6 +455,8 @@ def _sampling_error(explainer: ScoringExplainer, x: np.ndarray, served: FloatArr
     scorer = explainer.scorer
     params = dict(scorer.params)
     params["n_coalitions"] = SAMPLING_FACTOR * int(scorer.n_coalitions or 0)
+    if params.get("pairs"):  # the permutation kind: SAMPLING_FACTOR x its permutations per row
+        params["pairs"] = SAMPLING_FACTOR * int(params["pairs"])
     params["seed"] = int(params.get("seed", 0)) + 1
     other = type(scorer)(**params).fit(scorer._check_fitted())
     return rel_mae(served, other.shap_values(x)[0])

@@ -71,7 +71,7 @@ jre:
 		apt-get install -y -qq --no-install-recommends default-jre-headless >/dev/null; }
 
 test: install clients postgres jre chromium promtool
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=30
 
 test-fast: install postgres jre promtool
 	$(BIN)/python -m pytest -q -m "not slow"

@@ -1,22 +1,31 @@
-"""The evaluation rows as columns a served worker memory-maps (``eval_columns.arrow``), written at
-packaging beside ``eval.parquet``.
+"""The evaluation rows' one stored form: column-major ``.npy`` files a served worker memory-maps, with
+a JSON index (``eval.json``), written once at packaging and read by both the evaluation rows
+(``scorers.evaluation``) and the dashboard (``service.dashboard.sources``).
 
-Parquet is compressed and row-grouped: reading 1,000,000 rows x 30 features back into pandas takes
-seconds, which a dashboard's first paint cannot wait for.  This file holds the same rows as one
-uncompressed Arrow IPC file: a number feature as float64 (NaN when missing, never null), a category
-feature dictionary-encoded (its values in the schema's order, then unseen ones sorted; a missing value
-null), the labels dictionary-encoded too, and the positions of the rows the stored predictions are
-checked on (``scorers.bulk.check_rows``, computed once here).  Opening it maps the file: a number column
-is a numpy view of the mapped pages, read when a view touches it and shared by every worker through the
-page cache.  The file's sha256 is checked with every artifact file when the artifact is loaded
-(``artifact.verify``).  docs/decisions.md 27 says why Arrow + numpy and not DuckDB or Polars.
+Files, each listed in the manifest with its sha256 (checked when the artifact is loaded,
+``artifact.verify``), all read with ``np.load(path, mmap_mode="r", allow_pickle=False)``:
+
+- ``eval.numbers.npy``: rows x number features, float64, Fortran order (each column contiguous), NaN
+  when missing;
+- ``eval.codes.npy``: rows x category features, int64, Fortran order: positions into the feature's
+  values in the index (the schema's values in its order, then unseen ones sorted as text), -1 missing;
+- ``eval.labels.npy`` (when there are labels): numbers or booleans as they are, else int64 codes into
+  the index's label values (-1 missing);
+- ``eval.check_rows.npy``: sorted positions of the rows the stored predictions are checked on
+  (``scorers.bulk.check_rows``, computed once here);
+- ``eval.json``: the number and category features in file order, each category's values, the labels'
+  form and values.  JSON holds the only non-numeric values: no pickle anywhere.
+
+Opening maps the files: a column is a numpy view of mapped pages, read when a view touches it and shared
+by every worker through the page cache; nothing needs pyarrow (docs/decisions.md 27 and 30).
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -25,55 +34,76 @@ import pandas as pd
 from .errors import ArtifactError
 from .input_schema import CATEGORY, Schema
 
-if TYPE_CHECKING:
-    import pyarrow as pa
-
-COLUMNS_FILE = "eval_columns.arrow"
-LABELS = "@labels"
-CHECK_ROWS = "@check_rows"
+INDEX_FILE = "eval.json"
+NUMBERS, CODES, LABELS, CHECK_ROWS = "eval.numbers.npy", "eval.codes.npy", "eval.labels.npy", "eval.check_rows.npy"
+FORMAT = 1
 
 IntArray = npt.NDArray[np.int64]
 
 
-def _dictionary(values: pd.Series, known: list[Any]) -> pa.DictionaryArray:
-    import pyarrow as pa  # lazily: only an artifact with Arrow columns needs pyarrow
+def files(directory: Path) -> list[str]:
+    """The files of the rows stored in ``directory`` (the index first), as its index names them."""
+    return [INDEX_FILE, *_index(directory / INDEX_FILE)["files"]]
 
-    """Codes into ``known`` then the unseen values sorted (as text); null where missing."""
+
+def _plain(v: Any) -> Any:
+    """A JSON value: numpy scalars as Python's, NaN (a missing value) as null."""
+    v = v.item() if isinstance(v, np.generic) else v
+    return None if isinstance(v, float) and np.isnan(v) else v
+
+
+def _encode(values: pd.Series, known: list[Any]) -> tuple[IntArray, list[Any]]:
+    """Codes into ``known`` then the unseen values sorted (as text); -1 where missing."""
     present = values.notna().to_numpy()
+    names = {str(v) for v in known}
     seen = {str(v): v for v in values[present].unique().tolist()}
-    names = [str(v) for v in known]
-    cats = list(known) + [seen[s] for s in sorted(seen) if s not in set(names)]
+    cats = [_plain(v) for v in known] + [_plain(seen[s]) for s in sorted(seen) if s not in names]
     index = {str(c): i for i, c in enumerate(cats)}
     uniques, inverse = np.unique(values[present].astype(str).to_numpy(), return_inverse=True)
-    codes = np.full(len(values), -1, dtype=np.int32)
-    codes[present] = np.array([index[u] for u in uniques.tolist()], dtype=np.int32)[inverse]
-    indices = pa.array(codes, mask=codes < 0, type=pa.int32())
-    return pa.DictionaryArray.from_arrays(indices, pa.array(cats))
+    codes = np.full(len(values), -1, dtype=np.int64)
+    codes[present] = np.array([index[u] for u in uniques.tolist()], dtype=np.int64)[inverse]
+    return codes, cats
 
 
 def write(
-    path: Path, frame: pd.DataFrame, schema: Schema, labels: np.ndarray | None, check_rows: IntArray
-) -> None:
-    import pyarrow as pa
-    import pyarrow.ipc as ipc
-
-    """``frame``: validated rows (``evaluation._typed``); ``labels``: one per row or None."""
-    arrays: dict[str, pa.Array] = {}
-    for f in schema.features:
-        col = frame[f.name]
-        if f.dtype == CATEGORY:
-            arrays[f.name] = _dictionary(col, list(f.categories))
-        else:
-            arrays[f.name] = pa.array(col.to_numpy(dtype=np.float64, na_value=np.nan))
-    if labels is not None:
-        arrays[LABELS] = _dictionary(pd.Series(labels, dtype=object), [])
+    directory: Path, frame: pd.DataFrame, schema: Schema, labels: np.ndarray | None, check_rows: IntArray
+) -> list[str]:
+    """``frame``: validated rows (``evaluation._typed``); ``labels``: one per row or None.  Returns the
+    files written (the index first)."""
+    numeric = [f.name for f in schema.features if f.dtype != CATEGORY]
+    coded = {f.name: list(f.categories) for f in schema.features if f.dtype == CATEGORY}
     n = len(frame)
-    marks = np.zeros(n, dtype=np.bool_)
-    marks[check_rows] = True
-    arrays[CHECK_ROWS] = pa.array(marks)
-    table = pa.table(arrays)
-    with pa.OSFile(str(path), "wb") as sink, ipc.new_file(sink, table.schema) as writer:
-        writer.write_table(table, max_chunksize=max(n, 1))  # one record batch: every column contiguous
+    numbers = np.empty((n, len(numeric)), dtype=np.float64, order="F")
+    for j, name in enumerate(numeric):
+        numbers[:, j] = frame[name].to_numpy(dtype=np.float64, na_value=np.nan)
+    codes = np.empty((n, len(coded)), dtype=np.int64, order="F")
+    categories: dict[str, list[Any]] = {}
+    for j, (name, known) in enumerate(coded.items()):
+        codes[:, j], categories[name] = _encode(frame[name], known)
+    written = [NUMBERS, CODES, CHECK_ROWS]
+    for name in [INDEX_FILE, LABELS, *written]:  # a new file, not the one a loaded artifact has mapped
+        (directory / name).unlink(missing_ok=True)
+    np.save(directory / NUMBERS, numbers, allow_pickle=False)
+    np.save(directory / CODES, codes, allow_pickle=False)
+    np.save(directory / CHECK_ROWS, np.asarray(check_rows, dtype=np.int64), allow_pickle=False)
+    label_values: list[Any] | None = None
+    if labels is not None:
+        if labels.dtype.kind in "biuf":
+            stored = np.asarray(labels)
+        else:
+            stored, label_values = _encode(pd.Series(labels, dtype=object), [])
+        np.save(directory / LABELS, stored, allow_pickle=False)
+        written.append(LABELS)
+    index = {
+        "format": FORMAT,
+        "rows": n,
+        "numbers": numeric,
+        "categories": categories,
+        "labels": None if labels is None else {"values": label_values},
+        "files": written,
+    }
+    (directory / INDEX_FILE).write_text(json.dumps(index))
+    return [INDEX_FILE, *written]
 
 
 @dataclass(frozen=True)
@@ -87,57 +117,83 @@ class Category:
     def names(self) -> list[str]:
         return [str(v) for v in self.values]
 
-    def decode(self, rows: IntArray) -> npt.NDArray[Any]:
-        """The values of some rows as objects, NaN when missing (``evaluation._typed``'s form)."""
+    def decode(self, rows: IntArray | None = None) -> npt.NDArray[Any]:
+        """The values of some rows (all: None) as objects, NaN when missing (``evaluation._typed``'s form)."""
         lookup = np.empty(len(self.values) + 1, dtype=object)
         lookup[: len(self.values)] = self.values
         lookup[-1] = np.nan
-        return lookup[self.codes[rows]]
+        return lookup[self.codes if rows is None else self.codes[rows]]
 
 
-def _category(array: pa.ChunkedArray) -> Category:
-    chunk = array.combine_chunks()
-    codes = chunk.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
-    return Category(codes, chunk.dictionary.to_pylist())
+def _index(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise ArtifactError(f"artifact file '{path.name}' is missing")
+    try:
+        index = json.loads(path.read_text())
+    except ValueError as e:
+        raise ArtifactError(f"artifact file '{path.name}' is not JSON: {e}") from e
+    if not isinstance(index, dict) or index.get("format") != FORMAT:
+        raise ArtifactError(f"artifact file '{path.name}': expected format {FORMAT} evaluation rows")
+    return index
+
+
+def _mapped(path: Path) -> npt.NDArray[Any]:
+    if not path.is_file():
+        raise ArtifactError(f"artifact file '{path.name}' is missing")
+    try:
+        array = np.load(path, mmap_mode="r", allow_pickle=False)
+    except ValueError as e:
+        raise ArtifactError(f"artifact file '{path.name}' is not a numpy array: {e}") from e
+    return array.view(np.ndarray)  # a plain view of the mapped pages (read-only)
 
 
 class EvalColumns:
-    """The mapped file: ``numbers[name]`` (n,) float64 read-only views, ``categories[name]``, the
-    ``labels`` (or None), ``check_rows`` (sorted positions); ``rows(ids)`` rebuilds validated rows."""
+    """The mapped rows: ``numbers[name]`` (n,) float64 read-only views, ``categories[name]``, the
+    ``labels`` (a Category, an array of numbers, or None), ``check_rows`` (sorted positions);
+    ``rows(ids)`` rebuilds validated rows."""
 
-    def __init__(self, path: Path, schema: Schema) -> None:
-        import pyarrow as pa
-        import pyarrow.ipc as ipc
-
-        if not path.is_file():
-            raise ArtifactError(f"artifact file '{path.name}' is missing")
-        self._source = pa.memory_map(str(path), "r")
-        table = ipc.open_file(self._source).read_all()
-        self.n_rows = table.num_rows
+    def __init__(self, directory: Path, schema: Schema) -> None:
+        index = _index(directory / INDEX_FILE)
+        self.n_rows = int(index["rows"])
         self.features = [f.name for f in schema.features]
-        self.numbers: dict[str, npt.NDArray[np.float64]] = {}
-        self.categories: dict[str, Category] = {}
-        for f in schema.features:
-            if f.dtype == CATEGORY:
-                self.categories[f.name] = _category(table[f.name])
-            else:
-                self.numbers[f.name] = table[f.name].chunk(0).to_numpy(zero_copy_only=True)
-        self.labels = _category(table[LABELS]) if LABELS in table.column_names else None
-        marks = table[CHECK_ROWS].combine_chunks().to_numpy(zero_copy_only=False)
-        self.check_rows: IntArray = np.flatnonzero(marks).astype(np.int64)
+        numbers, codes = _mapped(directory / NUMBERS), _mapped(directory / CODES)
+        expected = [f.name for f in schema.features if f.dtype != CATEGORY]
+        coded = [f.name for f in schema.features if f.dtype == CATEGORY]
+        if index["numbers"] != expected or list(index["categories"]) != coded:
+            raise ArtifactError(f"artifact file '{INDEX_FILE}' names other features than the schema's")
+        if numbers.shape != (self.n_rows, len(expected)) or codes.shape != (self.n_rows, len(coded)):
+            raise ArtifactError(f"artifact files '{NUMBERS}' / '{CODES}' do not hold {self.n_rows} rows")
+        self.numbers: dict[str, npt.NDArray[np.float64]] = {n: numbers[:, j] for j, n in enumerate(expected)}
+        self.categories = {
+            n: Category(codes[:, j], index["categories"][n]) for j, n in enumerate(coded)
+        }
+        self.labels: Category | npt.NDArray[Any] | None = None
+        if index["labels"] is not None:
+            stored = _mapped(directory / LABELS)
+            values = index["labels"]["values"]
+            self.labels = stored if values is None else Category(stored, values)
+        self.check_rows: IntArray = np.asarray(_mapped(directory / CHECK_ROWS), dtype=np.int64)
 
-    def rows(self, ids: IntArray) -> pd.DataFrame:
-        """Validated rows at ``ids`` (the schema's columns, as ``eval_data`` holds them), index 0..k-1."""
-        ids = np.asarray(ids, dtype=np.int64)
+    def label_array(self) -> np.ndarray | None:
+        """Every row's label: numbers as stored, other labels as objects (NaN when missing)."""
+        if isinstance(self.labels, Category):
+            return self.labels.decode()
+        return None if self.labels is None else np.array(self.labels)
+
+    def rows(self, ids: IntArray | None = None) -> pd.DataFrame:
+        """Validated rows at ``ids`` (all: None; the schema's columns, as ``eval_data`` holds them, copied
+        out of the mapped files), index 0..k-1."""
+        if ids is not None:
+            ids = np.asarray(ids, dtype=np.int64)
         data: dict[str, Any] = {}
         for name in self.features:
             if name in self.numbers:
-                data[name] = self.numbers[name][ids]
+                data[name] = np.array(self.numbers[name] if ids is None else self.numbers[name][ids])
             else:
                 # objects, as eval_data holds them (pandas would infer its string dtype)
                 data[name] = pd.Series(self.categories[name].decode(ids), dtype=object)
-        return pd.DataFrame(data, index=pd.RangeIndex(len(ids)))
+        return pd.DataFrame(data, index=pd.RangeIndex(self.n_rows if ids is None else len(ids)))
 
 
-def read(path: Path, schema: Schema) -> EvalColumns:
-    return EvalColumns(path, schema)
+def read(directory: Path, schema: Schema) -> EvalColumns:
+    return EvalColumns(directory, schema)

@@ -4,12 +4,14 @@ explanations computed on them.
 :func:`evaluate` reads the rows (CSV, Parquet, DataFrame or array in the raw schema), takes the labels
 from a target column (or ``labels=``), validates the rows against the explainer's schema and computes the
 requested kinds of global explanation on them (``scorers.global_explanations``): by default ``shap``, and ``pfi``
-when there are labels.  :func:`write` stores the rows and labels as one ``.npz`` file (``eval.npz``, no
-pickle: the numbers as one float64 matrix, the categories and non-numeric labels as JSON text; listed
-with its sha256 like every artifact file); :func:`read` restores them lazily: the rows are read (and their
-checksum checked again) only when ``ScoringExplainer.eval_data`` is asked for.  Artifacts packaged before
-kept them as Parquet (``eval.parquet``): still read, with pyarrow, which the serving image carries only
-for such a model (``scorers.runtime_packages``; docs/decisions.md, "one image per runtime").
+when there are labels.  :func:`write` stores the rows and labels once, as memory-mapped columns
+(``scorers.eval_columns``: column-major ``.npy`` files and a JSON index ``eval.json``, no pickle, no
+pyarrow; each file listed with its sha256 like every artifact file); :func:`read` restores them lazily:
+the columns are mapped when first asked for (the dashboard, the check rows of the stored predictions),
+and the rows are copied into a frame (their checksums checked again) only when
+``ScoringExplainer.eval_data`` is asked for.  Artifacts packaged before kept them as Parquet
+(``eval.parquet``): still read, with pyarrow, which the serving image carries only for such a model
+(``scorers.runtime_packages``; docs/decisions.md 27 and 30).
 
 The rows' predictions are computed once at packaging (``ScoringExplainer.predict_table``) and stored
 beside them (``eval_predictions.npz``: class positions or values, and probabilities; no pickle), so that
@@ -21,7 +23,6 @@ disagrees with them on rows checked across the table (``scorers.bulk.stored_or_p
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,7 +44,7 @@ from .tables import read_table
 if TYPE_CHECKING:
     from .scoring_explainer import ScoringExplainer
 
-EVAL_FILE = "eval.npz"
+EVAL_FILE = eval_columns.INDEX_FILE
 LEGACY_FILE = "eval.parquet"
 PREDICTIONS_FILE = "eval_predictions.npz"
 
@@ -57,22 +58,22 @@ class Evaluation:
     globals: dict[str, GlobalExplanation] = field(default_factory=dict)
     frame: pd.DataFrame | None = None
     labels: np.ndarray | None = None
-    path: Path | None = None  # where the rows are read from when loaded from an artifact
-    sha256: str | None = None
+    path: Path | None = None  # where the rows are read from when loaded from an artifact (eval.json)
+    sha256: dict[str, str] | None = None  # the checksum of each of its files
     schema: Schema | None = None
     # the rows' predictions at packaging: what predict_table answered (labels or values, probabilities)
     predictions: tuple[np.ndarray, np.ndarray | None] | None = None
     predictions_path: Path | None = None
     predictions_sha256: str | None = None
     predictions_versions: dict[str, str] | None = None  # the libraries they were made with (None: unknown)
-    columns_path: Path | None = None  # eval_columns.arrow, when the artifact has it
     _columns: eval_columns.EvalColumns | None = None
 
     def columns(self) -> eval_columns.EvalColumns | None:
-        """The rows as memory-mapped columns (``scorers.eval_columns``), or None for an artifact that
-        has no such file (or rows not saved yet)."""
-        if self._columns is None and self.columns_path is not None and self.schema is not None:
-            self._columns = eval_columns.read(self.columns_path, self.schema)
+        """The rows as memory-mapped columns (``scorers.eval_columns``), or None for rows not saved yet
+        or stored as Parquet (an artifact packaged before)."""
+        if self._columns is None and self.path is not None and self.path.name == EVAL_FILE:
+            assert self.schema is not None
+            self._columns = eval_columns.read(self.path.parent, self.schema)
         return self._columns
 
     def rows(self) -> tuple[pd.DataFrame, np.ndarray | None]:
@@ -186,26 +187,22 @@ def evaluate(
 
 
 def write(explainer: ScoringExplainer, directory: Path, section: EvaluationSection | None) -> None:
-    """Write the evaluation rows and labels (one .npz file, and the same as memory-mapped columns)
-    when the explainer has them; ``section``: the saved manifest's, which names the files written."""
+    """Write the evaluation rows and labels (``scorers.eval_columns``) and their stored predictions when
+    the explainer has them; ``section``: the saved manifest's, which names the files written."""
     if explainer.evaluation is None:
         return
     ev = explainer.evaluation
     frame, labels = ev.rows()
-    np.savez(directory / EVAL_FILE, **_row_arrays(frame, labels, explainer.schema))  # type: ignore[arg-type]
-    (directory / LEGACY_FILE).unlink(missing_ok=True)  # an older artifact saved over itself: now eval.npz
-    if section is not None:
-        section.file = EVAL_FILE
     stored = ev.stored_predictions(explainer.classes)
     arrays = _encode((stored.labels, stored.proba), explainer.classes) if stored is not None else None
     if section is not None and section.predictions_file is not None and arrays is not None:
         np.savez(directory / section.predictions_file, **arrays)  # type: ignore[arg-type]
-    if section is not None and explainer.schema is not None:
-        checked = check_rows(
-            frame, stored.labels if stored is not None and explainer.task == CLASSIFIER else None
-        )
-        eval_columns.write(directory / eval_columns.COLUMNS_FILE, frame, explainer.schema, labels, checked)
-        section.columns_file = eval_columns.COLUMNS_FILE
+    checked = check_rows(frame, stored.labels if stored is not None and explainer.task == CLASSIFIER else None)
+    assert explainer.schema is not None
+    eval_columns.write(directory, frame, explainer.schema, labels, checked)
+    (directory / LEGACY_FILE).unlink(missing_ok=True)  # an older artifact saved over itself: now columns
+    if section is not None:
+        section.file = EVAL_FILE
 
 
 def _encode(
@@ -254,84 +251,44 @@ def read(directory: Path, manifest: Manifest, schema: Schema) -> Evaluation | No
     section = manifest.evaluation
     if section is None:
         return None
-    names = (
-        ("file", section.file),
-        ("predictions_file", section.predictions_file),
-        ("columns_file", section.columns_file),
-    )
-    for name, value in names:
+    for name, value in (("file", section.file), ("predictions_file", section.predictions_file)):
         if value is not None and value not in manifest.files:
             raise ArtifactError(f"manifest.json field 'evaluation.{name}': '{value}' is not a listed file")
+    rows = eval_columns.files(directory) if section.file == EVAL_FILE else [section.file]
+    for value in rows:
+        if value not in manifest.files:
+            raise ArtifactError(f"artifact file '{EVAL_FILE}' names '{value}', which the manifest does not list")
     predictions = section.predictions_file
     return Evaluation(
         section.rows,
         section.label_column,
         {k: GlobalExplanation.from_json(g.model_dump()) for k, g in section.globals.items()},
         path=directory / section.file,
-        sha256=manifest.files[section.file],
+        sha256={name: manifest.files[name] for name in rows},
         schema=schema,
         predictions_path=None if predictions is None else directory / predictions,
         predictions_sha256=None if predictions is None else manifest.files[predictions],
         predictions_versions=section.predictions_versions,
-        columns_path=None if section.columns_file is None else directory / section.columns_file,
     )
 
 
 def _read_rows(ev: Evaluation) -> tuple[pd.DataFrame, np.ndarray | None]:
     from .model_io import sha256_file
 
-    assert ev.path is not None and ev.schema is not None
-    if not ev.path.is_file() or sha256_file(ev.path) != ev.sha256:
-        raise ArtifactError(f"artifact file '{ev.path.name}' is missing or fails its checksum")
-    if ev.path.suffix == ".npz":
-        return _rows_of(ev.path, ev.schema)
-    table = pd.read_parquet(ev.path)  # an artifact packaged before eval.npz (pyarrow)
+    assert ev.path is not None and ev.schema is not None and ev.sha256 is not None
+    for name, digest in ev.sha256.items():
+        path = ev.path.parent / name
+        if not path.is_file() or sha256_file(path) != digest:
+            raise ArtifactError(f"artifact file '{name}' is missing or fails its checksum")
+    columns = ev.columns()
+    if columns is not None:
+        return columns.rows(), columns.label_array()
+    table = pd.read_parquet(ev.path)  # an artifact packaged before the columns (pyarrow)
     labels = None
     if ev.label_column is not None:
         col = table[ev.label_column]
         labels = col.to_numpy() if pd.api.types.is_numeric_dtype(col) else col.astype(object).to_numpy()
     return _typed(table, ev.schema), labels
-
-
-def _row_arrays(frame: pd.DataFrame, labels: np.ndarray | None, schema: Schema) -> dict[str, np.ndarray]:
-    """The rows as arrays without objects: ``numbers`` (rows x numeric features, float64, NaN missing),
-    ``categories`` (JSON text: feature -> values, null missing), and ``labels`` (numbers or booleans as
-    they are) or ``labels_json`` (any other labels, as JSON text)."""
-    numeric = [f.name for f in schema.features if f.dtype != CATEGORY]
-    categories = {
-        f.name: [_plain(v) for v in frame[f.name].tolist()] for f in schema.features if f.dtype == CATEGORY
-    }
-    out = {
-        "numbers": frame[numeric].to_numpy(dtype=np.float64).reshape(len(frame), len(numeric)),
-        "categories": np.array(json.dumps(categories)),
-    }
-    if labels is not None:
-        if labels.dtype.kind in "biuf":
-            out["labels"] = labels
-        else:
-            out["labels_json"] = np.array(json.dumps([_plain(v) for v in labels.tolist()]))
-    return out
-
-
-def _plain(v: Any) -> Any:
-    """A JSON value: numpy scalars as Python's, NaN (a missing category) as null."""
-    v = v.item() if isinstance(v, np.generic) else v
-    return None if isinstance(v, float) and np.isnan(v) else v
-
-
-def _rows_of(path: Path, schema: Schema) -> tuple[pd.DataFrame, np.ndarray | None]:
-    with np.load(path, allow_pickle=False) as npz:
-        arrays = {k: npz[k] for k in npz.files}
-    numbers, categories = arrays["numbers"], json.loads(str(arrays["categories"]))
-    numeric = iter(range(numbers.shape[1]))
-    columns = {
-        f.name: (categories[f.name] if f.dtype == CATEGORY else numbers[:, next(numeric)])
-        for f in schema.features
-    }
-    labels = arrays.get("labels")
-    if "labels_json" in arrays:
-        labels = np.asarray(json.loads(str(arrays["labels_json"])), dtype=object)
-    return _typed(pd.DataFrame(columns), schema), labels
 
 
 def _typed(table: pd.DataFrame, schema: Schema) -> pd.DataFrame:

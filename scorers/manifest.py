@@ -139,8 +139,10 @@ class EvaluationSection(_Section):
 
     file: str = Field(
         "eval.parquet",
-        description="The rows (raw schema) and their labels: eval.npz (numbers, categories and labels, no "
-        "pickle); eval.parquet in artifacts packaged before it (reading it needs pyarrow).",
+        description="The rows (raw schema) and their labels: eval.json, the index of column-major .npy "
+        "files a served worker memory-maps (numbers, category codes, labels, the rows stored predictions "
+        "are checked on; no pickle, each file listed below); eval.parquet in artifacts packaged before "
+        "them (reading it needs pyarrow).",
     )
     predictions_file: str | None = Field(
         None,
@@ -152,12 +154,6 @@ class EvaluationSection(_Section):
         None,
         description="The library versions the stored predictions were made with; served under other "
         "versions, the rows are predicted again. null: not recorded (only the rows are checked).",
-    )
-    columns_file: str | None = Field(
-        None,
-        description="The same rows and labels as uncompressed Arrow IPC columns a served worker memory-maps "
-        "(the dashboard's rows), with the rows the stored predictions are checked on; null: not written "
-        "(an artifact from before), the dashboard reads the Parquet file.",
     )
     rows: int
     label_column: str | None = Field(None, description="The labels' column in the file; null: no labels.")

@@ -93,8 +93,6 @@ def needed(manifest: Manifest) -> dict[str, str]:
     ev = manifest.evaluation
     if ev is not None and ev.file.endswith(".parquet"):
         out.setdefault("parquet", f"its evaluation rows are stored as Parquet ({ev.file})")
-    if ev is not None and ev.columns_file is not None:
-        out.setdefault("parquet", f"its evaluation rows are memory-mapped Arrow columns ({ev.columns_file})")
     return out
 
 

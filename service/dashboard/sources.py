@@ -25,7 +25,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from scorers.errors import InputError
-from scorers.eval_columns import EvalColumns
+from scorers.eval_columns import Category, EvalColumns
 
 from .shap_sample import ShapSample
 from .table import (
@@ -211,7 +211,7 @@ def rows_dataset(core: ScoringService, key: str, shap_rows: int) -> Dataset:
 
 def columns_dataset(core: ScoringService, mapped: EvalColumns, shap_rows: int) -> Dataset:
     """The evaluation rows from their memory-mapped columns (``scorers.eval_columns``): no Parquet read,
-    no pandas frame; the number columns are views of the mapped file."""
+    no pandas frame; the columns are views of the mapped files."""
     explainer = core.explainer
     ev = explainer.evaluation
     assert ev is not None
@@ -222,17 +222,22 @@ def columns_dataset(core: ScoringService, mapped: EvalColumns, shap_rows: int) -
     truth: npt.NDArray[Any] | None = None
     if classes is not None:
         pred: npt.NDArray[Any] = label_codes(table.labels, classes)
-        if mapped.labels is not None:
+        if isinstance(mapped.labels, Category):  # one lookup per label value, then the codes
             lookup = label_codes(mapped.labels.values, classes, core.manifest.model.labels)
             truth = np.append(lookup, -1)[mapped.labels.codes]
+        elif mapped.labels is not None:
+            truth = label_codes(mapped.labels, classes, core.manifest.model.labels)
+        if truth is not None:
             unknown = int(np.count_nonzero(truth < 0))
             if unknown:
                 notes.append(f"{unknown} rows have no label or one that names no class: left out of metrics")
     else:
         pred = table.labels.astype(np.float64)
-        if mapped.labels is not None:
+        if isinstance(mapped.labels, Category):
             values = pd.to_numeric(pd.Series(mapped.labels.values, dtype=object), errors="coerce")
             truth = np.append(values.to_numpy(dtype=np.float64), np.nan)[mapped.labels.codes]
+        elif mapped.labels is not None:
+            truth = np.asarray(mapped.labels, dtype=np.float64)
     columns: dict[str, Column] = {}
     for name in mapped.features:
         if name in mapped.numbers:

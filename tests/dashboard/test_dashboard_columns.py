@@ -5,6 +5,7 @@ encodes only the schema's categories, fails here."""
 
 from __future__ import annotations
 
+import mmap
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ import pandas as pd
 import pytest
 
 from scorers import bulk, eval_columns
+from scorers.errors import ArtifactError
 from scorers.input_schema import Schema, infer_features
 from service.dashboard import cohorts, metrics
 from service.dashboard.schemas import Cohort
@@ -44,9 +46,10 @@ def _table() -> tuple[pd.DataFrame, np.ndarray, Schema]:
 @pytest.fixture(scope="module")
 def mapped(tmp_path_factory: Any) -> tuple[pd.DataFrame, np.ndarray, eval_columns.EvalColumns]:
     frame, labels, schema = _table()
-    path = Path(tmp_path_factory.mktemp("columns")) / eval_columns.COLUMNS_FILE
-    eval_columns.write(path, frame, schema, labels, bulk.check_rows(frame))
-    return frame, labels, eval_columns.read(path, schema)
+    out = Path(tmp_path_factory.mktemp("columns"))
+    written = eval_columns.write(out, frame, schema, labels, bulk.check_rows(frame))
+    assert sorted(p.name for p in out.iterdir()) == sorted(written) == sorted(eval_columns.files(out))
+    return frame, labels, eval_columns.read(out, schema)
 
 
 def test_the_columns_file_holds_every_row_as_pandas_has_it(
@@ -62,10 +65,40 @@ def test_the_columns_file_holds_every_row_as_pandas_has_it(
     known = [f for f in infer_features(frame.iloc[:N]) if f.name == "c"][0].categories
     assert cat.names == [*known, "zz"]
     assert [cat.names[k] for k in cat.codes.tolist()] == frame["c"].tolist()
-    assert cols.labels is not None
+    assert isinstance(cols.labels, eval_columns.Category)
     assert [cols.labels.values[k] for k in cols.labels.codes.tolist()] == labels.tolist()
+    assert cols.label_array().tolist() == labels.tolist()
     assert cols.check_rows.tolist() == bulk.check_rows(frame).tolist()
     assert N in cols.check_rows  # the last row is always checked
+
+
+def _mapped(array: Any) -> bool:
+    """Whether ``array`` is a view of a memory-mapped file (its chain of bases ends in an mmap)."""
+    while isinstance(array, np.ndarray):
+        array = array.base
+    return isinstance(array, mmap.mmap)
+
+
+def test_the_files_are_plain_memory_mapped_arrays_without_pickle(tmp_path: Path) -> None:
+    """Each file opens with numpy alone, memory-mapped and without pickle: a column is a view of the
+    mapped file (not a copy), and numeric labels stay numbers (no dictionary of a million values)."""
+    frame, _, schema = _table()
+    numeric = np.arange(N + 1, dtype=np.float64) / 4
+    eval_columns.write(tmp_path, frame, schema, numeric, bulk.check_rows(frame))
+    for name in eval_columns.files(tmp_path)[1:]:
+        array = np.load(tmp_path / name, mmap_mode="r", allow_pickle=False)
+        assert isinstance(array, np.memmap) and array.dtype.kind in "biuf", name
+    cols = eval_columns.read(tmp_path, schema)
+    assert _mapped(cols.numbers["x"]) and _mapped(cols.categories["c"].codes) and _mapped(cols.labels)
+    assert not cols.numbers["x"].flags.writeable
+    assert cols.numbers["x"].flags.c_contiguous  # column-major: a column is one contiguous run
+    assert isinstance(cols.labels, np.ndarray) and cols.labels.tolist() == numeric.tolist()
+    pd.testing.assert_frame_equal(cols.rows(), frame)
+    with pytest.raises(ArtifactError, match="other features"):
+        eval_columns.read(tmp_path, Schema(infer_features(frame[["x", "y"]])))
+    (tmp_path / eval_columns.CODES).unlink()
+    with pytest.raises(ArtifactError, match="eval.codes.npy"):
+        eval_columns.read(tmp_path, schema)
 
 
 @pytest.mark.parametrize("bins", [2, 7, 30])

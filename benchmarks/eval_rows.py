@@ -1,9 +1,10 @@
-"""Reading 100,000 evaluation rows: eval.npz (what artifacts store now) against Parquet (before).
+"""Reading 100,000 evaluation rows: the memory-mapped columns (what artifacts store now,
+``scorers.eval_columns``) against Parquet (before).
 
     python -m benchmarks.eval_rows
 
-The same rows through ``scorers.evaluation``'s reader and through ``pd.read_parquet`` plus the same
-typing; best of 3 each, with the file sizes (docs/decisions.md 30).
+Opening the columns (what the dashboard does), the same rows copied into a frame (``eval_data``) and
+``pd.read_parquet`` plus the same typing; best of 3 each, with the files' sizes (docs/decisions.md 30).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from scorers import evaluation
+from scorers import bulk, eval_columns, evaluation
 from scorers.examples import loan_data
 from scorers.input_schema import Schema, infer_features
 
@@ -27,15 +28,17 @@ def compare(name: str, frame: pd.DataFrame, labels: np.ndarray) -> str:
     schema = Schema(infer_features(frame))
     frame = evaluation._typed(frame, schema)
     out = Path(tempfile.mkdtemp())
-    np.savez(out / "eval.npz", **evaluation._row_arrays(frame, labels, schema))  # type: ignore[arg-type]
+    written = eval_columns.write(out, frame, schema, labels, bulk.check_rows(frame))
     frame.assign(label=labels).to_parquet(out / "eval.parquet", index=False)
-    npz, (read, _) = best_of(lambda: evaluation._rows_of(out / "eval.npz", schema), 3)
+    mapped, _ = best_of(lambda: eval_columns.read(out, schema), 3)
+    rows, read = best_of(lambda: eval_columns.read(out, schema).rows(), 3)
     pq, _ = best_of(lambda: evaluation._typed(pd.read_parquet(out / "eval.parquet"), schema), 3)
     pd.testing.assert_frame_equal(read, frame)
-    mb = {p.suffix: p.stat().st_size / 1e6 for p in out.iterdir()}
+    columns_mb = sum((out / f).stat().st_size for f in written) / 1e6
     return (
-        f"{name}: {len(frame)} rows x {frame.shape[1]}: npz {npz:.3f} s ({mb['.npz']:.1f} MB), "
-        f"parquet {pq:.3f} s ({mb['.parquet']:.1f} MB)"
+        f"{name}: {len(frame)} rows x {frame.shape[1]}: columns opened {mapped:.4f} s, "
+        f"as a frame {rows:.3f} s ({columns_mb:.1f} MB), "
+        f"parquet {pq:.3f} s ({(out / 'eval.parquet').stat().st_size / 1e6:.1f} MB)"
     )
 
 

@@ -35,7 +35,12 @@ from .errors import ArtifactError
 from .input_schema import CATEGORY, Schema
 
 INDEX_FILE = "eval.json"
-NUMBERS, CODES, LABELS, CHECK_ROWS = "eval.numbers.npy", "eval.codes.npy", "eval.labels.npy", "eval.check_rows.npy"
+NUMBERS, CODES, LABELS, CHECK_ROWS = (
+    "eval.numbers.npy",
+    "eval.codes.npy",
+    "eval.labels.npy",
+    "eval.check_rows.npy",
+)
 FORMAT = 1
 
 IntArray = npt.NDArray[np.int64]
@@ -164,9 +169,7 @@ class EvalColumns:
         if numbers.shape != (self.n_rows, len(expected)) or codes.shape != (self.n_rows, len(coded)):
             raise ArtifactError(f"artifact files '{NUMBERS}' / '{CODES}' do not hold {self.n_rows} rows")
         self.numbers: dict[str, npt.NDArray[np.float64]] = {n: numbers[:, j] for j, n in enumerate(expected)}
-        self.categories = {
-            n: Category(codes[:, j], index["categories"][n]) for j, n in enumerate(coded)
-        }
+        self.categories = {n: Category(codes[:, j], index["categories"][n]) for j, n in enumerate(coded)}
         self.labels: Category | npt.NDArray[Any] | None = None
         if index["labels"] is not None:
             stored = _mapped(directory / LABELS)

@@ -197,7 +197,9 @@ def write(explainer: ScoringExplainer, directory: Path, section: EvaluationSecti
     arrays = _encode((stored.labels, stored.proba), explainer.classes) if stored is not None else None
     if section is not None and section.predictions_file is not None and arrays is not None:
         np.savez(directory / section.predictions_file, **arrays)  # type: ignore[arg-type]
-    checked = check_rows(frame, stored.labels if stored is not None and explainer.task == CLASSIFIER else None)
+    checked = check_rows(
+        frame, stored.labels if stored is not None and explainer.task == CLASSIFIER else None
+    )
     assert explainer.schema is not None
     eval_columns.write(directory, frame, explainer.schema, labels, checked)
     (directory / LEGACY_FILE).unlink(missing_ok=True)  # an older artifact saved over itself: now columns
@@ -257,7 +259,9 @@ def read(directory: Path, manifest: Manifest, schema: Schema) -> Evaluation | No
     rows = eval_columns.files(directory) if section.file == EVAL_FILE else [section.file]
     for value in rows:
         if value not in manifest.files:
-            raise ArtifactError(f"artifact file '{EVAL_FILE}' names '{value}', which the manifest does not list")
+            raise ArtifactError(
+                f"artifact file '{EVAL_FILE}' names '{value}', which the manifest does not list"
+            )
     predictions = section.predictions_file
     return Evaluation(
         section.rows,

@@ -160,6 +160,43 @@ def test_parquet_rows_of_older_artifacts_are_read_and_saved_as_columns(tmp_path:
     assert "parquet" not in runtime_packages.needed(again.manifest)  # saved again: no pyarrow needed
 
 
+def test_rows_and_their_columns_are_read_without_pyarrow(tmp_path: Path) -> None:
+    """The serving image of a model packaged with --eval-data has no pyarrow: in a process where pyarrow
+    cannot be imported, the artifact loads, its rows and labels read back and the columns map."""
+    import os
+    import subprocess
+    import sys
+
+    pipe, rows = loan()
+    x, y = loan_data()
+    explainer = scorers.fit(pipe, rows, **FAST)
+    scorers.evaluate(explainer, x.iloc[1500:1540], labels=y.iloc[1500:1540].to_numpy(), kinds=["shap"])
+    out = explainer.save(tmp_path / "lean")
+    child = f"""
+import importlib.abc, json, sys
+
+class NoPyarrow(importlib.abc.MetaPathFinder):  # as if not installed (a None entry confuses sklearn)
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] == "pyarrow":
+            raise ModuleNotFoundError("No module named 'pyarrow'", name=name)
+        return None
+
+sys.meta_path.insert(0, NoPyarrow())
+import scorers
+loaded = scorers.load({str(out)!r})
+frame, labels = loaded.eval_data
+cols = loaded.evaluation.columns()
+table = loaded.eval_predictions()
+print(json.dumps([len(frame), labels.tolist(), cols.n_rows, table.source, "pyarrow" in sys.modules]))
+"""
+    env = {**os.environ, "PYTHONPATH": str(Path(scorers.__file__).resolve().parents[1])}
+    proc = subprocess.run([sys.executable, "-c", child], env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    n, labels, mapped, source, imported = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert (n, mapped, source, imported) == (40, 40, "stored", False)
+    assert labels == y.iloc[1500:1540].tolist()
+
+
 def test_a_loaded_artifact_saves_over_itself(tmp_path: Path) -> None:
     from scorers.interpret import load, save
 

@@ -1,11 +1,13 @@
-"""The dashboard at size: first paint of every tab with 100,000 evaluation rows x 30 features, in Debian's
-chromium (headless, Playwright) against a real server process (``shapserve serve``) on this machine.
+"""The dashboard at size: first paint of every tab with 1,000,000 evaluation rows x 30 features (``--rows``),
+in Debian's chromium (headless, Playwright) against a real server process (``shapserve serve``) on this
+machine.
 
-    .venv/bin/python -m benchmarks.dashboard                 # both models, timings only
-    .venv/bin/python -m benchmarks.dashboard --model svc --screenshots   # also docs/dashboard/*.png
+    .venv/bin/python -m benchmarks.dashboard --model lgbm            # 1,000,000 rows, timings only
+    .venv/bin/python -m benchmarks.dashboard --rows 100000           # both models at 100,000 rows
+    .venv/bin/python -m benchmarks.dashboard --model svc --rows 100000 --screenshots   # docs/dashboard/*.png
 
-Models, each packaged with 100,000 labelled evaluation rows (``--eval-data``; no global explanation is
-computed at packaging, which would explain all 100,000 rows):
+Models, each packaged with ``--rows`` labelled evaluation rows (``--eval-data``; no global explanation is
+computed at packaging, which would explain all of them):
 
 - ``svc``: the seed's ``SVC(gamma=0.001, C=100, probability=True)`` on the breast cancer data (30
   features), explained by the kernel-machine scorer (about 12 ms per row here); the rows are the test
@@ -15,7 +17,12 @@ computed at packaging, which would explain all 100,000 rows):
 "First paint" is the time from the click on a tab to the moment its plots are drawn (the panel's
 ``data-status`` turns ``ready``), measured by the page's clock.  ``cold`` is the first page load on a
 fresh worker (the rows are read and predicted in full on the first data request; the SHAP sample is
-explained in the background), ``warm`` a reload afterwards.  Nothing here is asserted.
+explained in the background), ``warm`` a reload afterwards.  ``cohort_change_ms``: on the warm page, the
+time from defining a new cohort (one filter) to the answers the page asks for then (``/cohorts`` and the
+open tab's data, here the performance and the dataset explorer's), each best of 5 and measured by the
+page's clock; ``tab_switch_ms``: the warm tabs' first paints.  ``worker_memory_mb``: the serving
+processes' resident set (RSS), and their unique set (USS, what the process holds alone: the memory-mapped
+columns are shared file pages), after every tab was painted.  Nothing here is asserted.
 """
 
 from __future__ import annotations
@@ -41,7 +48,7 @@ os.environ["BENTOML_DO_NOT_TRACK"] = "true"
 from dash_helpers import add_cohort, free_port, launch_chromium, serve, stop, wait_ready  # noqa: E402
 
 TABS = ["cohorts", "performance", "explorer", "importance", "individual", "whatif", "ice"]
-ROWS = 100_000
+ROWS = 1_000_000  # --rows
 SHOTS = ROOT / "docs" / "dashboard"
 
 
@@ -115,6 +122,45 @@ SHAP_DONE = """async () => {
 }"""
 
 
+COHORT_CHANGE = """async (n) => {
+  const post = (path, body) => fetch('dashboard/api/' + path, {method: 'POST',
+    headers: {'Content-Type': 'application/json'}, body: JSON.stringify(body)}).then((r) => r.json());
+  const best = {};
+  for (let i = 0; i < n; i++) {
+    const cohorts = [{name: 'All data', filters: []},
+      {name: 'changed ' + i, filters: [{field: 'f00', op: 'gt', value: 0.1 * i}, {field: '@error', op: 'in', value: ['wrong']}]}];
+    for (const [name, path, body] of [
+      ['cohorts', 'cohorts', {cohorts}],
+      ['performance', 'performance', {cohorts}],
+      ['explore_histogram', 'explore', {cohorts, chart: 'histogram', x: 'f01', color: '@label'}],
+      ['explore_scatter', 'explore', {cohorts, chart: 'scatter', x: 'f01', y: 'f02', color: '@label'}],
+      ['importance', 'importance', {cohorts, kind: 'shap'}],
+    ]) {
+      const t0 = performance.now();
+      await post(path, body);
+      const ms = performance.now() - t0;
+      best[name] = Math.min(best[name] ?? Infinity, ms);
+    }
+  }
+  return best;
+}"""
+
+
+def worker_memory(proc: Any) -> dict[str, float]:
+    """RSS and USS (MB) of the server's processes (the BentoML server and its worker)."""
+    import psutil
+
+    out = {}
+    for p in [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]:
+        try:
+            info = p.memory_full_info()
+        except psutil.Error:
+            continue
+        name = " ".join(p.cmdline()[1:3])[-40:]
+        out[f"{p.pid} {name}"] = {"rss": round(info.rss / 2**20), "uss": round(info.uss / 2**20)}
+    return out
+
+
 def paint_all(page: Any, url: str) -> tuple[float, dict[str, float]]:
     """Load the page; the time to the first painted tab, then each tab's first paint (ms)."""
     t0 = time.perf_counter()
@@ -174,6 +220,10 @@ def bench(name: str, screenshots: bool) -> dict[str, Any]:
             result["shap_sample_done_after_s"] = round(time.perf_counter() - t0, 1)
             load, warm = paint_all(page, url)
             result["warm"] = {"page_to_first_tab_ms": round(load), **{k: round(v) for k, v in warm.items()}}
+            result["tab_switch_ms"] = {k: round(v) for k, v in warm.items()}
+            if name == "lgbm":
+                result["cohort_change_ms"] = {k: round(v) for k, v in page.evaluate(COHORT_CHANGE, 5).items()}
+            result["worker_memory_mb"] = worker_memory(proc)
             result["console_errors"] = errors
             if screenshots:
                 take_screenshots(page, url)
@@ -218,10 +268,13 @@ def take_screenshots(page: Any, url: str) -> None:
 
 
 def main() -> None:
+    global ROWS
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", choices=["svc", "lgbm", "all"], default="all")
     parser.add_argument("--screenshots", action="store_true", help="save each tab into docs/dashboard/ (svc)")
+    parser.add_argument("--rows", type=int, default=ROWS, help="evaluation rows (default 1,000,000)")
     args = parser.parse_args()
+    ROWS = args.rows
     names = ["svc", "lgbm"] if args.model == "all" else [args.model]
     for name in names:
         print(json.dumps(bench(name, args.screenshots and name == "svc"), indent=1))

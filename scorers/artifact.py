@@ -83,7 +83,7 @@ def save(explainer: ScoringExplainer, directory: str | Path) -> Path:
     (out / "background.json").write_text(json.dumps(_records(bg.raw)))
     if explainer.sample is not None:
         (out / "sample.json").write_text(json.dumps(_records(explainer.sample)))
-    evaluation.write(explainer, out)
+    evaluation.write(explainer, out, manifest.evaluation)
     if explainer.baseline is not None:
         explainer.baseline.save(out)
         manifest.monitoring = monitoring.section(explainer.baseline)

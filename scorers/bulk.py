@@ -29,6 +29,8 @@ from __future__ import annotations
 import functools
 import importlib.metadata
 import platform
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -48,6 +50,7 @@ RARE_ROWS = 256  # at most this many first rows of a category value, missing val
 CHECK_SEED = 0
 # the libraries whose versions decide what a model predicts (with the model's own distribution)
 PREDICTING = ("shapserve", "numpy", "scipy", "pandas", "scikit-learn", "onnxruntime", "xgboost", "lightgbm")
+_KNOWN_MODULES = {"sklearn": "scikit-learn"}  # modules whose distribution has another name
 BOUNDARY = 1e-6  # |decision value| below which the model itself labels the row
 PARITY = 1e-9  # largest difference to the model's predict_proba on the checked rows
 
@@ -78,18 +81,33 @@ def stored_or_predicted(
 ) -> TablePredictions:
     """The stored predictions of ``frame`` when they were made with the serving library versions and the
     model agrees with them on the checked rows, otherwise ``predict_table``."""
-    if (
-        stored is not None
-        and len(stored.labels) == len(frame)
-        and (stored.versions is None or same_versions(stored.versions, prediction_versions(explainer)))
-    ):
+    if stored is not None:
         rows = check_rows(frame, stored.labels if explainer.task == CLASSIFIER else None)
-        head = frame.iloc[rows]
-        proba = None if stored.proba is None else stored.proba[rows]
-        if matches_model(explainer, head, stored.labels[rows], proba):
-            return TablePredictions(stored.labels, stored.proba, "stored")
+        found = checked_stored(explainer, stored, len(frame), rows, lambda: frame.iloc[rows])
+        if found is not None:
+            return found
     labels, proba = predict_table(explainer, frame)
     return TablePredictions(labels, proba, "computed" if stored is None else "recomputed")
+
+
+def checked_stored(
+    explainer: ScoringExplainer,
+    stored: StoredPredictions,
+    n_rows: int,
+    rows: np.ndarray,
+    head: Callable[[], pd.DataFrame],
+) -> TablePredictions | None:
+    """The stored predictions of a table of ``n_rows`` when they were made with the serving library
+    versions and the model agrees on ``rows`` (the checked rows, ``check_rows``; ``head()`` builds them),
+    else None."""
+    if len(stored.labels) != n_rows:
+        return None
+    if stored.versions is not None and not same_versions(stored.versions, prediction_versions(explainer)):
+        return None
+    proba = None if stored.proba is None else stored.proba[rows]
+    if not matches_model(explainer, head(), stored.labels[rows], proba):
+        return None
+    return TablePredictions(stored.labels, stored.proba, "stored")
 
 
 def prediction_versions(explainer: ScoringExplainer) -> dict[str, str]:
@@ -101,7 +119,7 @@ def prediction_versions(explainer: ScoringExplainer) -> dict[str, str]:
 
 @functools.cache
 def _installed(top_module: str) -> dict[str, str]:
-    names = [*PREDICTING, *importlib.metadata.packages_distributions().get(top_module, [])]
+    names = [*PREDICTING, *_distributions(top_module)]
     out = {}
     for name in dict.fromkeys(names):
         try:
@@ -109,6 +127,21 @@ def _installed(top_module: str) -> dict[str, str]:
         except importlib.metadata.PackageNotFoundError:
             continue
     return out
+
+
+def _distributions(top_module: str) -> list[str]:
+    """The distributions that provide a module: its own name when a distribution has it (lightgbm,
+    xgboost), else from the index of every installed distribution's files (seconds on a large
+    environment: a dashboard's first paint waited for it)."""
+    if top_module in sys.stdlib_module_names:  # no model object (an ONNX runtime): builtins
+        return []
+    if top_module in _KNOWN_MODULES:
+        return [_KNOWN_MODULES[top_module]]
+    try:
+        importlib.metadata.distribution(top_module)
+    except importlib.metadata.PackageNotFoundError:
+        return importlib.metadata.packages_distributions().get(top_module, [])
+    return [top_module]
 
 
 def same_versions(stored: dict[str, str], serving: dict[str, str]) -> bool:

@@ -26,12 +26,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from .bulk import StoredPredictions, prediction_versions
+from . import eval_columns
+from .bulk import StoredPredictions, check_rows, prediction_versions
 from .errors import ArtifactError, InputError
 from .explanation_objects import GlobalExplanation
 from .input_schema import CATEGORY, Schema
 from .manifest import EvaluationSection, GlobalSection, Manifest
 from .monitoring import baseline as monitoring
+from .runtimes import CLASSIFIER
 from .tables import read_table
 
 if TYPE_CHECKING:
@@ -58,6 +60,15 @@ class Evaluation:
     predictions_path: Path | None = None
     predictions_sha256: str | None = None
     predictions_versions: dict[str, str] | None = None  # the libraries they were made with (None: unknown)
+    columns_path: Path | None = None  # eval_columns.arrow, when the artifact has it
+    _columns: eval_columns.EvalColumns | None = None
+
+    def columns(self) -> eval_columns.EvalColumns | None:
+        """The rows as memory-mapped columns (``scorers.eval_columns``), or None for an artifact that
+        has no such file (or rows not saved yet)."""
+        if self._columns is None and self.columns_path is not None and self.schema is not None:
+            self._columns = eval_columns.read(self.columns_path, self.schema)
+        return self._columns
 
     def rows(self) -> tuple[pd.DataFrame, np.ndarray | None]:
         if self.frame is None:
@@ -78,6 +89,7 @@ class Evaluation:
         """Read everything stored lazily now (before the directory it is read from is replaced)."""
         self.rows()
         self.stored_predictions(classes)
+        self.columns()
 
 
 def _label_name(features: list[str], target: str | None) -> str:
@@ -168,8 +180,9 @@ def evaluate(
     return results
 
 
-def write(explainer: ScoringExplainer, directory: Path) -> None:
-    """Write the evaluation rows and labels (one Parquet file) when the explainer has them."""
+def write(explainer: ScoringExplainer, directory: Path, section: EvaluationSection | None) -> None:
+    """Write the evaluation rows and labels (one Parquet file, and the same as memory-mapped columns)
+    when the explainer has them; ``section``: the saved manifest's, which names the files written."""
     if explainer.evaluation is None:
         return
     ev = explainer.evaluation
@@ -178,11 +191,16 @@ def write(explainer: ScoringExplainer, directory: Path) -> None:
     if labels is not None and ev.label_column is not None:
         table[ev.label_column] = labels
     table.to_parquet(directory / EVAL_FILE, index=False)
-    section = explainer.manifest.evaluation
     stored = ev.stored_predictions(explainer.classes)
     arrays = _encode((stored.labels, stored.proba), explainer.classes) if stored is not None else None
     if section is not None and section.predictions_file is not None and arrays is not None:
         np.savez(directory / section.predictions_file, **arrays)  # type: ignore[arg-type]
+    if section is not None and explainer.schema is not None:
+        checked = check_rows(
+            frame, stored.labels if stored is not None and explainer.task == CLASSIFIER else None
+        )
+        eval_columns.write(directory / eval_columns.COLUMNS_FILE, frame, explainer.schema, labels, checked)
+        section.columns_file = eval_columns.COLUMNS_FILE
 
 
 def _encode(
@@ -231,7 +249,12 @@ def read(directory: Path, manifest: Manifest, schema: Schema) -> Evaluation | No
     section = manifest.evaluation
     if section is None:
         return None
-    for name, value in (("file", section.file), ("predictions_file", section.predictions_file)):
+    names = (
+        ("file", section.file),
+        ("predictions_file", section.predictions_file),
+        ("columns_file", section.columns_file),
+    )
+    for name, value in names:
         if value is not None and value not in manifest.files:
             raise ArtifactError(f"manifest.json field 'evaluation.{name}': '{value}' is not a listed file")
     predictions = section.predictions_file
@@ -245,6 +268,7 @@ def read(directory: Path, manifest: Manifest, schema: Schema) -> Evaluation | No
         predictions_path=None if predictions is None else directory / predictions,
         predictions_sha256=None if predictions is None else manifest.files[predictions],
         predictions_versions=section.predictions_versions,
+        columns_path=None if section.columns_file is None else directory / section.columns_file,
     )
 
 

@@ -144,6 +144,12 @@ class EvaluationSection(_Section):
         description="The library versions the stored predictions were made with; served under other "
         "versions, the rows are predicted again. null: not recorded (only the rows are checked).",
     )
+    columns_file: str | None = Field(
+        None,
+        description="The same rows and labels as uncompressed Arrow IPC columns a served worker memory-maps "
+        "(the dashboard's rows), with the rows the stored predictions are checked on; null: not written "
+        "(an artifact from before), the dashboard reads the Parquet file.",
+    )
     rows: int
     label_column: str | None = Field(None, description="The labels' column in the file; null: no labels.")
     globals: dict[str, GlobalSection] = Field(

@@ -154,10 +154,17 @@ class ScoringExplainer:
         agrees with them on the first rows, else predicted now (``scorers.bulk.stored_or_predicted``)."""
         if self.evaluation is None:
             return None
-        from .bulk import stored_or_predicted
+        from .bulk import checked_stored, stored_or_predicted
 
+        stored = self.evaluation.stored_predictions(self.classes)
+        columns = self.evaluation.columns()
+        if stored is not None and columns is not None:  # checked on the rows chosen at packaging
+            rows = columns.check_rows
+            found = checked_stored(self, stored, columns.n_rows, rows, lambda: columns.rows(rows))
+            if found is not None:
+                return found
         frame, _ = self.evaluation.rows()
-        return stored_or_predicted(self, frame, self.evaluation.stored_predictions(self.classes))
+        return stored_or_predicted(self, frame, stored)
 
     def named(self, out: np.ndarray) -> np.ndarray:
         """The runtime's labels as ``predict_frame`` answers them."""

@@ -105,8 +105,9 @@ class ScoringService:
         if self.monitor is not None:
             self.monitor.close()
 
-    def record(self, answer: dict[str, Any]) -> None:
-        """Keep a sample of served /explain answers in the store, when recording is on (off by default)."""
+    def record(self, answer: dict[str, Any], frame: pd.DataFrame) -> None:
+        """Keep a sample of served /explain answers in the store, when recording is on (off by default),
+        with the rows coded by the monitoring baseline (drift over time: ``store.drift``)."""
         s = self.store_settings
         if s.store_record_sample_rate <= 0:
             return
@@ -120,6 +121,7 @@ class ScoringService:
             store=self.store,
             model_name=self.name,
             model_version=self.version,
+            inputs=None if self.explainer.baseline is None else self.explainer.baseline.code_inputs(frame),
         )
 
     # -- request parts ------------------------------------------------------------------------------
@@ -187,7 +189,7 @@ class ScoringService:
             self.monitor.observe(frame, exp.values)
         out = answers.explanation(out, proba, exp, k)
         ROWS.labels(**self.labels, endpoint="explain").inc(len(frame))
-        self.record(out)  # a sample into the store, when SHAPSERVE_STORE_RECORD_SAMPLE_RATE > 0
+        self.record(out, frame)  # a sample into the store, when SHAPSERVE_STORE_RECORD_SAMPLE_RATE > 0
         return out
 
     def counterfactuals(self, instances: Any, target: Any, count: Any, constraints: Any) -> dict[str, Any]:

@@ -252,6 +252,60 @@ class MonitoringResponse(BaseModel):
     features: dict[str, FeatureDrift]
 
 
+class MonitoringHistoryQuery(BaseModel):
+    bucket_seconds: float | None = Field(None, description="The buckets' width in seconds (default 3600).")
+    since: str | None = Field(
+        None, description="ISO 8601 time: answers recorded at or after it (UTC if no zone)."
+    )
+    until: str | None = Field(None, description="ISO 8601 time: answers recorded before it.")
+    top: int | None = Field(None, description="How many moved features to list (default 10).")
+
+
+class HistoryInputDrift(BaseModel):
+    score: float | None = Field(description="None when no answer of the bucket was recorded with its rows.")
+    threshold: float
+    alert: bool
+
+
+class HistoryFeature(BaseModel):
+    input_psi: float | None
+    attribution_psi: float
+    attribution_share: float
+    baseline_attribution_share: float
+
+
+class HistoryScores(BaseModel):
+    window_rows: int = Field(description="Recorded rows in the bucket.")
+    input_rows: int = Field(description="Of them, rows recorded with their inputs (input drift).")
+    min_rows: int
+    attribution_drift: AttributionDrift
+    input_drift: HistoryInputDrift
+    features: dict[str, HistoryFeature]
+
+
+class HistoryBucket(HistoryScores):
+    start: float = Field(description="Seconds since the epoch (UTC); the bucket is [start, end).")
+    end: float
+
+
+class MovedFeature(BaseModel):
+    feature: str
+    attribution_share: float
+    baseline_attribution_share: float
+    change: float = Field(description="attribution_share - baseline_attribution_share over all the rows.")
+
+
+class MonitoringHistoryResponse(BaseModel):
+    """``GET /monitoring/history``: the recorded answers' drift per time bucket (scored like /monitoring)."""
+
+    bucket_seconds: float
+    rows: int
+    buckets: list[HistoryBucket]
+    overall: HistoryScores = Field(description="All the selected rows as one window.")
+    moved: list[MovedFeature] = Field(description="Largest |change| first.")
+    skipped_explanations: int = Field(description="Recorded answers of another feature list, left out.")
+
+
 class Constraints(Body):
     fixed: list[str] | None = Field(None, description="Features that keep the row's value.")
     ranges: dict[str, list[float]] | None = Field(

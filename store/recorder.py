@@ -11,9 +11,13 @@ from __future__ import annotations
 
 import logging
 import random
+from dataclasses import replace
 from typing import Any
 
+import numpy.typing as npt
+
 from . import codec
+from .records import INPUTS
 from .repository import RECORDED, ExplanationStore
 
 log = logging.getLogger("shapserve.store")
@@ -29,13 +33,19 @@ def record(
     model_name: str | None = None,
     model_version: str | None = None,
     rng: random.Random | None = None,
+    inputs: npt.NDArray[Any] | None = None,
 ) -> str | None:
-    """Store ``answer`` with probability ``sample_rate``; the new id, or None when not recorded."""
+    """Store ``answer`` with probability ``sample_rate``; the new id, or None when not recorded.
+
+    ``inputs``: the answer's rows coded as numbers by the model's monitoring baseline (n, M), stored
+    as the array ``inputs`` so that input drift can be computed over time (``store.drift``)."""
     if sample_rate <= 0 or (rng or random).random() >= sample_rate:
         return None
     try:
         target = store or default_store()
         rec = codec.from_json({k: v for k, v in answer.items() if k != "ranked"}, prefix="answer")
+        if inputs is not None:
+            rec = replace(rec, arrays={**rec.arrays, INPUTS: inputs})
         rid = None if request_id is None else request_id.replace("\x00", "")[:128]
         new_id = target.add(
             rec, source=RECORDED, request_id=rid, model_name=model_name, model_version=model_version

@@ -6,7 +6,7 @@ and what the repository writes and reads: a few facts plus named float64/int64 a
 Local (``kind == "local"``), n rows, K outputs (K = 1 for regressors), M features:
 ``values`` (n, K, M), ``base_values`` (K,), ``outputs`` (n, K); optional ``probabilities`` (n, K),
 ``predictions`` (n,) and ``true_ys`` (n,) (classifiers: int64 indices into ``classes``; regressors:
-float64).  Global (``kind`` shap, pfi or mimic): ``per_class`` (K, M), ``importance`` (M,) (the
+float64); ``inputs`` (n, M) (recorded answers: the rows coded by the monitoring baseline).  Global (``kind`` shap, pfi or mimic): ``per_class`` (K, M), ``importance`` (M,) (the
 overall importance the ranking follows), and extras ``extra.<name>`` of shape (M,) or (K, M).
 """
 
@@ -23,6 +23,7 @@ LOCAL = "local"
 GLOBAL_KINDS = ("shap", "pfi", "mimic")
 KINDS = (LOCAL, *GLOBAL_KINDS)
 EXTRA = "extra."
+INPUTS = "inputs"
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,8 @@ def _top(v: FloatArray, k: int) -> list[int]:
 
 def _take_features(name: str, a: npt.NDArray[Any], cols: npt.NDArray[np.int64], local: bool) -> Any:
     if local:
+        if name == INPUTS:
+            return a[:, cols]
         return a[:, :, cols] if name == "values" else a
     if name == "per_class" or name.startswith(EXTRA) or name == "importance":
         return a[..., cols]

@@ -7,11 +7,12 @@ at all, so a process killed mid-upload leaves the whole explanation or none of i
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy.typing as npt
 from sqlalchemy import Engine, Select, delete, func, select
 from sqlalchemy.orm import Session
 
@@ -83,6 +84,10 @@ class Filters:
     kind: str | None = None
     engineered: bool | None = None
     source: str | None = UPLOAD
+    model_name: str | None = None
+    model_version: str | None = None
+    since: datetime | None = None  # created at or after
+    until: datetime | None = None  # created before
 
     def apply(self, q: Select[Any]) -> Select[Any]:
         if self.comment is not None:
@@ -93,12 +98,25 @@ class Filters:
             q = q.where(ExplanationRow.engineered == self.engineered)
         if self.source is not None:
             q = q.where(ExplanationRow.source == self.source)
+        if self.model_name is not None:
+            q = q.where(ExplanationRow.model_name == self.model_name)
+        if self.model_version is not None:
+            q = q.where(ExplanationRow.model_version == self.model_version)
+        if self.since is not None:
+            q = q.where(ExplanationRow.created >= _as_utc(self.since))
+        if self.until is not None:
+            q = q.where(ExplanationRow.created < _as_utc(self.until))
         return q
 
 
 def _utc(t: datetime) -> datetime:
     # SQLite hands back naive datetimes; every time we write is UTC
     return t if t.tzinfo is not None else t.replace(tzinfo=UTC)
+
+
+def _as_utc(t: datetime) -> datetime:
+    # every stored time is UTC (SQLite keeps its fields without the zone): compare in UTC; naive is UTC
+    return t.astimezone(UTC) if t.tzinfo is not None else t.replace(tzinfo=UTC)
 
 
 def _meta(row: ExplanationRow) -> Meta:
@@ -253,6 +271,27 @@ class ExplanationStore:
         if not found:
             raise ExplanationNotFound(f"no stored explanation matches {_describe(filters)}")
         return self.get(found[0].id)
+
+    def arrays(
+        self, filters: Filters, names: tuple[str, ...], *, chunk: int = 200
+    ) -> Iterator[tuple[Meta, dict[str, npt.NDArray[Any]]]]:
+        """Oldest first, each matching explanation's arrays of ``names`` (those it has), read in chunks
+        of ``chunk`` explanations: one query per chunk, not one per explanation."""
+        q = filters.apply(select(ExplanationRow)).order_by(ExplanationRow.created, ExplanationRow.id)
+        with self._session() as s, s.begin():
+            metas = [_meta(r) for r in s.scalars(q)]
+        for part in _chunks([m.id for m in metas], chunk):
+            with self._session() as s, s.begin():
+                found: dict[str, dict[str, npt.NDArray[Any]]] = {i: {} for i in part}
+                for i, name, data in s.execute(
+                    select(ArrayRow.explanation_id, ArrayRow.name, ArrayRow.data).where(
+                        ArrayRow.explanation_id.in_(part), ArrayRow.name.in_(names)
+                    )
+                ):
+                    found[i][name] = from_npy(data)
+            for m in metas[: len(part)]:
+                yield m, found[m.id]
+            metas = metas[len(part) :]
 
     def count(self, filters: Filters = Filters(source=None)) -> int:  # noqa: B008
         with self._session() as s, s.begin():

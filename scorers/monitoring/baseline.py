@@ -64,6 +64,19 @@ class Baseline:
                 out[:, j] = [_code(v, cats) for v in table[:, j]]
         return out
 
+    def decode_inputs(self, coded: FloatArray) -> pd.DataFrame:
+        """``code_inputs`` undone as far as it can be: numbers as they were, categories by name; a
+        category without a bin of its own (rare or unseen) and a missing value come back missing."""
+        frame = pd.DataFrame(coded, columns=self.features)
+        for j, cats in self.categories.items():
+            names = np.asarray([*cats, None], dtype=object)
+            col = coded[:, j]
+            idx = np.where(np.isnan(col), len(cats), np.clip(np.nan_to_num(col), 0, len(cats))).astype(
+                np.int64
+            )
+            frame[self.features[j]] = names[idx]
+        return frame
+
     def save(self, directory: Path) -> None:
         flat = [(j, c) for j, cats in sorted(self.categories.items()) for c in cats]
         np.savez(

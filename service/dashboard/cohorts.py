@@ -1,7 +1,9 @@
-"""Cohorts: the rows matching every filter, as one boolean mask over the data set."""
+"""Cohorts: the rows matching every filter, as one boolean mask over the data set; a cohort with
+``since`` keeps only the answers recorded at or after that time (the source ``recorded``)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -16,6 +18,7 @@ from .table import CATEGORY, Column
 Mask = npt.NDArray[np.bool_]
 NUMBER_OPS = ("lt", "le", "gt", "ge", "eq", "ne", "between")
 CATEGORY_OPS = ("in", "not_in")
+RECORDED_AT = "@recorded"  # when a row's answer was recorded (seconds since the epoch); missing: not recorded
 
 
 def mask(ds: Dataset, cohort: Cohort, where: str = "cohort") -> Mask:
@@ -23,7 +26,22 @@ def mask(ds: Dataset, cohort: Cohort, where: str = "cohort") -> Mask:
     for i, flt in enumerate(cohort.filters):
         at = f"{where}.filters.{i}"
         out &= _condition(ds.column(flt.field, f"{at}.field"), flt, at)
+    if cohort.since is not None:
+        out &= since(ds, cohort.since, f"{where}.since")
     return out
+
+
+def since(ds: Dataset, t: datetime, where: str) -> Mask:
+    """The cohort kind "since time T": the rows whose answer was recorded at or after ``t``."""
+    col = ds.columns.get(RECORDED_AT)
+    if col is None:
+        raise InputError(
+            f"a 'since' cohort selects recorded answers, and {ds.title} has none; choose the source 'recorded'",
+            field=where,
+        )
+    stamp = (t if t.tzinfo is not None else t.replace(tzinfo=UTC)).timestamp()
+    with np.errstate(invalid="ignore"):
+        return np.asarray(col.values >= stamp, dtype=bool)
 
 
 def masks(ds: Dataset, cohorts: list[Cohort]) -> list[Mask]:
@@ -53,8 +71,9 @@ def _condition(col: Column, flt: Filter, at: str) -> Mask:
         unknown = [v for v in value if str(v) not in cats]
         if unknown:
             raise InputError(f"unknown categories {unknown[:5]}; expected some of {cats[:30]}", field=where)
-        codes = np.array([cats.index(str(v)) for v in value], dtype=np.int64)
-        hit = np.isin(col.values, codes)
+        chosen = np.zeros(len(cats) + 1, dtype=bool)  # the last entry: a missing value (-1)
+        chosen[[cats.index(str(v)) for v in value]] = True
+        hit = chosen[col.values]  # one gather over the rows
         return hit if op == "in" else ~hit & (col.values >= 0)
     if op not in NUMBER_OPS:
         raise InputError(
@@ -82,6 +101,8 @@ def _condition(col: Column, flt: Filter, at: str) -> Mask:
 def sample(ds: Dataset, rows: Mask, k: int) -> npt.NDArray[np.int64]:
     """At most k rows of a mask: those of lowest rank in the data set's fixed random order (so the
     same rows are shown across requests, axes and overlapping cohorts), in row order."""
+    if ds.order is not None:  # walk the fixed order: the first k rows of the mask in it
+        return np.sort(ds.order[np.flatnonzero(rows[ds.order])[:k]]).astype(np.int64)
     idx = np.flatnonzero(rows)
     if len(idx) > k:
         idx = np.sort(idx[np.argpartition(ds.rank[idx], k)[:k]])
@@ -89,7 +110,10 @@ def sample(ds: Dataset, rows: Mask, k: int) -> npt.NDArray[np.int64]:
 
 
 def describe(cohort: Cohort) -> dict[str, Any]:
-    return {"name": cohort.name, "filters": [f.model_dump() for f in cohort.filters]}
+    out: dict[str, Any] = {"name": cohort.name, "filters": [f.model_dump() for f in cohort.filters]}
+    if cohort.since is not None:
+        out["since"] = cohort.since.isoformat()
+    return out
 
 
 __all__ = ["Filter", "mask", "masks", "sample"]

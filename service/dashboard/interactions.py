@@ -33,7 +33,7 @@ def interactions(
     core: ScoringService, body: InteractionsBody, cancel: Callable[[], bool] | None = None
 ) -> dict[str, Any]:
     ds = dataset(core, body.source)
-    if not ds.has_rows or ds.frame is None:
+    if not ds.has_rows or ds.take_rows is None:
         raise InputError(
             f"interaction values need feature values, and {ds.title} has none; choose the evaluation "
             "rows or the training sample",
@@ -43,7 +43,7 @@ def interactions(
     j = ds.feature_index(body.feature, "feature") if body.feature is not None else None
     m = mask(ds, body.cohort)
     chosen = sample(ds, m, body.max_rows)
-    inter = core.explainer.interactions_frame(ds.frame.iloc[chosen], cancel=cancel)
+    inter = core.explainer.interactions_frame(ds.take(chosen), cancel=cancel)
     values = inter.values[:, k]  # (n, M, M)
     mean_abs = np.abs(values).mean(axis=0) if len(chosen) else np.zeros((len(ds.features),) * 2)
     out: dict[str, Any] = {

@@ -90,9 +90,34 @@ def edges(values: FloatArray, bins: int) -> FloatArray:
     return np.linspace(lo, hi, bins + 1)
 
 
+def bin_index(values: FloatArray, bin_edges: FloatArray) -> IntArray:
+    """Each value's bin as ``np.histogram`` counts it (``[e_i, e_i+1)``, the last bin closed): 0..B-1;
+    B for a value that is not finite; -1 for a finite value outside the edges (counted nowhere).  One
+    pass over the rows, where ``np.histogram`` with explicit edges sorts them."""
+    b = len(bin_edges) - 1
+    idx = np.searchsorted(bin_edges, values, side="right").astype(np.int64) - 1
+    idx[values == bin_edges[-1]] = b - 1
+    idx[(idx >= b) | (idx < 0)] = -1
+    idx[~np.isfinite(values)] = b
+    return idx
+
+
+def grouped_counts(groups: IntArray, cells: IntArray, n_groups: int, n_cells: int) -> list[list[int]]:
+    """Counts per (group, cell) as lists (G, C); rows whose group or cell is negative are not counted."""
+    keep = (groups >= 0) & (cells >= 0)
+    flat = np.bincount(groups[keep] * n_cells + cells[keep], minlength=n_groups * n_cells)
+    return flat.reshape(n_groups, n_cells).astype(int).tolist()
+
+
 def counts(values: FloatArray, bin_edges: FloatArray) -> list[int]:
-    finite = values[np.isfinite(values)]
-    return np.histogram(finite, bins=bin_edges)[0].astype(int).tolist()
+    """Counts of the finite values per bin (``np.histogram``'s)."""
+    return cell_counts(bin_index(values, bin_edges), len(bin_edges) - 1)
+
+
+def cell_counts(cells: npt.NDArray[np.integer[Any]], n_bins: int) -> list[int]:
+    """Counts per bin of ``bin_index`` cells (missing and out-of-range values not counted)."""
+    kept = cells[(cells >= 0) & (cells < n_bins)]
+    return np.bincount(kept, minlength=n_bins).astype(int).tolist()
 
 
 def category_counts(codes: IntArray, n_categories: int) -> list[int]:

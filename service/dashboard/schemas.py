@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -26,10 +27,12 @@ class Filter(_Body):
 
 
 class Cohort(_Body):
-    """Rows matching every filter (no filters: all rows)."""
+    """Rows matching every filter (no filters: all rows), and with ``since`` only the answers recorded at
+    or after that time (source ``recorded``)."""
 
     name: str = Field("All data", min_length=1, max_length=100)
     filters: list[Filter] = Field(default_factory=list, max_length=20)
+    since: datetime | None = Field(None, description="ISO 8601 time (UTC without a zone); source recorded.")
 
 
 def _all() -> list[Cohort]:

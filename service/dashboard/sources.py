@@ -14,7 +14,9 @@ in the background (``shap_sample``).
 from __future__ import annotations
 
 import threading
+import time
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -23,9 +25,11 @@ import numpy.typing as npt
 import pandas as pd
 
 from scorers.errors import InputError
+from scorers.eval_columns import EvalColumns
 
 from .shap_sample import ShapSample
 from .table import (
+    CATEGORY,
     NUMBER,
     SHAP,
     Column,
@@ -77,9 +81,12 @@ class Dataset:
     truth: npt.NDArray[Any] | None  # classifiers: class indices (-1: none); regressors: NaN for none
     rank: npt.NDArray[np.int64]  # a fixed random order: every sample takes the lowest ranks
     shap: ShapSample
-    frame: pd.DataFrame | None = None  # validated raw rows (kind rows)
+    # validated raw rows (kind rows): some of them by position, and all of them (read only when asked)
+    take_rows: Callable[[npt.NDArray[np.int64]], pd.DataFrame] | None = None
+    all_rows: Callable[[], pd.DataFrame] | None = None
     stored: dict[str, Any] | None = None  # a stored local explanation's base values and outputs
     global_only: GlobalOnly | None = None
+    order: npt.NDArray[np.int64] | None = None  # the rows by rank (rank's inverse), when kept
     notes: list[str] = field(default_factory=list)
     # results computed on demand (live pfi / mimic per cohort), keyed by request
     cache: dict[str, Any] = field(default_factory=dict)
@@ -96,6 +103,16 @@ class Dataset:
     @property
     def has_labels(self) -> bool:
         return self.truth is not None
+
+    @property
+    def frame(self) -> pd.DataFrame | None:
+        """Every validated row as one frame (kind rows); views take the rows they need (``take``)."""
+        return self.all_rows() if self.all_rows is not None else None
+
+    def take(self, ids: npt.NDArray[np.int64] | list[int]) -> pd.DataFrame:
+        """Validated rows at ``ids``, index 0..k-1 (kind rows)."""
+        assert self.take_rows is not None
+        return self.take_rows(np.asarray(ids, dtype=np.int64))
 
     def column(self, field_id: str, where: str) -> Column:
         col = self.columns.get(field_id)
@@ -140,6 +157,9 @@ def _fidelity(core: ScoringService) -> dict[str, Any] | None:
 def rows_dataset(core: ScoringService, key: str, shap_rows: int) -> Dataset:
     """The evaluation rows or the training sample, predicted in full."""
     explainer = core.explainer
+    mapped = explainer.evaluation.columns() if key == EVAL and explainer.evaluation is not None else None
+    if mapped is not None:
+        return columns_dataset(core, mapped, shap_rows)
     if key == EVAL:
         data = explainer.eval_data
         if data is None:
@@ -162,7 +182,6 @@ def rows_dataset(core: ScoringService, key: str, shap_rows: int) -> Dataset:
         predicted, proba = explainer.predict_table(frame)  # in chunks, or a verified fast path (scorers.bulk)
         notes = []
     frame = frame.reset_index(drop=True)
-    n = len(frame)
     classes = None if explainer.classes is None else [str(_plain(c)) for c in explainer.classes]
     truth: npt.NDArray[Any] | None = None
     if classes is not None:
@@ -177,11 +196,83 @@ def rows_dataset(core: ScoringService, key: str, shap_rows: int) -> Dataset:
         if labels is not None:
             truth = pd.to_numeric(pd.Series(labels), errors="coerce").to_numpy(dtype=np.float64)
     columns = feature_columns(frame, explainer.schema.features)
+    return _rows_dataset(
+        core,
+        key,
+        title,
+        columns,
+        (pred, proba, truth),
+        lambda ids: frame.iloc[ids].reset_index(drop=True),
+        lambda: frame,
+        shap_rows,
+        notes,
+    )
+
+
+def columns_dataset(core: ScoringService, mapped: EvalColumns, shap_rows: int) -> Dataset:
+    """The evaluation rows from their memory-mapped columns (``scorers.eval_columns``): no Parquet read,
+    no pandas frame; the number columns are views of the mapped file."""
+    explainer = core.explainer
+    ev = explainer.evaluation
+    assert ev is not None
+    table = explainer.eval_predictions()  # stored at packaging and checked on the packaged check rows
+    assert table is not None
+    notes = [RECOMPUTED] if table.source == "recomputed" else []
+    classes = None if explainer.classes is None else [str(_plain(c)) for c in explainer.classes]
+    truth: npt.NDArray[Any] | None = None
+    if classes is not None:
+        pred: npt.NDArray[Any] = label_codes(table.labels, classes)
+        if mapped.labels is not None:
+            lookup = label_codes(mapped.labels.values, classes, core.manifest.model.labels)
+            truth = np.append(lookup, -1)[mapped.labels.codes]
+            unknown = int(np.count_nonzero(truth < 0))
+            if unknown:
+                notes.append(f"{unknown} rows have no label or one that names no class: left out of metrics")
+    else:
+        pred = table.labels.astype(np.float64)
+        if mapped.labels is not None:
+            values = pd.to_numeric(pd.Series(mapped.labels.values, dtype=object), errors="coerce")
+            truth = np.append(values.to_numpy(dtype=np.float64), np.nan)[mapped.labels.codes]
+    columns: dict[str, Column] = {}
+    for name in mapped.features:
+        if name in mapped.numbers:
+            columns[name] = Column(name, name, "feature", NUMBER, mapped.numbers[name])
+        else:
+            cat = mapped.categories[name]
+            columns[name] = Column(name, name, "feature", CATEGORY, cat.codes, cat.names)
+    return _rows_dataset(
+        core,
+        EVAL,
+        f"Evaluation rows ({mapped.n_rows:,})",
+        columns,
+        (pred, table.proba, truth),
+        mapped.rows,
+        lambda: ev.rows()[0],
+        shap_rows,
+        notes,
+    )
+
+
+def _rows_dataset(
+    core: ScoringService,
+    key: str,
+    title: str,
+    columns: dict[str, Column],
+    outcomes: tuple[npt.NDArray[Any], npt.NDArray[np.float64] | None, npt.NDArray[Any] | None],
+    take_rows: Callable[[npt.NDArray[np.int64]], pd.DataFrame],
+    all_rows: Callable[[], pd.DataFrame],
+    shap_rows: int,
+    notes: list[str],
+) -> Dataset:
+    explainer = core.explainer
+    pred, proba, truth = outcomes
+    classes = None if explainer.classes is None else [str(_plain(c)) for c in explainer.classes]
     columns.update(outcome_columns(classes, pred, proba, truth))
+    n = len(pred)
     order, rank = _order(n)
 
     def explain(ids: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
-        return explainer.explain_frame(frame.iloc[ids]).values
+        return explainer.explain_frame(take_rows(ids)).values
 
     shap = ShapSample(order[: min(shap_rows, n)], explain)
     if shap.total < n:
@@ -204,7 +295,9 @@ def rows_dataset(core: ScoringService, key: str, shap_rows: int) -> Dataset:
         truth=truth,
         rank=rank,
         shap=shap,
-        frame=frame,
+        take_rows=take_rows,
+        all_rows=all_rows,
+        order=order,
         notes=notes,
     )
 
@@ -290,6 +383,29 @@ def stored_dataset(core: ScoringService, key: str) -> Dataset:
     )
 
 
+@dataclass(frozen=True)
+class Loader:
+    """A source kept in its own module (``recorded``): how to load it, and how long a load stays fresh."""
+
+    load: Callable[[ScoringService], Dataset]
+    max_age: float
+
+
+LOADERS: dict[str, Loader] = {}
+LOADED_AT = "loaded_at"
+
+
+def register(key: str, load: Callable[[ScoringService], Dataset], max_age: float) -> None:
+    LOADERS[key] = Loader(load, max_age)
+
+
+def _fresh(key: str, ds: Dataset | None) -> Dataset | None:
+    loader = LOADERS.get(key)
+    if ds is None or loader is None or time.monotonic() - ds.cache.get(LOADED_AT, 0.0) <= loader.max_age:
+        return ds
+    return None
+
+
 class Registry:
     """The data sets of one loaded model in this worker: each loaded once (one loader at a time per
     key; other requests for it wait), stored explanations in a small LRU."""
@@ -307,18 +423,20 @@ class Registry:
 
     def get(self, key: str | None) -> Dataset:
         key = key or self.default_key()
-        if key not in (EVAL, SAMPLE) and not (key.startswith(STORED) and len(key) > len(STORED)):
+        known = key in (EVAL, SAMPLE, *LOADERS)
+        if not known and not (key.startswith(STORED) and len(key) > len(STORED)):
             raise InputError(
-                f"unknown source {key!r}; expected 'eval', 'sample' or 'stored:<id>'", field="source"
+                f"unknown source {key!r}; expected one of {[EVAL, SAMPLE, *LOADERS]} or 'stored:<id>'",
+                field="source",
             )
         with self._lock:
-            found = self._sets.get(key)
+            found = _fresh(key, self._sets.get(key))
             if found is not None:
                 return found
             gate = self._loading.setdefault(key, threading.Lock())
         with gate:
             with self._lock:
-                found = self._sets.get(key)
+                found = _fresh(key, self._sets.get(key))
             if found is None:
                 found = self._load(key)
                 with self._lock:
@@ -333,6 +451,10 @@ class Registry:
     def _load(self, key: str) -> Dataset:
         core = self._core()
         assert core is not None
+        if key in LOADERS:
+            ds = LOADERS[key].load(core)
+            ds.cache[LOADED_AT] = time.monotonic()
+            return ds
         if key.startswith(STORED):
             return stored_dataset(core, key)
         return rows_dataset(core, key, core.settings.dashboard_shap_rows)

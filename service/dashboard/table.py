@@ -8,7 +8,7 @@ NaN for a missing value; categories are int64 codes into ``categories`` with -1 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -41,17 +41,27 @@ class Column:
     kind: str  # number | category
     values: npt.NDArray[Any]
     categories: list[str] | None = None
+    _described: dict[str, Any] | None = field(default=None, repr=False, compare=False)
 
     def describe(self) -> dict[str, Any]:
+        """Id, label, kind and the range (numbers) or categories, with the missing count: computed once
+        (the values never change), since every summary describes every column."""
+        if self._described is None:
+            self._described = self._describe()
+        return dict(self._described)
+
+    def _describe(self) -> dict[str, Any]:
         out: dict[str, Any] = {"id": self.id, "label": self.label, "group": self.group, "kind": self.kind}
         if self.kind == CATEGORY:
             out["categories"] = self.categories
             out["missing"] = int(np.count_nonzero(self.values < 0))
         else:
-            finite = self.values[np.isfinite(self.values)]
-            out["min"] = float(finite.min()) if finite.size else None
-            out["max"] = float(finite.max()) if finite.size else None
-            out["missing"] = int(self.values.size - finite.size)
+            finite = np.isfinite(self.values)
+            n_finite = int(np.count_nonzero(finite))
+            kept = self.values if n_finite == self.values.size else self.values[finite]  # no copy when full
+            out["min"] = float(kept.min()) if n_finite else None
+            out["max"] = float(kept.max()) if n_finite else None
+            out["missing"] = int(self.values.size - n_finite)
         return out
 
     def display(self, rows: IntArray) -> list[Any]:
@@ -90,12 +100,10 @@ def label_codes(labels: Any, classes: list[Any], aliases: list[Any] | None = Non
     index = {str(c): i for i, c in enumerate(classes)}
     for i, own in enumerate(aliases or []):
         index.setdefault(str(own), i)
-    out = np.full(len(labels), -1, dtype=np.int64)
-    for i, v in enumerate(np.asarray(labels, dtype=object).tolist()):
-        if v is None or (isinstance(v, float) and math.isnan(v)):
-            continue
-        out[i] = index.get(str(v), -1)
-    return out
+    # one lookup per distinct label, not per row (a million rows hold a few labels)
+    codes, uniques = pd.factorize(np.asarray(labels, dtype=object), use_na_sentinel=True)
+    lookup = np.array([index.get(str(v), -1) for v in uniques.tolist()] + [-1], dtype=np.int64)
+    return lookup[codes]
 
 
 def feature_columns(frame: pd.DataFrame, schema_features: list[Any]) -> dict[str, Column]:

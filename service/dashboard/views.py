@@ -19,7 +19,7 @@ from scorers.errors import InputError
 from scorers.manifest import MimicInfo
 from store import Filters
 
-from . import metrics
+from . import metrics, recorded
 from .cohorts import describe, mask, masks, sample
 from .schemas import (
     CohortsBody,
@@ -83,6 +83,7 @@ def sources(core: ScoringService) -> dict[str, Any]:
         )
     store_error = None
     try:
+        found.extend(recorded.listing(core))
         for meta in core.store.list(Filters(), limit=STORED_LISTED):
             found.append(
                 {
@@ -198,7 +199,8 @@ def performance(core: ScoringService, body: PerformanceBody) -> dict[str, Any]:
                 "predicted_counts": metrics.category_counts(ds.pred[m], len(ds.classes))[:-1],
             }
             if ds.proba is not None:
-                entry["proba_counts"] = metrics.counts(ds.proba[m, k], bin_edges)
+                cells = _cells(ds, f"proba:{k}", ds.proba[:, k], bin_edges)
+                entry["proba_counts"] = metrics.cell_counts(cells[m], body.bins)
             if ds.truth is not None:
                 entry["metrics"] = metrics.classification(ds.pred[m], ds.truth[m], ds.classes)
             cohorts.append(entry)
@@ -280,27 +282,24 @@ def explore(core: ScoringService, body: ExploreBody) -> dict[str, Any]:
             cohorts.append(entry)
         out["cohorts"] = cohorts
         return out
-    labels, codes = _groups(color) if color is not None else (["rows"], np.zeros(ds.n_rows, dtype=np.int64))
+    if color is not None:
+        labels, codes = _cached(ds, _key("groups", color.id), lambda: _groups(color))
+    else:
+        labels, codes = ["rows"], np.zeros(ds.n_rows, dtype=np.int64)
+    # each row's cell once (a bin or category, the last cell for a missing value), then one count per
+    # cohort over (colour group, cell)
     if x.kind == CATEGORY:
-        n_cat = len(x.categories or [])
+        n_cells = len(x.categories or []) + 1
         out["bins"] = {"categories": [*(x.categories or []), MISSING_LABEL]}
-
-        def count(sel: npt.NDArray[np.bool_]) -> list[int]:
-            return metrics.category_counts(x.values[sel], n_cat)
-
+        cells = np.where(x.values < 0, n_cells - 1, x.values)
     else:
         bin_edges = metrics.edges(x.values, body.bins)
         out["bins"] = {"edges": metrics.edges_json(bin_edges), "missing": True}
-
-        def count(sel: npt.NDArray[np.bool_]) -> list[int]:
-            return [
-                *metrics.counts(x.values[sel], bin_edges),
-                int(np.count_nonzero(~np.isfinite(x.values[sel]))),
-            ]
-
+        n_cells = len(bin_edges)
+        cells = _cells(ds, x.id, x.values, bin_edges)
     out["groups"] = labels
     for c, m in zip(body.cohorts, ms, strict=True):
-        per_group = [count(m & (codes == g)) for g in range(len(labels))]
+        per_group = metrics.grouped_counts(codes[m], cells[m], len(labels), n_cells)
         cohorts.append({"name": c.name, "n": int(m.sum()), "counts": per_group})
     out["cohorts"] = cohorts
     return out
@@ -321,6 +320,15 @@ def _cached(ds: Dataset, key: str, compute: Any) -> Any:
             ds.cache.pop(next(iter(ds.cache)))
         ds.cache[key] = value
     return value
+
+
+def _cells(
+    ds: Dataset, column: str, values: npt.NDArray[np.float64], bin_edges: npt.NDArray[np.float64]
+) -> Any:
+    """Each row's bin of a column (``metrics.bin_index``), kept per data set, column and edges: a cohort
+    change or a tab switch then counts the cohort's rows without binning a million values again."""
+    key = _key("cells", column, bin_edges.tolist())
+    return _cached(ds, key, lambda: metrics.bin_index(values, bin_edges).astype(np.int16))
 
 
 def _shap_importance(ds: Dataset, m: npt.NDArray[np.bool_]) -> dict[str, Any]:
@@ -385,8 +393,6 @@ def _global_entry(glob: Any, scope: str) -> dict[str, Any]:
 def _live_global(
     core: ScoringService, ds: Dataset, m: npt.NDArray[np.bool_], kind: str, cohort_key: str
 ) -> dict[str, Any]:
-    assert ds.frame is not None
-
     def compute() -> dict[str, Any]:
         chosen = sample(ds, m, LIVE_ROWS)
         labels = None
@@ -402,8 +408,7 @@ def _live_global(
                 labels = ds.truth[chosen].tolist()
         if chosen.size == 0:
             raise InputError("this cohort has no rows (with labels) to compute it on", field="cohorts")
-        frame = ds.frame.iloc[chosen] if ds.frame is not None else None
-        glob = global_kinds.explain_global(core.explainer, frame, kind=kind, labels=labels)
+        glob = global_kinds.explain_global(core.explainer, ds.take(chosen), kind=kind, labels=labels)
         entry = _global_entry(glob, "computed")
         entry["note"] = f"computed live on {chosen.size:,} rows of this cohort" + (
             " (a random sample)" if chosen.size < int(m.sum()) else ""
@@ -527,8 +532,7 @@ def row(core: ScoringService, body: RowBody) -> dict[str, Any]:
         out["prediction"] = _cell(float(ds.pred[r]))
         out["label"] = _cell(float(ds.truth[r])) if ds.truth is not None else None
     if ds.has_rows:
-        assert ds.frame is not None
-        record = ds.frame.iloc[[r]]
+        record = ds.take([r])
         out["instance"] = {name: _cell(v) for name, v in record.iloc[0].items()}
         exp = core.explainer.explain_frame(record)
         values, base, outputs = exp.values[0], exp.base_values, exp.outputs[0]
@@ -582,7 +586,7 @@ def _predict_grid(
 
 def ice(core: ScoringService, body: IceBody) -> dict[str, Any]:
     ds = dataset(core, body.source)
-    if not ds.has_rows or ds.frame is None:
+    if not ds.has_rows or ds.take_rows is None:
         raise _no_rows(ds, "ICE")
     ds.feature_index(body.feature, "feature")
     for i, r in enumerate(body.rows):
@@ -591,7 +595,7 @@ def ice(core: ScoringService, body: IceBody) -> dict[str, Any]:
     kind, grid = _grid(ds, body.feature, body.grid_points)
     curves: list[dict[str, Any]] = []
     if body.rows:
-        values = _predict_grid(core, ds, ds.frame.iloc[body.rows], body.feature, grid)
+        values = _predict_grid(core, ds, ds.take(body.rows), body.feature, grid)
         curves += [
             {"name": f"row {r}", "row": r, "values": v.tolist()}
             for r, v in zip(body.rows, values, strict=True)
@@ -607,7 +611,7 @@ def ice(core: ScoringService, body: IceBody) -> dict[str, Any]:
     if body.pd_rows:
         chosen = sample(ds, m, body.pd_rows)
         if chosen.size:
-            avg = _predict_grid(core, ds, ds.frame.iloc[chosen], body.feature, grid).mean(axis=0)
+            avg = _predict_grid(core, ds, ds.take(chosen), body.feature, grid).mean(axis=0)
             pd_out = {"n_rows": int(chosen.size), "rows": chosen.tolist(), "values": avg.tolist()}
     return {
         "feature": body.feature,

@@ -41,18 +41,23 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def thresholds(settings: Settings) -> Thresholds:
+    """The alert thresholds of the settings: the live windows' and the store's history's."""
+    return Thresholds(
+        input=settings.monitoring_input_threshold,
+        attribution=settings.monitoring_attribution_threshold,
+        ndcg=settings.monitoring_ndcg_threshold,
+        min_rows=settings.monitoring_min_rows,
+    )
+
+
 class WorkerMonitor:
     def __init__(self, base: Baseline, settings: Settings, directory: Path, labels: dict[str, str]) -> None:
         self.base = base
         self.monitor = monitoring.Monitor(
             base, window_rows=settings.monitoring_window_rows, block_rows=settings.monitoring_block_rows
         )
-        self.limits = Thresholds(
-            input=settings.monitoring_input_threshold,
-            attribution=settings.monitoring_attribution_threshold,
-            ndcg=settings.monitoring_ndcg_threshold,
-            min_rows=settings.monitoring_min_rows,
-        )
+        self.limits = thresholds(settings)
         self.flush_seconds = settings.monitoring_flush_seconds
         self.directory = directory
         self.labels = labels

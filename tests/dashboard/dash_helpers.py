@@ -9,6 +9,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -141,3 +143,22 @@ def add_cohort(page: Any, name: str, field: str, op: str, value: str) -> None:
     row.locator("select.op").select_option(op)
     row.locator("input.value").fill(value)
     page.click("#cohort-save")
+
+
+@contextmanager
+def behind_prefix(tag: str, directory: Path, **env: str) -> Iterator[tuple[str, str]]:
+    """``shapserve serve TAG`` with ``env`` and the prefix proxy in front of it: (the URL under the
+    proxy's prefix, the server's own URL); the server's exit code is checked when the block ends."""
+    port = free_port()
+    proc = serve(tag, port, directory / "server.log", **env)
+    direct = f"http://127.0.0.1:{port}"
+    proxy = None
+    try:
+        wait_ready(direct, proc)
+        proxy = PrefixProxy(direct).start()
+        yield proxy.url, direct
+    finally:
+        if proxy is not None:
+            proxy.close()
+        code = stop(proc)
+        assert code in (0, -15), (directory / "server.log").read_text()[-3000:]

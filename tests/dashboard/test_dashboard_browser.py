@@ -16,7 +16,7 @@ import httpx
 import numpy as np
 import pandas as pd
 import pytest
-from dash_helpers import PrefixProxy, add_cohort, free_port, launch_chromium, serve, stop, wait_ready
+from dash_helpers import add_cohort, behind_prefix, launch_chromium
 from serving_helpers import LOAN_ROW
 from sklearn.metrics import accuracy_score, precision_recall_fscore_support
 
@@ -67,26 +67,14 @@ def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 @pytest.fixture(scope="module")
 def served(packaged: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     d = tmp_path_factory.mktemp("dash-server")
-    port = free_port()
-    proc = serve(
+    with behind_prefix(
         packaged["loan"],
-        port,
-        d / "server.log",
+        d,
         SHAPSERVE_API_KEY=KEY,
         SHAPSERVE_STORE_URL=f"sqlite:///{d}/store.db",
         SHAPSERVE_DASHBOARD_PRELOAD="true",
-    )
-    direct = f"http://127.0.0.1:{port}"
-    proxy = None
-    try:
-        wait_ready(direct, proc)
-        proxy = PrefixProxy(direct).start()
-        yield Served(proxy.url, direct)
-    finally:
-        if proxy is not None:
-            proxy.close()
-        code = stop(proc)
-        assert code in (0, -15), (d / "server.log").read_text()[-3000:]
+    ) as (url, direct):
+        yield Served(url, direct)
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,6 @@
 """GET /monitoring on a real server with two workers: every worker's rows are counted, and a shifted
-batch raises the drift scores (docs/monitoring.md).
+batch raises the drift scores; GET /monitoring/history (every answer recorded) scores the same rows alike
+(docs/monitoring.md).
 
 The server serves the session's gated model (tests/gated_model.py: 4 features, packaged once per session
 and shared with test_jobs_process.py; its gate stays open, no sentinel rows are sent), whose baseline
@@ -41,6 +42,8 @@ class Server:
             "SHAPSERVE_MONITORING_DIR": str(directory),
             "SHAPSERVE_MONITORING_WINDOW_ROWS": "2000",
             "SHAPSERVE_MONITORING_FLUSH_SECONDS": "0.2",
+            "SHAPSERVE_STORE_URL": f"sqlite:///{directory / 'store.db'}",
+            "SHAPSERVE_STORE_RECORD_SAMPLE_RATE": "1",
         }
         self.proc = subprocess.Popen(
             [str(BIN / "shapserve"), "serve", tag, "--port", self.url.rsplit(":", 1)[1]],
@@ -129,3 +132,30 @@ def test_monitoring_counts_every_workers_rows_and_sees_a_shift(server: Server, x
         for ln in metrics.splitlines()
     )
     assert f'feature="{top}"' in metrics and 'score="attribution_ndcg"' in metrics
+
+
+def test_history_of_the_recorded_answers_scores_them_like_the_live_window(server: Server) -> None:
+    # runs after the test above: its 192+ answers were all recorded (sample rate 1) by both workers
+    live = _window_rows_reach(server, 1)
+    got = server.get("/monitoring/history", params={"bucket_seconds": "86400", "top": "2"})
+    assert got.status_code == 200, got.text
+    body = got.json()
+    assert body["rows"] == live["window_rows"] == body["overall"]["input_rows"]
+    assert sum(b["window_rows"] for b in body["buckets"]) == body["rows"]
+    for name, f in live["features"].items():
+        h = body["overall"]["features"][name]
+        for stat in ("input_psi", "attribution_psi", "attribution_share", "baseline_attribution_share"):
+            assert h[stat] == pytest.approx(f[stat], rel=1e-9, abs=1e-12), (name, stat)
+    assert body["overall"]["attribution_drift"]["ndcg"] == pytest.approx(live["attribution_drift"]["ndcg"])
+    assert len(body["moved"]) == 2
+    later = server.get("/monitoring/history", params={"since": "2999-01-01T00:00:00"}).json()
+    assert later["rows"] == 0 and later["buckets"] == [] and later["moved"] == []
+    for params, field in (
+        ({"bucket_seconds": "0"}, "bucket_seconds"),
+        ({"bucket_seconds": "hour"}, "bucket_seconds"),
+        ({"since": "yesterday"}, "since"),
+        ({"top": "1.5"}, "top"),
+        ({"since": "2026-01-02", "until": "2026-01-01"}, "until"),
+    ):
+        bad = server.get("/monitoring/history", params=params)
+        assert bad.status_code == 400 and bad.json()["field"] == field, (params, bad.text)

@@ -117,7 +117,7 @@
     sessionStorage.setItem(storageKey("cohorts"), JSON.stringify(S.cohorts));
     sessionStorage.setItem(storageKey("session"), JSON.stringify(S.session));
   }
-  const cohortBody = (c) => ({ name: c.name, filters: c.filters });
+  const cohortBody = (c) => ({ name: c.name, filters: c.filters, since: c.since || undefined }); // since: cohorts.since
   const compared = () => S.compare.map((i) => S.cohorts[i]).filter(Boolean).map(cohortBody);
   const activeCohort = () => cohortBody(S.cohorts[S.active] || S.cohorts[0]);
 
@@ -912,10 +912,10 @@
 
   const RENDER = { cohorts: renderCohorts, performance: renderPerformance, explorer: renderExplorer, importance: renderImportance,
     individual: renderIndividual, whatif: renderWhatif, ice: renderIce };
-  // tabs in files of their own (interactions.js, counterfactuals.js), loaded before this one: each put
+  // tabs in files of their own (interactions.js, counterfactuals.js, monitoring.js), loaded before this one: each put
   // {render(panel, current, lib), needsRows} on window.shapserveTabs; lib is the helpers below
   const LIB = { S, h, $, api, plot, select, fmt, message, save, explanationLine, classOptions, defaultClass,
-    activeCohort, pickers, selectedPoint, show, rerender, fieldOptions, scaffold };
+    activeCohort, pickers, selectedPoint, show, rerender, fieldOptions, scaffold, storageKey };
   for (const [tab, spec] of Object.entries(window.shapserveTabs || {})) {
     TABS.push(tab);
     if (spec.needsRows) NEEDS_ROWS[tab] = true;

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import scorers
-from scorers.monitoring import Monitor, Thresholds, baseline, drift, sketch
+from scorers.monitoring import Monitor, Thresholds, baseline, drift, history, sketch
 
 WINDOW = 500
 BLOCK = 50
@@ -125,3 +125,31 @@ def test_a_concept_shift_shows_only_through_the_region_mix(seed: dict[str, Any])
         lambda rng, n: np.where(rng.random(n) < 0.9, rng.choice(region, n), rng.choice(rest, n)),
     )
     assert mixed <= DETECT_MIX_ROWS, mixed
+
+
+def test_history_over_time_false_alarms_and_a_shift(seed: dict[str, Any]) -> None:
+    """Drift over time (``history``, what GET /monitoring/history serves from the store): a replayed
+    stream of 50-row answers every 15 s, bucketed by minute (200 rows a bucket, the smallest that
+    alerts).  Over 1,000 same-distribution buckets <= 1% alert; after a +1 sd shift of the top feature
+    every bucket alerts, so the alarm fires within the first shifted bucket (200 rows)."""
+    pool, top, base = seed["pool"], seed["top"], seed["base"]
+    coded, values = base.code_inputs(pool), seed["values"]
+    shifted = pool.copy()
+    shifted[top] = shifted[top] + pool[top].std()
+    shifted_coded, shifted_values = base.code_inputs(shifted), seed["exp"].explain_frame(shifted).values
+    rng = np.random.default_rng(3)
+    same, after = 1000, 20
+
+    def stream() -> Any:
+        for i in range(4 * (same + after)):
+            idx = rng.integers(0, len(pool), 50)
+            c, v = (coded, values) if i < 4 * same else (shifted_coded, shifted_values)
+            yield history.Batch(15.0 * i, c[idx], v[idx])
+
+    got = history.history(base, stream(), 60.0, Thresholds())
+    buckets = got["buckets"]
+    assert len(buckets) == same + after and {b["window_rows"] for b in buckets} == {drift.MIN_ROWS}
+    fired = [b["attribution_drift"]["alert"] or b["input_drift"]["alert"] for b in buckets]
+    assert sum(fired[:same]) <= same // 100, sum(fired[:same])
+    assert all(b["attribution_drift"]["alert"] for b in buckets[same:])
+    assert got["moved"][0]["feature"] == top or top in [m["feature"] for m in got["moved"][:3]]

@@ -1,0 +1,151 @@
+"""The million-row engine of the dashboard against plain numpy / pandas, on a small table whose last row
+(row N+1) differs from the first N: a category value the schema has not seen, an extreme number, a
+missing value, a label no other row has.  An engine that drops, shifts or mis-bins the last row, or
+encodes only the schema's categories, fails here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from scorers import bulk, eval_columns
+from scorers.input_schema import Schema, infer_features
+from service.dashboard import cohorts, metrics
+from service.dashboard.schemas import Cohort
+from service.dashboard.shap_sample import ShapSample
+from service.dashboard.sources import Dataset, _order
+from service.dashboard.table import CATEGORY, NUMBER, Column
+
+N = 240
+
+
+def _table() -> tuple[pd.DataFrame, np.ndarray, Schema]:
+    """N ordinary rows, then one that differs in every column; the schema knows the first N only."""
+    rng = np.random.default_rng(3)
+    head = pd.DataFrame(
+        {
+            "x": rng.normal(size=N),
+            "y": np.where(np.arange(N) % 7 == 0, np.nan, rng.uniform(0, 5, N)),
+            "c": rng.choice(["b", "a"], N).astype(object),
+        }
+    )
+    schema = Schema(infer_features(head))
+    last = pd.DataFrame({"x": [1e6], "y": [np.nan], "c": ["zz"]})
+    frame = pd.concat([head, last], ignore_index=True)
+    frame["c"] = frame["c"].astype(object)
+    labels = np.array([*rng.choice(["yes", "no"], N).tolist(), "maybe"], dtype=object)
+    return frame, labels, schema
+
+
+@pytest.fixture(scope="module")
+def mapped(tmp_path_factory: Any) -> tuple[pd.DataFrame, np.ndarray, eval_columns.EvalColumns]:
+    frame, labels, schema = _table()
+    path = Path(tmp_path_factory.mktemp("columns")) / eval_columns.COLUMNS_FILE
+    eval_columns.write(path, frame, schema, labels, bulk.check_rows(frame))
+    return frame, labels, eval_columns.read(path, schema)
+
+
+def test_the_columns_file_holds_every_row_as_pandas_has_it(
+    mapped: tuple[pd.DataFrame, np.ndarray, eval_columns.EvalColumns],
+) -> None:
+    frame, labels, cols = mapped
+    assert cols.n_rows == N + 1
+    pd.testing.assert_frame_equal(cols.rows(np.arange(N + 1)), frame)
+    pd.testing.assert_frame_equal(cols.rows(np.array([N, 0])), frame.iloc[[N, 0]].reset_index(drop=True))
+    assert cols.numbers["x"][N] == 1e6 and np.isnan(cols.numbers["y"][N])
+    # the schema's categories first (in its order), then the unseen one
+    cat = cols.categories["c"]
+    known = [f for f in infer_features(frame.iloc[:N]) if f.name == "c"][0].categories
+    assert cat.names == [*known, "zz"]
+    assert [cat.names[k] for k in cat.codes.tolist()] == frame["c"].tolist()
+    assert cols.labels is not None
+    assert [cols.labels.values[k] for k in cols.labels.codes.tolist()] == labels.tolist()
+    assert cols.check_rows.tolist() == bulk.check_rows(frame).tolist()
+    assert N in cols.check_rows  # the last row is always checked
+
+
+@pytest.mark.parametrize("bins", [2, 7, 30])
+def test_bins_count_what_numpy_histogram_counts(bins: int) -> None:
+    rng = np.random.default_rng(bins)
+    values = np.append(rng.normal(size=N), 50.0)  # the extreme last row sets the last edge
+    values[::11] = np.nan
+    values[5] = np.inf
+    edges = metrics.edges(values, bins)
+    finite = values[np.isfinite(values)]
+    assert metrics.counts(values, edges) == np.histogram(finite, bins=edges)[0].tolist()
+    cells = metrics.bin_index(values, edges)
+    assert cells[-1] == bins - 1  # the maximum is in the last, closed bin
+    assert set(cells[~np.isfinite(values)].tolist()) == {bins}
+    # a cohort's counts by colour group: the same as pandas' crosstab of group x bin of the cohort
+    groups = rng.integers(0, 3, values.size)
+    keep = values > -0.5
+    keep[-1] = True
+    table = metrics.grouped_counts(groups[keep], cells[keep], 3, bins + 1)
+    cut = pd.cut(values[keep], edges, include_lowest=True, labels=False)
+    expected = pd.crosstab(groups[keep], np.where(np.isnan(cut), bins, cut).astype(int))
+    expected = expected.reindex(index=range(3), columns=range(bins + 1), fill_value=0)
+    assert table == expected.to_numpy().tolist()
+
+
+def _dataset(cols: eval_columns.EvalColumns, with_order: bool) -> Dataset:
+    order, rank = _order(cols.n_rows)
+    cat = cols.categories["c"]
+    columns = {
+        "x": Column("x", "x", "feature", NUMBER, cols.numbers["x"]),
+        "y": Column("y", "y", "feature", NUMBER, cols.numbers["y"]),
+        "c": Column("c", "c", "feature", CATEGORY, cat.codes, cat.names),
+    }
+    return Dataset(
+        key="eval",
+        title="t",
+        kind="rows",
+        n_rows=cols.n_rows,
+        features=cols.features,
+        classes=None,
+        class_values=None,
+        columns=columns,
+        output_space="raw",
+        fidelity=None,
+        pred=np.zeros(cols.n_rows),
+        proba=None,
+        truth=None,
+        rank=rank,
+        shap=ShapSample(np.zeros(0, dtype=np.int64), None),
+        take_rows=cols.rows,
+        order=order if with_order else None,
+    )
+
+
+def test_cohorts_select_what_pandas_selects(
+    mapped: tuple[pd.DataFrame, np.ndarray, eval_columns.EvalColumns],
+) -> None:
+    frame, _, cols = mapped
+    ds = _dataset(cols, with_order=True)
+    cases = [
+        ([{"field": "c", "op": "in", "value": ["zz"]}], frame["c"] == "zz"),
+        ([{"field": "c", "op": "not_in", "value": ["a"]}], frame["c"].notna() & (frame["c"] != "a")),
+        (
+            [{"field": "x", "op": "gt", "value": 1.0}, {"field": "y", "op": "missing"}],
+            (frame["x"] > 1) & frame["y"].isna(),
+        ),
+        (
+            [{"field": "c", "op": "in", "value": ["a", "zz"]}, {"field": "x", "op": "ge", "value": 0}],
+            frame["c"].isin(["a", "zz"]) & (frame["x"] >= 0),
+        ),
+    ]
+    for filters, expected in cases:
+        got = cohorts.mask(ds, Cohort(name="k", filters=filters))
+        assert got.tolist() == expected.to_numpy(dtype=bool).tolist(), filters
+    assert cohorts.mask(ds, Cohort(name="k", filters=cases[0][0])).nonzero()[0].tolist() == [N]
+    # the sample walks the fixed order: the same rows as the lowest ranks of the mask
+    plain = _dataset(cols, with_order=False)
+    for filters, _ in cases:
+        m = cohorts.mask(ds, Cohort(name="k", filters=filters))
+        for k in (1, 5, 1000):
+            assert cohorts.sample(ds, m, k).tolist() == cohorts.sample(plain, m, k).tolist()
+    everything = np.ones(N + 1, dtype=bool)
+    assert cohorts.sample(ds, everything, N + 1).tolist() == list(range(N + 1))

@@ -111,8 +111,9 @@ class SklearnRuntime:
 
     def head_predictions(self, x: np.ndarray, mode: str) -> tuple[np.ndarray, FloatArray | None] | None:
         """(``predict``, ``predict_proba`` or None) of rows encoded for ``mode`` by the Pipeline's own
-        preprocessing (``GROUPED``: ``encoder``), from its head alone, as ``Pipeline.predict`` computes
-        them; None for another mode or a bare estimator."""
+        preprocessing (``GROUPED``: ``encoder``, dense), from its head alone, as ``Pipeline.predict``
+        computes them (it hands the head the preprocessing's output as it is, sparse or dense: equal for
+        trees, a last-bit difference at most for a linear head); None for another mode or a bare estimator."""
         if mode != GROUPED or not self.is_pipeline:
             return None
         head = self.model[-1]

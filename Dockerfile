@@ -45,12 +45,24 @@ RUN python -m venv /opt/venv \
     && /opt/venv/bin/python -c "import bentoml, sys; print('bentoml', bentoml.__version__, sys.version)"
 # LightGBM's wheel links against the system's libgomp.so.1, which slim images lack. scikit-learn's
 # wheel carries the same GNU OpenMP runtime: it is offered under that name from inside the venv
-# (LD_LIBRARY_PATH in the final stage), so the final stage needs no apt install.
+# (LD_LIBRARY_PATH in the final stage), so the final stage needs no apt install. (Checked when the
+# Bento's model needs LightGBM: only then is it installed.)
 RUN mkdir -p /opt/venv/lib/native \
     && for lib in /opt/venv/lib/python3.*/site-packages/scikit_learn.libs/libgomp-*.so*; do \
          ln -s "${lib}" /opt/venv/lib/native/libgomp.so.1; \
        done \
-    && LD_LIBRARY_PATH=/opt/venv/lib/native /opt/venv/bin/python -c "import lightgbm"
+    && if /opt/venv/bin/python -c "import importlib.util as u, sys; sys.exit(u.find_spec('lightgbm') is None)"; then \
+         LD_LIBRARY_PATH=/opt/venv/lib/native /opt/venv/bin/python -c "import lightgbm"; \
+       fi
+# Nothing installs packages at run time: pip and setuptools leave the venv (the final stage copies it).
+RUN /opt/venv/bin/python -m pip uninstall --yes --quiet pip setuptools wheel \
+    && rm -f /opt/venv/bin/pip* \
+    && if /opt/venv/bin/python -c "import pip" 2>/dev/null; then echo "pip is still in the venv" >&2; exit 1; fi
+# The libraries' own test suites are never run here: numpy's, scipy's, pandas' and scikit-learn's are
+# 110 MB of the venv (deploy/README.md, "Image sizes").
+RUN find /opt/venv/lib/python3.*/site-packages/{numpy,scipy,pandas,sklearn} -type d -name tests -prune \
+         -exec rm -rf {} + \
+    && /opt/venv/bin/python -c "import numpy, scipy.sparse, pandas, sklearn.svm"
 
 # ---------------------------------------------------------------------------------------------------
 # final stage: same slim base, the venv and the Bento, nothing else

@@ -10,11 +10,14 @@ export BENTOML_DO_NOT_TRACK := true
 .PHONY: install clients demo serve test test-fast lint docs bench load bento image clean postgres jre chromium promtool
 
 # requirements-batch.lock (pyspark, ~300 MB) is for `explain-batch --engine spark` and its tests only:
-# the serving image installs requirements.lock alone (bentofile.yaml)
-$(BIN)/shapserve: pyproject.toml requirements.lock requirements-dev.lock requirements-batch.lock
+# the serving image installs requirements.lock and its model's extras (cli/bento.py)
+# the serving core (requirements.lock) and every model's optional packages (requirements-<extra>.lock,
+# scorers/runtime_packages.py): a Bento takes only those its model needs
+EXTRA_LOCKS := requirements-onnx.lock requirements-lightgbm.lock requirements-xgboost.lock requirements-parquet.lock
+$(BIN)/shapserve: pyproject.toml requirements.lock $(EXTRA_LOCKS) requirements-dev.lock requirements-batch.lock
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.lock -r requirements-dev.lock -r requirements-batch.lock
+	$(BIN)/python -m pip install --quiet -r requirements.lock $(EXTRA_LOCKS:%=-r %) -r requirements-dev.lock -r requirements-batch.lock
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(BIN)/shapserve
 
@@ -68,7 +71,7 @@ jre:
 		apt-get install -y -qq --no-install-recommends default-jre-headless >/dev/null; }
 
 test: install clients postgres jre chromium promtool
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=30
 
 test-fast: install postgres jre promtool
 	$(BIN)/python -m pytest -q -m "not slow"

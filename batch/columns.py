@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-import pyarrow as pa
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 LAYOUT_VERSION = 1
 METADATA_KEY = b"shapserve.batch"
@@ -119,6 +121,8 @@ def output_frame(
 
 
 def to_arrow(frame: pd.DataFrame, metadata: dict[str, Any]) -> pa.Table:
+    import pyarrow as pa  # here: the serving image's explain jobs use this module without pyarrow
+
     """Arrow table with plain types (every text column as ``string``), so parts written by either
     engine share one schema, and the output metadata under ``shapserve.batch``."""
     table = pa.Table.from_pandas(frame, preserve_index=False)

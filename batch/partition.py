@@ -17,7 +17,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow.parquet as pq
 
 from . import parts
 from .checksum import frame_checksum
@@ -126,6 +125,8 @@ def process_partition(
         cols.metadata(explainer.output_space),
     )
     sink = io.BytesIO()
+    import pyarrow.parquet as pq  # here: explain jobs (the serving image) use explain_rows without pyarrow
+
     pq.write_table(table, sink)
     data = sink.getvalue()
     final = out / parts.part_name(part)

@@ -11,17 +11,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from .errors import BatchError
 
 PARQUET = "parquet"
 CSV = "csv"
 _NAN_TEXT = {"nan", "+nan", "-nan"}
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 def input_format(path: str | Path) -> str:
@@ -60,11 +62,17 @@ def parse_csv_numbers(frame: pd.DataFrame, numeric: list[str]) -> pd.DataFrame:
 def count_rows(path: str | Path, fmt: str) -> int | None:
     """Row count when it is free (Parquet footer); None for CSV."""
     if fmt == PARQUET:
+        import pyarrow.parquet as pq
+
         return int(pq.ParquetFile(str(path)).metadata.num_rows)
     return None
 
 
 def _parquet_tables(path: str | Path, rows_per_task: int) -> Iterator[pa.Table]:
+    # pyarrow imported here: the serving image's explain jobs import this package without it
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     """Record batches regrouped into tables of exactly ``rows_per_task`` rows (the last may be short)."""
     pending: list[pa.RecordBatch] = []
     held = 0

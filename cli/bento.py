@@ -9,11 +9,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 import scorers
+from scorers import runtime_packages
 from scorers.artifact import read_manifest, verify
 from scorers.errors import ShapserveError
 
@@ -120,24 +121,52 @@ def register(directory: str | Path, *, name: str, labels: dict[str, str] | None 
 
 
 def build_bento(model_tag: str, say: Callable[[str], None]) -> str:
-    say(f"bento: building with model {model_tag}")
-    cmd = [
-        sys.executable,
-        "-m",
-        "bentoml",
-        "build",
-        str(PROJECT_ROOT),
-        "--arg",
-        f"model={model_tag}",
-        "-o",
-        "tag",
-    ]
-    proc = subprocess.run(cmd, cwd=PROJECT_ROOT, capture_output=True, text=True, env=bentoml_env())
+    """``bentoml build`` of the project with ``model_tag``, its Python requirements the core lock plus the
+    extras the model needs (``scorers.runtime_packages``): an SVC's Bento carries no ONNX, LightGBM,
+    XGBoost or Parquet package."""
+    import tempfile
+
+    import yaml
+
+    manifest = read_manifest(artifact_path(model_tag))
+    extras = runtime_packages.needed(manifest)
+    say(
+        f"bento: building with model {model_tag}, requirements.lock"
+        + "".join(f" + {runtime_packages.EXTRAS[name].lock} ({why})" for name, why in extras.items())
+    )
+    (PROJECT_ROOT / "build").mkdir(exist_ok=True)
+    # under the project (BentoML takes the requirements file by a relative path); build/ is excluded
+    with tempfile.TemporaryDirectory(prefix="bentofile-", dir=PROJECT_ROOT / "build") as tmp:
+        requirements = Path(tmp) / "requirements.txt"
+        requirements.write_text(bento_requirements(extras))
+        bentofile = yaml.safe_load((PROJECT_ROOT / "bentofile.yaml").read_text())
+        bentofile["python"]["requirements_txt"] = str(requirements.relative_to(PROJECT_ROOT))
+        (Path(tmp) / "bentofile.yaml").write_text(yaml.safe_dump(bentofile, sort_keys=False))
+        cmd = [
+            sys.executable,
+            "-m",
+            "bentoml",
+            "build",
+            str(PROJECT_ROOT),
+            "-f",
+            str(Path(tmp) / "bentofile.yaml"),
+            "--arg",
+            f"model={model_tag}",
+            "-o",
+            "tag",
+        ]
+        proc = subprocess.run(cmd, cwd=PROJECT_ROOT, capture_output=True, text=True, env=bentoml_env())
     if proc.returncode != 0:
         raise ShapserveError(f"bentoml build failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}")
     tag = proc.stdout.strip().splitlines()[-1].replace("__tag__:", "").strip()
     say(f"bento: built {tag}")
     return tag
+
+
+def bento_requirements(extras: Iterable[str]) -> str:
+    """requirements.lock followed by each extra's lock: the pinned requirements of one model's Bento."""
+    locks = ["requirements.lock", *(runtime_packages.EXTRAS[name].lock for name in extras)]
+    return "".join(f"# {lock}\n{(PROJECT_ROOT / lock).read_text()}" for lock in locks)
 
 
 def artifact_path(tag: str) -> Path:

@@ -16,16 +16,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-import pyarrow as pa
-import pyarrow.ipc as ipc
 
 from .errors import ArtifactError
 from .input_schema import CATEGORY, Schema
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 COLUMNS_FILE = "eval_columns.arrow"
 LABELS = "@labels"
@@ -35,6 +36,8 @@ IntArray = npt.NDArray[np.int64]
 
 
 def _dictionary(values: pd.Series, known: list[Any]) -> pa.DictionaryArray:
+    import pyarrow as pa  # lazily: only an artifact with Arrow columns needs pyarrow
+
     """Codes into ``known`` then the unseen values sorted (as text); null where missing."""
     present = values.notna().to_numpy()
     seen = {str(v): v for v in values[present].unique().tolist()}
@@ -51,6 +54,9 @@ def _dictionary(values: pd.Series, known: list[Any]) -> pa.DictionaryArray:
 def write(
     path: Path, frame: pd.DataFrame, schema: Schema, labels: np.ndarray | None, check_rows: IntArray
 ) -> None:
+    import pyarrow as pa
+    import pyarrow.ipc as ipc
+
     """``frame``: validated rows (``evaluation._typed``); ``labels``: one per row or None."""
     arrays: dict[str, pa.Array] = {}
     for f in schema.features:
@@ -100,6 +106,9 @@ class EvalColumns:
     ``labels`` (or None), ``check_rows`` (sorted positions); ``rows(ids)`` rebuilds validated rows."""
 
     def __init__(self, path: Path, schema: Schema) -> None:
+        import pyarrow as pa
+        import pyarrow.ipc as ipc
+
         if not path.is_file():
             raise ArtifactError(f"artifact file '{path.name}' is missing")
         self._source = pa.memory_map(str(path), "r")

@@ -4,9 +4,12 @@ explanations computed on them.
 :func:`evaluate` reads the rows (CSV, Parquet, DataFrame or array in the raw schema), takes the labels
 from a target column (or ``labels=``), validates the rows against the explainer's schema and computes the
 requested kinds of global explanation on them (``scorers.global_explanations``): by default ``shap``, and ``pfi``
-when there are labels.  :func:`write` stores the rows and labels as one Parquet file (``eval.parquet``,
-listed with its sha256 like every artifact file); :func:`read` restores them lazily: the rows are read
-(and their checksum checked again) only when ``ScoringExplainer.eval_data`` is asked for.
+when there are labels.  :func:`write` stores the rows and labels as one ``.npz`` file (``eval.npz``, no
+pickle: the numbers as one float64 matrix, the categories and non-numeric labels as JSON text; listed
+with its sha256 like every artifact file); :func:`read` restores them lazily: the rows are read (and their
+checksum checked again) only when ``ScoringExplainer.eval_data`` is asked for.  Artifacts packaged before
+kept them as Parquet (``eval.parquet``): still read, with pyarrow, which the serving image carries only
+for such a model (``scorers.runtime_packages``; docs/decisions.md, "one image per runtime").
 
 The rows' predictions are computed once at packaging (``ScoringExplainer.predict_table``) and stored
 beside them (``eval_predictions.npz``: class positions or values, and probabilities; no pickle), so that
@@ -18,6 +21,7 @@ disagrees with them on rows checked across the table (``scorers.bulk.stored_or_p
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,7 +43,8 @@ from .tables import read_table
 if TYPE_CHECKING:
     from .scoring_explainer import ScoringExplainer
 
-EVAL_FILE = "eval.parquet"
+EVAL_FILE = "eval.npz"
+LEGACY_FILE = "eval.parquet"
 PREDICTIONS_FILE = "eval_predictions.npz"
 
 
@@ -181,16 +186,16 @@ def evaluate(
 
 
 def write(explainer: ScoringExplainer, directory: Path, section: EvaluationSection | None) -> None:
-    """Write the evaluation rows and labels (one Parquet file, and the same as memory-mapped columns)
+    """Write the evaluation rows and labels (one .npz file, and the same as memory-mapped columns)
     when the explainer has them; ``section``: the saved manifest's, which names the files written."""
     if explainer.evaluation is None:
         return
     ev = explainer.evaluation
     frame, labels = ev.rows()
-    table = frame.copy()
-    if labels is not None and ev.label_column is not None:
-        table[ev.label_column] = labels
-    table.to_parquet(directory / EVAL_FILE, index=False)
+    np.savez(directory / EVAL_FILE, **_row_arrays(frame, labels, explainer.schema))  # type: ignore[arg-type]
+    (directory / LEGACY_FILE).unlink(missing_ok=True)  # an older artifact saved over itself: now eval.npz
+    if section is not None:
+        section.file = EVAL_FILE
     stored = ev.stored_predictions(explainer.classes)
     arrays = _encode((stored.labels, stored.proba), explainer.classes) if stored is not None else None
     if section is not None and section.predictions_file is not None and arrays is not None:
@@ -278,12 +283,55 @@ def _read_rows(ev: Evaluation) -> tuple[pd.DataFrame, np.ndarray | None]:
     assert ev.path is not None and ev.schema is not None
     if not ev.path.is_file() or sha256_file(ev.path) != ev.sha256:
         raise ArtifactError(f"artifact file '{ev.path.name}' is missing or fails its checksum")
-    table = pd.read_parquet(ev.path)
+    if ev.path.suffix == ".npz":
+        return _rows_of(ev.path, ev.schema)
+    table = pd.read_parquet(ev.path)  # an artifact packaged before eval.npz (pyarrow)
     labels = None
     if ev.label_column is not None:
         col = table[ev.label_column]
         labels = col.to_numpy() if pd.api.types.is_numeric_dtype(col) else col.astype(object).to_numpy()
     return _typed(table, ev.schema), labels
+
+
+def _row_arrays(frame: pd.DataFrame, labels: np.ndarray | None, schema: Schema) -> dict[str, np.ndarray]:
+    """The rows as arrays without objects: ``numbers`` (rows x numeric features, float64, NaN missing),
+    ``categories`` (JSON text: feature -> values, null missing), and ``labels`` (numbers or booleans as
+    they are) or ``labels_json`` (any other labels, as JSON text)."""
+    numeric = [f.name for f in schema.features if f.dtype != CATEGORY]
+    categories = {
+        f.name: [_plain(v) for v in frame[f.name].tolist()] for f in schema.features if f.dtype == CATEGORY
+    }
+    out = {
+        "numbers": frame[numeric].to_numpy(dtype=np.float64).reshape(len(frame), len(numeric)),
+        "categories": np.array(json.dumps(categories)),
+    }
+    if labels is not None:
+        if labels.dtype.kind in "biuf":
+            out["labels"] = labels
+        else:
+            out["labels_json"] = np.array(json.dumps([_plain(v) for v in labels.tolist()]))
+    return out
+
+
+def _plain(v: Any) -> Any:
+    """A JSON value: numpy scalars as Python's, NaN (a missing category) as null."""
+    v = v.item() if isinstance(v, np.generic) else v
+    return None if isinstance(v, float) and np.isnan(v) else v
+
+
+def _rows_of(path: Path, schema: Schema) -> tuple[pd.DataFrame, np.ndarray | None]:
+    with np.load(path, allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    numbers, categories = arrays["numbers"], json.loads(str(arrays["categories"]))
+    numeric = iter(range(numbers.shape[1]))
+    columns = {
+        f.name: (categories[f.name] if f.dtype == CATEGORY else numbers[:, next(numeric)])
+        for f in schema.features
+    }
+    labels = arrays.get("labels")
+    if "labels_json" in arrays:
+        labels = np.asarray(json.loads(str(arrays["labels_json"])), dtype=object)
+    return _typed(pd.DataFrame(columns), schema), labels
 
 
 def _typed(table: pd.DataFrame, schema: Schema) -> pd.DataFrame:

@@ -40,6 +40,7 @@ from .manifest import (
 from .masking import IDENTITY, Masking
 from .packaging_options import PackagingOptions
 from .probe import probe_features
+from .runtime_packages import model_packages
 from .runtimes import CLASSIFIER, ModelRuntime, coalitions
 from .scoring_explainer import ScoringExplainer
 from .tables import read_table
@@ -185,16 +186,23 @@ def package(
     )
     sample = _check_rows(frame, options.eval_size, options.seed)
 
-    def build(background: Background, n_coalitions: int | None = None) -> ScoringExplainer:
+    def build(
+        background: Background, n_coalitions: int | None = None, kind: str | None = None
+    ) -> ScoringExplainer:
         section = BackgroundSection(
             size=len(background.weights), method=background.method, source_rows=background.source_rows
         )
+        update: dict[str, Any] = {"background": section}
+        if kind is not None:  # another black-box kind measured against the chosen one (fidelity.estimator)
+            update["scorer"] = manifest.scorer.model_copy(
+                update={"kind": kind, "exact": REGISTRY[kind].exact}
+            )
         return assemble(
             runtime,
             schema,
             masking,
             background,
-            manifest.model_copy(deep=True, update={"background": section}),
+            manifest.model_copy(deep=True, update=update),
             coalition.fn,
             options=kind_options
             if n_coalitions is None
@@ -212,6 +220,10 @@ def package(
             max_error=options.max_error,
             latency_budget_ms=options.latency_budget_ms,
             calibrate=options.calibrating and kind.calibrates(size),
+            # the background and the design are the caller's when they give either
+            split_evaluations=fidelity.SPLIT_EVALUATIONS
+            if options.calibrating and options.background_size is None and options.n_coalitions is None
+            else None,
             seed=options.seed,
         ),
         say,
@@ -283,6 +295,9 @@ def _model_section(
         onnx_export=coalition.onnx,
         fast_path=coalition.fast_path,
         type="onnx" if runtime.format == "onnx" else type(getattr(runtime, "model", model)).__name__,
+        packages=["onnxruntime"]
+        if runtime.format == "onnx"
+        else model_packages(getattr(runtime, "model", model)),
     )
 
 

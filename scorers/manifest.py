@@ -56,6 +56,11 @@ class ModelSection(_Section):
     )
     pickle: bool = Field(False, description="The model file is a pickle: it loads only on trust or a sha256.")
     type: str = Field(description="The model's class name.")
+    packages: list[str] | None = Field(
+        None,
+        description="Top-level Python packages of the objects the model is built from (a pipeline's steps "
+        "included), recorded at packaging: serving needs them (scorers/runtime_packages.py); null: unknown.",
+    )
     skops_trusted_types: list[str] | None = Field(None, description="Types recorded at packaging.")
     onnx_head_file: str | None = None
 
@@ -132,7 +137,11 @@ class GlobalSection(_Section):
 class EvaluationSection(_Section):
     """Evaluation rows stored with the artifact (``--eval-data``) and the global explanations on them."""
 
-    file: str = Field("eval.parquet", description="The rows (raw schema) and their labels, as Parquet.")
+    file: str = Field(
+        "eval.parquet",
+        description="The rows (raw schema) and their labels: eval.npz (numbers, categories and labels, no "
+        "pickle); eval.parquet in artifacts packaged before it (reading it needs pyarrow).",
+    )
     predictions_file: str | None = Field(
         None,
         description="The rows' predictions at packaging (class positions or values, probabilities; .npz "
@@ -201,6 +210,11 @@ class FidelitySection(_Section):
         None,
         description="The same error on evaluation rows (--eval-data), held out of every fit; null when the "
         "model was packaged without evaluation rows.",
+    )
+    estimators: dict[str, float] | None = Field(
+        None,
+        description="Black-box estimators measured at packaging (scorer kind -> error on the checked rows, "
+        "equal model evaluations per row); the served kind is the smallest (scorers.fidelity.estimator).",
     )
 
 

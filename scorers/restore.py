@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import evaluation
+from . import evaluation, runtime_packages
 from .artifact import read_manifest, verify
 from .assemble import assemble
 from .background import Background
@@ -46,6 +46,7 @@ def load(
     root = Path(directory)
     manifest = read_manifest(root)
     verify(root, manifest)
+    runtime_packages.check(manifest)  # a missing optional package: refused here, named, not at a request
     info = manifest.model
     schema = Schema(manifest.features)
     assert info.file is not None and info.format is not None  # manifest_io.parse requires them

@@ -9,7 +9,6 @@ from __future__ import annotations
 import gc
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,12 +25,23 @@ from scorers.top_k import JSON, QUERY, parse_top_k
 from . import answers
 from .admission import RowBudget
 from .jobs.backend import jobs_info, jobs_url
-from .metrics import ERRORS, EXPLAIN_SECONDS, INFLIGHT_ROWS, PREDICT_SECONDS, ROWS
+from .metrics import (
+    ERRORS,
+    EXPLAIN_SECONDS,
+    INFLIGHT_ROWS,
+    PREDICT_SECONDS,
+    RECORDING_DROPPED,
+    RECORDING_SAMPLED,
+    RECORDING_WRITTEN,
+    ROWS,
+)
 from .monitoring.workers import WorkerMonitor, monitoring_root
 from .parsing import check_error_options, check_instances, check_pairs
 from .settings import Settings
 
 if TYPE_CHECKING:
+    from store.record_writer import RecordWriter
+
     from .jobs.manager import JobManager
 
 
@@ -60,6 +70,7 @@ class ScoringService:
         if settings.monitoring and self.explainer.baseline is not None:
             directory = monitoring_root(settings, name, version)
             self.monitor = WorkerMonitor(self.explainer.baseline, settings, directory, self.labels)
+        self.recording = self._start_recording()
         self.admission = RowBudget(settings.max_inflight_rows, INFLIGHT_ROWS.labels(**self.labels))
         if settings.warmup and self.explainer.sample is not None and len(self.explainer.sample):
             warm = self.explainer.validate(self.explainer.sample.iloc[:1])
@@ -104,25 +115,36 @@ class ScoringService:
             self._jobs.close()
         if self.monitor is not None:
             self.monitor.close()
+        if self.recording is not None:
+            self.recording.close()  # the queued samples are written first (SIGTERM loses none)
 
     def record(self, answer: dict[str, Any], frame: pd.DataFrame) -> None:
-        """Keep a sample of served /explain answers in the store, when recording is on (off by default),
-        with the rows coded by the monitoring baseline (drift over time: ``store.drift``)."""
+        """Queue a sample of served /explain answers for the store, when recording is on (off by
+        default), with the rows coded by the monitoring baseline (drift over time: ``store.drift``);
+        written in the background (``store.record_writer``)."""
+        if self.recording is not None:
+            baseline = self.explainer.baseline
+            self.recording.offer(answer, None if baseline is None else lambda: baseline.code_inputs(frame))
+
+    def _start_recording(self) -> RecordWriter | None:
         s = self.store_settings
         if s.store_record_sample_rate <= 0:
-            return
-        from store import recorder
+            return None
+        from store.record_writer import RecordWriter
 
-        recorder.record(
-            answer,
-            uuid.uuid4().hex[:16],
-            s.store_record_sample_rate,
-            s.store_record_retention_rows,
-            store=self.store,
-            model_name=self.name,
-            model_version=self.version,
-            inputs=None if self.explainer.baseline is None else self.explainer.baseline.code_inputs(frame),
+        return RecordWriter(
+            lambda: self.store, s, self._count_recording, model_name=self.name, model_version=self.version
         )
+
+    def _count_recording(self, event: str, n: int) -> None:
+        from store.record_writer import SAMPLED, WRITTEN
+
+        if event == SAMPLED:
+            RECORDING_SAMPLED.labels(**self.labels).inc(n)
+        elif event == WRITTEN:
+            RECORDING_WRITTEN.labels(**self.labels).inc(n)
+        else:
+            RECORDING_DROPPED.labels(**self.labels, reason=event).inc(n)
 
     # -- request parts ------------------------------------------------------------------------------
     def rows(self, instances: Any) -> pd.DataFrame:

@@ -85,6 +85,26 @@ class ClientDisconnectedError(ShapserveError):
     kind = "client_disconnected"
 
 
+class DatabaseUnavailableError(ShapserveError):
+    """The shared database (jobs on PostgreSQL, the store) is down or unreachable: a restart or a network
+    cut. Nothing was changed; the same call succeeds once it is back."""
+
+    status = 503
+    kind = "database_unavailable"
+    headers = {"retry-after": "5"}
+
+
+def database_down(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database could not be reached or dropped the connection (not a bug)."""
+    import psycopg
+    from sqlalchemy.exc import DBAPIError
+    from sqlalchemy.exc import OperationalError as SqlOperationalError
+
+    if isinstance(exc, SqlOperationalError | psycopg.OperationalError):
+        return True
+    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
+
+
 def error_body(message: str, kind: str, row: int | None = None, field: str | None = None) -> dict[str, Any]:
     return {"error": message, "kind": kind, "row": row, "field": field}
 
@@ -95,6 +115,10 @@ def describe(exc: BaseException) -> tuple[int, dict[str, Any], dict[str, str]]:
         return exc.status, error_body(str(exc), exc.kind, exc.row, exc.field), {}
     if isinstance(exc, ShapserveError) and exc.status != 500:
         return exc.status, error_body(str(exc), exc.kind), dict(getattr(exc, "headers", {}))
+    if database_down(exc):
+        log.warning("the database is unavailable: %s", exc)
+        down = DatabaseUnavailableError("the database is unavailable (a restart or a network cut); retry")
+        return describe(down)
     request_id = uuid.uuid4().hex[:16]
     log.error("request %s failed", request_id, exc_info=exc)
     body = error_body(f"internal error while scoring; request id {request_id}", "internal")

@@ -81,3 +81,22 @@ MONITOR_FEATURE = bentoml.metrics.Gauge(
     labelnames=[*_LABELS, "window", "feature", "stat"],
     multiprocess_mode="livemax",
 )
+# -- recording of served /explain answers (store.record_writer; docs/store.md#recording-served-answers):
+# every sampled answer ends written or dropped (or is still queued in a live worker)
+RECORDING_SAMPLED = bentoml.metrics.Counter(
+    name="shapserve_recording_sampled_total",
+    documentation="Served /explain answers drawn for recording (SHAPSERVE_STORE_RECORD_SAMPLE_RATE)",
+    labelnames=_LABELS,
+)
+RECORDING_WRITTEN = bentoml.metrics.Counter(
+    name="shapserve_recording_written_total",
+    documentation="Sampled /explain answers committed to the explanation store",
+    labelnames=_LABELS,
+)
+RECORDING_DROPPED = bentoml.metrics.Counter(
+    name="shapserve_recording_dropped_total",
+    documentation="Sampled /explain answers not recorded, by reason: queue_full (the worker's queue was "
+    "full), store_error (the store failed their batch: down or unreachable), shutdown (not written "
+    "before the worker stopped)",
+    labelnames=[*_LABELS, "reason"],
+)

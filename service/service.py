@@ -7,17 +7,22 @@ mounted Starlette app (``service.app``) behind the request guard (``service.midd
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import bentoml
 
 from scorers.threads import loaded_with_threads
 from service.app import attach, build_app
 from service.core import ScoringService
 from service.middleware import RequestGuard
+from service.preflight import refuse_unservable
 from service.routes import ROUTES
 from service.settings import get_settings
 
 settings = get_settings()
 MODEL_TAG = str(getattr(bentoml.use_arguments(), "model", None) or settings.model)
+# a model needing a package this environment lacks stops the server here, before any worker starts
+refuse_unservable(Path(bentoml.models.BentoModel(MODEL_TAG).stored.path_of("artifact")), MODEL_TAG)
 app = build_app(ROUTES, settings)
 
 

@@ -3,7 +3,8 @@
 SQLite: WAL journal (readers never block the one writer), a busy timeout (writers from several
 processes queue instead of failing), foreign keys on, and write transactions opened with
 ``BEGIN IMMEDIATE`` so two writers never deadlock on a read-to-write upgrade.
-PostgreSQL: psycopg 3, pre-pinged pooled connections; migrations hold an advisory lock.
+PostgreSQL: psycopg 3, pre-pinged pooled connections with a connect timeout and TCP keepalives;
+migrations hold an advisory lock.
 """
 
 from __future__ import annotations
@@ -17,6 +18,10 @@ from sqlalchemy.engine import Connection, make_url
 
 WRITE = "shapserve_write"  # execution option: this connection's transaction will write
 _MIGRATION_LOCK_KEY = 0x5348_4150  # "SHAP": the PostgreSQL advisory lock around migrations
+# a database that is down or cut off fails a connection, or a query on a connection that went quiet,
+# within about 10 s and 25 s, instead of blocking the caller (the recorder's writer, a request) for the
+# operating system's TCP timeouts of many minutes
+PG_CONNECT = {"connect_timeout": 10, "keepalives_idle": 10, "keepalives_interval": 5, "keepalives_count": 3}
 _ready: set[str] = set()
 _ready_lock = threading.Lock()
 
@@ -40,7 +45,7 @@ def make_engine(url: str, *, busy_timeout: float = 60.0) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(url, parsed.database, busy_timeout)
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, connect_args=dict(PG_CONNECT))
 
 
 def _sqlite_engine(url: str, database: str | None, busy_timeout: float) -> Engine:

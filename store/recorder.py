@@ -1,6 +1,8 @@
 """Optional, off by default: keep a sample of served ``/explain`` answers for later analysis.
 
-The service calls :func:`record` after answering (off the event loop: it writes to the database).
+:func:`record` writes one answer now, in the caller's thread (a script, a test). The service does not
+call it on the request path: its workers queue samples for ``store.record_writer``, which writes them in
+batches in the background and applies retention there.
 A recorded answer is stored like an upload, with ``source="recorded"``, its request id and the time,
 and is left out of listings and latest-matching downloads unless asked for (``source=recorded``).
 After each recorded answer the oldest recorded ones beyond ``retention_rows`` are deleted.
@@ -17,7 +19,7 @@ from typing import Any
 import numpy.typing as npt
 
 from . import codec
-from .records import INPUTS
+from .records import INPUTS, Record
 from .repository import RECORDED, ExplanationStore
 
 log = logging.getLogger("shapserve.store")
@@ -43,9 +45,7 @@ def record(
         return None
     try:
         target = store or default_store()
-        rec = codec.from_json({k: v for k, v in answer.items() if k != "ranked"}, prefix="answer")
-        if inputs is not None:
-            rec = replace(rec, arrays={**rec.arrays, INPUTS: inputs})
+        rec = encode(answer, inputs)
         rid = None if request_id is None else request_id.replace("\x00", "")[:128]
         new_id = target.add(
             rec, source=RECORDED, request_id=rid, model_name=model_name, model_version=model_version
@@ -55,6 +55,13 @@ def record(
     except Exception:  # noqa: BLE001 - recording is best effort, the answer has been served
         log.exception("could not record the /explain answer of request %s", request_id)
         return None
+
+
+def encode(answer: dict[str, Any], inputs: npt.NDArray[Any] | None = None) -> Record:
+    """The store's record of an ``/explain`` answer (its ``ranked`` lists are not kept), with its rows
+    coded by the monitoring baseline as the array ``inputs`` when given."""
+    rec = codec.from_json({k: v for k, v in answer.items() if k != "ranked"}, prefix="answer")
+    return rec if inputs is None else replace(rec, arrays={**rec.arrays, INPUTS: inputs})
 
 
 _DEFAULT: dict[str, ExplanationStore] = {}

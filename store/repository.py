@@ -7,9 +7,9 @@ at all, so a process killed mid-upload leaves the whole explanation or none of i
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy.typing as npt
@@ -109,6 +109,45 @@ class Filters:
         return q
 
 
+@dataclass(frozen=True)
+class NewRow:
+    """What a new explanation carries beside its record: where it came from and for which model."""
+
+    source: str = UPLOAD
+    comment: str | None = None
+    request_id: str | None = None
+    model_name: str | None = None
+    model_version: str | None = None
+
+    def build(self, record: Record) -> tuple[ExplanationRow, dict[str, bytes]]:
+        """The explanation's row (a new id, created now) and its arrays as ``.npy`` bytes."""
+        if self.source not in SOURCES:
+            raise ValueError(f"source must be one of {SOURCES}, got {self.source!r}")
+        blobs = {name: to_npy(a) for name, a in record.arrays.items()}
+        row = ExplanationRow(
+            id=uuid.uuid4().hex,
+            created=datetime.now(UTC),
+            comment=self.comment,
+            kind=record.kind,
+            source=self.source,
+            request_id=self.request_id,
+            model_name=self.model_name,
+            model_version=self.model_version,
+            engineered=record.engineered,
+            output_space=record.output_space,
+            scorer=record.scorer,
+            n_rows=record.n_rows,
+            n_features=len(record.features),
+            n_classes=record.n_classes,
+            features=list(record.features),
+            classes=record.classes,
+            top_k=record.top_k,
+            info=dict(record.info),
+            size_bytes=sum(len(b) for b in blobs.values()),
+        )
+        return row, blobs
+
+
 def _utc(t: datetime) -> datetime:
     # SQLite hands back naive datetimes; every time we write is UTC
     return t if t.tzinfo is not None else t.replace(tzinfo=UTC)
@@ -173,35 +212,27 @@ class ExplanationStore:
         request_id: str | None = None,
     ) -> str:
         """Store one explanation (metadata and arrays in one transaction); its new id."""
-        if source not in SOURCES:
-            raise ValueError(f"source must be one of {SOURCES}, got {source!r}")
-        blobs = {name: to_npy(a) for name, a in record.arrays.items()}
-        row = ExplanationRow(
-            id=uuid.uuid4().hex,
-            created=datetime.now(UTC),
-            comment=comment,
-            kind=record.kind,
-            source=source,
-            request_id=request_id,
-            model_name=model_name,
-            model_version=model_version,
-            engineered=record.engineered,
-            output_space=record.output_space,
-            scorer=record.scorer,
-            n_rows=record.n_rows,
-            n_features=len(record.features),
-            n_classes=record.n_classes,
-            features=list(record.features),
-            classes=record.classes,
-            top_k=record.top_k,
-            info=dict(record.info),
-            size_bytes=sum(len(b) for b in blobs.values()),
-        )
+        new = NewRow(source, comment, request_id, model_name, model_version)
+        return self.add_many([record], [new])[0]
+
+    def add_many(
+        self,
+        records: Sequence[Record],
+        rows: Sequence[NewRow],
+    ) -> list[str]:
+        """Store several explanations in one transaction (all or none); their new ids, in order."""
+        if len(records) != len(rows):
+            raise ValueError(f"{len(records)} records but {len(rows)} rows of metadata")
+        built = [new.build(record) for record, new in zip(records, rows, strict=True)]
         with self._session(write=True) as s, s.begin():
-            s.add(row)
-            s.flush()  # the parent row first: the arrays' foreign key points at it
-            s.add_all(ArrayRow(explanation_id=row.id, name=name, data=data) for name, data in blobs.items())
-        return row.id
+            s.add_all(row for row, _ in built)
+            s.flush()  # the parent rows first: the arrays' foreign key points at them
+            s.add_all(
+                ArrayRow(explanation_id=row.id, name=name, data=data)
+                for row, blobs in built
+                for name, data in blobs.items()
+            )
+        return [row.id for row, _ in built]
 
     def delete(self, explanation_id: str) -> None:
         with self._session(write=True) as s, s.begin():
@@ -227,9 +258,21 @@ class ExplanationStore:
                     )
                 )
             ]
-            for chunk in _chunks(old, 500):
-                s.execute(delete(ArrayRow).where(ArrayRow.explanation_id.in_(chunk)))
-                s.execute(delete(ExplanationRow).where(ExplanationRow.id.in_(chunk)))
+            _delete_ids(s, old)
+        return len(old)
+
+    def delete_older(self, seconds: float, *, source: str = RECORDED) -> int:
+        """Delete the explanations of ``source`` created more than ``seconds`` ago; how many."""
+        cutoff = datetime.now(UTC) - timedelta(seconds=seconds)
+        with self._session(write=True) as s, s.begin():
+            old = list(
+                s.scalars(
+                    select(ExplanationRow.id).where(
+                        ExplanationRow.source == source, ExplanationRow.created < cutoff
+                    )
+                )
+            )
+            _delete_ids(s, old)
         return len(old)
 
     # -- reads ----------------------------------------------------------------------------------------
@@ -310,6 +353,12 @@ def _describe(f: Filters) -> str:
 def _chunks(items: list[str], size: int) -> Iterable[list[str]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
+
+
+def _delete_ids(s: Session, ids: list[str]) -> None:
+    for chunk in _chunks(ids, 500):
+        s.execute(delete(ArrayRow).where(ArrayRow.explanation_id.in_(chunk)))
+        s.execute(delete(ExplanationRow).where(ExplanationRow.id.in_(chunk)))
 
 
 def check_kind(kind: str | None, field: str = "kind") -> str | None:

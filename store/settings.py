@@ -50,6 +50,33 @@ class StoreSettings(BaseSettings):
     store_record_retention_rows: int = Field(
         10_000, ge=1, description="Most recorded /explain answers kept; the oldest are deleted beyond it."
     )
+    store_record_max_age: float = Field(
+        7 * 24 * 3600.0,
+        ge=0,
+        description="Seconds a recorded /explain answer is kept; older ones are deleted in the background "
+        "(0: no age limit, only the row limit).",
+    )
+    store_record_sweep_seconds: float = Field(
+        60.0, gt=0, description="Seconds between a worker's background deletions of old recorded answers."
+    )
+    store_record_queue_rows: int = Field(
+        10_000,
+        ge=1,
+        description="Rows of sampled answers a worker holds in memory for the writer; a sample beyond it "
+        'is dropped and counted (shapserve_recording_dropped_total{reason="queue_full"}).',
+    )
+    store_record_batch: int = Field(
+        100, ge=1, description="Most sampled answers the writer commits in one transaction."
+    )
+    store_record_flush_seconds: float = Field(
+        1.0, gt=0, description="Seconds a sampled answer waits at most before the writer commits its batch."
+    )
+    store_record_shutdown_seconds: float = Field(
+        20.0,
+        gt=0,
+        description="Seconds a stopping worker (SIGTERM) spends writing its queued samples before it "
+        'drops the rest (counted, reason "shutdown").',
+    )
 
     def default_url(self) -> str:
         home = Path(self.bentoml_home) if self.bentoml_home else Path.home() / ".shapserve"

@@ -23,6 +23,28 @@ LOAN_ROW = {
 }
 
 
+def eventually(check: Callable[[], Any], timeout: float = 60.0, interval: float = 0.2) -> Any:
+    """``check()``'s first truthy value, retried until ``timeout``: for what a server does in the
+    background (recorded answers are written by a writer thread about every second)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value or time.monotonic() > deadline:
+            assert value, f"not true within {timeout} s: {value!r}"
+            return value
+        time.sleep(interval)
+
+
+def recording_settled(metrics_text: str) -> bool:
+    """True when every sampled answer in these ``/metrics`` has been written or counted as dropped."""
+    totals = {"sampled": 0.0, "written": 0.0, "dropped": 0.0}
+    for line in metrics_text.splitlines():
+        for kind in totals:
+            if line.startswith(f"shapserve_recording_{kind}_total"):
+                totals[kind] += float(line.rsplit(" ", 1)[1])
+    return totals["sampled"] > 0 and totals["sampled"] == totals["written"] + totals["dropped"]
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -2,8 +2,8 @@
 """Offline checks of everything under deploy/ plus the Dockerfile (no cluster, no Azure account).
 
 * hadolint on the Dockerfile (config deploy/hadolint.yaml);
-* every Kubernetes manifest in deploy/k8s, and the kustomize renderings (the default one and the one
-  with the custom-metrics component), strictly against the Kubernetes schemas of 1.29 and of the
+* every Kubernetes manifest in deploy/k8s, and the kustomize renderings (the default one and the ones
+  with the custom-metrics and shipped-postgres components), strictly against the Kubernetes schemas of 1.29 and of the
   latest version kubernetes-validate bundles. An unknown apiVersion/kind FAILS (the
   kubernetes-validate CLI only warns); the Prometheus Operator's ServiceMonitor and PrometheusRule
   are checked against deploy/schemas/servicemonitor-v1.schema.json and prometheusrule-v1.schema.json;
@@ -90,17 +90,23 @@ def kustomize(directory: Path) -> list[dict[str, Any]]:
     return [d for d in yaml.safe_load_all(proc.stdout) if d]
 
 
-def kustomize_with_custom_metrics() -> list[dict[str, Any]]:
-    """Render deploy/k8s with the variants/custom-metrics component enabled, as a user would."""
+VARIANTS_RENDERED = ("custom-metrics", "shipped-postgres")  # components rendered on top of the base
+
+
+def kustomize_with(component: str) -> list[dict[str, Any]]:
+    """Render deploy/k8s with ``variants/<component>`` enabled, as a user would: a copy of deploy/k8s
+    with the component added to its kustomization.yaml (and, for shipped-postgres, the password file
+    the user creates first)."""
     build = ROOT / "build"
     build.mkdir(exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=build, prefix="k8s-custom-metrics-") as tmp:
-        rel = os.path.relpath(K8S, tmp)
-        Path(tmp, "kustomization.yaml").write_text(
-            "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
-            f"resources:\n  - {rel}\ncomponents:\n  - {rel}/variants/custom-metrics\n"
-        )
-        return kustomize(Path(tmp))
+    with tempfile.TemporaryDirectory(dir=build, prefix=f"k8s-{component}-") as tmp:
+        k8s = Path(tmp) / "k8s"
+        shutil.copytree(K8S, k8s, ignore=shutil.ignore_patterns("postgres-password"))
+        if component == "shipped-postgres":
+            (k8s / "variants" / component / "postgres-password").write_text(os.urandom(24).hex() + "\n")
+        with (k8s / "kustomization.yaml").open("a") as fh:
+            fh.write(f"components:\n  - variants/{component}\n")
+        return kustomize(k8s)
 
 
 # the Prometheus Operator's CRDs (monitoring.coreos.com/v1): kind -> the strict subset of its schema
@@ -146,9 +152,11 @@ def validate_k8s() -> list[tuple[str, list[str]]]:
         for doc in load_docs(path):
             what = f"{path.relative_to(ROOT)} {doc.get('kind')}/{doc.get('metadata', {}).get('name')}"
             results.append((what, k8s_problems(doc)))
-    for label, docs in (("kustomize deploy/k8s", kustomize(K8S)), ("kustomize +custom-metrics", None)):
+    renderings: list[tuple[str, Any]] = [("kustomize deploy/k8s", lambda: kustomize(K8S))]
+    renderings += [(f"kustomize +{c}", lambda c=c: kustomize_with(c)) for c in VARIANTS_RENDERED]
+    for label, render in renderings:
         try:
-            docs = docs if docs is not None else kustomize_with_custom_metrics()
+            docs = render()
         except RuntimeError as e:
             results.append((label, [str(e)]))
             continue

@@ -38,6 +38,10 @@ def _larger(scorer: Any, n_coalitions: int) -> Any:
     if n_coalitions not in cache:
         params = dict(scorer.params)
         params["n_coalitions"] = n_coalitions
+        if params.get("pairs"):  # the permutation kind grows its permutations per background row instead
+            params["pairs"] = max(
+                1, int(params["pairs"]) * n_coalitions // max(1, int(scorer.n_coalitions or 1))
+            )
         params["seed"] = int(params.get("seed", 0)) + len(cache) + 1
         cache[n_coalitions] = type(scorer)(**params).fit(scorer._check_fitted())
     return cache[n_coalitions]

@@ -8,7 +8,8 @@ that make it small:
 
 - ``reference``: full-data values (and each training row's own values) for a few rows;
 - ``calibrate``: background weights fitted so the summary's values match the full-data ones;
-- ``tune``: the packaging step: default, ``max_error`` and ``latency_budget_ms`` searches.
+- ``tune``: the packaging step: default, ``max_error`` and ``latency_budget_ms`` searches, and the
+  anchored kernel kind's split of its model evaluations (rows x coalitions).
 
 See docs/fidelity.md for the definitions, the estimators and the measured numbers.
 """
@@ -16,6 +17,6 @@ See docs/fidelity.md for the definitions, the estimators and the measured number
 from __future__ import annotations
 
 from .measure import rel_mae
-from .tune import FidelityOptions, tune
+from .tune import SPLIT_EVALUATIONS, FidelityOptions, tune
 
-__all__ = ["FidelityOptions", "rel_mae", "tune"]
+__all__ = ["SPLIT_EVALUATIONS", "FidelityOptions", "rel_mae", "tune"]

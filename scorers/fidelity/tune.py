@@ -5,7 +5,12 @@ the background that states the smallest error within what the user asked for.
   fitted weights, ``calibrate``) when that is closer to the full data on the calibration rows;
 - ``max_error``: grow the background (doubling) until the error on the checked rows is within ``AIM``
   (0.8) of the target, or every training row is the background;
-- ``latency_budget_ms``: the most accurate background whose measured explain time per row fits.
+- ``latency_budget_ms``: the most accurate background whose measured explain time per row fits;
+- ``split_evaluations`` (the anchored ``kernel`` kind's default, issue 23): a budget of model
+  evaluations per explained row (background rows x coalitions), split among ``SPLITS`` ways; the split
+  with the smallest measured error on the checked rows (its calibrated background's part and its
+  design's sampling part) is served.  An exact anchor takes most of the sampling error away, so the
+  split that wins is usually more background rows and fewer coalitions than the unanchored default.
 
 The stated error is measured on checked rows: training rows held apart from calibration.  When the
 user gives evaluation rows (``holdout``), the same error is also measured on some of them: rows that no
@@ -27,11 +32,12 @@ from ..background import Background
 from ..manifest import FidelitySection, HoldoutSection
 from ..runtimes.base import time_call
 from ..scoring_explainer import ScoringExplainer
-from . import calibrate, reference
+from . import calibrate, estimator, reference
 from .measure import MAE_PER_SE, FloatArray, rel_mae, with_reference_noise
 
 Progress = Callable[[str], None]
-Rebuild = Callable[[Background, int | None], ScoringExplainer]  # (background, n_coalitions or None)
+# (background, n_coalitions or None, kind= another black-box kind on the same model)
+Rebuild = Callable[..., ScoringExplainer]
 
 SAMPLING_FACTOR = 4  # the independent design that estimates the kernel kind's sampling error
 WIDE_CAL, WIDE_CHECK = (
@@ -43,6 +49,10 @@ GROW_EVALUATIONS = 4e7  # model evaluations the coalition growth of max_error ma
 # error on 24 unseen rows it was 0.8-1.2x on seven held-out models of benchmarks.fidelity, 0.6x on the
 # seed's SVC (docs/fidelity.md)
 AIM = 0.8
+# the anchored kernel kind's default: model evaluations per explained row, and the background rows of
+# the splits tried (coalitions = budget / rows); docs/performance.md
+SPLIT_EVALUATIONS = 4096
+SPLITS = (16, 32, 64)
 
 
 @dataclass(frozen=True)
@@ -50,6 +60,7 @@ class FidelityOptions:
     max_error: float | None = None
     latency_budget_ms: float | None = None
     calibrate: bool = True
+    split_evaluations: int | None = None  # choose (rows, coalitions) at this many evaluations per row
     n_check: int = 16
     n_calib: int = 48
     seed: int = 0
@@ -146,11 +157,16 @@ def tune(
     plain_calib = rel_mae(_values(explainer, x_calib), target) if len(calib) else 0.0
     start = len(explainer.background.weights)
     chosen: _Candidate | None = None
+    n_coalitions: int | None = None  # the design's size, when a split was chosen
     if options.max_error is not None:
         chosen = _to_max_error(candidate, start, len(pool), options.max_error, say)
     elif options.latency_budget_ms is not None:
         chosen = _within_budget(
             candidate, start, len(pool), explainer, frame, rebuild, splits, encoded_all, options, say
+        )
+    elif options.split_evaluations is not None and _anchored(served):
+        chosen, n_coalitions = _best_split(
+            candidate, len(pool), options.split_evaluations, frame, rebuild, splits, encoded_all, x_check, say
         )
     elif calibrating:
         chosen = _if_better(candidate(start), splits, target, plain_calib)
@@ -164,12 +180,24 @@ def tune(
                 "calibrated",
                 n,
             ),
-            None,
+            n_coalitions,
         )
     if options.max_error is not None and chosen is not None and explainer.scorer.n_coalitions:
         explainer = _grow_design(explainer, chosen, splits, x_check, AIM * options.max_error, rebuild, say)
     method = f"rel. MAE on {len(check)} training rows held out of calibration, against {splits.label}"
     uncertainty = splits.standard_error(everyone, n)
+    estimators: dict[str, float] | None = None
+    if _chooses_estimator(explainer, options):
+        explainer, estimators = estimator.choose(
+            explainer,
+            frame,
+            encoded_all,
+            pool,
+            rebuild,
+            lambda e: _error_at(e, served, which, splits, x_check)[0],
+            options.seed,
+            say,
+        )
     error, sampling = _error_at(explainer, served, which, splits, x_check)
     error = with_reference_noise(error, uncertainty)
     if sampling is not None:
@@ -177,6 +205,13 @@ def tune(
             f"; plus the served design's coalition sampling error ({sampling:.3g}, against an independent "
             f"design of {SAMPLING_FACTOR}x its {explainer.scorer.n_coalitions} coalitions), combined as "
             "sqrt(a^2 + b^2)"
+        )
+    if n_coalitions is not None and options.split_evaluations is not None:
+        budget = options.split_evaluations
+        method += (
+            f"; the split of {budget} model evaluations per row chosen among "
+            f"{', '.join(f'{r} x {budget // r}' for r in SPLITS)} (rows x coalitions) "
+            "by the same measured error"
         )
     if uncertainty > 0:
         method += (
@@ -208,6 +243,21 @@ def tune(
         latency_budget_ms=options.latency_budget_ms,
         seconds=time.perf_counter() - t0,
         holdout=held,
+        estimators=estimators,
+    )
+
+
+def _chooses_estimator(explainer: ScoringExplainer, options: FidelityOptions) -> bool:
+    """The default black-box path only: a kernel design the caller did not ask for by name, plain (not
+    anchored) and sampling, with no target or budget that sizes its background."""
+    scorer = explainer.scorer
+    return (
+        scorer.name == "kernel"
+        and explainer.manifest.scorer.requested == "auto"
+        and scorer.params.get("anchor") is None
+        and options.max_error is None
+        and options.latency_budget_ms is None
+        and int(scorer.n_coalitions or 0) < 2**explainer.masking.n_players - 2
     )
 
 
@@ -231,6 +281,45 @@ def _if_better(
     if rel_mae(calibrate.values_of(splits.calib, cand.columns, cand.weights), target) < plain_calib:
         return cand
     return None
+
+
+def _anchored(served: Any) -> bool:
+    return bool(served.n_coalitions) and served.params.get("anchor") is not None
+
+
+def _best_split(
+    candidate: Callable[[int], _Candidate],
+    pool: int,
+    evaluations: int,
+    frame: pd.DataFrame,
+    rebuild: Rebuild,
+    splits: reference.PoolSplits,
+    encoded_all: np.ndarray,
+    x_check: np.ndarray,
+    say: Progress,
+) -> tuple[_Candidate, int]:
+    """The (calibrated background, coalitions) split of ``evaluations`` per row with the smallest error
+    on the checked rows: sqrt(background part^2 + sampling part^2), both measured as ``tune`` states
+    them (the sampling part against an independent design of ``SAMPLING_FACTOR`` x the coalitions)."""
+    best: tuple[float, _Candidate, int] | None = None
+    for rows in sorted({min(r, pool) for r in SPLITS}):
+        coalitions = max(2, evaluations // rows)
+        cand = candidate(rows)
+        idx = splits.pool[cand.columns]
+        background = Background(
+            frame.iloc[idx].reset_index(drop=True), encoded_all[idx], cand.weights, "calibrated", len(frame)
+        )
+        trial = rebuild(background, coalitions)
+        sampling = _sampling_error(trial, x_check, _values(trial, x_check))
+        error = math.sqrt(cand.error**2 + sampling**2)
+        say(
+            f"fidelity: {len(cand.columns)} calibrated rows x {trial.scorer.n_coalitions} coalitions: "
+            f"estimated error {error:.4f} (background {cand.error:.4f}, sampling {sampling:.4f})"
+        )
+        if best is None or error < best[0]:
+            best = (error, cand, coalitions)
+    assert best is not None
+    return best[1], best[2]
 
 
 def _holdout_error(
@@ -366,6 +455,8 @@ def _sampling_error(explainer: ScoringExplainer, x: np.ndarray, served: FloatArr
     scorer = explainer.scorer
     params = dict(scorer.params)
     params["n_coalitions"] = SAMPLING_FACTOR * int(scorer.n_coalitions or 0)
+    if params.get("pairs"):  # the permutation kind: SAMPLING_FACTOR x its permutations per row
+        params["pairs"] = SAMPLING_FACTOR * int(params["pairs"])
     params["seed"] = int(params.get("seed", 0)) + 1
     other = type(scorer)(**params).fit(scorer._check_fitted())
     return rel_mae(served, other.shap_values(x)[0])

@@ -48,8 +48,14 @@ class LGBMExplainableModel(ExplainableModel):
     scorer = "tree"
 
     def regressor(self, n_rows: int, seed: int) -> Any:
-        from lightgbm import LGBMRegressor
-
+        try:
+            from lightgbm import LGBMRegressor
+        except ImportError:  # an image built for a model without LightGBM (scorers/runtime_packages.py)
+            raise InputError(
+                "the lgbm surrogate needs the lightgbm package, which this environment lacks (install "
+                "requirements-lightgbm.lock); choose another surrogate: tree, linear or sgd",
+                field="surrogate",
+            ) from None
         params: dict[str, Any] = {"random_state": seed, "n_jobs": 1, "verbose": -1}
         if n_rows < SMALL_DATA_ROWS:
             params["min_child_samples"] = 1  # else small data gives a constant model

@@ -6,13 +6,13 @@ values with a linear map computed once (``scorers.shapley``).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from .. import spaces
 from ..errorbars.sampling import standard_errors
-from ..masking import Game
+from ..masking import Game, Masking
 from ..runtimes.base import CLASSIFIER
 from ..shapley import CoalitionDesign
 from .base import FitContext, FloatArray, Scorer
@@ -35,7 +35,11 @@ class DesignScorer(Scorer):
     evaluates_coalitions = True
     splits_background = True
     rows_alone = True  # shap_values below: one row per model call
-    _state_keys = ("masks_", "projection_", "full_weight_")
+    _state_keys: ClassVar[tuple[str, ...]] = ("masks_", "projection_", "full_weight_")
+
+    @classmethod
+    def native_spaces(cls, head: Any, task: str, mode: str, masking: Masking, **params: Any) -> list[str]:
+        return black_box_spaces(head, task)
 
     def _design(self, n_players: int) -> CoalitionDesign:
         raise NotImplementedError

@@ -13,11 +13,11 @@ from typing import Any
 import numpy as np
 
 from ..errors import UnsupportedModelError
-from ..masking import Game, Masking
+from ..masking import Game
 from ..shapley import CoalitionDesign, kernel_design
 from .anchor import anchor_plan, slopes
 from .base import REGISTRY, FitContext, FitOptions, FloatArray, Scorer, register
-from .design import DesignScorer, black_box_spaces
+from .design import DesignScorer
 
 
 def default_coalitions(n_players: int) -> int:
@@ -47,10 +47,6 @@ class KernelScorer(DesignScorer):
         self.n_coalitions_param = n_coalitions
         self.seed = seed
         self.anchor = anchor
-
-    @classmethod
-    def native_spaces(cls, head: Any, task: str, mode: str, masking: Masking, **params: Any) -> list[str]:
-        return black_box_spaces(head, task)
 
     @classmethod
     def fit_params(cls, ctx: FitContext, options: FitOptions) -> dict[str, Any]:

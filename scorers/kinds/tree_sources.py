@@ -34,7 +34,6 @@ from typing import Any
 import numpy as np
 
 from .. import spaces
-from ..runtimes import onnx_read
 from ..runtimes.base import CLASSIFIER
 from ..runtimes.boosters import adapt, library_of
 from ..runtimes.native_booster import NativeBooster
@@ -112,7 +111,9 @@ def leaf_constant(head: Any) -> tuple[np.ndarray, float] | None:
     native = adapt(head)
     if isinstance(native, OnnxTrees):  # its base values; its sums were checked against onnxruntime
         largest = np.abs(native.base) + native.scale * np.abs(native.leaf_value).sum(axis=0)  # any output
-        return native.base, onnx_read.VERIFY_RTOL * max(1.0, float(np.max(largest)))
+        from ..runtimes.onnx_read import VERIFY_RTOL  # an ONNX model: the onnx package is there
+
+        return native.base, VERIFY_RTOL * max(1.0, float(np.max(largest)))
     if native is None or native.library != "xgboost":
         return None
     trees, scales, k = _xgb_trees(native)

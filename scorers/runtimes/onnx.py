@@ -24,7 +24,6 @@ from .. import spaces
 from ..errors import UnsupportedModelError
 from ..input_schema import Schema
 from ..masking import IDENTITY, RAW
-from . import onnx_read
 from .base import CLASSIFIER, REGRESSOR, FloatArray, OutputFn, raw_frame
 
 _POST = ("TreeEnsembleClassifier", "LinearClassifier")
@@ -101,6 +100,8 @@ class OnnxRuntime:
             if self.sig.single_input is None:
                 self._head = (None, "not read: one input per column")
                 return self._head
+            from . import onnx_read  # the onnx package, imported only for an ONNX model
+
             n_classes = len(self.classes) if self.task == CLASSIFIER else 1
             try:
                 head = onnx_read.read_head(
@@ -120,6 +121,8 @@ class OnnxRuntime:
         head, note = self._reading()
         if head is None:
             return
+        from . import onnx_read
+
         n_classes = len(self.classes) if self.task == CLASSIFIER else 1
         space = onnx_read.head_space(head, self.task)
         x = frame.to_numpy(dtype=np.float64)

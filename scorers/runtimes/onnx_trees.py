@@ -20,22 +20,28 @@ boosters: centred logits).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import onnx
-from onnx import helper, numpy_helper
 
 from .. import spaces
 from ..errors import UnsupportedModelError
 from .base import CLASSIFIER, REGRESSOR, FloatArray
 from .native_booster import NativeBooster
 
+if TYPE_CHECKING:
+    import onnx
+
 _MODES = ("BRANCH_LEQ", "BRANCH_LT", "BRANCH_GTE", "BRANCH_GT")
 _INF = float("inf")
 
 
 def _attrs(node: onnx.NodeProto) -> dict[str, Any]:
+    # onnx imported here: the tree scorer imports this module for every model, and only ONNX models
+    # bring the onnx package (scorers/runtime_packages.py)
+    import onnx
+    from onnx import helper, numpy_helper
+
     out: dict[str, Any] = {}
     for a in node.attribute:
         if a.type == onnx.AttributeProto.TENSOR:

@@ -527,6 +527,20 @@ def test_the_bento_carries_the_page_and_its_files(packaged: dict[str, str]) -> N
         ours = sorted(p.relative_to(STATIC).as_posix() for p in STATIC.rglob("*") if p.is_file())
         assert sorted(p.relative_to(src).as_posix() for p in src.rglob("*") if p.is_file()) == ours
         assert "vendor/plotly-basic.min.js" in ours and "vendor/LICENSE-plotly.js.txt" in ours
+        # its requirements: the core lock and the extras its model needs (scorers/runtime_packages.py)
+        from cli.bento import PROJECT_ROOT, artifact_path
+        from scorers import runtime_packages
+        from scorers.artifact import read_manifest
+
+        def pins(text: str) -> set[str]:
+            return {ln.strip() for ln in text.splitlines() if "==" in ln and not ln.startswith("#")}
+
+        extras = runtime_packages.needed(read_manifest(artifact_path(packaged["loan"])))
+        locks = ["requirements.lock", *(runtime_packages.EXTRAS[e].lock for e in extras)]
+        expected = set().union(*(pins((PROJECT_ROOT / lock).read_text()) for lock in locks))
+        bento_pins = pins((Path(out.stdout.strip()) / "env" / "python" / "requirements.txt").read_text())
+        assert bento_pins == expected
+        assert not {p.split("==")[0] for p in bento_pins} & {"onnxruntime", "lightgbm", "pyarrow"} or extras
     finally:
         subprocess.run([*bentoml, "delete", "-y", tag], capture_output=True, check=False)
 

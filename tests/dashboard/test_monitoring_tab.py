@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from dash_helpers import behind_prefix, launch_chromium
+from serving_helpers import eventually, recording_settled
 
 pytestmark = pytest.mark.slow
 
@@ -57,6 +58,8 @@ def served(
             r = httpx.post(direct + "/explain", json={"instances": _records(rows)}, headers=AUTH, timeout=300)
             assert r.status_code == 200, r.text
             answers.append(r.json())
+        # the answers are written by the worker's writer thread about every second (store/record_writer.py)
+        eventually(lambda: recording_settled(httpx.get(direct + "/metrics", headers=AUTH).text))
         yield {
             "url": url,
             "direct": direct,

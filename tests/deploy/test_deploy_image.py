@@ -93,14 +93,15 @@ def test_image_config(image):
 
 
 def test_no_build_toolchain_and_locked_requirements(image):
-    script = (
-        "for t in gcc cc c++ g++ make ld as git; do command -v $t; done; "
-        "/opt/venv/bin/python -m pip freeze --disable-pip-version-check 2>/dev/null"
-    )
+    """No compiler, no pip or setuptools (nothing installs at run time), and exactly the Bento's pins."""
+    listing = "import importlib.metadata as m; [print(d.metadata['Name'] + '==' + d.version) for d in m.distributions()]"
+    script = f'for t in gcc cc c++ g++ make ld as git pip pip3; do command -v $t; done; /opt/venv/bin/python -c "{listing}"'
     out = run(["podman", "run", "--rm", "--entrypoint", "/bin/sh", image.name, "-c", script]).stdout
     lines = out.splitlines()
-    assert not [ln for ln in lines if ln.startswith("/")], f"toolchain in the final image: {lines}"
+    assert not [ln for ln in lines if ln.startswith("/opt/venv")], f"toolchain or pip in the venv: {lines}"
+    assert not [ln for ln in lines if ln.startswith("/") and not ln.endswith(("/pip", "/pip3"))], lines
     installed = {ln.split("==")[0].lower().replace("_", "-"): ln.split("==")[1] for ln in lines if "==" in ln}
+    assert not {"pip", "setuptools", "wheel"} & set(installed), sorted(installed)
     locked = [
         ln.strip()
         for ln in (image.context / "env/python/requirements.txt").read_text().splitlines()
@@ -250,10 +251,41 @@ def test_vertex_aip_variables(image):
         run(["podman", "rm", "-f", "-t", "5", name], check=False)
 
 
-def test_model_libraries_load_in_the_final_image(image):
-    """LightGBM needs an OpenMP runtime the slim base lacks (the venv offers scikit-learn's)."""
+def test_the_svc_image_carries_only_what_its_model_needs(image):
+    """The seed's SVC needs no ONNX, LightGBM, XGBoost or Parquet package (scorers/runtime_packages.py);
+    the store and the PostgreSQL jobs, on by default, load."""
     script = (
-        "/opt/venv/bin/python -c 'import lightgbm, xgboost, sqlalchemy, psycopg; print(lightgbm.__version__)'"
+        "import importlib.util as u; import sqlalchemy, psycopg, alembic; "
+        "print(','.join(m for m in ('onnxruntime', 'onnx', 'lightgbm', 'xgboost', 'pyarrow', 'skl2onnx') "
+        "if u.find_spec(m)) or 'none')"
     )
-    proc = run(["podman", "run", "--rm", "--entrypoint", "/bin/sh", image.name, "-c", script], check=False)
-    assert proc.returncode == 0 and proc.stdout.strip(), proc.stderr[-2000:]
+    proc = run(["podman", "run", "--rm", "--entrypoint", "/opt/venv/bin/python", image.name, "-c", script])
+    assert proc.stdout.strip() == "none", proc.stdout
+
+
+def test_a_model_needing_another_runtime_is_refused_at_start_up(image, tmp_path):
+    """The SVC's image, run with a LightGBM model's artifact mounted in place of its own, exits at start-up
+    (before any request) with one line naming the missing package and the model's runtime."""
+    import lightgbm
+    from sklearn.datasets import load_breast_cancer
+
+    import scorers
+
+    x, y = load_breast_cancer(return_X_y=True, as_frame=True)
+    x = x.iloc[:200, :6]
+    booster = lightgbm.train({"objective": "binary", "verbose": -1}, lightgbm.Dataset(x, y[:200]), 5)
+    fitted = scorers.fit(booster, x, background_size=20, summary="sample", eval_size=10)
+    artifact = fitted.save(tmp_path / "artifact")
+    os.chmod(artifact, 0o755)
+    for f in artifact.iterdir():
+        os.chmod(f, 0o644)
+    (own,) = (image.context / "models").glob("*/*/artifact")  # the SVC's, at the same path in the image
+    inside = "/opt/bento/" + str(own.relative_to(image.context))
+    proc = run(
+        ["podman", "run", "--rm", "-v", f"{artifact}:{inside}:ro", image.name], check=False, timeout=120
+    )
+    assert proc.returncode == 78, proc.stderr[-3000:]
+    lines = [ln for ln in proc.stderr.splitlines() if ln.startswith("shapserve: cannot serve")]
+    assert len(lines) == 1, proc.stderr[-3000:]
+    assert "prediction runtime lightgbm" in lines[0] and "lightgbm is not installed" in lines[0], lines[0]
+    assert "Traceback" not in proc.stderr

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import copy
 import re
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -275,7 +276,7 @@ def test_prometheus_annotations():
 
 
 def test_custom_metrics_variant(vd):
-    docs = vd.kustomize_with_custom_metrics()
+    docs = vd.kustomize_with("custom-metrics")
     for d in docs:
         assert vd.k8s_problems(d) == [], d["kind"]
     (hpa,) = [d for d in docs if d["kind"] == "HorizontalPodAutoscaler"]
@@ -292,6 +293,72 @@ def test_custom_metrics_variant(vd):
     assert all(
         len(d["spec"]["metrics"]) == 1 for d in vd.kustomize(K8S) if d["kind"] == "HorizontalPodAutoscaler"
     )
+
+
+def test_shipped_postgres_variant(vd):
+    """variants/shipped-postgres: a PostgreSQL StatefulSet with a PVC, its Service and a generated Secret,
+    strictly valid, wired to SHAPSERVE_STORE_URL (which the jobs follow), selectors kept apart."""
+    docs = vd.kustomize_with("shipped-postgres")
+    for d in docs:
+        assert vd.k8s_problems(d) == [], d["kind"]
+        assert d["metadata"].get("namespace", "shapserve") == "shapserve"
+    by_kind: dict[str, list[dict[str, Any]]] = {}
+    for d in docs:
+        by_kind.setdefault(d["kind"], []).append(d)
+    (sts,), (secret,), (dep,) = by_kind["StatefulSet"], by_kind["Secret"], by_kind["Deployment"]
+    (db_svc,) = [s for s in by_kind["Service"] if s["metadata"]["name"] == "shapserve-postgres"]
+    (app_svc,) = [s for s in by_kind["Service"] if s["metadata"]["name"] == "shapserve"]
+    # the generated Secret (name with kustomize's content hash) holds the password both sides read
+    assert secret["metadata"]["name"].startswith("shapserve-postgres-") and set(secret["data"]) == {
+        "password"
+    }
+    pod = sts["spec"]["template"]["spec"]
+    (pg,) = pod["containers"]
+    pg_env = {e["name"]: e for e in pg["env"]}
+    assert pg_env["POSTGRES_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == secret["metadata"]["name"]
+    assert sts["spec"]["replicas"] == 1 and sts["spec"]["serviceName"] == "shapserve-postgres"
+    (claim,) = sts["spec"]["volumeClaimTemplates"]
+    assert {"name": claim["metadata"]["name"], "mountPath": "/var/lib/postgresql/data"} in pg["volumeMounts"]
+    assert pg_env["PGDATA"]["value"].startswith("/var/lib/postgresql/data/")
+    assert "pg_isready" in pg["readinessProbe"]["exec"]["command"]
+    # the app composes its URL from the same Secret, the variable defined before the URL that expands it
+    names = [e["name"] for e in dep["spec"]["template"]["spec"]["containers"][0]["env"]]
+    env = {e["name"]: e for e in dep["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert names.index("SHAPSERVE_STORE_PASSWORD") < names.index("SHAPSERVE_STORE_URL")
+    assert env["SHAPSERVE_STORE_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == secret["metadata"]["name"]
+    url = env["SHAPSERVE_STORE_URL"]["value"]
+    port = db_svc["spec"]["ports"][0]["port"]
+    assert (
+        url
+        == f"postgresql+psycopg://shapserve:$(SHAPSERVE_STORE_PASSWORD)@shapserve-postgres:{port}/shapserve"
+    )
+    assert pg_env["POSTGRES_USER"]["value"] == "shapserve" and pg_env["POSTGRES_DB"]["value"] == "shapserve"
+    # selectors: the database Service reaches the database pod only; the app's Service and PDB never do
+    pg_labels = sts["spec"]["template"]["metadata"]["labels"]
+    app_labels = dep["spec"]["template"]["metadata"]["labels"]
+    assert db_svc["spec"]["selector"].items() <= pg_labels.items()
+    assert not db_svc["spec"]["selector"].items() <= app_labels.items()
+    (pdb,) = by_kind["PodDisruptionBudget"]
+    for selector in (app_svc["spec"]["selector"], pdb["spec"]["selector"]["matchLabels"]):
+        assert not selector.items() <= pg_labels.items()
+    assert db_svc["spec"]["ports"][0]["targetPort"] == pg["ports"][0]["name"]
+    # the password never sits in the repository (kustomize reads a file the user generates)
+    rel = "deploy/k8s/variants/shipped-postgres/postgres-password"
+    assert subprocess.run(["git", "-C", str(ROOT), "check-ignore", "-q", "--no-index", rel]).returncode == 0
+    assert all(len(d["spec"]["metrics"]) == 1 for d in docs if d["kind"] == "HorizontalPodAutoscaler")
+
+
+def test_drain_fits_disruption_and_job_handover():
+    """A rolling update or a drain never takes the last ready replica, and the grace period covers the
+    preStop sleep plus the longest request; running jobs are handed back at SIGTERM (not waited out)."""
+    dep, pdb = load("deployment.yaml"), load("pdb.yaml")
+    rolling = dep["spec"]["strategy"]["rollingUpdate"]
+    assert rolling["maxUnavailable"] == 0 and rolling["maxSurge"] >= 1
+    assert 1 <= pdb["spec"]["minAvailable"] < dep["spec"]["replicas"]
+    c = container()
+    ready = c["readinessProbe"]
+    assert ready["httpGet"]["path"] == "/readyz" and ready["periodSeconds"] * ready["failureThreshold"] <= 30
+    assert "handed back to the queue at SIGTERM" in (K8S / "deployment.yaml").read_text()
 
 
 # ------------------------------------------------------------------------------------------ ACI

@@ -1,5 +1,5 @@
-"""Evaluation rows stored with the artifact (``scorers.evaluate`` / ``--eval-data``): one Parquet file listed
-with its sha256, read back lazily with the same rows and labels, and the global explanations computed on
+"""Evaluation rows stored with the artifact (``scorers.evaluate`` / ``--eval-data``): one .npz file (no
+pickle) listed with its sha256 (older artifacts' Parquet file still read), read back lazily with the same rows and labels, and the global explanations computed on
 them stored in the manifest; artifacts without them load as before."""
 
 from __future__ import annotations
@@ -38,7 +38,8 @@ def test_evaluation_rows_labels_and_globals_round_trip(tmp_path: Path) -> None:
 
     out = explainer.save(tmp_path / "a")
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["evaluation"]["file"] == "eval.parquet" and "eval.parquet" in manifest["files"]
+    assert manifest["evaluation"]["file"] == "eval.npz" and "eval.npz" in manifest["files"]
+    assert "eval.parquet" not in manifest["files"]
     assert manifest["evaluation"]["label_column"] == "decision" and manifest["evaluation"]["rows"] == 60
     assert set(manifest["evaluation"]["globals"]) == {"shap", "pfi", "mimic"}
     Manifest.model_validate(manifest)
@@ -110,13 +111,50 @@ def test_a_modified_evaluation_file_is_refused(tmp_path: Path) -> None:
     scorers.evaluate(explainer, x.iloc[100:130], labels=y[100:130])
     out = explainer.save(tmp_path / "t")
     loaded = scorers.load(out)
-    table = pd.read_parquet(out / "eval.parquet")
-    table.loc[0, "label"] = 1 - table.loc[0, "label"]
-    table.to_parquet(out / "eval.parquet", index=False)
-    with pytest.raises(ArtifactError, match="eval.parquet"):
+    with np.load(out / "eval.npz", allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    arrays["labels"][0] = 1 - arrays["labels"][0]
+    np.savez(out / "eval.npz", **arrays)
+    with pytest.raises(ArtifactError, match="eval.npz"):
         loaded.eval_data  # noqa: B018 - read on demand, checked again
-    with pytest.raises(ArtifactError, match="eval.parquet"):
+    with pytest.raises(ArtifactError, match="eval.npz"):
         scorers.load(out)
+
+
+def test_parquet_rows_of_older_artifacts_are_read_and_saved_as_npz(tmp_path: Path) -> None:
+    """An artifact packaged before eval.npz kept its rows as Parquet: read (pyarrow) with the same rows and
+    labels, needs the parquet extra, and saved again as eval.npz."""
+    from scorers import runtime_packages
+    from scorers.model_io import sha256_file
+
+    pipe, rows = loan()
+    x, y = loan_data()
+    explainer = scorers.fit(pipe, rows, **FAST)
+    test = x.iloc[1500:1530].reset_index(drop=True).assign(decision=y.iloc[1500:1530].to_numpy())
+    scorers.evaluate(explainer, test, target="decision", kinds=["shap"])
+    frame, labels = explainer.eval_data
+    out = explainer.save(tmp_path / "old")
+    (out / "eval.npz").unlink()
+    frame.assign(decision=labels).to_parquet(out / "eval.parquet", index=False)
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest["evaluation"]["file"] = "eval.parquet"
+    del manifest["files"]["eval.npz"]
+    manifest["files"]["eval.parquet"] = sha256_file(out / "eval.parquet")
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    assert "parquet" in runtime_packages.needed(Manifest.model_validate(manifest))
+
+    loaded = scorers.load(out)
+    frame2, labels2 = loaded.eval_data
+    pd.testing.assert_frame_equal(frame2, frame)
+    assert labels2.tolist() == labels.tolist()
+    again = scorers.load(loaded.save(out))
+    assert sorted(p.name for p in out.glob("eval.*")) == ["eval.npz"]
+    assert again.manifest.evaluation is not None and again.manifest.evaluation.file == "eval.npz"
+    pd.testing.assert_frame_equal(again.eval_data[0], frame)
+    # saved again: the rows are eval.npz; pyarrow is still needed for the memory-mapped Arrow columns
+    assert runtime_packages.needed(again.manifest)["parquet"].startswith(
+        "its evaluation rows are memory-mapped"
+    )
 
 
 def test_a_loaded_artifact_saves_over_itself(tmp_path: Path) -> None:

@@ -77,3 +77,16 @@ def client_for(packaged: dict[str, str]) -> Iterator[Any]:
 def _close_clients() -> Iterator[None]:
     yield
     _CLIENTS.close()
+
+
+@pytest.fixture(scope="module")
+def pg() -> Iterator[Any]:
+    """A throw-away PostgreSQL for one module (tests/store/pg_server.py), for the servers of the jobs and
+    recording tests on PostgreSQL (tests/service/pg_serving.py)."""
+    from pg_serving import PostgresServer
+
+    server = PostgresServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()

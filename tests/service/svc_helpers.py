@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from serving_helpers import LOAN_ROW, free_port, make_client, stop, wait_ready  # noqa: F401  (shared with every test folder)
+from serving_helpers import LOAN_ROW, eventually, free_port, make_client, recording_settled, stop, wait_ready  # noqa: F401  (shared with every test folder)
 
 
 def additivity_error(body: dict[str, Any]) -> float:

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from svc_helpers import LOAN_ROW, additivity_error
+from svc_helpers import LOAN_ROW, additivity_error, eventually
 
 
 @pytest.fixture(scope="module")
@@ -78,6 +78,8 @@ def test_recording_a_sample_of_explain_answers(client_for: Any, tmp_path: Path) 
     c = client_for("loan", SHAPSERVE_STORE_URL=url, SHAPSERVE_STORE_RECORD_SAMPLE_RATE="1.0")
     for _ in range(3):
         assert c.post("/explain", json={"instances": [LOAN_ROW]}).status_code == 200
-    recorded = c.get("/explanations", params={"source": "recorded"}).json()
+    recorded = eventually(  # written in the background (store/record_writer.py)
+        lambda: (r := c.get("/explanations", params={"source": "recorded"}).json()) and len(r) == 3 and r
+    )
     assert len(recorded) == 3 and all(m["request_id"] for m in recorded)
     assert c.get("/explanations").json() == []  # recordings stay out of the default listing

@@ -7,103 +7,31 @@ on one stops the work on the other; a SIGTERM hands a running job over at once.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import signal
-import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
-import psutil
-import psycopg
 import pytest
-from svc_helpers import additivity_error, free_port, wait_ready
+from pg_serving import PostgresServer, Server, connect, rows_of, until
+from svc_helpers import additivity_error
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "tests" / "store"))
-from pg_server import PostgresServer  # noqa: E402 - tests/store's throw-away PostgreSQL
-
-BIN = Path(sys.executable).parent
 LEASE = 3  # SHAPSERVE_JOB_LEASE of the servers, seconds
 SLICE = 8  # SHAPSERVE_JOB_SLICE_ROWS: many slices, so that a job is caught half-way
 N = 1200  # rows of a long job
-WAIT = 180.0  # a bound on any wait, never a measurement
+ENV = {
+    "SHAPSERVE_JOB_LEASE": str(LEASE),
+    "SHAPSERVE_JOB_SLICE_ROWS": str(SLICE),
+    "SHAPSERVE_MAX_ROWS": str(N),
+    "SHAPSERVE_MAX_INFLIGHT_ROWS": str(N),
+}
 pytestmark = pytest.mark.slow
 
 
-class Server:
-    def __init__(self, tag: str, url: str, home: Path) -> None:
-        self.tag, self.url_db, self.home = tag, url, home
-        self.start()
-
-    def start(self) -> None:
-        """Start the server (``ready`` waits for it)."""
-        port = free_port()
-        self.url = f"http://127.0.0.1:{port}"
-        env = {
-            **os.environ,
-            "BENTOML_DO_NOT_TRACK": "true",
-            "SHAPSERVE_WORKERS": "1",
-            "SHAPSERVE_JOBS_URL": self.url_db,
-            "SHAPSERVE_JOBS_DIR": str(self.home / "jobs"),  # not shared: the jobs are in the database
-            "SHAPSERVE_JOB_LEASE": str(LEASE),
-            "SHAPSERVE_JOB_SLICE_ROWS": str(SLICE),
-            "SHAPSERVE_MAX_ROWS": str(N),
-            "SHAPSERVE_MAX_INFLIGHT_ROWS": str(N),
-        }
-        self.proc = subprocess.Popen(
-            [str(BIN / "shapserve"), "serve", self.tag, "--port", str(port)],
-            env=env,
-            cwd=ROOT,
-            stdout=(self.home / "server.log").open("a"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-    def ready(self) -> Server:
-        wait_ready(self.url, self.proc, timeout=WAIT)
-        return self
-
-    def pids(self) -> set[int]:
-        try:
-            return {self.proc.pid} | {p.pid for p in psutil.Process(self.proc.pid).children(recursive=True)}
-        except psutil.Error:
-            return set()
-
-    def kill(self, sig: int) -> None:
-        """SIGKILL: the whole server at once (a pod or node lost); SIGTERM: its main process, which stops
-        its workers (as Kubernetes signals a container's first process)."""
-        if sig == signal.SIGKILL:
-            for pid in self.pids():  # its workers and job processes too, whatever their process group
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, sig)
-        else:
-            self.proc.send_signal(sig)
-        self.proc.wait(timeout=60)
-
-    def stop(self) -> None:
-        left = self.pids()
-        if self.proc.poll() is None:
-            self.kill(signal.SIGTERM)
-        for pid in left - {self.proc.pid}:  # nothing of it outlives the module
-            with contextlib.suppress(psutil.Error):
-                psutil.Process(pid).wait(timeout=30)
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-
-
 @pytest.fixture(scope="module")
-def database() -> Iterator[str]:
-    pg = PostgresServer().start()
-    try:
-        yield pg.new_database()
-    finally:
-        pg.stop()
+def database(pg: PostgresServer) -> str:
+    return pg.new_database()
 
 
 @pytest.fixture(scope="module")
@@ -113,38 +41,20 @@ def servers(
     started: list[Server] = []
     try:
         for name in ("a", "b"):  # started together, the slow part of this module
-            started.append(Server(packaged["svc"], database, tmp_path_factory.mktemp(f"pg-server-{name}")))
+            home = tmp_path_factory.mktemp(f"pg-server-{name}")
+            started.append(Server(packaged["svc"], database, home, ENV))
         yield [srv.ready() for srv in started]
     finally:
         for srv in started:
             srv.stop()
 
 
-def _db(url: str) -> psycopg.Connection[Any]:
-    return psycopg.connect("postgresql://" + url.split("://", 1)[1], autocommit=True)
-
-
 def _row(url: str, job_id: str) -> tuple[int, str | None, str] | None:
-    with _db(url) as c:
+    with connect(url) as c:
         row = c.execute(
             "SELECT rows_done, runner, status FROM shapserve_jobs WHERE id = %s", (job_id,)
         ).fetchone()
     return None if row is None else (int(row[0]), row[1], str(row[2]))
-
-
-def _until(what: str, check: Callable[[], Any]) -> Any:
-    deadline = time.monotonic() + WAIT
-    while time.monotonic() < deadline:
-        got = check()
-        if got:
-            return got
-        time.sleep(0.02)
-    pytest.fail(f"not within {WAIT:g} s: {what}")
-
-
-def _rows(n: int) -> list[list[float]]:
-    sample = json.loads((ROOT / "examples" / "breast_cancer_request.json").read_text())["instances"]
-    return [[v + (i // len(sample)) * 1e-3 for v in sample[i % len(sample)]] for i in range(n)]
 
 
 def _submit(srv: Server, rows: list[Any]) -> str:
@@ -162,7 +72,7 @@ def _done(srv: Server, job_id: str) -> dict[str, Any]:
         assert body["status"] in ("queued", "running", "done"), body
         return dict(body) if body["status"] == "done" else None
 
-    return dict(_until(f"job {job_id} done on {srv.url}", check))
+    return dict(until(f"job {job_id} done on {srv.url}", check))
 
 
 def _same_as_explain(srv: Server, job_id: str, rows: list[Any], limit: int) -> None:
@@ -194,7 +104,7 @@ def _running_on(servers: list[Server], url: str, job_id: str) -> tuple[Server, S
         assert row is not None and row[2] != "done", f"the job ended before it could be caught: {row}"
         return row[1] if 0 < row[0] < N - SLICE else None
 
-    runner = _until(f"job {job_id} mid-way", midway)
+    runner = until(f"job {job_id} mid-way", midway)
     pid = int(runner.rsplit(":", 1)[1])
     owner = next(s for s in servers if pid in s.pids())
     return owner, next(s for s in servers if s is not owner)
@@ -204,7 +114,7 @@ def test_a_job_submitted_to_one_server_is_polled_and_paged_on_the_other(
     servers: list[Server], database: str
 ) -> None:
     a, b = servers
-    rows = _rows(90)
+    rows = rows_of(90)
     job_id = _submit(a, rows)
     status = _done(b, job_id)
     assert status["rows_done"] == 90 and status["global_explanation"]["n_rows"] == 90
@@ -227,15 +137,15 @@ def _cancelled_count(srv: Server) -> float:
 
 
 def test_delete_on_one_server_stops_the_work_on_the_other(servers: list[Server], database: str) -> None:
-    job_id = _submit(servers[0], _rows(N))
+    job_id = _submit(servers[0], rows_of(N))
     owner, other = _running_on(servers, database, job_id)
     before = _cancelled_count(owner)
     r = httpx.delete(f"{other.url}/explain_jobs/{job_id}", timeout=30)
     assert r.status_code == 200 and r.json()["status"] == "cancelled", r.text
     # the runner stops at its next slice: it counts the job cancelled, and nothing of it is left
-    _until("the runner stopped", lambda: _cancelled_count(owner) == before + 1)
+    until("the runner stopped", lambda: _cancelled_count(owner) == before + 1)
     assert _row(database, job_id) is None
-    with _db(database) as c:
+    with connect(database) as c:
         assert c.execute(
             "SELECT count(*) FROM shapserve_job_slices WHERE job_id = %s", (job_id,)
         ).fetchone() == (0,)
@@ -246,7 +156,7 @@ def test_delete_on_one_server_stops_the_work_on_the_other(servers: list[Server],
 def test_a_killed_server_s_job_is_finished_by_the_other_with_every_row_once(
     servers: list[Server], database: str
 ) -> None:
-    rows = _rows(N)
+    rows = rows_of(N)
     job_id = _submit(servers[0], rows)
     owner, other = _running_on(servers, database, job_id)
     killed = _row(database, job_id)
@@ -262,13 +172,47 @@ def test_a_killed_server_s_job_is_finished_by_the_other_with_every_row_once(
         owner.ready()
 
 
+def test_a_database_restart_while_a_job_runs(
+    servers: list[Server], database: str, pg: PostgresServer
+) -> None:
+    """While PostgreSQL is down, a job's status is a 503 with Retry-After (nothing changed) and /explain
+    answers 200; the job's slice commit fails, so its worker hands it back (or its lease runs out), and
+    once the database is back the job finishes with every row once."""
+    rows = rows_of(N)
+    job_id = _submit(servers[0], rows)
+    _running_on(servers, database, job_id)
+    pg.halt()
+    try:
+        for srv in servers:
+            r = httpx.get(f"{srv.url}/explain_jobs/{job_id}", timeout=60)
+            assert r.status_code == 503 and r.headers["retry-after"] == "5", r.text
+            assert r.json()["kind"] == "database_unavailable"
+            answer = httpx.post(srv.url + "/explain", json={"instances": rows[:2]}, timeout=60)
+            assert answer.status_code == 200, answer.text
+    finally:
+        pg.resume()
+
+    def answered() -> bool:  # a 503 at most while a server's connections find the database again
+        r = httpx.get(f"{servers[1].url}/explain_jobs/{job_id}?limit=1", timeout=60)
+        assert (
+            r.status_code in (200, 503)
+            and r.json().get("kind", "database_unavailable") == "database_unavailable"
+        )
+        return r.status_code == 200
+
+    until("job statuses answered again", answered)
+    status = _done(servers[1], job_id)
+    assert status["rows_done"] == N
+    _same_as_explain(servers[0], job_id, rows, limit=500)
+
+
 def test_sigterm_hands_a_running_job_over_at_once(servers: list[Server], database: str) -> None:
-    rows = _rows(N)
+    rows = rows_of(N)
     job_id = _submit(servers[0], rows)
     owner, other = _running_on(servers, database, job_id)
     owner.kill(signal.SIGTERM)
     # handed back at shutdown (a retry the library logged), not waited out until the lease ran out
-    with _db(database) as c:
+    with connect(database) as c:
         queue_id = c.execute("SELECT queue_id FROM shapserve_jobs WHERE id = %s", (job_id,)).fetchone()
         logged = c.execute(
             "SELECT traceback FROM pgqueuer_log WHERE job_id = %s AND status = 'queued' AND traceback IS NOT NULL",

@@ -21,7 +21,7 @@ import httpx
 import pandas as pd
 import pytest
 from gated_model import FEATURES, Gate, rows
-from svc_helpers import free_port, stop, wait_ready
+from svc_helpers import eventually, free_port, recording_settled, stop, wait_ready
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
@@ -137,6 +137,8 @@ def test_monitoring_counts_every_workers_rows_and_sees_a_shift(server: Server, x
 def test_history_of_the_recorded_answers_scores_them_like_the_live_window(server: Server) -> None:
     # runs after the test above: its 192+ answers were all recorded (sample rate 1) by both workers
     live = _window_rows_reach(server, 1)
+    # the answers are written by each worker's writer thread about every second (store/record_writer.py)
+    eventually(lambda: recording_settled(server.get("/metrics").text))
     got = server.get("/monitoring/history", params={"bucket_seconds": "86400", "top": "2"})
     assert got.status_code == 200, got.text
     body = got.json()

@@ -29,7 +29,7 @@ import httpx
 import numpy as np
 import pandas as pd
 import pytest
-from svc_helpers import free_port, stop, wait_ready
+from svc_helpers import eventually, free_port, recording_settled, stop, wait_ready
 from truth_oracle import TOL, Truth, packaged_background, truth
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -301,6 +301,8 @@ def test_an_explain_job_answers_the_truth(served: dict[str, Served], key: str) -
 def test_the_store_reads_back_the_truth(served: dict[str, Served], key: str) -> None:
     s = served[key]
     answer = s.post("/explain", {"instances": s.records()})
+    # one worker: its writer thread writes the queued answers in order, this one last
+    eventually(lambda: recording_settled(httpx.get(s.url + "/metrics").text))
     recorded = s.get("/explanations?source=recorded&limit=1")
     assert len(recorded) == 1 and recorded[0]["source"] == "recorded"
     assert recorded[0]["features"] == s.truth.features and recorded[0]["classes"] == s.classes

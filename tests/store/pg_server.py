@@ -3,7 +3,8 @@
 The server listens on a free 127.0.0.1 port with its socket in the same directory and trusts local
 connections (it is reachable only from this machine and lives for one test session).  initdb refuses
 to run as root, so as root the server runs as the ``postgres`` user (``runuser``).  ``fsync=off``:
-the tests kill clients, never the database server, so durability across an OS crash is not at stake.
+the tests kill clients and stop the database server cleanly (``halt``), never the OS, so durability across
+an OS crash is not at stake.
 """
 
 from __future__ import annotations
@@ -62,13 +63,21 @@ class PostgresServer:
 
     def start(self) -> PostgresServer:
         self._run("initdb", "-D", str(self.data), "-U", self.user, "--auth=trust", "-E", "UTF8", "--no-sync")
+        self.resume()
+        return self
+
+    def halt(self) -> None:
+        """Stop the server (fast shutdown: clients are disconnected, committed data kept); ``resume``
+        starts it again on the same port with the same data: a database restart, or an outage."""
+        self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
+
+    def resume(self) -> None:
         opts = (
             f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=100"
         )
         self._run(
             "pg_ctl", "-D", str(self.data), "-o", opts, "-l", str(self.root / "server.log"), "-w", "start"
         )
-        return self
 
     def stop(self) -> None:
         try:

@@ -143,8 +143,8 @@ class PgJobManager(JobManager):
         try:
             return self._slices(status, stopping)
         except Exception as exc:  # noqa: BLE001 - a failed job, reported in its status
-            if stopping.is_set():
-                return False
+            if stopping.is_set() or errors.database_down(exc):
+                return False  # handed back: the next worker resumes from the last committed slice
             _, body, _ = errors.describe(exc)  # an internal error is logged under a request id
             if self.tables.finish(job_id, "failed", body):
                 JOBS_FINISHED.labels(**self.core.labels, status="failed").inc()

@@ -105,9 +105,12 @@ class JobQueue:
             stop.cancel()
         if work.done() and work.result():
             return
-        # shutting down: back to the queue at once; a slice still computing here is committed only if no
-        # other worker has committed those rows first (tables.commit_slice)
-        raise RetryRequested(delay=timedelta(0), reason="handed back at shutdown")
+        # shutting down, or the database failed the job's work: back to the queue at once; a slice still
+        # computing here is committed only if no other worker has committed those rows first
+        # (tables.commit_slice); with the database still down, the hand-back fails too and the job's lease
+        # runs out instead
+        why = "at shutdown" if self.stopping.is_set() else "after a database error"
+        raise RetryRequested(delay=timedelta(0), reason=f"handed back {why}")
 
     def _call(self, coro: Any) -> Any:
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout=30)

@@ -1,0 +1,75 @@
+"""Row-stratified antithetic permutation sampling: the maths of the ``permutation`` scorer.
+
+The interventional game against a weighted background is the weighted sum of one game per background
+row b: ``v_b(S) = f(x_S, b_notS)``, from ``v_b(empty) = f(b)`` to ``v_b(full) = f(x)``, and its Shapley
+values are the same weighted sum of each row's.  Instead of one coalition design shared by every row
+(KernelSHAP: each coalition is averaged over the rows, so the rows' disagreement is paid for in
+background rows), every background row gets permutations of its own (IME, Strumbelj and Kononenko
+2010, stratified by row): along a permutation the marginal contributions ``v_b(pre + j) - v_b(pre)``
+are an unbiased estimate of row b's Shapley values that sums to ``f(x) - f(b)`` exactly, and is exact for
+an additive game.  Each row's permutations come in antithetic pairs (a permutation and its reverse),
+which cancels the leading error term.  A permutation costs M - 1 model evaluations (its two ends are
+``f(b)``, known at fit, and ``f(x)``), so a budget spread this way reaches far more background rows than
+a shared design: every training row at the sizes of benchmarks/blackbox.py.
+
+The sampling standard error of a row's estimate comes from the spread of the two halves of each
+antithetic pair: ``(A - B) / 2`` has variance ``(var A + var B - 2 cov) / 4``, at least the variance of
+the pair's mean ``(A + B) / 2`` whenever the reverse permutation is not positively correlated with the
+forward one, so the stated error is conservative (benchmarks/blackbox.py measures how much).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+
+
+def antithetic_orders(n_rows: int, n_players: int, pairs: int, seed: int) -> IntArray:
+    """(n_rows, 2 * pairs, M): per background row, ``pairs`` random permutations each followed by its
+    reverse."""
+    rng = np.random.default_rng(seed)
+    forward = np.argsort(rng.random((n_rows, pairs, n_players)), axis=-1)
+    both = np.stack([forward, forward[..., ::-1]], axis=2)  # (n_rows, pairs, 2, M)
+    return both.reshape(n_rows, 2 * pairs, n_players).astype(np.int64)
+
+
+def chain_masks(orders: IntArray) -> BoolArray:
+    """The proper, non-empty prefixes of each permutation: (R, P, M) -> (R, P, M - 1, M).
+
+    Prefix t holds the first t + 1 players of the order."""
+    m = orders.shape[-1]
+    rank = np.argsort(orders, axis=-1)  # rank[j] = position of player j in the order
+    steps = np.arange(m - 1)[:, None]  # prefix t covers positions 0..t
+    return rank[:, :, None, :] <= steps[None, None, :, :]
+
+
+def contributions(ranks: IntArray, chain: FloatArray, at_rows: FloatArray, at_x: FloatArray) -> FloatArray:
+    """Marginal contributions of each permutation, per player.
+
+    ``ranks`` (R, P, M) each player's position in its permutation (``np.argsort`` of the order); ``chain``
+    (R, P, M - 1, K) the values at the prefixes; ``at_rows`` (R, K) each row's own value (the empty
+    coalition); ``at_x`` (K,) the full coalition -> (R, P, K, M).
+    """
+    r, p, m = ranks.shape
+    k = at_x.shape[-1]
+    ends = np.empty((r, p, m + 1, k))
+    ends[:, :, 0] = at_rows[:, None, :]
+    ends[:, :, 1:m] = chain
+    ends[:, :, m] = at_x
+    steps = np.diff(ends, axis=2)  # (R, P, M, K): the step at position t belongs to the order's t-th player
+    per_player = np.take_along_axis(steps, ranks[..., None], axis=2)  # player j's step sits at rank[j]
+    return np.swapaxes(per_player, 2, 3)
+
+
+def row_estimates(per_permutation: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Each row's estimate (mean of its permutations) and that mean's sampling variance from the
+    antithetic halves: (R, P, K, M) -> ((R, K, M), (R, K, M))."""
+    r, p, k, m = per_permutation.shape
+    pairs = per_permutation.reshape(r, p // 2, 2, k, m)
+    half = (pairs[:, :, 0] - pairs[:, :, 1]) / 2.0  # (R, pairs, K, M)
+    n_pairs = p // 2
+    return per_permutation.mean(axis=1), np.mean(half**2, axis=1) / n_pairs

@@ -1,0 +1,46 @@
+"""Every module the serving image carries imports without the optional packages (scorers/runtime_packages.py):
+the SVC's image has no onnx, onnxruntime, LightGBM, XGBoost or pyarrow, so none of them may be imported at
+module level outside the modules that only their models reach.
+
+Run in a child process where those packages are made absent (``sys.modules[name] = None``, Python's
+documented import block), walking every module of the packages the Bento includes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BLOCKED = ("onnx", "onnxruntime", "lightgbm", "xgboost", "pyarrow", "skl2onnx", "pyspark")
+# reached only through an ONNX model (lazily, from scorers/runtimes/onnx.py and the tree scorer)
+NEEDS_ONNX = {"scorers.runtimes.onnx_read", "scorers.runtimes.onnx_linear"}
+
+WALK = f"""
+import importlib, json, pkgutil, sys
+for name in {BLOCKED!r}:
+    sys.modules[name] = None
+failed = {{}}
+for pkg in ("scorers", "service", "store", "batch"):
+    for info in pkgutil.walk_packages(importlib.import_module(pkg).__path__, pkg + "."):
+        if info.name == "service.service":  # resolves a packaged model at import: the image tests run it
+            continue
+        try:
+            importlib.import_module(info.name)
+        except ImportError as exc:
+            failed[info.name] = str(exc)
+print(json.dumps(failed))
+"""
+
+
+def test_serving_modules_import_without_the_optional_packages() -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run(
+        [sys.executable, "-c", WALK], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    failed = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert set(failed) == NEEDS_ONNX, failed
+    assert all("onnx" in why for why in failed.values()), failed

@@ -182,8 +182,8 @@ def _http(name: str, rows: pd.DataFrame, targets: list[Any]) -> dict[str, Any]:
                 resp.raise_for_status()
                 found += resp.json()["rows"][0]["found"] > 0
     finally:
-        proc.kill()
-        proc.wait()
+        proc.terminate()  # SIGTERM: the server stops its workers too (SIGKILL would orphan them)
+        proc.wait(timeout=120)
     t_ms = np.array(times) * 1000
     return {
         "rows with a valid cf": f"{found}/{len(rows)}",

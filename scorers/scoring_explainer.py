@@ -137,6 +137,18 @@ class ScoringExplainer:
 
         return predict_table(self, frame)
 
+    def encoded_predictions(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """(``masking.encode``, ``predict_frame``, ``predict_proba_frame`` or None) of validated rows.  For a
+        scikit-learn Pipeline masked by its preprocessing, that preprocessing runs once: the head predicts
+        on the encoding, as ``Pipeline.predict`` does."""
+        x = self.masking.encode(frame)
+        on_head = getattr(self.runtime, "head_predictions", None)  # scikit-learn Pipelines
+        both = on_head(x, self.masking.mode) if on_head is not None else None
+        if both is not None:
+            return x, self.named(both[0]), both[1]
+        proba = self.predict_proba_frame(frame) if self.task == CLASSIFIER else None
+        return x, self.predict_frame(frame), proba
+
     def eval_predictions(self) -> TablePredictions | None:
         """Predictions of the evaluation rows (``eval_data``): the ones stored at packaging once the model
         agrees with them on the first rows, else predicted now (``scorers.bulk.stored_or_predicted``)."""
@@ -229,6 +241,11 @@ class ScoringExplainer:
         else:
             values, outputs = self._shap_values(x, cancel)
         return self._explanation(values, outputs, names)
+
+    def explain_encoded(self, x: np.ndarray) -> Explanation:
+        """:meth:`explain_frame` (no error estimate) of rows already encoded by ``masking.encode``."""
+        values, outputs = self._shap_values(x, None)
+        return self._explanation(values, outputs, self.features)
 
     def _explanation(
         self, values: np.ndarray, outputs: np.ndarray, names: list[str], **extra: Any
@@ -350,10 +367,8 @@ class ScoringExplainer:
             count=count,
             constraints=constraints,
             classes=self.classes,
-            predict=self.predict_frame,
-            predict_proba=self.predict_proba_frame if self.task == CLASSIFIER else None,
-            outputs=self.scorer.outputs,
-            explain=self.explain_frame,
+            judge=self.encoded_predictions,
+            explain=self.explain_encoded,
         )
 
     def counterfactual_index(self) -> CounterfactualIndex:
@@ -366,12 +381,17 @@ class ScoringExplainer:
                 rows.append(self.sample)
             if self.evaluation is not None:
                 rows.append(self.evaluation.rows()[0])
+            from .counterfactuals.fast import Rbf
+
             settings = self.manifest.counterfactuals
+            _, head = self.runtime.encoder(self.masking.mode)
             self._counterfactual_index = CounterfactualIndex.build(
                 self.schema,
                 rows,
                 self.masking.encode,
                 self.masking.column_group,
+                self.scorer.outputs,
+                Rbf.of(head, self.task, self.output_space),
                 immutable=settings.immutable if settings is not None else (),
             )
         return self._counterfactual_index

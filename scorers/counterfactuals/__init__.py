@@ -3,8 +3,9 @@ target (a class, or a range of a regressor's value), changing only what may chan
 training data holds (its ranges, the manifest's categories).
 
 ``CounterfactualIndex.build`` takes the rows the artifact stores (the fit-time sample of training rows,
-the background, the evaluation rows) once per explainer; ``find`` searches (``search.py``) and explains
-the counterfactuals with the served explainer in one call.
+the background, the evaluation rows) once per explainer, with the model function the search scores with
+(``fast.py``); ``find`` searches (``search.py``), then checks and explains the counterfactuals with one
+preprocessing pass for all rows (``Judge``: the encoded rows, the model's own labels and probabilities).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import pandas as pd
 from ..explanation_objects import Explanation
 from ..input_schema import Schema
 from .bank import Bank
+from .fast import Changes, Outputs, Rbf, search_functions
 from .request import Constraints, Target, allowed, parse_count, parse_target
 from .search import Found, Problem, objective, search
 from .space import Space, build_space
@@ -57,12 +59,18 @@ class Counterfactuals:
     rows: list[RowCounterfactuals]
 
 
+Judge = Callable[[pd.DataFrame], tuple[np.ndarray, np.ndarray, np.ndarray | None]]
+"""Validated rows -> (their encoding, the model's own ``predict``, ``predict_proba`` or None)."""
+
+
 @dataclass(frozen=True)
 class CounterfactualIndex:
     space: Space
     bank: Bank  # the stored training rows (the pool) with their encodings
     immutable: tuple[str, ...]
     encode: Callable[[pd.DataFrame], np.ndarray]  # raw rows -> the model function's encoded rows
+    outputs: Outputs  # encoded rows -> the explained outputs (n, K): what the search scores with
+    changes: Changes  # the outputs of a row's single changes
 
     @classmethod
     def build(
@@ -71,15 +79,19 @@ class CounterfactualIndex:
         rows: Sequence[pd.DataFrame],
         encode: Callable[[pd.DataFrame], np.ndarray],
         group: np.ndarray,
+        outputs: Outputs,
+        rbf: Rbf | None = None,
         ranges: dict[str, list[float]] | None = None,
         immutable: Sequence[str] = (),
     ) -> CounterfactualIndex:
-        """``encode`` and ``group`` (the feature of each encoded column) are the explainer's masking."""
+        """``encode`` and ``group`` (the feature of each encoded column) are the explainer's masking;
+        ``outputs`` the scorer's model function; ``rbf`` the kernel machine it computes, if it is one
+        (used where it agrees with ``outputs``: ``fast.search_functions``)."""
         frame = pd.concat([r[schema.names] for r in rows], ignore_index=True)
         space = build_space(schema, frame, ranges)
         space, pool = space.encode(frame)
         bank = Bank.build(pool, np.asarray(encode(frame), dtype=np.float64), group, len(pool))
-        return cls(space, bank, tuple(immutable), encode)
+        return cls(space, bank, tuple(immutable), encode, *search_functions(outputs, rbf, bank))
 
     def find(
         self,
@@ -89,14 +101,12 @@ class CounterfactualIndex:
         count: Any = None,
         constraints: Any = None,
         classes: list[Any] | None,
-        predict: Callable[[pd.DataFrame], np.ndarray],
-        predict_proba: Callable[[pd.DataFrame], np.ndarray] | None,
-        outputs: Callable[[np.ndarray], np.ndarray],
-        explain: Callable[[pd.DataFrame], Explanation],
+        judge: Judge,
+        explain: Callable[[np.ndarray], Explanation],
     ) -> Counterfactuals:
         """Counterfactuals of validated rows; every request mistake is an ``InputError`` naming its field.
-        ``outputs`` (encoded rows -> the explained outputs (n, K), fast) guides the search; ``predict``,
-        the model's own, decides which rows are returned (one call for all rows)."""
+        ``self.outputs`` guides the search; ``judge`` (the model's own ``predict``) decides which rows are
+        returned, ``explain`` explains them from their encoding (one call each for all rows)."""
         goal = parse_target(target, classes)
         n = parse_count(count)
         rules = allowed(self.space, Constraints.parse(constraints), self.immutable)
@@ -104,15 +114,17 @@ class CounterfactualIndex:
         pool = len(self.bank.z)
         bank = self.bank.extend(z, np.asarray(self.encode(frame), dtype=np.float64))
         reached, score = _guides(goal, classes)
-        problem = Problem(space, rules, goal, bank, pool, outputs, reached, score)
-        already = reached(outputs(bank.encoded(pool + np.arange(len(z))[:, None].repeat(space.width, 1))))
+        problem = Problem(space, rules, goal, bank, pool, self.outputs, self.changes, reached, score)
+        already = reached(
+            self.outputs(bank.encoded(pool + np.arange(len(z))[:, None].repeat(space.width, 1)))
+        )
         found = [
             Found(np.empty((0, space.width)), np.empty(0), "the row already reaches the target")
             if already[i]
             else search(problem, pool + i, n)
             for i in range(len(z))
         ]
-        return Counterfactuals(goal, n, _answers(problem, z, found, n, predict, predict_proba, explain))
+        return Counterfactuals(goal, n, _answers(problem, z, found, n, judge, explain))
 
 
 def _guides(
@@ -142,34 +154,34 @@ def _answers(
     z: np.ndarray,
     found: list[Found],
     count: int,
-    predict: Callable[[pd.DataFrame], np.ndarray],
-    predict_proba: Callable[[pd.DataFrame], np.ndarray] | None,
-    explain: Callable[[pd.DataFrame], Explanation],
+    judge: Judge,
+    explain: Callable[[np.ndarray], Explanation],
 ) -> list[RowCounterfactuals]:
     """Each row's counterfactuals that the model's own ``predict`` confirms (the search's order, up to
     ``count``, nearest first), with predictions and explanations: one call each for all rows."""
     space = p.space
     allz = np.concatenate([f.rows for f in found]) if found else np.empty((0, space.width))
-    checked = predict(space.decode(allz)) if len(allz) else np.empty(0)
+    every = space.decode(allz)
+    encoded, checked, proba = judge(every) if len(allz) else (None, np.empty(0), None)
     ok = p.target.reached(checked)
-    kept, labels, r = [], [], 0
+    kept, picked, r = [], [], 0
     for x, f in zip(z, found, strict=True):
         take = r + np.flatnonzero(ok[r : r + len(f.rows)])[:count]
         r += len(f.rows)
         take = take[np.argsort(objective(p, x, allz[take]), kind="stable")]
         rows = allz[take]
-        labels.append(checked[take])
+        picked.append(take)
         reason = f.reason
         if reason is None and len(rows) < count:
             reason = f"{len(rows)} distinct counterfactuals found"
             if len(rows) == 0:
                 reason = "no counterfactual the model confirms was found"
         kept.append(Found(rows, space.distance(x, rows), reason))
-    allz = np.concatenate([f.rows for f in kept]) if kept else np.empty((0, space.width))
-    frame = space.decode(allz)
-    preds = np.concatenate(labels) if labels else np.empty(0)
-    proba = predict_proba(frame) if predict_proba is not None and len(allz) else None
-    exp = explain(frame) if len(allz) else None
+    take = np.concatenate(picked).astype(np.int64) if picked else np.empty(0, dtype=np.int64)
+    frame = every.iloc[take].reset_index(drop=True)
+    preds = checked[take]
+    proba = None if proba is None else proba[take]
+    exp = explain(encoded[take]) if encoded is not None and len(take) else None
     out, r = [], 0
     for x, f in zip(z, kept, strict=True):
         k = len(f.rows)

@@ -35,6 +35,10 @@ class Bank:
             grid.append((values, np.flatnonzero(np.isfinite(col))[rows]))
         return cls(z, e, np.asarray(group, dtype=np.int64), grid)
 
+    def choices(self, j: int) -> IntArray:
+        """A pool row for each distinct value feature ``j`` takes there (sorted): its single changes."""
+        return self.grid[j][1]
+
     def extend(self, z: FloatArray, e: FloatArray) -> Bank:
         """This bank with the rows asked about appended (their indices start at ``len(self.z)``)."""
         return Bank(np.concatenate([self.z, z]), np.concatenate([self.e, e]), self.group, self.grid)

@@ -19,16 +19,14 @@ A candidate is a source index per feature (``Bank``): the row's own value, or a 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from .bank import Bank, IntArray
+from .fast import Changes, Outputs
 from .request import Allowed, Target
 from .space import FloatArray, Space
-
-Outputs = Callable[[np.ndarray], np.ndarray]
 
 _SEEDS = 12  # the nearest valid neighbours refined (at least 3 per counterfactual asked for)
 _STEPS = (0.25, 0.5, 0.75)  # fractions of a number's change kept by a local-search variant (and 0)
@@ -54,6 +52,7 @@ class Problem:
     bank: Bank
     n_pool: int
     outputs: Outputs  # encoded rows -> (n, K) explained outputs (the fast model function)
+    changes: Changes  # the outputs of a row's single changes (``fast.py``)
     reached: Outputs  # outputs -> (n,) bool: does the row reach the target
     score: Outputs  # outputs -> (n,) larger is nearer the target
 
@@ -97,18 +96,23 @@ def _unique(p: Problem, src: IntArray) -> IntArray:
 
 def _single_changes(p: Problem, q: int) -> IntArray:
     """The row with one mutable feature set to each of its distinct training values (the sparsest
-    candidates; hybrids with whole training rows rarely change a single feature)."""
+    candidates; hybrids with whole training rows rarely change a single feature) that may be taken and
+    reach the target, scored by ``p.changes`` (no row is remapped: a value outside the allowed range or
+    categories is dropped, its admissible stand-in is among the values already)."""
+    x, b, a = p.bank.z[q], p.bank, p.allowed
+    features = np.flatnonzero(a.mutable).tolist()
     parts = []
-    pool = p.bank.z[: p.n_pool]
-    for j in np.flatnonzero(p.allowed.mutable).tolist():
+    for j, out in zip(features, p.changes(b, q, features), strict=True):
+        rows = b.choices(j)
+        v = b.z[rows, j]
         if p.space.numeric[j]:
-            rows = p.bank.grid[j][1]
+            keep = (v >= a.low[j]) & (v <= a.high[j])
         else:
-            col = pool[:, j]
-            _, first = np.unique(col[np.isfinite(col)], return_index=True)
-            rows = np.flatnonzero(np.isfinite(col))[first]
-        src = np.full((len(rows), p.space.width), q, dtype=np.int64)
-        src[:, j] = rows
+            codes = a.codes[j]
+            keep = np.ones(len(v), dtype=bool) if codes is None else np.isin(v, codes)
+        keep &= (v != x[j]) & np.asarray(p.reached(out), dtype=bool)
+        src = np.full((int(keep.sum()), p.space.width), q, dtype=np.int64)
+        src[:, j] = rows[keep]
         parts.append(src)
     return np.concatenate(parts) if parts else np.empty((0, p.space.width), dtype=np.int64)
 
@@ -116,10 +120,9 @@ def _single_changes(p: Problem, q: int) -> IntArray:
 def _seeds(p: Problem, q: int, k: int) -> IntArray:
     x = p.bank.z[q]
     whole = np.repeat(np.arange(p.n_pool)[:, None], p.space.width, axis=1)
-    hybrids = _admissible(p, q, np.concatenate([whole, _single_changes(p, q)]))
-    hybrids = hybrids[p.space.distance(x, p.bank.rows(hybrids)) > 0]
-    hybrids = _unique(p, hybrids)
-    valid = hybrids[_valid(p, hybrids)]
+    hybrids = _admissible(p, q, whole)
+    hybrids = _unique(p, hybrids[p.space.distance(x, p.bank.rows(hybrids)) > 0])
+    valid = _unique(p, np.concatenate([hybrids[_valid(p, hybrids)], _single_changes(p, q)]))
     return valid[np.argsort(objective(p, x, p.bank.rows(valid)), kind="stable")[:k]]
 
 

@@ -40,7 +40,7 @@ PAIR_BLOCK = 8192
 PASSIVE = 1e-3
 
 
-def _rbf_parts(head: Any) -> tuple[np.ndarray, np.ndarray, float, float] | None:
+def rbf_parts(head: Any) -> tuple[np.ndarray, np.ndarray, float, float] | None:
     """(support vectors (S, d), alpha (S,), intercept, gamma) or None if not an RBF kernel machine."""
     kind = type(head).__name__
     if kind in ("SVC", "NuSVC", "SVR", "NuSVR") and getattr(head, "kernel", None) == "rbf":
@@ -73,7 +73,7 @@ class KernelMachineScorer(Scorer):
 
     @classmethod
     def native_spaces(cls, head: Any, task: str, mode: str, masking: Masking, **params: Any) -> list[str]:
-        if head is None or mode not in (IDENTITY, GROUPED) or _rbf_parts(head) is None:
+        if head is None or mode not in (IDENTITY, GROUPED) or rbf_parts(head) is None:
             return []
         return [spaces.RAW]
 
@@ -82,7 +82,7 @@ class KernelMachineScorer(Scorer):
         return 50, "kmeans"
 
     def _fit(self, ctx: FitContext) -> None:
-        parts = _rbf_parts(ctx.head)
+        parts = rbf_parts(ctx.head)
         assert parts is not None
         self.support_, self.alpha_, _, gamma = parts
         self.gamma_ = np.array(gamma)

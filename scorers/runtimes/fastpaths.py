@@ -29,30 +29,18 @@ from .. import spaces
 _MIN_PROB = 1e-7
 
 
-class RbfSvcProba:
-    name = "numpy-rbf-svc"
+class RbfDecision:
+    """The decision value ``sum_i alpha_i exp(-gamma |x - sv_i|^2) + b`` of a batch as one GEMM (a binary
+    RBF SVC/SVR/KernelRidge head: ``kinds.kernel_machine.rbf_parts``)."""
 
-    def __init__(self, model: Any, chunk: int = 4096) -> None:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", FutureWarning)  # probA_/probB_ deprecated with probability=True
-            self.prob_a = float(np.ravel(model.probA_)[0])
-            self.prob_b = float(np.ravel(model.probB_)[0])
-        sv = np.asarray(model.support_vectors_, dtype=np.float64)
-        self.gamma = float(model._gamma)
-        self.alpha = np.asarray(model.dual_coef_[0], dtype=np.float64)
-        self.intercept = float(np.ravel(model.intercept_)[0])
+    def __init__(self, sv: np.ndarray, alpha: np.ndarray, intercept: float, gamma: float, chunk: int = 4096):
+        sv = np.asarray(sv, dtype=np.float64)
+        self.gamma = float(gamma)
+        self.alpha = np.asarray(alpha, dtype=np.float64)
+        self.intercept = float(intercept)
         self.w = np.ascontiguousarray((2.0 * self.gamma * sv).T)  # (d, S)
         self.sv_sq = self.gamma * np.einsum("ij,ij->i", sv, sv)  # (S,)
         self.chunk = chunk
-
-    @staticmethod
-    def applies(model: Any) -> bool:
-        return (
-            type(model).__name__ == "SVC"
-            and getattr(model, "kernel", None) == "rbf"
-            and len(getattr(model, "classes_", [])) == 2
-            and bool(getattr(model, "probability", False))
-        )
 
     def decision_function(self, x: np.ndarray) -> np.ndarray:
         # C order: a row's result must not depend on the memory layout of the batch it sits in
@@ -67,6 +55,32 @@ class RbfSvcProba:
             np.exp(k, out=k)
             out[s : s + self.chunk] = k @ self.alpha + self.intercept
         return out
+
+
+class RbfSvcProba(RbfDecision):
+    name = "numpy-rbf-svc"
+
+    def __init__(self, model: Any, chunk: int = 4096) -> None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)  # probA_/probB_ deprecated with probability=True
+            self.prob_a = float(np.ravel(model.probA_)[0])
+            self.prob_b = float(np.ravel(model.probB_)[0])
+        super().__init__(
+            model.support_vectors_,
+            model.dual_coef_[0],
+            float(np.ravel(model.intercept_)[0]),
+            float(model._gamma),
+            chunk,
+        )
+
+    @staticmethod
+    def applies(model: Any) -> bool:
+        return (
+            type(model).__name__ == "SVC"
+            and getattr(model, "kernel", None) == "rbf"
+            and len(getattr(model, "classes_", [])) == 2
+            and bool(getattr(model, "probability", False))
+        )
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
         return self.proba_from_decision(self.decision_function(x))

@@ -109,6 +109,19 @@ class SklearnRuntime:
     def predict_proba(self, frame: pd.DataFrame) -> FloatArray:
         return np.asarray(quiet(self.model.predict_proba, self.model_input(frame)), dtype=np.float64)
 
+    def head_predictions(self, x: np.ndarray, mode: str) -> tuple[np.ndarray, FloatArray | None] | None:
+        """(``predict``, ``predict_proba`` or None) of rows encoded for ``mode`` by the Pipeline's own
+        preprocessing (``GROUPED``: ``encoder``, dense), from its head alone, as ``Pipeline.predict``
+        computes them (it hands the head the preprocessing's output as it is, sparse or dense: equal for
+        trees, a last-bit difference at most for a linear head); None for another mode or a bare estimator."""
+        if mode != GROUPED or not self.is_pipeline:
+            return None
+        head = self.model[-1]
+        proba = (
+            np.asarray(quiet(head.predict_proba, x), dtype=np.float64) if self.task == CLASSIFIER else None
+        )
+        return np.asarray(quiet(head.predict, x)), proba
+
     # -- masking ----------------------------------------------------------------------------------------
     @property
     def is_pipeline(self) -> bool:

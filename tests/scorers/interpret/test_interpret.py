@@ -26,13 +26,21 @@ from scorers.interpret import (
 )
 
 FAST = {"background_size": 12, "eval_size": 20, "onnx": False}
+NAMES = [f"feature {j}" for j in range(5)]
 
 
-def test_tabular_explainer_is_fit_auto_with_the_seeds_layout() -> None:
+@pytest.fixture(scope="module")
+def forest() -> TabularExplainer:
+    """The binary forest's TabularExplainer, fitted once for the tests that only read it."""
     x, _ = dataset("binary")
     model = fitted_model("forest", "binary")
-    names = [f"feature {j}" for j in range(5)]
-    explainer = TabularExplainer(model, x.to_numpy()[:150], features=names, classes=["neg", "pos"], **FAST)
+    return TabularExplainer(model, x.to_numpy()[:150], features=NAMES, classes=["neg", "pos"], **FAST)
+
+
+def test_tabular_explainer_is_fit_auto_with_the_seeds_layout(forest: TabularExplainer) -> None:
+    x, _ = dataset("binary")
+    model = fitted_model("forest", "binary")
+    names, explainer = NAMES, forest
     assert explainer.scorer == "tree" and explainer.features == names
     rows = x.iloc[-6:].to_numpy()
     local = explainer.explain_local(rows[0:5])
@@ -200,7 +208,7 @@ def test_explanation_client_is_the_stores_not_the_engines() -> None:
     assert isinstance(scorers.interpret.TabularExplainer, type)
 
 
-def test_seed_explainers_carry_interactions_and_counterfactuals() -> None:
+def test_seed_explainers_carry_interactions_and_counterfactuals(forest: TabularExplainer) -> None:
     """explain_local(interactions=True) and the scoring explainer's interactions(): the brute-force
     oracle's pairwise values in the seed's class-first layout, rows summing to the local values;
     counterfactuals() is the engine's, each returned row predicted as the target."""
@@ -208,8 +216,7 @@ def test_seed_explainers_carry_interactions_and_counterfactuals() -> None:
 
     x, _ = dataset("binary")
     model = fitted_model("forest", "binary")
-    names = [f"feature {j}" for j in range(5)]
-    explainer = TabularExplainer(model, x.to_numpy()[:150], features=names, classes=["neg", "pos"], **FAST)
+    names, explainer = NAMES, forest
     rows = x.iloc[-4:].to_numpy()
     local = explainer.explain_local(rows, interactions=True)
     inter = np.asarray(local.local_interaction_values)  # [class][row][feature][feature]

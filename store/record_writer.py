@@ -25,7 +25,8 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy.typing as npt
@@ -51,6 +52,7 @@ class Sample:
     request_id: str
     rows: int
     inputs: npt.NDArray[Any] | None = None  # the rows coded by the monitoring baseline (store.drift)
+    served: datetime = field(default_factory=lambda: datetime.now(UTC))  # stored as the record's time
 
 
 class RecordWriter:
@@ -151,7 +153,7 @@ class RecordWriter:
         for sample in batch:
             try:
                 records.append(encode(sample.answer, sample.inputs))
-                rows.append(NewRow(**{**vars(self._meta), "request_id": sample.request_id}))
+                rows.append(replace(self._meta, request_id=sample.request_id, created=sample.served))
             except Exception:  # noqa: BLE001 - a malformed answer is dropped, the others are written
                 log.exception("recording: could not encode the answer of request %s", sample.request_id)
                 self._count(STORE_ERROR, 1)

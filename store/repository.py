@@ -118,15 +118,17 @@ class NewRow:
     request_id: str | None = None
     model_name: str | None = None
     model_version: str | None = None
+    created: datetime | None = None  # when the explanation was made (a recorded answer: when it was served)
 
     def build(self, record: Record) -> tuple[ExplanationRow, dict[str, bytes]]:
-        """The explanation's row (a new id, created now) and its arrays as ``.npy`` bytes."""
+        """The explanation's row (a new id, created now unless ``created`` says when) and its arrays as
+        ``.npy`` bytes."""
         if self.source not in SOURCES:
             raise ValueError(f"source must be one of {SOURCES}, got {self.source!r}")
         blobs = {name: to_npy(a) for name, a in record.arrays.items()}
         row = ExplanationRow(
             id=uuid.uuid4().hex,
-            created=datetime.now(UTC),
+            created=self.created or datetime.now(UTC),
             comment=self.comment,
             kind=record.kind,
             source=self.source,

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 from pg_serving import PostgresServer, Server, connect, rows_of, until
+from svc_helpers import recording_settled
 
 pytestmark = pytest.mark.slow
 
@@ -132,7 +133,10 @@ def test_recorded_answers_older_than_the_maximum_age_are_deleted_in_the_backgrou
 ) -> None:
     srv = servers["eager"]
     _explain(srv, rows_of(1))
-    until("a sample written", lambda: len(_recorded(srv.url_db)) > 0)
+    until(  # every sample written or dropped, this one's too: nothing is written after the snapshot below
+        "every sample written",
+        lambda: recording_settled(httpx.get(srv.url + "/metrics", timeout=30).text),
+    )
     recorded = _recorded(srv.url_db)
     old = sorted(rid for rid, _ in recorded)[:2]
     with connect(srv.url_db) as c:  # two of them recorded two hours ago, beyond the 1-hour age

@@ -289,3 +289,38 @@ def test_a_model_needing_another_runtime_is_refused_at_start_up(image, tmp_path)
     assert len(lines) == 1, proc.stderr[-3000:]
     assert "prediction runtime lightgbm" in lines[0] and "lightgbm is not installed" in lines[0], lines[0]
     assert "Traceback" not in proc.stderr
+
+
+def test_azureml_managed_deployment_contract(image):
+    """Run as deploy/azureml/deployment.yml tells Azure ML to run it: its environment variables plus the
+    ones Azure ML sets (AZUREML_MODEL_DIR names a mount that is empty here: the model is in the image),
+    the port and the liveness, readiness and scoring routes read from the YAML itself; the seed's call
+    (``{"data": rows}`` to the scoring route) is answered in Azure ML's layout, additive."""
+    import yaml
+
+    spec = yaml.safe_load((ROOT / "deploy" / "azureml" / "deployment.yml").read_text())
+    routes = spec["environment"]["inference_config"]
+    ports = {r["port"] for r in routes.values()}
+    assert len(ports) == 1, routes  # one port for the probes and the scoring route
+    env = {
+        **{k: str(v) for k, v in spec["environment_variables"].items()},
+        "AZUREML_MODEL_DIR": "/var/azureml-app/azureml-models",  # set by Azure ML; nothing mounted
+        "AML_APP_ROOT": "/var/azureml-app",
+    }
+    name = f"shapserve-test-aml-{os.getpid()}"
+    args = [f"--cpus={CPUS}", *(a for k, v in env.items() for a in ("-e", f"{k}={v}"))]
+    srv = start(image.name, name, *args, inner=ports.pop())
+    try:
+        assert http("GET", srv.url + routes["liveness_route"]["path"])[0] == 200
+        assert http("GET", srv.url + routes["readiness_route"]["path"])[0] == 200
+        rows = example_rows(2)
+        status, answer = http("POST", srv.url + routes["scoring_route"]["path"], {"data": rows})
+        assert status == 200, answer
+        values = answer["local_importance_values"]  # Azure ML's layout: [class][row][feature]
+        assert len(values) == 2 and all(len(v) == 2 and len(v[0]) == 30 for v in values)
+        for k in range(2):
+            for i in range(2):
+                total = answer["expected_values"][k] + sum(values[k][i])
+                assert abs(total - answer["explained_outputs"][i][k]) < 1e-6, (k, i)
+    finally:
+        run(["podman", "rm", "-f", "-t", "5", name], check=False)

@@ -98,14 +98,14 @@ def connect(url: str) -> psycopg.Connection[Any]:
     return psycopg.connect("postgresql://" + url.split("://", 1)[1], autocommit=True)
 
 
-def until(what: str, check: Callable[[], Any]) -> Any:
-    deadline = time.monotonic() + WAIT
+def until(what: str, check: Callable[[], Any], wait: float = WAIT) -> Any:
+    deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
         got = check()
         if got:
             return got
         time.sleep(0.02)
-    pytest.fail(f"not within {WAIT:g} s: {what}")
+    pytest.fail(f"not within {wait:g} s: {what}")
 
 
 def rows_of(n: int) -> list[list[float]]:

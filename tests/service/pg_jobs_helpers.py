@@ -5,25 +5,22 @@ row in the database. A server is anything with a ``url`` (a plain module: tests/
 from __future__ import annotations
 
 import contextlib
-import json
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
 import httpx
-import psycopg
-import pytest
 from svc_helpers import additivity_error
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "store"))
 from pg_server import PostgresServer  # noqa: E402 - tests/store's throw-away PostgreSQL
+from pg_serving import WAIT, rows_of, until  # noqa: E402,F401 - one copy; WAIT and rows_of re-exported
+from pg_serving import connect as db  # noqa: E402
 
 LEASE = 3  # SHAPSERVE_JOB_LEASE of the servers, seconds
 SLICE = 8  # SHAPSERVE_JOB_SLICE_ROWS: many slices, so that a job is caught half-way
-WAIT = 180.0  # a bound on any wait, never a measurement
 
 
 class HasUrl(Protocol):
@@ -51,10 +48,6 @@ def throwaway_database() -> Iterator[str]:
         pg.stop()
 
 
-def db(url: str) -> psycopg.Connection[Any]:
-    return psycopg.connect("postgresql://" + url.split("://", 1)[1], autocommit=True)
-
-
 def job_row(url: str, job_id: str) -> tuple[int, str | None, str] | None:
     """(rows_done, runner, status) of the job in the database, None once it is gone."""
     with db(url) as c:
@@ -62,22 +55,6 @@ def job_row(url: str, job_id: str) -> tuple[int, str | None, str] | None:
             "SELECT rows_done, runner, status FROM shapserve_jobs WHERE id = %s", (job_id,)
         ).fetchone()
     return None if row is None else (int(row[0]), row[1], str(row[2]))
-
-
-def until(what: str, check: Callable[[], Any]) -> Any:
-    deadline = time.monotonic() + WAIT
-    while time.monotonic() < deadline:
-        got = check()
-        if got:
-            return got
-        time.sleep(0.02)
-    pytest.fail(f"not within {WAIT:g} s: {what}")
-
-
-def rows_of(n: int) -> list[list[float]]:
-    """``n`` distinct rows near the example request's."""
-    sample = json.loads((ROOT / "examples" / "breast_cancer_request.json").read_text())["instances"]
-    return [[v + (i // len(sample)) * 1e-3 for v in sample[i % len(sample)]] for i in range(n)]
 
 
 def submit(srv: HasUrl, rows: list[Any]) -> str:

@@ -64,7 +64,7 @@ def submit(srv: HasUrl, rows: list[Any]) -> str:
     return str(r.json()["id"])
 
 
-def done(srv: HasUrl, job_id: str) -> dict[str, Any]:
+def done(srv: HasUrl, job_id: str, wait: float = WAIT) -> dict[str, Any]:
     def check() -> dict[str, Any] | None:
         r = httpx.get(f"{srv.url}/explain_jobs/{job_id}?limit=1", timeout=30)
         assert r.status_code == 200, r.text
@@ -72,7 +72,7 @@ def done(srv: HasUrl, job_id: str) -> dict[str, Any]:
         assert body["status"] in ("queued", "running", "done"), body
         return dict(body) if body["status"] == "done" else None
 
-    return dict(until(f"job {job_id} done on {srv.url}", check))
+    return dict(until(f"job {job_id} done on {srv.url}", check, wait))
 
 
 def same_as_explain(srv: HasUrl, job_id: str, rows: list[Any], limit: int) -> None:

@@ -10,12 +10,11 @@ from __future__ import annotations
 import json
 import signal
 from collections.abc import Iterator
-from typing import Any
 
 import httpx
 import pytest
-from pg_serving import WAIT, PostgresServer, Server, connect, rows_of, until
-from svc_helpers import additivity_error
+from pg_jobs_helpers import done, job_row, same_as_explain, submit
+from pg_serving import PostgresServer, Server, connect, rows_of, until
 
 LEASE = 3  # SHAPSERVE_JOB_LEASE of the servers, seconds
 SLICE = 8  # SHAPSERVE_JOB_SLICE_ROWS: many slices, so that a job is caught half-way
@@ -49,58 +48,11 @@ def servers(
             srv.stop()
 
 
-def _row(url: str, job_id: str) -> tuple[int, str | None, str] | None:
-    with connect(url) as c:
-        row = c.execute(
-            "SELECT rows_done, runner, status FROM shapserve_jobs WHERE id = %s", (job_id,)
-        ).fetchone()
-    return None if row is None else (int(row[0]), row[1], str(row[2]))
-
-
-def _submit(srv: Server, rows: list[Any]) -> str:
-    r = httpx.post(srv.url + "/explain_jobs", json={"instances": rows, "top_k": 3}, timeout=120)
-    assert r.status_code == 202, r.text
-    assert r.headers["location"] == f"/explain_jobs/{r.json()['id']}"
-    return str(r.json()["id"])
-
-
-def _done(srv: Server, job_id: str, wait: float = WAIT) -> dict[str, Any]:
-    def check() -> dict[str, Any] | None:
-        r = httpx.get(f"{srv.url}/explain_jobs/{job_id}?limit=1", timeout=30)
-        assert r.status_code == 200, r.text
-        body = r.json()
-        assert body["status"] in ("queued", "running", "done"), body
-        return dict(body) if body["status"] == "done" else None
-
-    return dict(until(f"job {job_id} done on {srv.url}", check, wait))
-
-
-def _same_as_explain(srv: Server, job_id: str, rows: list[Any], limit: int) -> None:
-    """Every page of the job's result, read from ``srv``, equals one /explain of the rows, bit for bit."""
-    pages, offset = [], 0
-    while offset is not None:
-        r = httpx.get(f"{srv.url}/explain_jobs/{job_id}?offset={offset}&limit={limit}", timeout=60)
-        assert r.status_code == 200, r.text
-        body = r.json()
-        assert body["page"]["offset"] == offset
-        pages.append(body["result"])
-        offset = body["page"]["next_offset"]
-    answer = httpx.post(srv.url + "/explain", json={"instances": rows, "top_k": 3}, timeout=120)
-    assert answer.status_code == 200, answer.text
-    reference = answer.json()
-    assert additivity_error(reference) < 1e-6
-    for key, value in reference.items():
-        if key in ("features", "classes", "output_space", "expected_values"):
-            assert all(p[key] == value for p in pages), key
-        else:  # one entry per row: every row once, in order, bit for bit
-            assert [x for p in pages for x in p[key]] == value, key
-
-
 def _running_on(servers: list[Server], url: str, job_id: str) -> tuple[Server, Server]:
     """Wait until the job is mid-way (some slices committed, not all); (its server, the other)."""
 
     def midway() -> str | None:
-        row = _row(url, job_id)
+        row = job_row(url, job_id)
         assert row is not None and row[2] != "done", f"the job ended before it could be caught: {row}"
         return row[1] if 0 < row[0] < N - SLICE else None
 
@@ -115,10 +67,10 @@ def test_a_job_submitted_to_one_server_is_polled_and_paged_on_the_other(
 ) -> None:
     a, b = servers
     rows = rows_of(90)
-    job_id = _submit(a, rows)
-    status = _done(b, job_id)
+    job_id = submit(a, rows)
+    status = done(b, job_id)
     assert status["rows_done"] == 90 and status["global_explanation"]["n_rows"] == 90
-    _same_as_explain(b, job_id, rows, limit=25)
+    same_as_explain(b, job_id, rows, limit=25)
     meta = httpx.get(b.url + "/metadata", timeout=30).json()["jobs"]
     assert meta["backend"] == "postgresql" and meta["outlive_worker"] is True
     r = httpx.delete(f"{a.url}/explain_jobs/{job_id}", timeout=30)
@@ -137,14 +89,14 @@ def _cancelled_count(srv: Server) -> float:
 
 
 def test_delete_on_one_server_stops_the_work_on_the_other(servers: list[Server], database: str) -> None:
-    job_id = _submit(servers[0], rows_of(N))
+    job_id = submit(servers[0], rows_of(N))
     owner, other = _running_on(servers, database, job_id)
     before = _cancelled_count(owner)
     r = httpx.delete(f"{other.url}/explain_jobs/{job_id}", timeout=30)
     assert r.status_code == 200 and r.json()["status"] == "cancelled", r.text
     # the runner stops at its next slice: it counts the job cancelled, and nothing of it is left
     until("the runner stopped", lambda: _cancelled_count(owner) == before + 1)
-    assert _row(database, job_id) is None
+    assert job_row(database, job_id) is None
     with connect(database) as c:
         assert c.execute(
             "SELECT count(*) FROM shapserve_job_slices WHERE job_id = %s", (job_id,)
@@ -157,17 +109,17 @@ def test_a_killed_server_s_job_is_finished_by_the_other_with_every_row_once(
     servers: list[Server], database: str
 ) -> None:
     rows = rows_of(N)
-    job_id = _submit(servers[0], rows)
+    job_id = submit(servers[0], rows)
     owner, other = _running_on(servers, database, job_id)
-    killed = _row(database, job_id)
+    killed = job_row(database, job_id)
     owner.kill(signal.SIGKILL)
     owner.start()  # a replacement boots meanwhile (the next test needs two servers)
     try:
-        status = _done(other, job_id)
-        row = _row(database, job_id)
+        status = done(other, job_id)
+        row = job_row(database, job_id)
         assert killed is not None and row is not None and row[1] != killed[1]  # taken over by another worker
         assert status["rows_done"] == N
-        _same_as_explain(other, job_id, rows, limit=500)
+        same_as_explain(other, job_id, rows, limit=500)
     finally:
         owner.ready()
 
@@ -185,7 +137,7 @@ def test_a_database_restart_while_a_job_runs(
     answers 200; the job's slice commit fails, so its worker hands it back (or its lease runs out), and
     once the database is back the job finishes with every row once."""
     rows = rows_of(N)
-    job_id = _submit(servers[0], rows)
+    job_id = submit(servers[0], rows)
     _running_on(servers, database, job_id)
     pg.halt()
     try:
@@ -207,14 +159,14 @@ def test_a_database_restart_while_a_job_runs(
         return r.status_code == 200
 
     until("job statuses answered again", answered)
-    status = _done(servers[1], job_id, wait=45)  # a lease is 3 s: the known defect (xfail) waits no longer
+    status = done(servers[1], job_id, wait=45)  # a lease is 3 s: the known defect (xfail) waits no longer
     assert status["rows_done"] == N
-    _same_as_explain(servers[0], job_id, rows, limit=500)
+    same_as_explain(servers[0], job_id, rows, limit=500)
 
 
 def test_sigterm_hands_a_running_job_over_at_once(servers: list[Server], database: str) -> None:
     rows = rows_of(N)
-    job_id = _submit(servers[0], rows)
+    job_id = submit(servers[0], rows)
     owner, other = _running_on(servers, database, job_id)
     owner.kill(signal.SIGTERM)
     # handed back at shutdown (a retry the library logged), not waited out until the lease ran out
@@ -225,6 +177,6 @@ def test_sigterm_hands_a_running_job_over_at_once(servers: list[Server], databas
             queue_id,
         ).fetchall()
     assert any("handed back at shutdown" in json.dumps(t[0]) for t in logged), logged
-    status = _done(other, job_id)
+    status = done(other, job_id)
     assert status["rows_done"] == N
-    _same_as_explain(other, job_id, rows, limit=500)
+    same_as_explain(other, job_id, rows, limit=500)

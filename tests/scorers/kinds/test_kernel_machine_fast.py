@@ -74,12 +74,7 @@ def test_some_pairs_are_pruned_and_none_that_matter() -> None:
     model, x, explainer = _fitted()
     sc = explainer.scorer
     rows = _rows(x, explainer.background.raw).to_numpy()
-    scale = np.abs(explainer.background.weights[:, None] * sc.alpha_[None, :])
-    kept = []
-    for r in (0, 3):
-        log_a = sc._log_factors(rows[r : r + 1])[0]
-        bound = scale * np.exp(np.maximum(log_a[None], sc.log_c_).sum(axis=-1))
-        kept.append(len(_kept_pairs(bound)[0]))
+    kept = [len(_kept(explainer, rows[r : r + 1])[0]) for r in (0, 3)]
     assert kept[1] < kept[0] <= sc.log_c_.shape[0] * sc.log_c_.shape[1]
 
 
@@ -113,25 +108,27 @@ def test_background_split_matches_the_oracle_per_background_row(monkeypatch: pyt
 def test_kept_pairs_drop_under_the_tolerance_in_total() -> None:
     rng = np.random.default_rng(0)
     # mostly negligible bounds: all of them go at once
-    bound = np.concatenate([rng.uniform(0, 1e-30, 50), rng.uniform(0.1, 1.0, 10)]).reshape(6, 10)
-    b, s = _kept_pairs(bound)
-    assert len(b) == 10 and np.all(bound[b, s] >= 0.1)
+    bound = np.concatenate([rng.uniform(0, 1e-30, 50), rng.uniform(0.1, 1.0, 10)])
+    idx = _kept_pairs(bound)
+    assert len(idx) == 10 and np.all(bound[idx] >= 0.1)
     # many bounds just under the tolerance: their sum is not, so only the smallest go
-    bound = np.full((4, 25), 0.5 * PRUNE_TOL)
-    bound[0, :5] = 1.0
-    b, s = _kept_pairs(bound)
+    bound = np.full(100, 0.5 * PRUNE_TOL)
+    bound[:5] = 1.0
     kept = np.zeros(bound.shape, dtype=bool)
-    kept[b, s] = True
-    assert bound[~kept].sum() < PRUNE_TOL and kept[0, :5].all() and kept.sum() < bound.size
+    kept[_kept_pairs(bound)] = True
+    assert bound[~kept].sum() < PRUNE_TOL and kept[:5].all() and kept.sum() < bound.size
+
+
+def _kept(explainer: object, row: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """The scorer's kept pairs for one row (1, d), as its ``_values`` asks for them."""
+    sc = explainer.scorer  # type: ignore[attr-defined]
+    log_scale = np.log(np.abs(explainer.background.weights[:, None] * sc.alpha_[None, :]))  # type: ignore[attr-defined]
+    return sc._kept(np.ascontiguousarray(sc._log_factors(row)[0].T), log_scale.reshape(-1))
 
 
 def _plan(explainer: object, row: np.ndarray) -> _Plan:
-    sc = explainer.scorer  # type: ignore[attr-defined]
-    log_a = sc._log_factors(row)[0]
-    bound = np.abs(explainer.background.weights[:, None] * sc.alpha_[None, :])  # type: ignore[attr-defined]
-    bound = bound * np.exp(np.maximum(log_a[None], sc.log_c_).sum(axis=-1))
-    b, s = _kept_pairs(bound)
-    return _Plan.of(log_a[s] - sc.log_c_[b, s], float(bound.sum()))
+    _, log_c, log_a, bound_sum = _kept(explainer, row)
+    return _Plan.of(log_a - log_c, bound_sum)
 
 
 @pytest.mark.parametrize(("passive", "block"), [(1e-3, 8192), (1e-3, 2), (0.05, 3)])

@@ -122,7 +122,7 @@ class KernelMachineScorer(Scorer):
             plan = _Plan.of(log_ratio, bound_sum)
             a = np.take(np.exp(log_a_r), s_idx, axis=1)
             coef = weights[b_idx] * self.alpha_[s_idx]
-            pair = plan.values(a, np.take(self.c_t_, pairs, axis=1), log_c, log_ratio, coef)  # (M, P)
+            pair = plan.values(a, np.take(self.c_t_, pairs, axis=1), log_c, coef)  # (M, P)
             if per_background:  # one row: each background row's pairs summed
                 for j in range(m):
                     out[:, j] += np.bincount(b_idx, weights=pair[j], minlength=nb)
@@ -213,24 +213,22 @@ class _Plan:
         nodes = -(-(len(active) + degree + 1) // 2)
         return _Plan(active, passive, degree, nodes) if nodes < full.nodes else full
 
-    def values(
-        self, a: np.ndarray, c: np.ndarray, log_c: np.ndarray, log_ratio: np.ndarray, coef: np.ndarray
-    ) -> FloatArray:
-        """Shapley values of P product games: factors a, c, log c, log a/c (M, P), coefficients (P,) ->
+    def values(self, a: np.ndarray, c: np.ndarray, log_c: np.ndarray, coef: np.ndarray) -> FloatArray:
+        """Shapley values of P product games: factors a, c, log c (M, P), coefficients (P,) ->
         (M, P), ``PAIR_BLOCK`` pairs at a time (the block's (players, nodes, pairs) arrays stay in cache).
 
         The leave-one-out products of the active factors at every node are prefix times suffix products
         (no division, so no 0/0 where factors underflow: the products only lose terms below 1e-300).
         """
         t, w = _legendre(self.nodes)
-        diff = a - c  # (M, P)
-        out = np.empty_like(diff)
+        out = np.empty_like(a)
         act, pas = self.active, self.passive
-        diff_act, c_act = diff[act], c[act]
+        diff_act, c_act = a[act] - c[act], c[act]
         if len(pas):
-            delta = np.expm1(log_ratio[pas])  # (|B|, P)
-            c_b = np.exp(log_c[pas].sum(axis=0))  # prod_B c_k
             c_pas = c[pas]
+            delta = a[pas] - c_pas  # exact: a/c within 1 +- PASSIVE (Sterbenz)
+            delta /= c_pas  # a/c - 1, to a rounding: (|B|, P)
+            c_b = coef * np.exp(log_c[pas].sum(axis=0))  # coef prod_B c_k
             powers = t[:, None] ** np.arange(self.degree + 1)[None, :]  # (Q, D+1)
             moment_of = (powers * w[:, None]).T  # (D+1, Q)
         for lo in range(0, len(coef), PAIR_BLOCK):
@@ -242,27 +240,27 @@ class _Plan:
             d = delta[:, blk]
             e = np.zeros((self.degree + 1, d.shape[1]))  # prod_B (1 + t delta_k): coefficients to degree D
             e[0] = 1.0
-            for col in d:
-                e[1:] += col[None, :] * e[:-1]  # the right side is read before the sum is stored
+            for k, col in enumerate(d):  # times (1 + t delta_k): degree k + 1 at most so far
+                for n in range(min(k + 1, self.degree), 0, -1):
+                    e[n] += col * e[n - 1]
             node_weight = (powers @ e) * w[:, None]  # (Q, P): w_q times the passive product over prod_B c_k
             node_weight *= c_b[blk]
             loo *= node_weight[None]
             out[act, blk] = loo.sum(axis=1)
             moments = moment_of @ total  # (D+1, P): sum_q w_q t_q^n prod_A g
-            # player j's: sum_n moments_n e_n(delta without j), and e_n(without j) = sum_m (-delta_j)^(n-m)
-            # e_m, so it is a polynomial in -delta_j with coefficients f_r = sum_m moments_(m+r) e_m
-            # (Horner); then times prod_B c_k / c_j (c_j >= a kept pair's bound: no underflow)
+            # passive j: (a_j - c_j) prod_(B-j) c_k = delta_j prod_B c_k, times sum_n moments_n e_n(delta
+            # without j); e_n(without j) = sum_m (-delta_j)^(n-m) e_m, so the sum is a polynomial in
+            # -delta_j with coefficients f_r = sum_m moments_(m+r) e_m (Horner)
             deg = self.degree
             f = [np.einsum("np,np->p", moments[r:], e[: deg + 1 - r]) for r in range(deg + 1)]
             acc = np.broadcast_to(f[-1], d.shape).copy()
             for r in range(deg - 1, -1, -1):
                 acc *= -d
                 acc += f[r]
+            acc *= d
             acc *= c_b[blk]
-            acc /= c_pas[:, blk]
             out[pas, blk] = acc
-        out *= coef[None, :]
-        out *= diff
+        out[act] *= diff_act if len(pas) else coef[None, :] * diff_act
         return out
 
 

@@ -20,6 +20,8 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
+from store.db import PG_CONNECT
+
 from ..store import JobGone
 
 ARRAYS = ("values", "outputs", "probabilities")
@@ -28,6 +30,9 @@ STATUS_COLUMNS = (
     "id, status, rows, rows_done, top_k, submitted_at, started_at, finished_at, error, global, queue_id"
 )
 NOW = "extract(epoch from clock_timestamp())"
+# a call waits at most this long for a connection while the database is down or cut off, then fails
+# (503 on a route, a hand-back for a job's runner) instead of holding a thread for the pool's 30 s default
+POOL_TIMEOUT = 5.0
 
 DDL = """
 CREATE TABLE IF NOT EXISTS shapserve_jobs (
@@ -80,12 +85,22 @@ def _unpack(blob: bytes) -> dict[str, np.ndarray]:
 
 
 class JobTables:
-    """The jobs of one model version in one PostgreSQL database (a small pool of connections)."""
+    """The jobs of one model version in one PostgreSQL database (a small pool of connections).
+
+    Every connection is checked as it leaves the pool: after a database restart or a network cut the
+    pool's connections are all broken, and each is replaced then instead of failing the call that got it
+    (a runner's first call after the restart, which would have lost the job's claim)."""
 
     def __init__(self, url: str, model: str, version: str) -> None:
         self.model, self.version = model, version
         self.pool = ConnectionPool(
-            conninfo(url), min_size=1, max_size=4, open=True, kwargs={"autocommit": False}
+            conninfo(url),
+            min_size=1,
+            max_size=4,
+            open=True,
+            kwargs={"autocommit": False, **PG_CONNECT},
+            check=ConnectionPool.check_connection,
+            timeout=POOL_TIMEOUT,
         )
         with self.pool.connection() as c:
             c.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))

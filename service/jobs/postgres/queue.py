@@ -21,8 +21,6 @@ from typing import Any
 import psycopg
 from pgqueuer import Job, PsycopgDriver, Queries, QueueManager, RetryRequested
 
-from store.db import PG_CONNECT
-
 ENTRYPOINT = "shapserve_explain_job"
 RECONNECT_FIRST = 0.25  # seconds before the first attempt to reconnect, doubled per failed one ...
 RECONNECT_SECONDS = 5.0  # ... up to this
@@ -84,8 +82,8 @@ class JobQueue:
         """Install pgqueuer's schema if needed, then claim and run jobs until shutdown; raises when the
         database fails (the queue's connections are closed on the way out)."""
         async with (
-            await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True, **PG_CONNECT) as conn,
-            await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True, **PG_CONNECT) as side,
+            await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True) as conn,
+            await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True) as side,
         ):
             queries = Queries(PsycopgDriver(conn))
             await queries.driver.execute("SELECT pg_advisory_lock($1)", LOCK_KEY)

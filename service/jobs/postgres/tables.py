@@ -16,6 +16,7 @@ import json
 from typing import Any
 
 import numpy as np
+from psycopg.conninfo import make_conninfo
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
@@ -66,11 +67,12 @@ CREATE TABLE IF NOT EXISTS shapserve_job_slices (
 
 
 def conninfo(url: str) -> str:
-    """A libpq URL from a SQLAlchemy one (``postgresql+psycopg://`` -> ``postgresql://``)."""
+    """libpq's connection string from a SQLAlchemy URL (``postgresql+psycopg://`` -> ``postgresql://``),
+    with the store's connect timeout and TCP keepalives (a database out of reach fails a call, not hangs)."""
     scheme, sep, rest = url.partition("://")
     if not sep or not scheme.startswith(("postgresql", "postgres")):
         raise ValueError(f"not a PostgreSQL URL: {url.split('@')[-1]!r}")
-    return "postgresql://" + rest
+    return make_conninfo("postgresql://" + rest, **PG_CONNECT)
 
 
 def _pack(arrays: dict[str, np.ndarray | None]) -> bytes:
@@ -98,7 +100,7 @@ class JobTables:
             min_size=1,
             max_size=4,
             open=True,
-            kwargs={"autocommit": False, **PG_CONNECT},
+            kwargs={"autocommit": False},
             check=ConnectionPool.check_connection,
             timeout=POOL_TIMEOUT,
         )

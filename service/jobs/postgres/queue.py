@@ -6,6 +6,9 @@ heartbeat is older than the lease (its process died: SIGKILL, node loss, a cut n
 by the next worker that polls, on any server.  ``handler(job_id, stopping)`` runs a job in a thread and
 answers whether it finished (True) or was handed back (False: re-queued at once, for any worker).
 ``cancel`` removes a queued job from the queue and tells the worker running it (NOTIFY).
+pgqueuer never reconnects: when the database restarts or the route to it is cut, the manager's connection
+breaks and ``run`` raises; the queue starts again on new connections (``_main``, backing off from 0.25 s to
+5 s), and the jobs whose hand-back could not be written are claimed again once their leases run out.
 """
 
 from __future__ import annotations

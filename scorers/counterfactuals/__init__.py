@@ -75,6 +75,7 @@ class CounterfactualIndex:
     outputs: Outputs  # encoded rows -> the explained outputs (n, K): what the search scores with
     changes: Changes  # the outputs of a row's single changes
     gathers: bool  # gathered encodings equal ``encode``'s on the stored rows' hybrids
+    pool_outputs: np.ndarray  # (n_pool, K) ``outputs`` of the stored rows (the search's whole hybrids)
 
     @classmethod
     def build(
@@ -95,8 +96,10 @@ class CounterfactualIndex:
         space = build_space(schema, frame, ranges)
         space, pool = space.encode(frame)
         bank = Bank.build(pool, np.asarray(encode(frame), dtype=np.float64), group, len(pool))
-        fast = search_functions(outputs, rbf, bank)
-        return cls(space, bank, tuple(immutable), encode, *fast, gathers_exactly(space, bank, encode))
+        fast, changes = search_functions(outputs, rbf, bank)
+        pool_out = np.asarray(fast(bank.e), dtype=np.float64).reshape(len(pool), -1)
+        exact = gathers_exactly(space, bank, encode)
+        return cls(space, bank, tuple(immutable), encode, fast, changes, exact, pool_out)
 
     def find(
         self,
@@ -119,7 +122,9 @@ class CounterfactualIndex:
         pool = len(self.bank.z)
         bank = self.bank.extend(z, np.asarray(self.encode(frame), dtype=np.float64))
         reached, score = _guides(goal, classes)
-        problem = Problem(space, rules, goal, bank, pool, self.outputs, self.changes, reached, score)
+        problem = Problem(
+            space, rules, goal, bank, pool, self.outputs, self.changes, reached, score, self.pool_outputs
+        )
         already = reached(
             self.outputs(bank.encoded(pool + np.arange(len(z))[:, None].repeat(space.width, 1)))
         )

@@ -56,12 +56,25 @@ class Problem:
     changes: Changes  # the outputs of a row's single changes (``fast.py``)
     reached: Outputs  # outputs -> (n,) bool: does the row reach the target
     score: Outputs  # outputs -> (n,) larger is nearer the target
+    pool_outputs: FloatArray  # (n_pool, K) ``outputs`` of the pool rows, computed once per index
 
 
 def _valid(p: Problem, src: IntArray) -> np.ndarray:
     if len(src) == 0:
         return np.zeros(0, dtype=bool)
     return np.asarray(p.reached(p.outputs(p.bank.encoded(src))), dtype=bool)
+
+
+def _valid_hybrids(p: Problem, src: IntArray) -> np.ndarray:
+    """``_valid`` of hybrids, reading the outputs of those that are whole pool rows (every hybrid when no
+    feature is fixed or bounded and the row has no missing value) from ``p.pool_outputs``: a row's
+    outputs do not depend on the rows scored with it."""
+    whole = (src == src[:, :1]).all(axis=1) & (src[:, 0] < p.n_pool)
+    out = np.empty((len(src), p.pool_outputs.shape[1]))
+    out[whole] = p.pool_outputs[src[whole, 0]]
+    if not whole.all():
+        out[~whole] = p.outputs(p.bank.encoded(src[~whole]))
+    return np.asarray(p.reached(out), dtype=bool)
 
 
 def _admissible(p: Problem, q: int, src: IntArray) -> IntArray:
@@ -123,7 +136,7 @@ def _seeds(p: Problem, q: int, k: int) -> IntArray:
     whole = np.repeat(np.arange(p.n_pool)[:, None], p.space.width, axis=1)
     hybrids = _admissible(p, q, whole)
     hybrids = _unique(p, hybrids[p.space.distance(x, p.bank.rows(hybrids)) > 0])
-    valid = _unique(p, np.concatenate([hybrids[_valid(p, hybrids)], _single_changes(p, q)]))
+    valid = _unique(p, np.concatenate([hybrids[_valid_hybrids(p, hybrids)], _single_changes(p, q)]))
     return valid[np.argsort(objective(p, x, p.bank.rows(valid)), kind="stable")[:k]]
 
 

@@ -97,7 +97,11 @@ class CounterfactualIndex:
         space, pool = space.encode(frame)
         bank = Bank.build(pool, np.asarray(encode(frame), dtype=np.float64), group, len(pool))
         fast, changes = search_functions(outputs, rbf, bank)
-        pool_out = np.asarray(fast(bank.e), dtype=np.float64).reshape(len(pool), -1)
+        pool_out = (
+            np.asarray(fast(bank.e), dtype=np.float64).reshape(len(pool), -1)
+            if len(pool)
+            else np.empty((0, 1))
+        )
         exact = gathers_exactly(space, bank, encode)
         return cls(space, bank, tuple(immutable), encode, fast, changes, exact, pool_out)
 

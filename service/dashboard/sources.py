@@ -141,8 +141,9 @@ class Dataset:
         return self.classes.index(str(name))
 
 
-def _order(n: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """A fixed random order of n rows and each row's rank in it."""
+def fixed_order(n: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """A fixed random order of n rows and each row's rank in it (the same for every source: every
+    sample takes the lowest ranks)."""
     order = np.random.default_rng(0).permutation(n).astype(np.int64)
     rank = np.empty(n, dtype=np.int64)
     rank[order] = np.arange(n, dtype=np.int64)
@@ -196,7 +197,7 @@ def rows_dataset(core: ScoringService, key: str, shap_rows: int) -> Dataset:
         if labels is not None:
             truth = pd.to_numeric(pd.Series(labels), errors="coerce").to_numpy(dtype=np.float64)
     columns = feature_columns(frame, explainer.schema.features)
-    return _rows_dataset(
+    return rows_from_columns(
         core,
         key,
         title,
@@ -245,7 +246,7 @@ def columns_dataset(core: ScoringService, mapped: EvalColumns, shap_rows: int) -
         else:
             cat = mapped.categories[name]
             columns[name] = Column(name, name, "feature", CATEGORY, cat.codes, cat.names)
-    return _rows_dataset(
+    return rows_from_columns(
         core,
         EVAL,
         f"Evaluation rows ({mapped.n_rows:,})",
@@ -258,7 +259,11 @@ def columns_dataset(core: ScoringService, mapped: EvalColumns, shap_rows: int) -
     )
 
 
-def _rows_dataset(
+def sample_note(total: int, n: int) -> str:
+    return f"SHAP views use a random sample of {total:,} of the {n:,} rows, explained once per worker"
+
+
+def rows_from_columns(
     core: ScoringService,
     key: str,
     title: str,
@@ -268,22 +273,24 @@ def _rows_dataset(
     all_rows: Callable[[], pd.DataFrame],
     shap_rows: int,
     notes: list[str],
+    explain: Callable[[npt.NDArray[np.int64]], npt.NDArray[np.float64]] | None = None,
 ) -> Dataset:
+    """A data set of kind rows from its feature columns and outcomes (prediction, probabilities, label):
+    the outcome columns, the fixed order and the SHAP sample (``explain``: SHAP values of row ids; by
+    default the served explainer on ``take_rows``)."""
     explainer = core.explainer
     pred, proba, truth = outcomes
     classes = None if explainer.classes is None else [str(_plain(c)) for c in explainer.classes]
     columns.update(outcome_columns(classes, pred, proba, truth))
     n = len(pred)
-    order, rank = _order(n)
+    order, rank = fixed_order(n)
 
-    def explain(ids: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+    def explain_rows(ids: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
         return explainer.explain_frame(take_rows(ids)).values
 
-    shap = ShapSample(order[: min(shap_rows, n)], explain)
+    shap = ShapSample(order[: min(shap_rows, n)], explain or explain_rows)
     if shap.total < n:
-        notes.append(
-            f"SHAP views use a random sample of {shap.total:,} of the {n:,} rows, explained once per worker"
-        )
+        notes.append(sample_note(shap.total, n))
     return Dataset(
         key=key,
         title=title,
@@ -363,7 +370,7 @@ def stored_dataset(core: ScoringService, key: str) -> Dataset:
         cid = SHAP + name
         shown = values[np.arange(n), which, j]
         columns[cid] = Column(cid, f"SHAP({name})", "shap", NUMBER, shown)
-    _, rank = _order(n)
+    _, rank = fixed_order(n)
     return Dataset(
         key=key,
         title=title,
@@ -495,4 +502,14 @@ def preload(core: ScoringService) -> threading.Thread:
     return thread
 
 
-__all__ = ["EVAL", "SAMPLE", "STORED", "Dataset", "dataset", "preload", "registry"]
+__all__ = [
+    "EVAL",
+    "SAMPLE",
+    "STORED",
+    "Dataset",
+    "dataset",
+    "fixed_order",
+    "preload",
+    "registry",
+    "rows_from_columns",
+]

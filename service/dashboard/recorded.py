@@ -23,7 +23,7 @@ from store.records import INPUTS
 from store.repository import RECORDED
 
 from .cohorts import RECORDED_AT
-from .sources import EVAL, SAMPLE, Dataset, register, rows_dataset, rows_from_columns, sample_note
+from .sources import EVAL, SAMPLE, SAMPLE_NOTE, Dataset, register, rows_dataset, rows_from_columns
 from .table import NUMBER, Column, feature_columns
 
 if TYPE_CHECKING:
@@ -101,7 +101,7 @@ def recorded_dataset(core: ScoringService) -> Dataset:
         out[~old] = values1[ids[~old] - n0]
         return out
 
-    packaging_notes = [n for n in ds0.notes if n != sample_note(ds0.shap.total, n0)]
+    packaging_notes = [n for n in ds0.notes if not n.startswith(SAMPLE_NOTE)]  # its own sample's
     ds = rows_from_columns(
         core,
         KEY,

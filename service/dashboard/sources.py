@@ -24,8 +24,10 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from scorers import eval_sample
 from scorers.errors import InputError
 from scorers.eval_columns import Category, EvalColumns
+from scorers.eval_sample import fixed_order
 
 from .shap_sample import ShapSample
 from .table import (
@@ -141,15 +143,6 @@ class Dataset:
         return self.classes.index(str(name))
 
 
-def fixed_order(n: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """A fixed random order of n rows and each row's rank in it (the same for every source: every
-    sample takes the lowest ranks)."""
-    order = np.random.default_rng(0).permutation(n).astype(np.int64)
-    rank = np.empty(n, dtype=np.int64)
-    rank[order] = np.arange(n, dtype=np.int64)
-    return order, rank
-
-
 def _fidelity(core: ScoringService) -> dict[str, Any] | None:
     fid = core.manifest.fidelity
     return fid.model_dump() if fid is not None else None
@@ -256,11 +249,21 @@ def columns_dataset(core: ScoringService, mapped: EvalColumns, shap_rows: int) -
         lambda: ev.rows()[0],
         shap_rows,
         notes,
+        stored_shap=ev.stored_shap_sample() if table.source == "stored" else None,
     )
 
 
-def sample_note(total: int, n: int) -> str:
-    return f"SHAP views use a random sample of {total:,} of the {n:,} rows, explained once per worker"
+SAMPLE_NOTE = "SHAP views use a random sample of "
+STALE_SHAP = (
+    "the SHAP sample stored at packaging differs from what the explainer answers here: it is explained again"
+)
+
+
+def _sample_note(shap: ShapSample, n: int, stored: int) -> str:
+    where = "explained at packaging" if stored >= shap.total else "explained once per worker"
+    if 0 < stored < shap.total:
+        where = f"{stored:,} of them explained at packaging, the rest once per worker"
+    return f"{SAMPLE_NOTE}{shap.total:,} of the {n:,} rows, {where}"
 
 
 def rows_from_columns(
@@ -274,10 +277,12 @@ def rows_from_columns(
     shap_rows: int,
     notes: list[str],
     explain: Callable[[npt.NDArray[np.int64]], npt.NDArray[np.float64]] | None = None,
+    stored_shap: npt.NDArray[np.float64] | None = None,
 ) -> Dataset:
     """A data set of kind rows from its feature columns and outcomes (prediction, probabilities, label):
     the outcome columns, the fixed order and the SHAP sample (``explain``: SHAP values of row ids; by
-    default the served explainer on ``take_rows``)."""
+    default the served explainer on ``take_rows``; ``stored_shap``: the sample's first rows' values
+    explained at packaging, used once the explainer agrees on its first rows, ``scorers.eval_sample``)."""
     explainer = core.explainer
     pred, proba, truth = outcomes
     classes = None if explainer.classes is None else [str(_plain(c)) for c in explainer.classes]
@@ -288,9 +293,15 @@ def rows_from_columns(
     def explain_rows(ids: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
         return explainer.explain_frame(take_rows(ids)).values
 
-    shap = ShapSample(order[: min(shap_rows, n)], explain or explain_rows)
+    rows = order[: min(shap_rows, n)]
+    known = None
+    if stored_shap is not None and len(rows):
+        known = eval_sample.checked(explainer, stored_shap, take_rows(rows[: eval_sample.CHECKED]))
+        if known is None:
+            notes.append(STALE_SHAP)
+    shap = ShapSample(rows, explain or explain_rows, known=known)
     if shap.total < n:
-        notes.append(sample_note(shap.total, n))
+        notes.append(_sample_note(shap, n, 0 if known is None else min(len(known), shap.total)))
     return Dataset(
         key=key,
         title=title,
@@ -509,6 +520,7 @@ __all__ = [
     "Dataset",
     "dataset",
     "fixed_order",
+    "SAMPLE_NOTE",
     "preload",
     "registry",
     "rows_from_columns",

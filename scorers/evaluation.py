@@ -66,6 +66,7 @@ class Evaluation:
     predictions_path: Path | None = None
     predictions_sha256: str | None = None
     predictions_versions: dict[str, str] | None = None  # the libraries they were made with (None: unknown)
+    predictions_codes: np.ndarray | None = None  # a classifier's stored labels as class positions
     # SHAP values of the first rows of the fixed order, explained at packaging (``scorers.eval_sample``)
     shap_sample: np.ndarray | None = None
     shap_sample_path: Path | None = None
@@ -90,10 +91,12 @@ class Evaluation:
         the versions they were made with), or None when the artifact has none.  ``classes``: the model's,
         to name stored class positions."""
         if self.predictions is None and self.predictions_path is not None:
-            self.predictions = _read_predictions(self, classes)
+            self.predictions, self.predictions_codes = _read_predictions(self, classes)
         if self.predictions is None:
             return None
-        return StoredPredictions(*self.predictions, versions=self.predictions_versions)
+        return StoredPredictions(
+            *self.predictions, versions=self.predictions_versions, codes=self.predictions_codes
+        )
 
     def stored_shap_sample(self) -> np.ndarray | None:
         """The SHAP sample explained at packaging (``scorers.eval_sample``), or None when there is none."""
@@ -252,7 +255,10 @@ def _key(v: Any) -> str:
     return str(v.item() if isinstance(v, np.generic) else v)
 
 
-def _read_predictions(ev: Evaluation, classes: list[Any] | None) -> tuple[np.ndarray, np.ndarray | None]:
+def _read_predictions(
+    ev: Evaluation, classes: list[Any] | None
+) -> tuple[tuple[np.ndarray, np.ndarray | None], np.ndarray | None]:
+    """(labels or values, probabilities) and, for a classifier, the class positions they were stored as."""
     from .model_io import sha256_file
 
     path = ev.predictions_path
@@ -263,10 +269,11 @@ def _read_predictions(ev: Evaluation, classes: list[Any] | None) -> tuple[np.nda
         arrays = {k: npz[k] for k in npz.files}
     proba = arrays.get("probabilities")
     if classes is None:
-        return arrays["values"], proba
+        return (arrays["values"], proba), None
     names = np.empty(len(classes), dtype=object)
     names[:] = list(classes)
-    return names[arrays["codes"]], proba
+    codes = np.asarray(arrays["codes"], dtype=np.int64)
+    return (names[codes], proba), codes
 
 
 def read(directory: Path, manifest: Manifest, schema: Schema) -> Evaluation | None:

@@ -214,8 +214,10 @@ def columns_dataset(core: ScoringService, mapped: EvalColumns, shap_rows: int) -
     notes = [RECOMPUTED] if table.source == "recomputed" else []
     classes = None if explainer.classes is None else [str(_plain(c)) for c in explainer.classes]
     truth: npt.NDArray[Any] | None = None
-    if classes is not None:
-        pred: npt.NDArray[Any] = label_codes(table.labels, classes)
+    if classes is not None:  # the stored class positions as they are, else the labels' positions
+        pred: npt.NDArray[Any] = (
+            table.codes if table.codes is not None else label_codes(table.labels, classes)
+        )
         if isinstance(mapped.labels, Category):  # one lookup per label value, then the codes
             lookup = label_codes(mapped.labels.values, classes, core.manifest.model.labels)
             truth = np.append(lookup, -1)[mapped.labels.codes]
@@ -438,6 +440,7 @@ class Registry:
         self._lock = threading.Lock()
         self._loading: dict[str, threading.Lock] = {}
         self._sets: dict[str, Dataset] = {}
+        self.warmed = False  # ``warm`` ran
 
     def default_key(self) -> str:
         core = self._core()
@@ -500,17 +503,37 @@ def dataset(core: ScoringService, key: str | None) -> Dataset:
 
 
 def preload(core: ScoringService) -> threading.Thread:
-    """Load the default data set (and start its SHAP sample) in a background thread."""
+    """Open the explanation store and load the default data set (its SHAP sample started), each in a
+    background thread; returns the data set's."""
 
-    def run() -> None:
+    def load() -> None:
         try:
             registry(core).get(None)
         except Exception:  # noqa: BLE001 - the first dashboard request reports the reason
             return
 
-    thread = threading.Thread(target=run, name="dashboard-preload", daemon=True)
+    def open_store() -> None:
+        try:
+            core.store  # noqa: B018 - opened on first use (the sources' listing)
+        except Exception:  # noqa: BLE001 - the sources route reports the store as unavailable
+            return
+
+    threading.Thread(target=open_store, name="dashboard-store", daemon=True).start()
+    thread = threading.Thread(target=load, name="dashboard-preload", daemon=True)
     thread.start()
     return thread
+
+
+def warm(core: ScoringService) -> None:
+    """On the first page request of this worker: ``preload``, so that the data are loaded while the
+    browser fetches and runs the page's files (the page itself holds no data; its data routes need the
+    key as before)."""
+    reg = registry(core)
+    with reg._lock:
+        if reg.warmed:
+            return
+        reg.warmed = True
+    preload(core)
 
 
 __all__ = [
@@ -522,6 +545,7 @@ __all__ = [
     "fixed_order",
     "SAMPLE_NOTE",
     "preload",
+    "warm",
     "registry",
     "rows_from_columns",
 ]

@@ -158,9 +158,6 @@
   // ------------------------------------------------------------------------------------ start-up
   async function init() {
     message("");
-    // the default data set's summary, asked for beside the sources (not after them): the worker reads
-    // the rows while it opens the explanation store for the sources' list
-    const early = api("dashboard/api/summary", {}).catch(() => null);
     try {
       S.sources = await api("dashboard/api/sources");
     } catch (err) {
@@ -182,12 +179,12 @@
     S.source = sessionStorage.getItem(`shapserve.source.${m.name}:${m.version}`) || S.sources.default;
     if (!S.sources.sources.some((s) => s.id === S.source)) S.source = S.sources.default;
     sel.value = S.source;
-    await loadSource(S.source === S.sources.default ? early : null);
+    await loadSource();
   }
 
-  async function loadSource(early) {
+  async function loadSource() {
     document.body.dataset.state = "loading";
-    S.summary = (early && (await early)) || (await api("dashboard/api/summary", { source: S.source }));
+    S.summary = await api("dashboard/api/summary", { source: S.source });
     S.fields = Object.fromEntries(S.summary.fields.map((f) => [f.id, f]));
     S.last = {}; S.view = {};
     try {

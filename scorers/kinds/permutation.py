@@ -79,9 +79,10 @@ class PermutationScorer(DesignScorer):
         ``surrogate`` kind samples only the residual of its exactly explained surrogate."""
         return fz
 
-    def _exact_part(self, x: np.ndarray) -> FloatArray | None:
-        """One row's values against each background row (nb, K, M) of what is explained exactly, not
-        sampled (None: nothing; the ``surrogate`` kind's tree)."""
+    def _exact_part(self, x: np.ndarray, split: bool) -> FloatArray | None:
+        """One row's values of what is explained exactly, not sampled (None: nothing; the ``surrogate``
+        kind's tree): weighted over the background (1, K, M), or against each background row (nb, K, M)
+        when ``split``."""
         return None
 
     def _per_row(self, x: np.ndarray) -> tuple[FloatArray, FloatArray, FloatArray]:
@@ -103,8 +104,7 @@ class PermutationScorer(DesignScorer):
             ]
             chain = np.concatenate(parts).reshape(r, p, steps, -1)
             est, var = row_estimates(contributions(self.ranks_, chain, self.at_rows_, top[0]))
-        exact = self._exact_part(x)
-        return (est if exact is None else est + exact), var, fx
+        return est, var, fx
 
     def shap_values_with_se(self, x: np.ndarray) -> tuple[FloatArray, FloatArray, FloatArray]:
         if len(x) > 1:
@@ -113,6 +113,9 @@ class PermutationScorer(DesignScorer):
         w = self._check_fitted().game.weights
         est, var, fx = self._per_row(x)
         phi = np.einsum("b,bkm->km", w, est)[None]
+        exact = self._exact_part(x, split=False)
+        if exact is not None:
+            phi += exact
         return phi, fx, np.sqrt(np.einsum("b,bkm->km", w**2, var))[None]
 
     def shap_values(self, x: np.ndarray) -> tuple[FloatArray, FloatArray]:
@@ -120,7 +123,9 @@ class PermutationScorer(DesignScorer):
         return phi, fx
 
     def background_split(self, x: np.ndarray) -> FloatArray:
-        return self._per_row(x[:1])[0]
+        est = self._per_row(x[:1])[0]
+        exact = self._exact_part(x[:1], split=True)
+        return est if exact is None else est + exact
 
     @property
     def n_coalitions(self) -> int:

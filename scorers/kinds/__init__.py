@@ -6,7 +6,7 @@ lists the kinds ``auto`` tries.  ``python -m scorers.kinds`` prints the table th
 
 from __future__ import annotations
 
-from . import exact, kernel, kernel_machine, linear, permutation, surrogate, tree  # noqa: F401  (registration)
+from . import exact, kernel, kernel_machine, linear, permutation, tree  # noqa: F401  (registration)
 from .base import REGISTRY, FitContext, FitOptions, Scorer, auto_order, register
 
 

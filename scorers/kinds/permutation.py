@@ -67,43 +67,26 @@ class PermutationScorer(DesignScorer):
 
     def _restore(self, ctx: FitContext) -> None:
         game = ctx.game
-        bg = game.background
-        self.at_rows_ = self._sampled(bg, game.fn(bg))  # (nb, K): each row's game starts here
+        self.at_rows_ = game.fn(game.background)  # (nb, K): each row's game starts here
         m = ctx.masking.n_players
         self.ranks_ = np.argsort(self.orders_, axis=-1)
         cols = chain_masks(self.orders_)[..., ctx.masking.column_group] if m > 1 else None
         self.cols_ = None if cols is None else np.ascontiguousarray(cols)
-
-    def _sampled(self, z: np.ndarray, fz: FloatArray) -> FloatArray:
-        """The sampled game's value at rows ``z`` where the model gives ``fz``: the model's own here; the
-        ``surrogate`` kind samples only the residual of its exactly explained surrogate."""
-        return fz
-
-    def _exact_part(self, x: np.ndarray, split: bool) -> FloatArray | None:
-        """One row's values of what is explained exactly, not sampled (None: nothing; the ``surrogate``
-        kind's tree): weighted over the background (1, K, M), or against each background row (nb, K, M)
-        when ``split``."""
-        return None
 
     def _per_row(self, x: np.ndarray) -> tuple[FloatArray, FloatArray, FloatArray]:
         """One row (1, d): each background row's estimate and its sampling variance (nb, K, M), and f(x)."""
         ctx = self._check_fitted()
         game = ctx.game
         fx = game.outputs(x)  # (1, K)
-        top = self._sampled(x, fx)
         nb = len(game.weights)
         if self.cols_ is None:  # a single player takes the whole difference
-            est, var = (top - self.at_rows_)[:, :, None], np.zeros((nb, fx.shape[1], 1))
-        else:
-            r, p, steps, d = self.cols_.shape
-            hyb = np.where(self.cols_, x[0][None, None, None, :], game.background[:, None, None, :])
-            flat = hyb.reshape(-1, d)
-            parts = [
-                self._sampled(flat[lo : lo + game.max_batch], game.fn(flat[lo : lo + game.max_batch]))
-                for lo in range(0, len(flat), game.max_batch)
-            ]
-            chain = np.concatenate(parts).reshape(r, p, steps, -1)
-            est, var = row_estimates(contributions(self.ranks_, chain, self.at_rows_, top[0]))
+            return (fx - self.at_rows_)[:, :, None], np.zeros((nb, fx.shape[1], 1)), fx
+        r, p, steps, d = self.cols_.shape
+        hyb = np.where(self.cols_, x[0][None, None, None, :], game.background[:, None, None, :])
+        flat = hyb.reshape(-1, d)
+        parts = [game.fn(flat[lo : lo + game.max_batch]) for lo in range(0, len(flat), game.max_batch)]
+        chain = np.concatenate(parts).reshape(r, p, steps, -1)
+        est, var = row_estimates(contributions(self.ranks_, chain, self.at_rows_, fx[0]))
         return est, var, fx
 
     def shap_values_with_se(self, x: np.ndarray) -> tuple[FloatArray, FloatArray, FloatArray]:
@@ -113,9 +96,6 @@ class PermutationScorer(DesignScorer):
         w = self._check_fitted().game.weights
         est, var, fx = self._per_row(x)
         phi = np.einsum("b,bkm->km", w, est)[None]
-        exact = self._exact_part(x, split=False)
-        if exact is not None:
-            phi += exact
         return phi, fx, np.sqrt(np.einsum("b,bkm->km", w**2, var))[None]
 
     def shap_values(self, x: np.ndarray) -> tuple[FloatArray, FloatArray]:
@@ -123,9 +103,7 @@ class PermutationScorer(DesignScorer):
         return phi, fx
 
     def background_split(self, x: np.ndarray) -> FloatArray:
-        est = self._per_row(x[:1])[0]
-        exact = self._exact_part(x[:1], split=True)
-        return est if exact is None else est + exact
+        return self._per_row(x[:1])[0]
 
     @property
     def n_coalitions(self) -> int:

@@ -1,9 +1,7 @@
 """Every black-box estimator against the brute-force oracle (issue 24): exact on additive games, additive
 to 1e-6 whatever the game, unbiased or convergent on a small nonlinear model, and the ``permutation``
-scorer's standard errors cover the oracle; the ``surrogate`` scorer (the permutations of the residual of
-an exactly explained tree surrogate) is unbiased, additive, exact where the residual is additive, and
-closer than ``permutation`` at the same evaluations; packaging chooses between ``kernel`` and
-``permutation`` by measured error and records both."""
+scorer's standard errors cover the oracle; packaging chooses between ``kernel`` and ``permutation`` by
+measured error and records both."""
 
 from __future__ import annotations
 
@@ -168,62 +166,3 @@ def test_packaging_chooses_the_estimator_by_measured_error(tmp_path: object) -> 
     assert loaded.scorer.name == explainer.scorer.name
     rows = dataset("wide12")[0].iloc[-3:].reset_index(drop=True)
     np.testing.assert_array_equal(loaded.explain(rows).values, explainer.explain(rows).values)
-
-
-# -- the surrogate scorer (a tree surrogate as control variate) -----------------------------------------
-def test_surrogate_is_unbiased_additive_and_closer_than_permutation() -> None:
-    """One surrogate, fitted once; 16 independent permutation draws of its residual game.  Its values
-    are exact (TreeSHAP), so only the residual is sampled: the mean of the draws converges to the oracle,
-    each draw is additive, the standard errors cover the oracle, and each draw is closer to the oracle
-    than the plain permutation scorer's draw of the same seed (measured 0.5-0.8x)."""
-    from scorers.kinds.surrogate import SurrogateScorer
-    from scorers.permutations import antithetic_orders
-
-    explainer, rows, truth = _permutation()
-    x = explainer.masking.encode(rows)
-    fitted = explainer.scorer._check_fitted()
-    surrogate = SurrogateScorer(pairs=1, seed=0).fit(fitted)
-    nb, m = len(fitted.game.weights), fitted.masking.n_players
-    runs, plain = [], []
-    for s in range(16):
-        state = {**surrogate.state(), "orders_": antithetic_orders(nb, m, 1, s)}
-        runs.append(SurrogateScorer(pairs=1, seed=s).set_state(fitted, state).shap_values_with_se(x))
-        plain.append(type(explainer.scorer)(pairs=1, seed=s).fit(fitted).shap_values(x)[0])
-    values = np.stack([r[0] for r in runs])  # (seeds, n, K, M)
-    one = float(np.mean(np.abs(values - truth)))
-    assert one > 1e-6  # sampled
-    assert float(np.mean(np.abs(values.mean(axis=0) - truth))) < 0.4 * one  # unbiased (~1/sqrt(16))
-    for phi, fx, _ in runs:
-        np.testing.assert_allclose(phi.sum(axis=-1), fx - surrogate.base_values, rtol=0, atol=1e-6)
-    se = np.stack([r[2] for r in runs])
-    assert float(np.mean(np.abs(values - truth) <= 2 * se)) >= 0.9
-    assert one < float(np.mean(np.abs(np.stack(plain) - truth)))
-    # the background split is the same estimate per background row
-    split = surrogate.background_split(x[:1])
-    np.testing.assert_allclose(
-        np.einsum("b,bkm->km", fitted.game.weights, split), runs[0][0][0], rtol=0, atol=1e-12
-    )
-
-
-def test_surrogate_is_exact_on_an_additive_model_and_survives_saving(
-    tmp_path: object, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """f additive and a surrogate of stumps (depth 1: additive too): the residual f - g is additive, which
-    antithetic permutations explain exactly, and g's values are exact, so the sum is the oracle to 1e-9;
-    the restored artifact (the surrogate's leaves are its state) gives the same values."""
-    from sklearn.linear_model import Ridge
-
-    from scorers.kinds import surrogate
-
-    monkeypatch.setattr(surrogate, "SURROGATE_DEPTH", 1)
-    frame, _ = dataset("regression")
-    model = Ridge().fit(frame.to_numpy(), frame.to_numpy() @ np.linspace(-1, 1, 5))
-    explainer = scorers.fit(model, frame, scorer="surrogate", eval_size=5)
-    assert explainer.scorer.name == "surrogate" and len(explainer.scorer.g_value_) > 0
-    rows = frame.iloc[:4].reset_index(drop=True)
-    values = explainer.explain(rows).values
-    np.testing.assert_allclose(
-        values, oracle_for(explainer, model, rows, as_array=True)[0], rtol=0, atol=1e-9
-    )
-    loaded = scorers.load(explainer.save(f"{tmp_path}/artifact"))
-    np.testing.assert_array_equal(loaded.explain(rows).values, values)

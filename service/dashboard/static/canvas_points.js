@@ -1,9 +1,9 @@
 /* shapserve dashboard: large marker scatters painted on a canvas, Plotly drawing their axes.
  *
  * Plotly's SVG scatter styles every point as a DOM node: 2,000 points cost it 150-700 ms in chromium here,
- * most of a tab switch (docs/dashboard.md, "Fast at size").  For a trace with at least MIN_POINTS markers,
- * draw(Plotly, el, traces, layout, config) gives Plotly the same trace with mode "none" (its x, y and
- * customdata unchanged: the hover labels and plotly_click still find its points, gd.data still holds
+ * most of a tab switch (docs/dashboard.md, "Fast at size").  For a plot of at least MIN_POINTS markers
+ * (circles or stars, one colour or Viridis), draw(Plotly, el, traces, layout, config) gives Plotly each
+ * marker trace with mode "none" (its x, y and customdata unchanged: the hover labels and plotly_click still find its points, gd.data still holds
  * them) plus a point-less proxy trace for its legend entry or colour bar, then paints the markers on a
  * canvas over the plot area, again after every redraw (zoom, pan, resize, a legend click).
  */
@@ -28,8 +28,16 @@
     return "rgb(" + ca.map((v, i) => Math.round(v + w * (cb[i] - v))).join(",") + ")";
   }
 
-  const large = (t) => t.type === "scatter" && t.mode === "markers" && Array.isArray(t.x) && t.x.length >= MIN_POINTS &&
-    !t.xaxis && !t.yaxis && (!t.marker || !t.marker.colorscale || t.marker.colorscale === "Viridis");
+  const SYMBOLS = { circle: true, star: true };
+  const markers = (t) => t.type === "scatter" && t.mode === "markers" && Array.isArray(t.x);
+  const paintable = (t) => !t.xaxis && !t.yaxis && SYMBOLS[(t.marker && t.marker.symbol) || "circle"] &&
+    (!t.marker || !t.marker.colorscale || t.marker.colorscale === "Viridis") &&
+    !String(t.hovertemplate || "").includes("marker."); // a hover label that shows the marker keeps its markers
+  function large(traces) {
+    // every marker trace of a plot on the canvas (their order is their drawing order), or none
+    const all = traces.filter(markers);
+    return all.reduce((n, t) => n + t.x.length, 0) >= MIN_POINTS && all.every(paintable);
+  }
 
   function colours(trace, index) {
     // one colour per point, as Plotly would draw it (the default colourway, or Viridis over the values' range)
@@ -45,18 +53,19 @@
 
   function split(traces) {
     // the traces Plotly draws (large ones without their markers, then their proxies) and what the canvas paints
-    const shown = [], proxies = [], painted = [];
+    const shown = [], proxies = [], painted = [], on = large(traces);
     traces.forEach((t, i) => {
-      if (!large(t)) { shown.push(t); return; }
+      if (!on || !markers(t)) { shown.push(t); return; }
       const m = t.marker || {}, c = colours(t, i), group = "canvas-" + i;
-      const proxyMarker = c.one ? { color: c.one, size: m.size, opacity: m.opacity }
+      const proxyMarker = c.one ? { color: c.one, size: m.size, opacity: m.opacity, symbol: m.symbol, line: m.line }
         : { color: c.range || [0, 1], colorscale: "Viridis", showscale: !!m.showscale, colorbar: m.colorbar, size: m.size, opacity: m.opacity };
       const bare = Object.assign({}, t, { mode: "none", showlegend: false, legendgroup: group });
       delete bare.marker;
       shown.push(bare);
       proxies.push({ type: "scatter", mode: "markers", name: t.name, x: [null], y: [null], legendgroup: group, hoverinfo: "skip",
         showlegend: t.showlegend, marker: proxyMarker });
-      painted.push({ index: i, x: t.x, y: t.y, colours: c, size: m.size || 6, opacity: m.opacity === undefined ? 1 : m.opacity });
+      painted.push({ index: i, x: t.x, y: t.y, colours: c, size: m.size || 6, opacity: m.opacity === undefined ? 1 : m.opacity,
+        star: m.symbol === "star", line: m.line && m.line.width ? m.line : null });
     });
     return { traces: shown.concat(proxies), painted };
   }
@@ -71,6 +80,15 @@
     cv.style.cssText = "position:absolute;pointer-events:none";
     svgs[0].after(cv); // above the axes and the grid, below the hover labels
     return cv;
+  }
+
+  function star(ctx, x, y, r) {
+    // five points, outer radius r, inner radius 0.4 r, one point up
+    for (let k = 0; k < 10; k++) {
+      const a = -Math.PI / 2 + (k * Math.PI) / 5, rr = k % 2 ? 0.4 * r : r;
+      if (k) ctx.lineTo(x + rr * Math.cos(a), y + rr * Math.sin(a)); else ctx.moveTo(x + rr * Math.cos(a), y + rr * Math.sin(a));
+    }
+    ctx.closePath();
   }
 
   function paint(gd) {
@@ -97,10 +115,26 @@
         const colour = p.colours.one || p.colours.per[i];
         if (colour !== last) { ctx.fillStyle = colour; last = colour; }
         ctx.beginPath();
-        ctx.arc(px, py, r, 0, 2 * Math.PI);
+        if (p.star) star(ctx, px, py, r);
+        else ctx.arc(px, py, r, 0, 2 * Math.PI);
         ctx.fill();
+        if (p.line) { ctx.strokeStyle = p.line.color; ctx.lineWidth = p.line.width; ctx.stroke(); }
       }
     }
+  }
+
+  function padded(layout, painted) {
+    // Plotly pads an axis around its markers (5% and their radius) but not around mode "none": pad by 6%
+    const out = Object.assign({}, layout);
+    for (const [axis, key] of [["xaxis", "x"], ["yaxis", "y"]]) {
+      const given = layout[axis] || {};
+      if (given.range || given.type === "category") continue;
+      const v = painted.flatMap((p) => p[key]).filter((u) => typeof u === "number" && Number.isFinite(u));
+      if (!v.length) continue;
+      const lo = Math.min(...v), hi = Math.max(...v), pad = hi > lo ? 0.06 * (hi - lo) : 0.5;
+      out[axis] = Object.assign({}, given, { autorangeoptions: Object.assign({}, given.autorangeoptions, { include: [lo - pad, hi + pad] }) });
+    }
+    return out;
   }
 
   async function draw(Plotly, el, traces, layout, config) {
@@ -109,8 +143,11 @@
     // a picture from the mode bar would have no points: offer none for these plots
     const cfg = painted.length ? Object.assign({}, config, { modeBarButtonsToRemove: [...(config.modeBarButtonsToRemove || []), "toImage"] }) : config;
     // Plotly shows a legend for two or more traces: count the traces asked for, not their proxies
-    const lay = painted.length && layout.showlegend === undefined
-      ? Object.assign({}, layout, { showlegend: traces.filter((t) => t.showlegend !== false).length > 1 }) : layout;
+    let lay = layout;
+    if (painted.length) {
+      lay = padded(layout, painted);
+      if (layout.showlegend === undefined) lay.showlegend = traces.filter((t) => t.showlegend !== false).length > 1;
+    }
     const out = await Plotly.react(el, shown, lay, cfg);
     if (el._canvasWired !== el._ev) { // once per plot (Plotly.purge drops the listeners with their emitter)
       let queued = false;

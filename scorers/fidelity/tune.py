@@ -345,7 +345,7 @@ def _best_split(
         background = Background(
             frame.iloc[idx].reset_index(drop=True), encoded_all[idx], cand.weights, "calibrated", len(frame)
         )
-        trial = rebuild(background, coalitions, **({"slope": slope} if slope else {}))
+        trial = rebuild(background, coalitions, **({"estimator": slope} if slope else {}))
         sampling = _sampling_error(trial, x_check, _values(trial, x_check))
         error = math.sqrt(cand.error**2 + sampling**2)
         say(

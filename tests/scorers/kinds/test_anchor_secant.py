@@ -12,20 +12,20 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 import pytest
 from scorer_support import shapley_oracle
 
-import scorers
+from scorers import spaces
 from scorers.kinds.anchor import SECANT, secant_slopes
 from scorers.kinds.base import FitContext
 from scorers.kinds.design import DesignScorer
 from scorers.kinds.exact import ExactScorer
 from scorers.kinds.kernel import KernelScorer
-from scorers.masking import Game
+from scorers.masking import IDENTITY, Game, Masking
+from scorers.runtimes.base import REGRESSOR
 
 M, NB = 6, 7
 ALL_COALITIONS = 2**M - 2
@@ -49,21 +49,16 @@ def _data() -> tuple[pd.DataFrame, pd.DataFrame]:
     return x.iloc[:NB].reset_index(drop=True), x.iloc[NB:].reset_index(drop=True)
 
 
-@functools.cache
-def _context() -> FitContext:
-    """A fitted context's masking (identity on M numeric columns); the games are set per test."""
-    from sklearn.linear_model import LinearRegression
-
-    bg, _ = _data()
-    exp = scorers.fit(LinearRegression().fit(bg, np.arange(NB)), bg, background_size="all", eval_size=2)
-    return exp.scorer._check_fitted()
+def _context(fn: Callable[[np.ndarray], np.ndarray]) -> FitContext:
+    """The game of ``fn`` against the background (equal weights), identity masking on M numeric columns."""
+    names = list(_data()[0].columns)
+    masking = Masking(IDENTITY, names, np.arange(M), names, lambda f: f.to_numpy(np.float64))
+    game = Game(masking, fn, _data()[0].to_numpy(np.float64), np.ones(NB))
+    return FitContext(masking, game, None, spaces.RAW, REGRESSOR, 1, IDENTITY)
 
 
 def _anchored(link: str, n_coalitions: int, estimator: str | None = SECANT, seed: int = 0) -> KernelScorer:
     """A kernel scorer anchored on the exact (enumerated) margin game, the target ``link(margin)``."""
-    bg, _ = _data()
-    ctx = _context()
-    enc, w = bg.to_numpy(np.float64), np.ones(NB)
 
     def target(h: np.ndarray) -> np.ndarray:
         return LINKS[link](margin(h))
@@ -72,12 +67,12 @@ def _anchored(link: str, n_coalitions: int, estimator: str | None = SECANT, seed
         return np.concatenate([target(h), margin(h)], axis=1)
 
     scorer = KernelScorer(n_coalitions=n_coalitions, seed=seed, anchor="exact:raw", estimator=estimator)
-    scorer.ctx_ = replace(ctx, game=Game(ctx.masking, target, enc, w), n_outputs=1)
+    scorer.ctx_ = _context(target)
     DesignScorer._fit(scorer, scorer.ctx_)
-    exact = ExactScorer(max_features=M).fit(replace(ctx, game=Game(ctx.masking, margin, enc, w), n_outputs=1))
-    game = Game(ctx.masking, joint, enc, w)
+    exact = ExactScorer(max_features=M).fit(_context(margin))
+    game = _context(joint).game
     scorer.anchor_ = (game, exact)
-    scorer.joint_at_background_ = joint(enc)
+    scorer.joint_at_background_ = joint(game.background)
     return scorer
 
 

@@ -56,6 +56,9 @@ AIM = 0.8
 # the splits tried (coalitions = budget / rows); docs/performance.md
 SPLIT_EVALUATIONS = 4096
 SPLITS = (16, 32, 64)
+# candidates whose estimated errors are within this factor of the smallest are not told apart by 16
+# checked rows: the one with the fewest model evaluations per row is served (docs/performance.md)
+SPLIT_TIE = 1.05
 Split = tuple[int, int, str | None]  # (background rows, coalitions, the anchored estimator)
 
 
@@ -237,7 +240,8 @@ def tune(
         method += (
             f"; the split of {options.split_evaluations} model evaluations per row chosen among "
             f"{', '.join(_split_name(t) for t in tried)} (rows x coalitions, the anchor's slopes "
-            "least-squares unless named) by the same measured error"
+            f"least-squares unless named) by the same measured error (within {SPLIT_TIE:g}x of the smallest: "
+            "the fewest evaluations)"
         )
     if uncertainty > 0:
         method += (
@@ -333,8 +337,9 @@ def _best_split(
     """The (calibrated background, coalitions, estimator) of ``tried`` with the smallest error on the
     checked rows: sqrt(background part^2 + design part^2), both measured as ``tune`` states them (the
     design part against an independent design of ``SAMPLING_FACTOR`` x the coalitions, or for the secant
-    alone against its control variate on ``CALIB_COALITIONS``); the first of equals wins."""
-    best: tuple[float, _Candidate, int, str | None] | None = None
+    alone against its control variate on ``CALIB_COALITIONS``).  Errors within ``SPLIT_TIE`` of the
+    smallest are equals: the fewest model evaluations per row (rows x coalitions, then rows) wins."""
+    measured: list[tuple[float, _Candidate, int, str | None]] = []
     calibrated: dict[int, _Candidate] = {}
     for rows, coalitions, slope in tried:
         rows = min(rows, pool)
@@ -353,9 +358,10 @@ def _best_split(
             f"{' ' + slope if slope else ''}: estimated error {error:.4f} "
             f"(background {cand.error:.4f}, design {sampling:.4f})"
         )
-        if best is None or error < best[0]:
-            best = (error, cand, coalitions, slope)
-    assert best is not None
+        measured.append((error, cand, coalitions, slope))
+    smallest = min(m[0] for m in measured)
+    equals = [m for m in measured if m[0] <= SPLIT_TIE * smallest]
+    best = min(equals, key=lambda m: (len(m[1].columns) * m[2], len(m[1].columns)))
     return best[1], best[2], best[3]
 
 

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from scorer_support import shapley_oracle
 
+import scorers
 from scorers import spaces
 from scorers.kinds.anchor import SECANT, secant_slopes
 from scorers.kinds.base import FitContext
@@ -163,3 +165,35 @@ def test_the_estimator_is_refused_without_an_anchor_and_0_coalitions_without_the
         KernelScorer(n_coalitions=64, anchor="exact:raw", estimator="median")
     with pytest.raises(ValueError, match="n_coalitions"):
         KernelScorer(n_coalitions=0, anchor="exact:raw")
+
+
+def test_the_secant_alone_on_a_real_svc_is_additive_and_replays_from_its_saved_state(tmp_path: Path) -> None:
+    # the real anchor (kernel_machine on an SVC's margin), the state saved as the artifact saves arrays
+    from sklearn.svm import SVC
+
+    from scorers.manifest import KernelParams
+
+    bg, rows = _data()
+    y = (margin(bg.to_numpy())[:, 0] > np.median(margin(bg.to_numpy()))).astype(int)
+    train = pd.concat([bg, bg + 0.3], ignore_index=True)
+    model = SVC(probability=True, random_state=0).fit(train.to_numpy(), np.concatenate([y, y]))
+    exp = scorers.fit(
+        model,
+        train,
+        scorer="kernel",
+        output_space="probability",
+        n_coalitions=32,
+        background_size=6,
+        calibrate=False,
+        eval_size=2,
+    )
+    ctx = exp.scorer._check_fitted()
+    secant = KernelScorer(0, anchor=exp.scorer.params["anchor"], estimator=SECANT).fit(ctx)
+    assert KernelParams.model_validate(secant.params).estimator == SECANT
+    x = exp.masking.encode(exp.validate(rows))
+    values, outputs = secant.shap_values(x)
+    np.testing.assert_allclose(values.sum(axis=-1) + ctx.game.base, outputs, atol=1e-6, rtol=0)
+    np.savez(tmp_path / "state.npz", **secant.state())
+    with np.load(tmp_path / "state.npz") as saved:
+        back = KernelScorer(**secant.params).set_state(ctx, dict(saved))
+    np.testing.assert_array_equal(back.shap_values(x)[0], values)

@@ -11,6 +11,7 @@ background row's margin equals the row's (the guarded division).
 from __future__ import annotations
 
 import functools
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -176,7 +177,9 @@ def test_the_secant_alone_on_a_real_svc_is_additive_and_replays_from_its_saved_s
     bg, rows = _data()
     y = (margin(bg.to_numpy())[:, 0] > np.median(margin(bg.to_numpy()))).astype(int)
     train = pd.concat([bg, bg + 0.3], ignore_index=True)
-    model = SVC(probability=True, random_state=0).fit(train.to_numpy(), np.concatenate([y, y]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # probability=True, deprecated in scikit-learn 1.9
+        model = SVC(probability=True, random_state=0).fit(train.to_numpy(), np.concatenate([y, y]))
     exp = scorers.fit(
         model,
         train,

@@ -61,6 +61,24 @@ def test_seed_svc_on_spark_exact(
     check_output(tmp_path / "out.parquet", svc_artifact, svc_table)
 
 
+def test_error_estimate_column_on_spark_equals_the_local_engine(
+    tmp_path: Path, spark: Any, svc_artifact: Path, svc_table: pd.DataFrame
+) -> None:
+    svc_table.iloc[:60].to_parquet(tmp_path / "in.parquet")
+    kw: dict[str, Any] = {"rows_per_task": 40, "error_estimate": True}
+    explain_table(spark, tmp_path / "in.parquet", tmp_path / "spark.parquet", svc_artifact, **kw)
+    explain_table_local(tmp_path / "in.parquet", tmp_path / "local.parquet", svc_artifact, workers=1, **kw)
+    spark_out = pd.read_parquet(tmp_path / "spark.parquet")
+    assert (
+        spark_out["error_estimate"].tolist()
+        == pd.read_parquet(tmp_path / "local.parquet")["error_estimate"].tolist()
+    )
+    manifests = [
+        json.loads((tmp_path / d / parts.MANIFEST).read_text()) for d in ("spark.parquet", "local.parquet")
+    ]
+    assert manifests[0]["parts"] == manifests[1]["parts"]  # byte-identical parts, whichever engine
+
+
 def test_csv_on_spark_resumes_a_local_run_and_ships_the_code_zip(
     tmp_path: Path, spark: Any, loan_artifact: Path, loan_table: pd.DataFrame
 ) -> None:

@@ -11,7 +11,7 @@ import numpy.typing as npt
 from scorers.errors import InputError
 
 from .. import schemas
-from ..records import LOCAL, Record
+from ..records import ERROR_VALUES, LOCAL, Record
 from .checks import (
     LABELS,
     NAMES,
@@ -38,7 +38,6 @@ JSON_FIELD = {
 }
 # an error estimate's parts (scorers.errorbars.ErrorEstimate) -> the arrays they are stored as
 ERROR_PARTS = {"rows": "error_rows", "sampling": "error_sampling", "background": "error_background"}
-ERROR_VALUES = "error_values"
 
 
 def _error_arrays(est: Mapping[str, Any], n: int, k: int, m: int, field: str) -> dict[str, npt.NDArray[Any]]:

@@ -84,9 +84,13 @@ def test_error_estimate_is_stored_with_the_explanation(client):
     class axis) come back exactly; an explanation computed without one comes back without one."""
     explainer, x = iris()
     exp = explainer.explain(x.iloc[:7])
-    got = client.download_model_explanation(client.upload_model_explanation(exp))
+    eid = client.upload_model_explanation(exp)
+    got = client.download_model_explanation(eid)
     assert got.error_estimate == exp.error_estimate.to_json()
     assert got.to_json()["error_estimate"] == exp.error_estimate.to_json()
+    top = client.download_model_explanation(eid, top_k=1)  # trimmed features: the values' sigmas with them
+    assert np.shape(top.error_estimate["values"]) == np.shape(top.local_importance_values)
+    assert top.error_estimate["rows"] == got.error_estimate["rows"]  # the whole row's
     plain = explainer.explain(x.iloc[:7], error_estimate=False)
     got = client.download_model_explanation(client.upload_model_explanation(plain))
     assert got.error_estimate is None and "error_estimate" not in got.to_json()

@@ -18,7 +18,6 @@ from .partition import cached_explainer, process_partition
 from .plan import (
     RunConfig,
     RunResult,
-    artifact_id,
     check_columns,
     finalize,
     first_error,
@@ -74,16 +73,8 @@ def explain_table_local(
     """
     t0 = now()
     fmt = input_format(input_path)
-    cfg = RunConfig(
-        str(Path(artifact_dir).resolve()),
-        artifact_id(artifact_dir),
-        fmt,
-        rows_per_task,
-        id_column,
-        trust_pickle,
-        expected_sha256,
-        error_estimate,
-    )
+    options = (rows_per_task, id_column, trust_pickle, expected_sha256, error_estimate)
+    cfg = RunConfig.of(artifact_dir, fmt, *options)
     explainer = cached_explainer(
         cfg.artifact_dir, cfg.artifact_id, trust_pickle=trust_pickle, expected_sha256=expected_sha256
     )

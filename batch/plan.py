@@ -52,6 +52,12 @@ class RunConfig:
     expected_sha256: str | None = None
     error_estimate: bool = False  # the per-row error estimate column
 
+    @classmethod
+    def of(cls, artifact_dir: str | Path, input_format: str, *options: Any) -> RunConfig:
+        """A run's configuration over ``artifact_dir`` (resolved, identified by its manifest hash), with
+        the options in field order from ``rows_per_task`` on."""
+        return cls(str(Path(artifact_dir).resolve()), artifact_id(artifact_dir), input_format, *options)
+
     @property
     def key(self) -> str:
         ident: dict[str, Any] = {

@@ -26,7 +26,6 @@ from .partition import cached_explainer
 from .plan import (
     RunConfig,
     RunResult,
-    artifact_id,
     check_columns,
     finalize,
     first_error,
@@ -167,17 +166,10 @@ def explain_table(
     if rows_per_task < 1:
         raise BatchError(f"--rows-per-task must be at least 1, got {rows_per_task}")
     fmt = input_format(input_path)
-    ident = artifact_id(artifact_dir)
-    cfg = RunConfig(
-        str(Path(artifact_dir).resolve()),
-        ident,
-        fmt,
-        rows_per_task,
-        id_column,
-        trust_pickle,
-        expected_sha256,
-        error_estimate,
+    cfg = RunConfig.of(
+        artifact_dir, fmt, rows_per_task, id_column, trust_pickle, expected_sha256, error_estimate
     )
+    ident = cfg.artifact_id
     explainer = cached_explainer(
         cfg.artifact_dir, ident, trust_pickle=trust_pickle, expected_sha256=expected_sha256
     )

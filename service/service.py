@@ -49,6 +49,9 @@ class Shapserve:
         )
         attach(app, self.core)
         self.core.start_shared_jobs()
+        from service.dashboard import assets
+
+        assets.page_html()  # the dashboard's files read, hashed and gzipped now, not on its first page
         if settings.dashboard_preload:
             from service.dashboard.sources import preload
 

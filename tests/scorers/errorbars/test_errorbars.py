@@ -1,5 +1,5 @@
 """Error bars against the brute-force oracle: each row's true distance to its full-data Shapley values
-falls within the stated 2-sigma band (scorers.errorbars) on >= 90% of 32 held-out rows, and the band is
+falls within the stated 2-sigma band (scorers.errorbars) on >= 90% of 30 held-out rows, and the band is
 not a blanket (sigma within 2.5x of the true error on median), on two black boxes explained by
 ``kernel``, ``permutation`` on every training row and ``permutation`` on a sample of them."""
 
@@ -15,11 +15,11 @@ from scorer_support import frame_model, shapley_oracle
 
 import scorers
 
-N_TRAIN, N_HELD, M = 120, 32, 10
+N_TRAIN, N_HELD, M = 90, 30, 10
 KINDS = {
     "kernel": {"scorer": "kernel", "n_coalitions": 120},
     "permutation": {"scorer": "permutation"},  # the background is every training row
-    "permutation, sampled": {"scorer": "permutation", "background_size": 40},  # a third of them
+    "permutation, sampled": {"scorer": "permutation", "background_size": 40},  # 40 of the 90
 }
 
 

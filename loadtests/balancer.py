@@ -4,8 +4,10 @@
     ... requests to balancer.url ...
     balancer.stop()
 
-A thread polls every backend's ``/readyz`` every ``poll`` seconds; a backend that does not answer 200 is
-taken out of the rotation (an endpoint not ready), and put back once it answers 200 again. Each request
+A thread polls every backend's ``/readyz`` every ``poll`` seconds; a backend that answers anything but 200,
+or refuses the connection, is taken out of the rotation at once (an endpoint not ready), one that does not
+answer within ``probe_timeout`` after ``misses`` polls in a row (a busy server is not a stopping one, as a
+probe's failureThreshold), and it is put back once it answers 200 again. Each request
 goes, whole, to the next ready backend on a connection of its own (``Connection: close``), so a backend
 that stops accepting after it left the rotation is never asked again. A backend that fails a request is
 a 502 and a request with no ready backend a 503, both counted, never retried: the drain must make them 0.
@@ -26,8 +28,16 @@ HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "proxy
 
 
 class Balancer:
-    def __init__(self, backends: list[str], poll: float = 0.1, timeout: float = 120.0) -> None:
-        self.poll, self.timeout = poll, timeout
+    def __init__(
+        self,
+        backends: list[str],
+        poll: float = 0.1,
+        timeout: float = 300.0,
+        probe_timeout: float = 2.0,
+        misses: int = 3,
+    ) -> None:
+        self.poll, self.timeout, self.probe_timeout, self.misses = poll, timeout, probe_timeout, misses
+        self._missed: dict[str, int] = {}
         self.backends = list(backends)
         self.ready: list[str] = []
         self.in_flight: dict[str, int] = {}
@@ -39,8 +49,7 @@ class Balancer:
         self._lock = threading.Lock()
         self._turn = itertools.count()
         self._stop = threading.Event()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self._server.daemon_threads = True
+        self._server = _Server(("127.0.0.1", 0), _handler(self))
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
         self._threads = [
             threading.Thread(target=self._server.serve_forever, daemon=True),
@@ -96,7 +105,9 @@ class Balancer:
     def _watch(self) -> None:
         while not self._stop.is_set():
             for backend in list(self.backends):
-                up = _ready(backend)
+                answer = probe(backend, self.probe_timeout)
+                self._missed[backend] = self._missed.get(backend, 0) + 1 if answer is None else 0
+                up = answer is True or (answer is None and self._missed[backend] < self.misses)
                 with self._lock:
                     if backend not in self.backends:
                         continue
@@ -109,16 +120,31 @@ class Balancer:
             self._stop.wait(self.poll)
 
 
-def _ready(backend: str) -> bool:
+def probe(backend: str, timeout: float) -> bool | None:
+    """``/readyz``: True on 200, False on another answer or a refused connection, None without an answer
+    within ``timeout``."""
     u = urlparse(backend)
-    conn = http.client.HTTPConnection(u.hostname or "127.0.0.1", u.port, timeout=1.0)
+    conn = http.client.HTTPConnection(u.hostname or "127.0.0.1", u.port, timeout=timeout)
     try:
         conn.request("GET", "/readyz")
         return conn.getresponse().status == 200
-    except OSError:
+    except TimeoutError:
+        return None
+    except (OSError, http.client.HTTPException):
         return False
     finally:
         conn.close()
+
+
+def is_ready(backend: str) -> bool:
+    return probe(backend, 2.0) is True
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that left before its answer (its own timeout): counted by the client, not logged."""
 
 
 def _handler(lb: Balancer) -> type[BaseHTTPRequestHandler]:

@@ -99,7 +99,10 @@ def start_load(url: str, out: Path, duration: float, rate: float, users: int) ->
     cmd += ["--users", str(users), "--rate", str(rate), "--duration", f"{duration:g}s", "--out", str(out)]
     out.mkdir(parents=True, exist_ok=True)
     log = (out.parent / f"{out.name}.log").open("w")
-    return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True)
+    env = {**os.environ, "LOAD_TIMEOUT": "300"}  # a slow answer on a busy machine is an answer, not a failure
+    return subprocess.Popen(
+        cmd, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, env=env, start_new_session=True
+    )
 
 
 def sync_counts(run_dir: Path, t_term: float, t_exit: float) -> dict[str, Any]:
@@ -115,7 +118,12 @@ def sync_counts(run_dir: Path, t_term: float, t_exit: float) -> dict[str, Any]:
         draining += t_term <= t <= t_exit
         if status != 200:
             failed["before" if t < t_term else "draining" if t <= t_exit else "after"] += 1
-    return {"requests": sum(statuses.values()), "in_drain_window": draining, "statuses": statuses, "failed": failed}
+    return {
+        "requests": sum(statuses.values()),
+        "in_drain_window": draining,
+        "statuses": statuses,
+        "failed": failed,
+    }
 
 
 def stop_load(load: subprocess.Popen[bytes], bound: float) -> None:
@@ -203,9 +211,15 @@ def restart_under_load(
         },
         "timeline_s": {  # seconds after the load's first request
             k: None if t is None else round(t - t_load, 2)
-            for k, t in (("sigterm", t_term), ("exit", t_exit), ("ready", t_ready), ("load_end", t_end),
-                         ("job_done", t_done), ("checked", time.time()))
-        },  # fmt: skip
+            for k, t in (
+                ("sigterm", t_term),
+                ("exit", t_exit),
+                ("ready", t_ready),
+                ("load_end", t_end),
+                ("job_done", t_done),
+                ("checked", time.time()),
+            )
+        },
         "job": {
             "rows": job_rows,
             "status": status["status"],
@@ -255,7 +269,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default="shapserve-demo")
     ap.add_argument("--lead", type=float, default=30.0, help="seconds of load before the job")
-    ap.add_argument("--tail", type=float, default=30.0, help="seconds of load after the restarted server is ready")
+    ap.add_argument(
+        "--tail", type=float, default=30.0, help="seconds of load after the restarted server is ready"
+    )
     ap.add_argument("--rate", type=float, default=4.0, help="offered req/s through the balancer")
     ap.add_argument("--users", type=int, default=4)
     ap.add_argument("--job-rows", type=int, default=1500)
@@ -279,9 +295,17 @@ def main(argv: list[str] | None = None) -> int:
             servers.append(Server(args.model, db, out / f"server-{name}", env))
         lb = Balancer([s.ready().url for s in servers]).start()
         report = restart_under_load(
-            servers, lb, db, out, job_rows=args.job_rows, rate=args.rate, users=args.users,
-            lead=args.lead, tail=args.tail, rejoin=True,
-        )  # fmt: skip
+            servers,
+            lb,
+            db,
+            out,
+            job_rows=args.job_rows,
+            rate=args.rate,
+            users=args.users,
+            lead=args.lead,
+            tail=args.tail,
+            rejoin=True,
+        )
     finally:
         if lb is not None:
             lb.stop()

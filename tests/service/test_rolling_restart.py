@@ -23,12 +23,12 @@ import pytest
 from pg_serving import ROOT, WAIT, PostgresServer, Server
 
 sys.path.append(str(ROOT / "loadtests"))  # appended: the project's packages stay first on the path
-from balancer import Balancer  # noqa: E402 - loadtests/ is not a package
+from balancer import Balancer, is_ready  # noqa: E402 - loadtests/ is not a package
 from rolling_restart import restart_under_load, settings  # noqa: E402
 
 pytestmark = pytest.mark.slow
 JOB_ROWS = 400
-DRAIN = 3.0  # SHAPSERVE_DRAIN_SECONDS: many of the balancer's 0.1-s polls
+DRAIN = 3.0  # SHAPSERVE_DRAIN_SECONDS: many of the balancer's 0.1-s polls, and a /metrics read
 
 
 @pytest.fixture(scope="module")
@@ -47,8 +47,11 @@ def servers(
             started.append(Server(packaged["svc"], database, tmp_path_factory.mktemp(f"roll-{name}"), env))
         yield [srv.ready() for srv in started]
     finally:
-        for srv in started:  # drained together, not one after the other
-            srv.proc.send_signal(signal.SIGTERM)
+        for srv in started:  # drained together; a replacement still booting serves nothing: killed
+            if is_ready(srv.url):
+                srv.proc.send_signal(signal.SIGTERM)
+            else:
+                srv.kill(signal.SIGKILL)
         for srv in started:
             srv.proc.wait(timeout=WAIT)
             srv.stop()

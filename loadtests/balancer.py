@@ -4,7 +4,7 @@
     ... requests to balancer.url ...
     balancer.stop()
 
-A thread polls every backend's ``/readyz`` every ``poll`` seconds; a backend that answers anything but 200,
+One thread per backend polls its ``/readyz`` every ``poll`` seconds; a backend that answers anything but 200,
 or refuses the connection, is taken out of the rotation at once (an endpoint not ready), one that does not
 answer within ``probe_timeout`` after ``misses`` polls in a row (a busy server is not a stopping one, as a
 probe's failureThreshold), and it is put back once it answers 200 again. Each request
@@ -33,11 +33,10 @@ class Balancer:
         backends: list[str],
         poll: float = 0.1,
         timeout: float = 300.0,
-        probe_timeout: float = 2.0,
+        probe_timeout: float = 5.0,
         misses: int = 3,
     ) -> None:
         self.poll, self.timeout, self.probe_timeout, self.misses = poll, timeout, probe_timeout, misses
-        self._missed: dict[str, int] = {}
         self.backends = list(backends)
         self.ready: list[str] = []
         self.in_flight: dict[str, int] = {}
@@ -51,15 +50,20 @@ class Balancer:
         self._stop = threading.Event()
         self._server = _Server(("127.0.0.1", 0), _handler(self))
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._threads = [
-            threading.Thread(target=self._server.serve_forever, daemon=True),
-            threading.Thread(target=self._watch, daemon=True),
-        ]
+        self._threads = [threading.Thread(target=self._server.serve_forever, daemon=True)]
 
     def start(self) -> Balancer:
         for t in self._threads:
             t.start()
+        for backend in self.backends:
+            self._watch_in_thread(backend)
         return self
+
+    def _watch_in_thread(self, backend: str) -> None:
+        """Each backend probed by a thread of its own: a slow one does not delay the others' probes."""
+        t = threading.Thread(target=self._watch, args=(backend,), daemon=True)
+        self._threads.append(t)
+        t.start()
 
     def stop(self) -> None:
         self._stop.set()
@@ -73,6 +77,7 @@ class Balancer:
             if old in self.ready:
                 self.ready.remove(old)
                 self.events.append((time.time(), old, "out"))
+        self._watch_in_thread(new)
 
     def left_at(self, backend: str) -> float | None:
         """When ``backend`` last left the rotation (epoch seconds), None while it is in it."""
@@ -102,21 +107,21 @@ class Balancer:
             if not ok:
                 self.failed[backend] = self.failed.get(backend, 0) + 1
 
-    def _watch(self) -> None:
-        while not self._stop.is_set():
-            for backend in list(self.backends):
-                answer = probe(backend, self.probe_timeout)
-                self._missed[backend] = self._missed.get(backend, 0) + 1 if answer is None else 0
-                up = answer is True or (answer is None and self._missed[backend] < self.misses)
-                with self._lock:
-                    if backend not in self.backends:
-                        continue
-                    if up and backend not in self.ready:
-                        self.ready.append(backend)
-                        self.events.append((time.time(), backend, "in"))
-                    elif not up and backend in self.ready:
-                        self.ready.remove(backend)
-                        self.events.append((time.time(), backend, "out"))
+    def _watch(self, backend: str) -> None:
+        missed = 0
+        while not self._stop.is_set() and backend in self.backends:
+            answer = probe(backend, self.probe_timeout)
+            missed = missed + 1 if answer is None else 0
+            up = answer is True or (answer is None and missed < self.misses)
+            with self._lock:
+                if backend not in self.backends:
+                    return
+                if up and backend not in self.ready:
+                    self.ready.append(backend)
+                    self.events.append((time.time(), backend, "in"))
+                elif not up and backend in self.ready:
+                    self.ready.remove(backend)
+                    self.events.append((time.time(), backend, "out"))
             self._stop.wait(self.poll)
 
 

@@ -5,15 +5,18 @@ the job until 3 s after the restarting server exited. One 400-row job is submitt
 request; the server running it gets SIGTERM once the job is mid-way and is started again (a new port, as a
 new pod; not waited for: the script's longer run waits for it to rejoin, loadtests/README.md).
 
-Asserted: the job finishes on the other server with every row once, equal bit for bit to one /explain of
-its rows (pg_jobs_helpers.same_as_explain); the drain (/readyz 503 at SIGTERM, serving on for
+Asserted: the job finishes with every row once, equal bit for bit to one /explain of its rows
+(pg_jobs_helpers.same_as_explain), whether the other server took it over or the draining one finished it
+within its drain; the drain (/readyz 503 at SIGTERM, serving on for
 SHAPSERVE_DRAIN_SECONDS, then the stop) leaves 0 failed requests through the balancer, inside the drain
 window too; every sampled answer is in the store once (the servers' ``shapserve_recording_*`` counters,
 the restarted one's read while it drained, against the table's rows) and none was dropped."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import signal
 import sys
 from collections.abc import Iterator
@@ -28,7 +31,7 @@ from rolling_restart import restart_under_load, settings  # noqa: E402
 
 pytestmark = pytest.mark.slow
 JOB_ROWS = 400
-DRAIN = 3.0  # SHAPSERVE_DRAIN_SECONDS: many of the balancer's 0.1-s polls, and a /metrics read
+DRAIN = 8.0  # SHAPSERVE_DRAIN_SECONDS: longer than a /readyz answer takes on a busy machine (seconds)
 
 
 @pytest.fixture(scope="module")
@@ -47,9 +50,12 @@ def servers(
             started.append(Server(packaged["svc"], database, tmp_path_factory.mktemp(f"roll-{name}"), env))
         yield [srv.ready() for srv in started]
     finally:
-        for srv in started:  # drained together; a replacement still booting serves nothing: killed
+        for srv in started:  # a replacement still booting serves nothing: killed
             if is_ready(srv.url):
                 srv.proc.send_signal(signal.SIGTERM)
+                for pid in srv.pids() - {srv.proc.pid}:  # a second SIGTERM to its worker: no drain now
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGTERM)  # (its job processes ignore SIGTERM)
             else:
                 srv.kill(signal.SIGKILL)
         for srv in started:
@@ -69,7 +75,9 @@ def test_a_rolling_restart_under_load_loses_no_job_row_no_request_and_no_sample(
     finally:
         lb.stop()
     job, restart = report["job"], report["restart"]
-    assert job["status"] == "done" and job["rows_done"] == JOB_ROWS and job["taken_over"], job
+    # every row once, equal to /explain (same_as_explain, in the scenario); run to its end by the other
+    # server, or by the draining one when the job ended within its drain (job["taken_over"])
+    assert job["status"] == "done" and job["rows_done"] == JOB_ROWS, job
     assert 0 < job["rows_done_at_sigterm"] < JOB_ROWS, job
     assert restart["exit_code"] == 0 and restart["left_balancer_s"] < restart["stop_s"], restart
     sync = report["sync_routes"]

@@ -137,11 +137,14 @@ class ScoringExplainer:
 
         return predict_table(self, frame)
 
-    def encoded_predictions(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    def encoded_predictions(
+        self, frame: pd.DataFrame, encoded: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """(``masking.encode``, ``predict_frame``, ``predict_proba_frame`` or None) of validated rows.  For a
         scikit-learn Pipeline masked by its preprocessing, that preprocessing runs once: the head predicts
-        on the encoding, as ``Pipeline.predict`` does."""
-        x = self.masking.encode(frame)
+        on the encoding, as ``Pipeline.predict`` does; ``encoded``, when the caller has the rows' encoding
+        already (a counterfactual search's gathered rows), stands for ``masking.encode(frame)``."""
+        x = self.masking.encode(frame) if encoded is None else encoded
         on_head = getattr(self.runtime, "head_predictions", None)  # scikit-learn Pipelines
         both = on_head(x, self.masking.mode) if on_head is not None else None
         if both is not None:

@@ -4,8 +4,10 @@ training data holds (its ranges, the manifest's categories).
 
 ``CounterfactualIndex.build`` takes the rows the artifact stores (the fit-time sample of training rows,
 the background, the evaluation rows) once per explainer, with the model function the search scores with
-(``fast.py``); ``find`` searches (``search.py``), then checks and explains the counterfactuals with one
-preprocessing pass for all rows (``Judge``: the encoded rows, the model's own labels and probabilities).
+(``fast.py``); ``find`` searches (``search.py``), then checks and explains the counterfactuals of all rows
+at once (``Judge``: the model's own labels and probabilities; one explanation call).  Their encoding is
+gathered from the bank, as the search scored them, where gathering was found to reproduce the
+preprocessing on the stored rows (``gathers_exactly``); otherwise the judge encodes them in one pass.
 """
 
 from __future__ import annotations
@@ -59,8 +61,9 @@ class Counterfactuals:
     rows: list[RowCounterfactuals]
 
 
-Judge = Callable[[pd.DataFrame], tuple[np.ndarray, np.ndarray, np.ndarray | None]]
-"""Validated rows -> (their encoding, the model's own ``predict``, ``predict_proba`` or None)."""
+Judge = Callable[[pd.DataFrame, np.ndarray | None], tuple[np.ndarray, np.ndarray, np.ndarray | None]]
+"""(validated rows, their encoding if known) -> (their encoding, the model's own ``predict``,
+``predict_proba`` or None)."""
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,8 @@ class CounterfactualIndex:
     encode: Callable[[pd.DataFrame], np.ndarray]  # raw rows -> the model function's encoded rows
     outputs: Outputs  # encoded rows -> the explained outputs (n, K): what the search scores with
     changes: Changes  # the outputs of a row's single changes
+    gathers: bool  # gathered encodings equal ``encode``'s on the stored rows' hybrids
+    pool_outputs: np.ndarray  # (n_pool, K) ``outputs`` of the stored rows (the search's whole hybrids)
 
     @classmethod
     def build(
@@ -91,7 +96,14 @@ class CounterfactualIndex:
         space = build_space(schema, frame, ranges)
         space, pool = space.encode(frame)
         bank = Bank.build(pool, np.asarray(encode(frame), dtype=np.float64), group, len(pool))
-        return cls(space, bank, tuple(immutable), encode, *search_functions(outputs, rbf, bank))
+        fast, changes = search_functions(outputs, rbf, bank)
+        pool_out = (
+            np.asarray(fast(bank.e), dtype=np.float64).reshape(len(pool), -1)
+            if len(pool)
+            else np.empty((0, 1))
+        )
+        exact = gathers_exactly(space, bank, encode)
+        return cls(space, bank, tuple(immutable), encode, fast, changes, exact, pool_out)
 
     def find(
         self,
@@ -114,17 +126,37 @@ class CounterfactualIndex:
         pool = len(self.bank.z)
         bank = self.bank.extend(z, np.asarray(self.encode(frame), dtype=np.float64))
         reached, score = _guides(goal, classes)
-        problem = Problem(space, rules, goal, bank, pool, self.outputs, self.changes, reached, score)
+        problem = Problem(
+            space, rules, goal, bank, pool, self.outputs, self.changes, reached, score, self.pool_outputs
+        )
         already = reached(
             self.outputs(bank.encoded(pool + np.arange(len(z))[:, None].repeat(space.width, 1)))
         )
         found = [
-            Found(np.empty((0, space.width)), np.empty(0), "the row already reaches the target")
+            Found(
+                np.empty((0, space.width)),
+                np.empty(0),
+                "the row already reaches the target",
+                np.empty((0, space.width), dtype=np.int64),
+            )
             if already[i]
             else search(problem, pool + i, n)
             for i in range(len(z))
         ]
-        return Counterfactuals(goal, n, _answers(problem, z, found, n, judge, explain))
+        return Counterfactuals(goal, n, _answers(problem, z, found, n, judge, explain, self.gathers))
+
+
+def gathers_exactly(space: Space, bank: Bank, encode: Callable[[pd.DataFrame], np.ndarray]) -> bool:
+    """Whether the encoding gathered from the bank (``Bank.encoded``) is the preprocessing's own, bit for
+    bit, on hybrids of the stored rows (row i with feature j from row i + j + 1): then the rows a search
+    returns need no second preprocessing pass."""
+    n = min(len(bank.z), 64)
+    if n == 0:
+        return False
+    src = (np.arange(n)[:, None] + np.arange(space.width)[None, :] + 1) % n
+    src[:, 0] = np.arange(n)
+    want = np.asarray(encode(space.decode(bank.rows(src))), dtype=np.float64)
+    return bool(np.array_equal(bank.encoded(src), want, equal_nan=True))
 
 
 def _guides(
@@ -156,13 +188,17 @@ def _answers(
     count: int,
     judge: Judge,
     explain: Callable[[np.ndarray], Explanation],
+    gathers: bool,
 ) -> list[RowCounterfactuals]:
     """Each row's counterfactuals that the model's own ``predict`` confirms (the search's order, up to
     ``count``, nearest first), with predictions and explanations: one call each for all rows."""
     space = p.space
     allz = np.concatenate([f.rows for f in found]) if found else np.empty((0, space.width))
     every = space.decode(allz)
-    encoded, checked, proba = judge(every) if len(allz) else (None, np.empty(0), None)
+    known = None
+    if gathers and len(allz) and all(f.sources is not None for f in found):
+        known = p.bank.encoded(np.concatenate([f.sources for f in found if f.sources is not None]))
+    encoded, checked, proba = judge(every, known) if len(allz) else (None, np.empty(0), None)
     ok = p.target.reached(checked)
     kept, picked, r = [], [], 0
     for x, f in zip(z, found, strict=True):

@@ -86,6 +86,11 @@ class RbfChanges:
         self.gamma = float(gamma)
         self.group = bank.group
         self.tables = [np.exp(self._log_factor(bank.e[bank.choices(j)], j)) for j in range(bank.z.shape[1])]
+        # the k-th encoded column of every feature (-1 past its last): a row's factors of all features at
+        # once, summed over each feature's columns in ``_log_factor``'s order (so bit for bit its values)
+        cols = [np.flatnonzero(self.group == j) for j in range(bank.z.shape[1])]
+        width = max((len(c) for c in cols), default=0)
+        self.columns = np.array([[c[k] if k < len(c) else -1 for c in cols] for k in range(width)])
 
     def _log_factor(self, e: np.ndarray, j: int) -> np.ndarray:
         """-gamma |e_j - sv_j|^2 over feature j's encoded columns: (n, d) -> (n, S)."""
@@ -96,8 +101,12 @@ class RbfChanges:
         return -self.gamma * sq
 
     def __call__(self, bank: Bank, q: int, features: list[int]) -> list[np.ndarray]:
-        e = bank.e[q : q + 1]
-        logs = np.stack([self._log_factor(e, j)[0] for j in range(len(self.tables))])  # (M, S)
+        e = bank.e[q]
+        sq = np.zeros((len(self.tables), len(self.sv)))  # (M, S)
+        for ks in self.columns:
+            part = (e[ks, None] - self.sv.T[ks]) ** 2
+            sq += np.where((ks >= 0)[:, None], part, 0.0)
+        logs = -self.gamma * sq
         total = logs.sum(axis=0)
         return [
             self.rbf.layout(self.tables[j] @ (self.alpha * np.exp(total - logs[j])) + self.intercept)

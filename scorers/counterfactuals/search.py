@@ -42,6 +42,7 @@ class Found:
     rows: FloatArray  # (k, M) the counterfactuals
     distances: FloatArray  # (k,)
     reason: str | None  # why fewer than asked (or none) were found
+    sources: IntArray | None = None  # (k, M) their bank sources (``Bank.encoded`` gathers their encoding)
 
 
 @dataclass(frozen=True)
@@ -55,12 +56,25 @@ class Problem:
     changes: Changes  # the outputs of a row's single changes (``fast.py``)
     reached: Outputs  # outputs -> (n,) bool: does the row reach the target
     score: Outputs  # outputs -> (n,) larger is nearer the target
+    pool_outputs: FloatArray  # (n_pool, K) ``outputs`` of the pool rows, computed once per index
 
 
 def _valid(p: Problem, src: IntArray) -> np.ndarray:
     if len(src) == 0:
         return np.zeros(0, dtype=bool)
     return np.asarray(p.reached(p.outputs(p.bank.encoded(src))), dtype=bool)
+
+
+def _valid_hybrids(p: Problem, src: IntArray) -> np.ndarray:
+    """``_valid`` of hybrids, reading the outputs of those that are whole pool rows (every hybrid when no
+    feature is fixed or bounded and the row has no missing value) from ``p.pool_outputs``: a row's
+    outputs do not depend on the rows scored with it."""
+    whole = (src == src[:, :1]).all(axis=1) & (src[:, 0] < p.n_pool)
+    out = np.empty((len(src), p.pool_outputs.shape[1]))
+    out[whole] = p.pool_outputs[src[whole, 0]]
+    if not whole.all():
+        out[~whole] = p.outputs(p.bank.encoded(src[~whole]))
+    return np.asarray(p.reached(out), dtype=bool)
 
 
 def _admissible(p: Problem, q: int, src: IntArray) -> IntArray:
@@ -122,7 +136,7 @@ def _seeds(p: Problem, q: int, k: int) -> IntArray:
     whole = np.repeat(np.arange(p.n_pool)[:, None], p.space.width, axis=1)
     hybrids = _admissible(p, q, whole)
     hybrids = _unique(p, hybrids[p.space.distance(x, p.bank.rows(hybrids)) > 0])
-    valid = _unique(p, np.concatenate([hybrids[_valid(p, hybrids)], _single_changes(p, q)]))
+    valid = _unique(p, np.concatenate([hybrids[_valid_hybrids(p, hybrids)], _single_changes(p, q)]))
     return valid[np.argsort(objective(p, x, p.bank.rows(valid)), kind="stable")[:k]]
 
 
@@ -161,24 +175,35 @@ def _sparsify(p: Problem, q: int, seeds: IntArray) -> IntArray:
     return out
 
 
-def _variants(p: Problem, q: int, c: IntArray) -> IntArray:
+def _variants(p: Problem, q: int, cands: IntArray) -> list[IntArray]:
+    """Per candidate, its variants: each changed feature back to the row's value, and each changed number
+    moved to the training value nearest a fraction of the way back (``_STEPS``), in that order.  The
+    nearest values of a feature are looked up for every candidate at once."""
     b, a = p.bank, p.allowed
-    x, z = b.z[q], b.rows(c[None, :])[0]
-    rows = []
-    for j in _changed(x, z):
-        v = c.copy()
-        v[j] = q
-        rows.append(v)
-        if not (p.space.numeric[j] and np.isfinite(x[j]) and np.isfinite(z[j])):
-            continue
-        wanted = x[j] + np.array(_STEPS) * (z[j] - x[j])
-        values, sources = b.nearest(j, wanted, a.low[j], a.high[j])
-        nearer = (sources >= 0) & (np.abs(values - x[j]) < np.abs(z[j] - x[j])) & (values != x[j])
-        for s in np.unique(sources[nearer]):
-            v = c.copy()
-            v[j] = s
-            rows.append(v)
-    return np.array(rows, dtype=np.int64) if rows else np.empty((0, len(c)), dtype=np.int64)
+    x, z = b.z[q], b.rows(cands)
+    changed = ~(np.isnan(x) & np.isnan(z)) & (x != z)  # (n, M)
+    movable = changed & p.space.numeric & np.isfinite(x) & np.isfinite(z)
+    steps = np.array(_STEPS)
+    nearer: dict[tuple[int, int], IntArray] = {}  # (candidate, feature) -> the sources, sorted
+    for j in np.flatnonzero(movable.any(axis=0)).tolist():
+        idx = np.flatnonzero(movable[:, j])
+        wanted = x[j] + steps[None, :] * (z[idx, j] - x[j])[:, None]  # (n_j, len(_STEPS))
+        values, sources = b.nearest(j, wanted.ravel(), a.low[j], a.high[j])
+        values, sources = values.reshape(wanted.shape), sources.reshape(wanted.shape)
+        ok = (sources >= 0) & (np.abs(values - x[j]) < np.abs(z[idx, j] - x[j])[:, None]) & (values != x[j])
+        for i, row_ok, row_src in zip(idx.tolist(), ok, sources, strict=True):
+            nearer[i, j] = np.unique(row_src[row_ok])
+    out = []
+    for i, c in enumerate(cands):
+        rows = []
+        for j in np.flatnonzero(changed[i]).tolist():
+            rows.append(c.copy())
+            rows[-1][j] = q
+            for s in nearer.get((i, j), ()):
+                rows.append(c.copy())
+                rows[-1][j] = s
+        out.append(np.array(rows, dtype=np.int64) if rows else np.empty((0, len(c)), dtype=np.int64))
+    return out
 
 
 def _refine(p: Problem, q: int, cands: IntArray) -> IntArray:
@@ -187,7 +212,7 @@ def _refine(p: Problem, q: int, cands: IntArray) -> IntArray:
     active = np.ones(len(cands), dtype=bool)
     for _ in range(_ROUNDS):
         idx = np.flatnonzero(active)
-        parts = [_variants(p, q, cands[i]) for i in idx]
+        parts = _variants(p, q, cands[idx])
         if not any(len(v) for v in parts):
             break
         allv = np.concatenate(parts)
@@ -207,26 +232,29 @@ def _refine(p: Problem, q: int, cands: IntArray) -> IntArray:
     return cands
 
 
-def _diverse(p: Problem, x: FloatArray, cands: FloatArray, count: int) -> FloatArray:
-    cands = np.unique(cands, axis=0)
+def _diverse(p: Problem, x: FloatArray, src: IntArray, count: int) -> IntArray:
+    """Greedy: the best objective first, then the candidate that adds the most distance to those chosen
+    and a set of changed features not chosen yet; sources in, the chosen sources out."""
+    _, first = np.unique(p.bank.rows(src), axis=0, return_index=True)
+    src = src[first]  # distinct rows, in the order of their values
+    cands = p.bank.rows(src)
     obj = objective(p, x, cands)
+    changed = ~(np.isnan(x) & np.isnan(cands)) & (x != cands)
     chosen = [int(np.argmin(obj))]
-    sets = {tuple(_changed(x, cands[chosen[0]]))}
+    sets = {changed[chosen[0]].tobytes()}
+    spread = p.space.distance(cands[chosen[0]], cands)  # each candidate's distance to the nearest chosen
     while len(chosen) < min(count, len(cands)):
-        best, best_score = -1, -np.inf
-        for i in range(len(cands)):
-            if i in chosen:
-                continue
-            spread = min(float(p.space.distance(cands[s], cands[i : i + 1])[0]) for s in chosen)
-            new_set = tuple(_changed(x, cands[i])) not in sets
-            score = -obj[i] + _DIVERSITY * spread + (1.0 if new_set else 0.0)
-            if spread > 0 and score > best_score:
-                best, best_score = i, score
-        if best < 0:
+        new_set = np.array([row.tobytes() not in sets for row in changed])
+        score = -obj + _DIVERSITY * spread + new_set
+        score[chosen] = -np.inf
+        score[spread <= 0] = -np.inf
+        best = int(np.argmax(score))
+        if not np.isfinite(score[best]):
             break
         chosen.append(best)
-        sets.add(tuple(_changed(x, cands[best])))
-    return cands[chosen]
+        sets.add(changed[best].tobytes())
+        spread = np.minimum(spread, p.space.distance(cands[best], cands))
+    return src[chosen]
 
 
 def search(p: Problem, q: int, count: int) -> Found:
@@ -240,6 +268,7 @@ def search(p: Problem, q: int, count: int) -> Found:
             np.empty(0),
             "no training row changed within the constraints reaches the target",
         )
-    cands = p.bank.rows(_refine(p, q, _sparsify(p, q, seeds)))
-    rows = _diverse(p, x, cands, 2 * count)  # spares for rows the model's predict rejects
-    return Found(rows, p.space.distance(x, rows), None)
+    cands = _refine(p, q, _sparsify(p, q, seeds))
+    src = _diverse(p, x, cands, 2 * count)  # spares for rows the model's predict rejects
+    rows = p.bank.rows(src)
+    return Found(rows, p.space.distance(x, rows), None, src)

@@ -36,6 +36,8 @@ class Space:
 
     def encode(self, frame: pd.DataFrame) -> tuple[Space, FloatArray]:
         """(this space, with any category of the rows it does not know appended, the rows' matrix)."""
+        if self.numeric_only:
+            return self, frame[self.names].to_numpy(dtype=np.float64, na_value=np.nan)
         cats = [list(c) for c in self.categories]
         z = np.empty((len(frame), self.width), dtype=np.float64)
         for j, name in enumerate(self.names):

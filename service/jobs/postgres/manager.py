@@ -135,8 +135,14 @@ class PgJobManager(JobManager):
     # -- running (the queue's threads) ------------------------------------------------------------------
     def _run(self, job_id: str, stopping: threading.Event) -> bool:
         """Run a claimed job from its last committed slice: True when it has ended here (done, failed,
-        gone), False when it is handed back (shutdown)."""
-        status = self.tables.start(job_id, self.runner)
+        gone), False when it is handed back (shutdown, or the database failed). A database error never
+        escapes: pgqueuer would end the job (off the queue for good) while its row stayed running."""
+        try:
+            status = self.tables.start(job_id, self.runner)
+        except Exception as exc:  # noqa: BLE001 - the claim's first call met a database down or cut off
+            if errors.database_down(exc):
+                return False
+            raise
         if status is None:
             return True  # deleted, or ended by another worker
         self._count_running(+1)

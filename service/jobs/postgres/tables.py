@@ -16,9 +16,12 @@ import json
 from typing import Any
 
 import numpy as np
+from psycopg.conninfo import make_conninfo
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
+
+from store.db import PG_CONNECT
 
 from ..store import JobGone
 
@@ -28,6 +31,9 @@ STATUS_COLUMNS = (
     "id, status, rows, rows_done, top_k, submitted_at, started_at, finished_at, error, global, queue_id"
 )
 NOW = "extract(epoch from clock_timestamp())"
+# a call waits at most this long for a connection while the database is down or cut off, then fails
+# (503 on a route, a hand-back for a job's runner) instead of holding a thread for the pool's 30 s default
+POOL_TIMEOUT = 5.0
 
 DDL = """
 CREATE TABLE IF NOT EXISTS shapserve_jobs (
@@ -61,11 +67,12 @@ CREATE TABLE IF NOT EXISTS shapserve_job_slices (
 
 
 def conninfo(url: str) -> str:
-    """A libpq URL from a SQLAlchemy one (``postgresql+psycopg://`` -> ``postgresql://``)."""
+    """libpq's connection string from a SQLAlchemy URL (``postgresql+psycopg://`` -> ``postgresql://``),
+    with the store's connect timeout and TCP keepalives (a database out of reach fails a call, not hangs)."""
     scheme, sep, rest = url.partition("://")
     if not sep or not scheme.startswith(("postgresql", "postgres")):
         raise ValueError(f"not a PostgreSQL URL: {url.split('@')[-1]!r}")
-    return "postgresql://" + rest
+    return make_conninfo("postgresql://" + rest, **PG_CONNECT)
 
 
 def _pack(arrays: dict[str, np.ndarray | None]) -> bytes:
@@ -80,12 +87,22 @@ def _unpack(blob: bytes) -> dict[str, np.ndarray]:
 
 
 class JobTables:
-    """The jobs of one model version in one PostgreSQL database (a small pool of connections)."""
+    """The jobs of one model version in one PostgreSQL database (a small pool of connections).
+
+    Every connection is checked as it leaves the pool: after a database restart or a network cut the
+    pool's connections are all broken, and each is replaced then instead of failing the call that got it
+    (a runner's first call after the restart, which would have lost the job's claim)."""
 
     def __init__(self, url: str, model: str, version: str) -> None:
         self.model, self.version = model, version
         self.pool = ConnectionPool(
-            conninfo(url), min_size=1, max_size=4, open=True, kwargs={"autocommit": False}
+            conninfo(url),
+            min_size=1,
+            max_size=4,
+            open=True,
+            kwargs={"autocommit": False},
+            check=ConnectionPool.check_connection,
+            timeout=POOL_TIMEOUT,
         )
         with self.pool.connection() as c:
             c.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))

@@ -2,7 +2,7 @@
 behind a readiness-aware balancer (loadtests/balancer.py, as a Kubernetes Service's endpoints).
 
     python loadtests/rolling_restart.py [--model shapserve-demo] [--lead 30] [--tail 30] [--rate 4] [--users 4]
-                                        [--job-rows 1500] [--sample-rate 0.1] [--drain 3] [--db URL] [--out DIR]
+                                        [--job-rows 1500] [--sample-rate 0.1] [--drain 8] [--db URL] [--out DIR]
 
 1. PostgreSQL: ``--db`` (a SQLAlchemy URL of an empty database), else a throw-away server started with
    initdb/pg_ctl as tests/store does (stopped at the end).
@@ -276,7 +276,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--users", type=int, default=4)
     ap.add_argument("--job-rows", type=int, default=1500)
     ap.add_argument("--sample-rate", type=float, default=0.1)
-    ap.add_argument("--drain", type=float, default=3.0, help="SHAPSERVE_DRAIN_SECONDS of the servers")
+    ap.add_argument("--drain", type=float, default=8.0, help="SHAPSERVE_DRAIN_SECONDS of the servers")
     ap.add_argument("--db", help="SQLAlchemy URL of an empty PostgreSQL database (default: a throw-away one)")
     ap.add_argument("--out", type=Path)
     args = ap.parse_args(argv)

@@ -5,6 +5,7 @@ machine.
     .venv/bin/python -m benchmarks.dashboard --model lgbm            # 1,000,000 rows, timings only
     .venv/bin/python -m benchmarks.dashboard --rows 100000           # both models at 100,000 rows
     .venv/bin/python -m benchmarks.dashboard --model svc --rows 100000 --screenshots   # docs/dashboard/*.png
+    .venv/bin/python -m benchmarks.dashboard --model lgbm --tag bench-dashboard-lgbm:VERSION   # no packaging
 
 Models, each packaged with ``--rows`` labelled evaluation rows (``--eval-data``; no global explanation is
 computed at packaging, which would explain all of them):
@@ -176,10 +177,10 @@ def shap_status(page: Any) -> str:
     return f"{s['rows_done']}/{s['rows_total']}"
 
 
-def bench(name: str, screenshots: bool) -> dict[str, Any]:
+def bench(name: str, screenshots: bool, tag: str | None = None) -> dict[str, Any]:
     from playwright.sync_api import sync_playwright
 
-    tag = package(name)
+    tag = tag or package(name)
     result: dict[str, Any] = {"model": name, "rows": ROWS}
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -273,11 +274,14 @@ def main() -> None:
     parser.add_argument("--model", choices=["svc", "lgbm", "all"], default="all")
     parser.add_argument("--screenshots", action="store_true", help="save each tab into docs/dashboard/ (svc)")
     parser.add_argument("--rows", type=int, default=ROWS, help="evaluation rows (default 1,000,000)")
+    parser.add_argument(
+        "--tag", help="a model this benchmark packaged before (with one --model): not packaged again"
+    )
     args = parser.parse_args()
     ROWS = args.rows
     names = ["svc", "lgbm"] if args.model == "all" else [args.model]
     for name in names:
-        print(json.dumps(bench(name, args.screenshots and name == "svc"), indent=1))
+        print(json.dumps(bench(name, args.screenshots and name == "svc", args.tag), indent=1))
 
 
 if __name__ == "__main__":

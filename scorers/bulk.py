@@ -64,6 +64,7 @@ class TablePredictions:
     labels: np.ndarray
     proba: np.ndarray | None
     source: str
+    codes: np.ndarray | None = None  # a classifier's labels as positions in its classes, when stored so
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,7 @@ class StoredPredictions:
     labels: np.ndarray
     proba: np.ndarray | None
     versions: dict[str, str] | None = None
+    codes: np.ndarray | None = None  # a classifier's labels as positions in its classes (the stored form)
 
 
 def stored_or_predicted(
@@ -107,7 +109,7 @@ def checked_stored(
     proba = None if stored.proba is None else stored.proba[rows]
     if not matches_model(explainer, head(), stored.labels[rows], proba):
         return None
-    return TablePredictions(stored.labels, stored.proba, "stored")
+    return TablePredictions(stored.labels, stored.proba, "stored", stored.codes)
 
 
 def prediction_versions(explainer: ScoringExplainer) -> dict[str, str]:

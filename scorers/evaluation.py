@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from . import eval_columns
+from . import eval_columns, eval_sample
 from .bulk import StoredPredictions, check_rows, prediction_versions
 from .errors import ArtifactError, InputError
 from .explanation_objects import GlobalExplanation
@@ -66,6 +66,11 @@ class Evaluation:
     predictions_path: Path | None = None
     predictions_sha256: str | None = None
     predictions_versions: dict[str, str] | None = None  # the libraries they were made with (None: unknown)
+    predictions_codes: np.ndarray | None = None  # a classifier's stored labels as class positions
+    # SHAP values of the first rows of the fixed order, explained at packaging (``scorers.eval_sample``)
+    shap_sample: np.ndarray | None = None
+    shap_sample_path: Path | None = None
+    shap_sample_sha256: str | None = None
     _columns: eval_columns.EvalColumns | None = None
 
     def columns(self) -> eval_columns.EvalColumns | None:
@@ -86,15 +91,24 @@ class Evaluation:
         the versions they were made with), or None when the artifact has none.  ``classes``: the model's,
         to name stored class positions."""
         if self.predictions is None and self.predictions_path is not None:
-            self.predictions = _read_predictions(self, classes)
+            self.predictions, self.predictions_codes = _read_predictions(self, classes)
         if self.predictions is None:
             return None
-        return StoredPredictions(*self.predictions, versions=self.predictions_versions)
+        return StoredPredictions(
+            *self.predictions, versions=self.predictions_versions, codes=self.predictions_codes
+        )
+
+    def stored_shap_sample(self) -> np.ndarray | None:
+        """The SHAP sample explained at packaging (``scorers.eval_sample``), or None when there is none."""
+        if self.shap_sample is None and self.shap_sample_path is not None:
+            self.shap_sample = eval_sample.read(self.shap_sample_path, self.shap_sample_sha256)
+        return self.shap_sample
 
     def materialize(self, classes: list[Any] | None) -> None:
         """Read everything stored lazily now (before the directory it is read from is replaced)."""
         self.rows()
         self.stored_predictions(classes)
+        self.stored_shap_sample()
         self.columns()
 
 
@@ -163,6 +177,10 @@ def evaluate(
     explainer.baseline = monitoring.of_rows(explainer, frame, "evaluation")
     say(f"evaluation: predicting {len(frame)} rows (stored for the dashboard)")
     predictions = explainer.predict_table(frame)
+    say(
+        f"evaluation: explaining {min(eval_sample.SAMPLE_ROWS, len(frame))} rows (the dashboard's SHAP sample)"
+    )
+    shap_sample = eval_sample.explain(explainer, frame)
     label_column = _label_name(explainer.features, target) if label_array is not None else None
     versions = prediction_versions(explainer)
     explainer.evaluation = Evaluation(
@@ -173,12 +191,14 @@ def evaluate(
         label_array,
         predictions=predictions,
         predictions_versions=versions,
+        shap_sample=shap_sample,
     )
     stored = _encode(predictions, explainer.classes) is not None
     explainer.manifest.evaluation = EvaluationSection(
         file=EVAL_FILE,
         predictions_file=PREDICTIONS_FILE if stored else None,
         predictions_versions=versions if stored else None,
+        shap_sample_file=eval_sample.FILE,
         rows=len(frame),
         label_column=label_column,
         globals={k: GlobalSection.model_validate(g.to_json()) for k, g in results.items()},
@@ -197,6 +217,10 @@ def write(explainer: ScoringExplainer, directory: Path, section: EvaluationSecti
     arrays = _encode((stored.labels, stored.proba), explainer.classes) if stored is not None else None
     if section is not None and section.predictions_file is not None and arrays is not None:
         np.savez(directory / section.predictions_file, **arrays)  # type: ignore[arg-type]
+    shap_sample = ev.stored_shap_sample()  # read before the file is replaced (saved over itself)
+    (directory / eval_sample.FILE).unlink(missing_ok=True)
+    if section is not None and section.shap_sample_file is not None and shap_sample is not None:
+        eval_sample.write(directory, shap_sample)
     checked = check_rows(
         frame, stored.labels if stored is not None and explainer.task == CLASSIFIER else None
     )
@@ -231,7 +255,10 @@ def _key(v: Any) -> str:
     return str(v.item() if isinstance(v, np.generic) else v)
 
 
-def _read_predictions(ev: Evaluation, classes: list[Any] | None) -> tuple[np.ndarray, np.ndarray | None]:
+def _read_predictions(
+    ev: Evaluation, classes: list[Any] | None
+) -> tuple[tuple[np.ndarray, np.ndarray | None], np.ndarray | None]:
+    """(labels or values, probabilities) and, for a classifier, the class positions they were stored as."""
     from .model_io import sha256_file
 
     path = ev.predictions_path
@@ -242,10 +269,11 @@ def _read_predictions(ev: Evaluation, classes: list[Any] | None) -> tuple[np.nda
         arrays = {k: npz[k] for k in npz.files}
     proba = arrays.get("probabilities")
     if classes is None:
-        return arrays["values"], proba
+        return (arrays["values"], proba), None
     names = np.empty(len(classes), dtype=object)
     names[:] = list(classes)
-    return names[arrays["codes"]], proba
+    codes = np.asarray(arrays["codes"], dtype=np.int64)
+    return (names[codes], proba), codes
 
 
 def read(directory: Path, manifest: Manifest, schema: Schema) -> Evaluation | None:
@@ -253,7 +281,12 @@ def read(directory: Path, manifest: Manifest, schema: Schema) -> Evaluation | No
     section = manifest.evaluation
     if section is None:
         return None
-    for name, value in (("file", section.file), ("predictions_file", section.predictions_file)):
+    listed = (
+        ("file", section.file),
+        ("predictions_file", section.predictions_file),
+        ("shap_sample_file", section.shap_sample_file),
+    )
+    for name, value in listed:
         if value is not None and value not in manifest.files:
             raise ArtifactError(f"manifest.json field 'evaluation.{name}': '{value}' is not a listed file")
     rows = eval_columns.files(directory) if section.file == EVAL_FILE else [section.file]
@@ -262,7 +295,7 @@ def read(directory: Path, manifest: Manifest, schema: Schema) -> Evaluation | No
             raise ArtifactError(
                 f"artifact file '{EVAL_FILE}' names '{value}', which the manifest does not list"
             )
-    predictions = section.predictions_file
+    predictions, shap_sample = section.predictions_file, section.shap_sample_file
     return Evaluation(
         section.rows,
         section.label_column,
@@ -273,6 +306,8 @@ def read(directory: Path, manifest: Manifest, schema: Schema) -> Evaluation | No
         predictions_path=None if predictions is None else directory / predictions,
         predictions_sha256=None if predictions is None else manifest.files[predictions],
         predictions_versions=section.predictions_versions,
+        shap_sample_path=None if shap_sample is None else directory / shap_sample,
+        shap_sample_sha256=None if shap_sample is None else manifest.files[shap_sample],
     )
 
 

@@ -155,6 +155,12 @@ class EvaluationSection(_Section):
         description="The library versions the stored predictions were made with; served under other "
         "versions, the rows are predicted again. null: not recorded (only the rows are checked).",
     )
+    shap_sample_file: str | None = Field(
+        None,
+        description="SHAP values of the dashboard's sample of these rows (the first rows of a fixed random "
+        "order), explained at packaging (.npy float64, rows x outputs x features); used when the stored "
+        "predictions are and the explainer agrees on its first rows; null: explained when served.",
+    )
     rows: int
     label_column: str | None = Field(None, description="The labels' column in the file; null: no labels.")
     globals: dict[str, GlobalSection] = Field(

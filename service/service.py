@@ -52,6 +52,9 @@ class Shapserve:
         attach(app, self.core)
         drain.install()  # after uvicorn's handler: SIGTERM turns /readyz 503 first (service/drain.py)
         self.core.start_shared_jobs()
+        from service.dashboard import assets
+
+        assets.page_html()  # the dashboard's files read, hashed and gzipped now, not on its first page
         if settings.dashboard_preload:
             from service.dashboard.sources import preload
 

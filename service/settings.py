@@ -10,6 +10,7 @@ from functools import lru_cache
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from scorers.eval_sample import SAMPLE_ROWS
 from scorers.monitoring.drift import ATTRIBUTION_THRESHOLD, INPUT_THRESHOLD, MIN_ROWS, NDCG_THRESHOLD
 
 
@@ -136,10 +137,11 @@ class Settings(BaseSettings):
     )
 
     dashboard_shap_rows: int = Field(
-        2000,
+        SAMPLE_ROWS,
         ge=10,
         description="Rows of the dashboard's data explained for its SHAP views (a fixed random sample, "
-        "explained once per worker in the background; the page says how many are done).",
+        "explained once per worker in the background; the page says how many are done). The evaluation "
+        "rows' first 2000 are explained at packaging (scorers.eval_sample).",
     )
     dashboard_preload: bool = Field(
         False,

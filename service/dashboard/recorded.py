@@ -23,9 +23,8 @@ from store.records import INPUTS
 from store.repository import RECORDED
 
 from .cohorts import RECORDED_AT
-from .shap_sample import ShapSample
-from .sources import EVAL, SAMPLE, Dataset, _order, register, rows_dataset
-from .table import NUMBER, Column, feature_columns, outcome_columns
+from .sources import EVAL, SAMPLE, SAMPLE_NOTE, Dataset, register, rows_dataset, rows_from_columns
+from .table import NUMBER, Column, feature_columns
 
 if TYPE_CHECKING:
     from ..core import ScoringService
@@ -92,16 +91,6 @@ def recorded_dataset(core: ScoringService) -> Dataset:
     proba = None
     if ds0.proba is not None and all(p is not None for p in parts["probabilities"]):
         proba = np.concatenate([ds0.proba, *parts["probabilities"]])
-    columns = feature_columns(frame, core.explainer.schema.features)
-    columns.update(outcome_columns(ds0.classes, pred, proba, truth))
-    columns[RECORDED_AT] = Column(
-        RECORDED_AT,
-        "Recorded at (s since the epoch)",
-        "recorded",
-        NUMBER,
-        np.concatenate([np.full(n0, np.nan), times]),
-    )
-    order, rank = _order(n0 + n1)  # the same fixed random order as every source
     explainer = core.explainer
 
     def explain(ids: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
@@ -112,28 +101,27 @@ def recorded_dataset(core: ScoringService) -> Dataset:
         out[~old] = values1[ids[~old] - n0]
         return out
 
-    shap = ShapSample(order[: min(core.settings.dashboard_shap_rows, n0 + n1)], explain)
-    return Dataset(
-        key=KEY,
-        title=f"Packaging rows ({n0:,}) and recorded answers ({n1:,})",
-        kind="rows",
-        n_rows=n0 + n1,
-        features=ds0.features,
-        classes=ds0.classes,
-        class_values=ds0.class_values,
-        columns=columns,
-        output_space=ds0.output_space,
-        fidelity=ds0.fidelity,
-        pred=pred,
-        proba=proba,
-        truth=truth,
-        rank=rank,
-        shap=shap,
-        take_rows=lambda ids: frame.iloc[ids].reset_index(drop=True),
-        all_rows=lambda: frame,
-        order=order,
-        notes=[*ds0.notes, DECODED],
+    packaging_notes = [n for n in ds0.notes if not n.startswith(SAMPLE_NOTE)]  # its own sample's
+    ds = rows_from_columns(
+        core,
+        KEY,
+        f"Packaging rows ({n0:,}) and recorded answers ({n1:,})",
+        feature_columns(frame, explainer.schema.features),
+        (pred, proba, truth),
+        lambda ids: frame.iloc[ids].reset_index(drop=True),
+        lambda: frame,
+        core.settings.dashboard_shap_rows,
+        [*packaging_notes, DECODED],
+        explain,
     )
+    ds.columns[RECORDED_AT] = Column(
+        RECORDED_AT,
+        "Recorded at (s since the epoch)",
+        "recorded",
+        NUMBER,
+        np.concatenate([np.full(n0, np.nan), times]),
+    )
+    return ds
 
 
 register(KEY, recorded_dataset, MAX_AGE)

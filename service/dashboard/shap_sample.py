@@ -29,13 +29,25 @@ LARGEST_CHUNK = 1000
 class ShapSample:
     """``rows`` (S,): the rows to explain, in order; ``values`` (S, K, M), filled up to ``done``."""
 
-    def __init__(self, rows: IntArray, explain: Explain | None, values: FloatArray | None = None) -> None:
+    def __init__(
+        self,
+        rows: IntArray,
+        explain: Explain | None,
+        values: FloatArray | None = None,
+        known: FloatArray | None = None,
+    ) -> None:
+        """``values``: every row's (the sample is complete); ``known``: the first rows' values, explained
+        before (at packaging, ``scorers.eval_sample``): the rest is explained in the background."""
         self.rows = rows
         self._explain = explain
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self.values: FloatArray | None = values
         self.done = len(rows) if values is not None else 0
+        if values is None and known is not None and len(known) and len(rows):
+            self.done = min(len(known), len(rows))
+            self.values = np.empty((len(rows), *known.shape[1:]), dtype=np.float64)
+            self.values[: self.done] = known[: self.done]
         self.error: str | None = None
 
     @classmethod

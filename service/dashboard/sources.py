@@ -24,8 +24,10 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from scorers import eval_sample
 from scorers.errors import InputError
 from scorers.eval_columns import Category, EvalColumns
+from scorers.eval_sample import fixed_order
 
 from .shap_sample import ShapSample
 from .table import (
@@ -141,14 +143,6 @@ class Dataset:
         return self.classes.index(str(name))
 
 
-def _order(n: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """A fixed random order of n rows and each row's rank in it."""
-    order = np.random.default_rng(0).permutation(n).astype(np.int64)
-    rank = np.empty(n, dtype=np.int64)
-    rank[order] = np.arange(n, dtype=np.int64)
-    return order, rank
-
-
 def _fidelity(core: ScoringService) -> dict[str, Any] | None:
     fid = core.manifest.fidelity
     return fid.model_dump() if fid is not None else None
@@ -196,7 +190,7 @@ def rows_dataset(core: ScoringService, key: str, shap_rows: int) -> Dataset:
         if labels is not None:
             truth = pd.to_numeric(pd.Series(labels), errors="coerce").to_numpy(dtype=np.float64)
     columns = feature_columns(frame, explainer.schema.features)
-    return _rows_dataset(
+    return rows_from_columns(
         core,
         key,
         title,
@@ -220,8 +214,10 @@ def columns_dataset(core: ScoringService, mapped: EvalColumns, shap_rows: int) -
     notes = [RECOMPUTED] if table.source == "recomputed" else []
     classes = None if explainer.classes is None else [str(_plain(c)) for c in explainer.classes]
     truth: npt.NDArray[Any] | None = None
-    if classes is not None:
-        pred: npt.NDArray[Any] = label_codes(table.labels, classes)
+    if classes is not None:  # the stored class positions as they are, else the labels' positions
+        pred: npt.NDArray[Any] = (
+            table.codes if table.codes is not None else label_codes(table.labels, classes)
+        )
         if isinstance(mapped.labels, Category):  # one lookup per label value, then the codes
             lookup = label_codes(mapped.labels.values, classes, core.manifest.model.labels)
             truth = np.append(lookup, -1)[mapped.labels.codes]
@@ -245,7 +241,7 @@ def columns_dataset(core: ScoringService, mapped: EvalColumns, shap_rows: int) -
         else:
             cat = mapped.categories[name]
             columns[name] = Column(name, name, "feature", CATEGORY, cat.codes, cat.names)
-    return _rows_dataset(
+    return rows_from_columns(
         core,
         EVAL,
         f"Evaluation rows ({mapped.n_rows:,})",
@@ -255,10 +251,24 @@ def columns_dataset(core: ScoringService, mapped: EvalColumns, shap_rows: int) -
         lambda: ev.rows()[0],
         shap_rows,
         notes,
+        stored_shap=ev.stored_shap_sample() if table.source == "stored" else None,
     )
 
 
-def _rows_dataset(
+SAMPLE_NOTE = "SHAP views use a random sample of "
+STALE_SHAP = (
+    "the SHAP sample stored at packaging differs from what the explainer answers here: it is explained again"
+)
+
+
+def _sample_note(shap: ShapSample, n: int, stored: int) -> str:
+    where = "explained at packaging" if stored >= shap.total else "explained once per worker"
+    if 0 < stored < shap.total:
+        where = f"{stored:,} of them explained at packaging, the rest once per worker"
+    return f"{SAMPLE_NOTE}{shap.total:,} of the {n:,} rows, {where}"
+
+
+def rows_from_columns(
     core: ScoringService,
     key: str,
     title: str,
@@ -268,22 +278,32 @@ def _rows_dataset(
     all_rows: Callable[[], pd.DataFrame],
     shap_rows: int,
     notes: list[str],
+    explain: Callable[[npt.NDArray[np.int64]], npt.NDArray[np.float64]] | None = None,
+    stored_shap: npt.NDArray[np.float64] | None = None,
 ) -> Dataset:
+    """A data set of kind rows from its feature columns and outcomes (prediction, probabilities, label):
+    the outcome columns, the fixed order and the SHAP sample (``explain``: SHAP values of row ids; by
+    default the served explainer on ``take_rows``; ``stored_shap``: the sample's first rows' values
+    explained at packaging, used once the explainer agrees on its first rows, ``scorers.eval_sample``)."""
     explainer = core.explainer
     pred, proba, truth = outcomes
     classes = None if explainer.classes is None else [str(_plain(c)) for c in explainer.classes]
     columns.update(outcome_columns(classes, pred, proba, truth))
     n = len(pred)
-    order, rank = _order(n)
+    order, rank = fixed_order(n)
 
-    def explain(ids: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+    def explain_rows(ids: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
         return explainer.explain_frame(take_rows(ids)).values
 
-    shap = ShapSample(order[: min(shap_rows, n)], explain)
+    rows = order[: min(shap_rows, n)]
+    known = None
+    if stored_shap is not None and len(rows):
+        known = eval_sample.checked(explainer, stored_shap, take_rows(rows[: eval_sample.CHECKED]))
+        if known is None:
+            notes.append(STALE_SHAP)
+    shap = ShapSample(rows, explain or explain_rows, known=known)
     if shap.total < n:
-        notes.append(
-            f"SHAP views use a random sample of {shap.total:,} of the {n:,} rows, explained once per worker"
-        )
+        notes.append(_sample_note(shap, n, 0 if known is None else min(len(known), shap.total)))
     return Dataset(
         key=key,
         title=title,
@@ -363,7 +383,7 @@ def stored_dataset(core: ScoringService, key: str) -> Dataset:
         cid = SHAP + name
         shown = values[np.arange(n), which, j]
         columns[cid] = Column(cid, f"SHAP({name})", "shap", NUMBER, shown)
-    _, rank = _order(n)
+    _, rank = fixed_order(n)
     return Dataset(
         key=key,
         title=title,
@@ -420,6 +440,7 @@ class Registry:
         self._lock = threading.Lock()
         self._loading: dict[str, threading.Lock] = {}
         self._sets: dict[str, Dataset] = {}
+        self.warmed = False  # ``warm`` ran
 
     def default_key(self) -> str:
         core = self._core()
@@ -482,17 +503,49 @@ def dataset(core: ScoringService, key: str | None) -> Dataset:
 
 
 def preload(core: ScoringService) -> threading.Thread:
-    """Load the default data set (and start its SHAP sample) in a background thread."""
+    """Open the explanation store and load the default data set (its SHAP sample started), each in a
+    background thread; returns the data set's."""
 
-    def run() -> None:
+    def load() -> None:
         try:
             registry(core).get(None)
         except Exception:  # noqa: BLE001 - the first dashboard request reports the reason
             return
 
-    thread = threading.Thread(target=run, name="dashboard-preload", daemon=True)
+    def open_store() -> None:
+        try:
+            core.store  # noqa: B018 - opened on first use (the sources' listing)
+        except Exception:  # noqa: BLE001 - the sources route reports the store as unavailable
+            return
+
+    threading.Thread(target=open_store, name="dashboard-store", daemon=True).start()
+    thread = threading.Thread(target=load, name="dashboard-preload", daemon=True)
     thread.start()
     return thread
 
 
-__all__ = ["EVAL", "SAMPLE", "STORED", "Dataset", "dataset", "preload", "registry"]
+def warm(core: ScoringService) -> None:
+    """On the first page request of this worker: ``preload``, so that the data are loaded while the
+    browser fetches and runs the page's files (the page itself holds no data; its data routes need the
+    key as before)."""
+    reg = registry(core)
+    with reg._lock:
+        if reg.warmed:
+            return
+        reg.warmed = True
+    preload(core)
+
+
+__all__ = [
+    "EVAL",
+    "SAMPLE",
+    "STORED",
+    "Dataset",
+    "dataset",
+    "fixed_order",
+    "SAMPLE_NOTE",
+    "preload",
+    "warm",
+    "registry",
+    "rows_from_columns",
+]

@@ -11,7 +11,7 @@ from typing import Any
 
 from starlette.responses import Response
 
-from ..dashboard import assets, views
+from ..dashboard import assets, sources, views
 from ..dashboard import interactions as dash_interactions
 from ..dashboard.schemas import (
     CohortsBody,
@@ -30,6 +30,7 @@ TAGS = ("dashboard",)
 
 
 def page(call: Call) -> Response:
+    sources.warm(call.core)  # the data load in the background while the browser runs the page's files
     return assets.page()
 
 

@@ -19,7 +19,7 @@ from scorers.input_schema import Schema, infer_features
 from service.dashboard import cohorts, metrics
 from service.dashboard.schemas import Cohort
 from service.dashboard.shap_sample import ShapSample
-from service.dashboard.sources import Dataset, _order
+from service.dashboard.sources import Dataset, fixed_order
 from service.dashboard.table import CATEGORY, NUMBER, Column
 
 N = 240
@@ -125,7 +125,7 @@ def test_bins_count_what_numpy_histogram_counts(bins: int) -> None:
 
 
 def _dataset(cols: eval_columns.EvalColumns, with_order: bool) -> Dataset:
-    order, rank = _order(cols.n_rows)
+    order, rank = fixed_order(cols.n_rows)
     cat = cols.categories["c"]
     columns = {
         "x": Column("x", "x", "feature", NUMBER, cols.numbers["x"]),

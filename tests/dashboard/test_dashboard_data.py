@@ -575,6 +575,40 @@ def test_eval_predictions_stored_at_packaging_are_used_or_redone(tmp_path: Any) 
     assert labels == [str(v) for v in own] and RECOMPUTED in notes
 
 
+def test_the_shap_sample_explained_at_packaging_is_used_once_it_agrees(tmp_path: Any) -> None:
+    """The evaluation rows' SHAP sample comes from the artifact, complete before any row is explained
+    in the worker, with the values /explain gives those rows; a stored sample the explainer disagrees
+    with is explained again and the page says so."""
+    from types import SimpleNamespace
+
+    import scorers
+    from scorers.examples import loan_data, loan_pipeline
+    from service.dashboard.sources import EVAL, STALE_SHAP, rows_dataset
+
+    pipe, x, _ = loan_pipeline()
+    explainer = scorers.fit(pipe, x, background_size=10, eval_size=20, onnx=False)
+    xe, ye = loan_data(300, seed=3)
+    scorers.evaluate(explainer, xe, labels=ye.to_numpy(), kinds=[])
+
+    def opened(ex: Any, shap_rows: int) -> Any:
+        core = SimpleNamespace(explainer=ex, manifest=ex.manifest)
+        return rows_dataset(core, EVAL, shap_rows=shap_rows)  # type: ignore[arg-type]
+
+    loaded = scorers.load(explainer.save(tmp_path / "same"))
+    data = opened(loaded, 40)
+    assert data.shap.status()["complete"] and STALE_SHAP not in data.notes  # nothing explained here
+    rows, values = data.shap.snapshot()
+    assert values is not None and len(rows) == 40
+    np.testing.assert_array_equal(values, loaded.explain_frame(data.take(rows)).values)
+    assert "explained at packaging" in " ".join(data.notes)
+    assert explainer.evaluation is not None and explainer.evaluation.shap_sample is not None
+    explainer.evaluation.shap_sample = explainer.evaluation.shap_sample * 1.5  # not what it answers
+    stale = opened(scorers.load(explainer.save(tmp_path / "stale")), 40)
+    assert STALE_SHAP in stale.notes and not stale.shap.status()["complete"]
+    assert stale.shap.wait(60)
+    np.testing.assert_array_equal(stale.shap.snapshot()[1], values)
+
+
 # ------------------------------------------------------------------------------------ interactions
 def test_cohort_interactions_are_the_mean_of_explain_interactions(
     client_for: Any, reg_eval: tuple[pd.DataFrame, pd.Series]

@@ -2,6 +2,11 @@
 
 A column-wise preprocessor keeps the model additive over raw groups, so the raw value of a group is the
 sum of its columns' values, exactly.  Shape per row: (K, M); binary classifiers give [-phi, phi].
+
+A linear head read from an ONNX graph (``runtimes.onnx_linear``, marked ``read_from_onnx_``) is
+explained exactly as read, in float64; its outputs and base value are then the head's own, not
+onnxruntime's float32 scores (checked equal to a float32-scale tolerance on every packaged row), so the
+values stay additive to 1e-6 (decision 23).
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ import numpy as np
 from .. import spaces
 from ..masking import GROUPED, IDENTITY, Masking
 from ..runtimes.base import CLASSIFIER
-from ..runtimes.sklearn import is_margin_model
+from ..runtimes.sklearn import estimator_output, is_margin_model
 from .base import FitContext, FloatArray, Scorer, register
 
 
@@ -57,11 +62,29 @@ class LinearScorer(Scorer):
             coef = coef - coef.mean(axis=0, keepdims=True)
         self.coef_ = coef
         self.mean_ = ctx.game.weights @ ctx.game.background.astype(np.float64)
+        self._restore(ctx)
+
+    def _restore(self, ctx: FitContext) -> None:
+        self.own_ = (
+            estimator_output(ctx.head, ctx.space, ctx.task, ctx.n_outputs)
+            if getattr(ctx.head, "read_from_onnx_", False)
+            else None
+        )
+
+    def outputs(self, x: np.ndarray) -> FloatArray:
+        own = getattr(self, "own_", None)
+        return super().outputs(x) if own is None else np.asarray(own(np.asarray(x, dtype=np.float64)))
+
+    @property
+    def base_values(self) -> FloatArray:
+        ctx = self._check_fitted()
+        own = getattr(self, "own_", None)
+        return ctx.game.base if own is None else ctx.game.weights @ self.outputs(ctx.game.background)
 
     def engineered_values(self, x: np.ndarray) -> tuple[FloatArray, FloatArray]:
         self._check_fitted()
         phi = (x - self.mean_)[:, None, :] * self.coef_[None, :, :]  # (n, K, d)
-        return phi, self.ctx_.game.outputs(x)
+        return phi, self.outputs(x)
 
     def background_split(self, x: np.ndarray) -> FloatArray:
         ctx = self._check_fitted()

@@ -11,7 +11,9 @@ logistic regression in double).  Preprocessing that is not affine (``Imputer``, 
 
 A binary classifier's scores are ``[-s, s]`` (skl2onnx writes ``[-w, w]``): its log-odds are ``s``; a
 multiclass ``SOFTMAX`` classifier's log-odds are its centred scores.  The model as read is checked
-against onnxruntime on every packaged row before it is used (``onnx_read.verify``).
+against onnxruntime on every packaged row before it is used (``onnx_read.verify``).  The head is marked
+``read_from_onnx_``: the linear scorer then reports the head's own float64 outputs and base value (the
+values it explains exactly), which differ from onnxruntime's float32 scores by rounding only.
 """
 
 from __future__ import annotations
@@ -146,6 +148,7 @@ def _regressor(s: Affine) -> Any:
     head.coef_ = s.a[:, 0].copy() if s.a.shape[1] == 1 else s.a.T.copy()
     head.intercept_ = float(s.c[0]) if s.a.shape[1] == 1 else s.c.copy()
     head.n_features_in_ = s.a.shape[0]
+    head.read_from_onnx_ = True
     return head
 
 
@@ -171,6 +174,7 @@ def _classifier(s: Affine, link: str, labels: list[Any]) -> Any:
     head.coef_, head.intercept_ = coef.copy(), icpt.copy()
     head.classes_ = np.arange(len(labels))
     head.n_features_in_ = s.a.shape[0]
+    head.read_from_onnx_ = True
     return head
 
 

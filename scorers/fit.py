@@ -231,6 +231,9 @@ def package(
             split_evaluations=fidelity.SPLIT_EVALUATIONS
             if options.calibrating and options.background_size is None and options.n_coalitions is None
             else None,
+            size_budget=fidelity.SIZE_BUDGET
+            if options.calibrating and options.background_size is None
+            else None,
             seed=options.seed,
         ),
         say,

@@ -8,8 +8,9 @@ that make it small:
 
 - ``reference``: full-data values (and each training row's own values) for a few rows;
 - ``calibrate``: background weights fitted so the summary's values match the full-data ones;
-- ``tune``: the packaging step: default, ``max_error`` and ``latency_budget_ms`` searches, and the
-  anchored kernel kind's split of its model evaluations (rows x coalitions).
+- ``tune``: the packaging step: default, ``max_error`` and ``latency_budget_ms`` searches, the
+  anchored kernel kind's split of its model evaluations (rows x coalitions), and an exact kind's
+  calibrated size within a budget of work per row (``SIZE_BUDGET``).
 
 See docs/fidelity.md for the definitions, the estimators and the measured numbers.
 """
@@ -17,6 +18,6 @@ See docs/fidelity.md for the definitions, the estimators and the measured number
 from __future__ import annotations
 
 from .measure import rel_mae
-from .tune import SPLIT_EVALUATIONS, FidelityOptions, tune
+from .tune import SIZE_BUDGET, SPLIT_EVALUATIONS, FidelityOptions, tune
 
-__all__ = ["SPLIT_EVALUATIONS", "FidelityOptions", "rel_mae", "tune"]
+__all__ = ["SIZE_BUDGET", "SPLIT_EVALUATIONS", "FidelityOptions", "rel_mae", "tune"]

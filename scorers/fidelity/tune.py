@@ -74,6 +74,12 @@ def split_candidates(evaluations: int, secant: bool) -> list[Split]:
 def _split_name(split: Split) -> str:
     rows, coalitions, estimator = split
     return f"{rows} x {coalitions}" + (f" {estimator}" if estimator else "")
+# an exact kind's default (issue 23): a budget of work per explained row in the kind's own count
+# (``Scorer.background_row_work``: pairs of background row and support vector for ``kernel_machine``),
+# and the calibrated sizes tried, as multiples of the kind's default size; the one with the smallest
+# measured error on the checked rows is served (docs/performance.md)
+SIZE_BUDGET = 20480
+SIZE_STEPS = (1.0, 1.2, 1.5, 2.0)
 
 
 @dataclass(frozen=True)
@@ -82,6 +88,7 @@ class FidelityOptions:
     latency_budget_ms: float | None = None
     calibrate: bool = True
     split_evaluations: int | None = None  # choose (rows, coalitions) at this many evaluations per row
+    size_budget: int | None = None  # choose the calibrated size within this much work per row
     n_check: int = 16
     n_calib: int = 48
     seed: int = 0
@@ -181,6 +188,7 @@ def tune(
     n_coalitions: int | None = None  # the design's size, when a split was chosen
     anchor_estimator: str | None = None  # and its estimator
     tried: list[Split] = []
+    method_sizes = ""
     if options.max_error is not None:
         chosen = _to_max_error(candidate, start, len(pool), options.max_error, say)
     elif options.latency_budget_ms is not None:
@@ -193,7 +201,15 @@ def tune(
             candidate, len(pool), tried, frame, rebuild, splits, encoded_all, x_check, say
         )
     elif calibrating:
-        chosen = _if_better(candidate(start), splits, target, plain_calib)
+        sizes = _budget_sizes(start, len(pool), served.background_row_work(), options.size_budget)
+        best = min((candidate(rows) for rows in sizes), key=lambda c: c.error)
+        if len(sizes) > 1:
+            say(f"fidelity: {len(best.columns)} calibrated rows of {sizes}: estimated error {best.error:.4f}")
+            method_sizes = (
+                f"; the calibrated size chosen among {', '.join(map(str, sizes))} rows (within "
+                f"{options.size_budget} units of work per explained row) by the same measured error"
+            )
+        chosen = _if_better(best, splits, target, plain_calib)
     if chosen is not None:
         rows_idx = pool[chosen.columns]
         explainer = rebuild(
@@ -210,6 +226,7 @@ def tune(
     if options.max_error is not None and chosen is not None and explainer.scorer.n_coalitions:
         explainer = _grow_design(explainer, chosen, splits, x_check, AIM * options.max_error, rebuild, say)
     method = f"rel. MAE on {len(check)} training rows held out of calibration, against {splits.label}"
+    method += method_sizes
     uncertainty = splits.standard_error(everyone, n)
     estimators: dict[str, float] | None = None
     if _chooses_estimator(explainer, options):
@@ -311,6 +328,16 @@ def _if_better(
     if rel_mae(calibrate.values_of(splits.calib, cand.columns, cand.weights), target) < plain_calib:
         return cand
     return None
+
+
+def _budget_sizes(start: int, pool: int, work: int | None, budget: int | None) -> list[int]:
+    """The calibrated sizes the default tries: ``SIZE_STEPS`` x the kind's size whose work per explained
+    row (rows x ``work``) is within ``budget``, and the kind's size itself; only the latter without a
+    budget or a count of work."""
+    if work is None or budget is None:
+        return [start]
+    steps = {min(pool, round(start * f)) for f in SIZE_STEPS}
+    return sorted({start} | {rows for rows in steps if rows * work <= budget})
 
 
 def _anchored(served: Any) -> bool:

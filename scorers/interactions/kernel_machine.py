@@ -32,7 +32,7 @@ def pair_index(scorer: KernelMachineScorer, x: np.ndarray) -> PairIndex:
     out = np.zeros((x.shape[0], 1, m, m))
     for r in range(x.shape[0]):
         bound = scale * np.exp(np.maximum(log_a[r][None], scorer.log_c_).sum(axis=-1))
-        b_all, s_all = _kept_pairs(bound)
+        b_all, s_all = np.unravel_index(_kept_pairs(bound), bound.shape)
         for lo in range(0, len(b_all), PAIR_BLOCK):
             b, s = b_all[lo : lo + PAIR_BLOCK], s_all[lo : lo + PAIR_BLOCK]
             c = np.exp(scorer.log_c_[b, s])  # (P, M)

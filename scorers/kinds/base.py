@@ -131,6 +131,12 @@ class Scorer:
         values, outputs = self.shap_values(x)
         return values, outputs, np.zeros_like(values)
 
+    def background_row_work(self) -> int | None:
+        """The work one background row adds to one explained row, counted in the kind's own unit (for
+        the default background's size budget, ``scorers.fidelity.tune``); None: not counted, the
+        kind's default size is served."""
+        return None
+
     def background_split(self, x: np.ndarray) -> FloatArray:
         """One row's values against each background row alone, unweighted: (1, d) -> (nb, K, M).
 

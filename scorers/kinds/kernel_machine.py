@@ -31,13 +31,16 @@ from ..masking import GROUPED, IDENTITY, Masking
 from ..runtimes.base import CLASSIFIER
 from .base import FitContext, FloatArray, Scorer, register
 
-# absolute bound on the error of pruning negligible (background row, support vector) pairs
-PRUNE_TOL = 1e-14
+# absolute bound on the error of pruning negligible (background row, support vector) pairs, and again on
+# the passive players' truncated polynomial: far below the 1e-9 the values are held to against the oracle
+PRUNE_TOL = 1e-11
 # pairs computed together: bounds the (players, nodes, pairs) arrays; per-block numpy calls cost more
 # than cache misses below a few thousand pairs (measured on the seed's SVC)
-PAIR_BLOCK = 8192
+PAIR_BLOCK = 1024
 # a player is passive in a row when a/c is within this of 1 in every kept pair (_Plan)
 PASSIVE = 1e-3
+# players whose log factors screen the pairs before their full bounds are computed (_kept)
+SCREEN = 3
 
 
 def rbf_parts(head: Any) -> tuple[np.ndarray, np.ndarray, float, float] | None:
@@ -98,6 +101,10 @@ class KernelMachineScorer(Scorer):
         sq = (z[:, None, :] - self.support_[None, :, :]) ** 2  # (n, S, d)
         return -float(self.gamma_) * self.ctx_.masking.group_sum(sq)
 
+    def background_row_work(self) -> int:
+        """(background row, support vector) pairs: the unit of a row's work, before pruning."""
+        return int(self.alpha_.shape[0])
+
     def background_split(self, x: np.ndarray) -> FloatArray:
         return self._values(x, per_background=True, unweighted=True)
 
@@ -108,34 +115,67 @@ class KernelMachineScorer(Scorer):
         ctx = self._check_fitted()
         weights = np.ones_like(ctx.game.weights) if unweighted else ctx.game.weights
         log_a = self._log_factors(np.asarray(x, dtype=np.float64))  # (n, S, M)
-        scale = np.abs(weights[:, None] * self.alpha_[None, :])  # (nb, S)
-        nb, m = self.log_c_.shape[0], log_a.shape[2]
+        with np.errstate(divide="ignore"):  # a zero weight or alpha: log 0 = -inf, never kept
+            log_scale = np.log(np.abs(weights[:, None] * self.alpha_[None, :])).reshape(-1)  # (nb S,)
+        nb, n_sv, m = self.log_c_.shape
         out = np.zeros((nb if per_background else x.shape[0], m))
         for r in range(x.shape[0]):
-            bound = scale * np.exp(np.maximum(log_a[r][None], self.log_c_).sum(axis=-1))
-            b_idx, s_idx = _kept_pairs(bound)
-            log_c = self.log_c_[b_idx, s_idx]  # (P, M)
-            log_ratio = log_a[r][s_idx] - log_c
-            plan = _Plan.of(log_ratio, float(bound.sum()))
-            a = np.exp(log_a[r])
-            for lo in range(0, len(b_idx), PAIR_BLOCK):
-                blk = slice(lo, lo + PAIR_BLOCK)
-                b, s = b_idx[blk], s_idx[blk]
-                pair = plan.values(
-                    a[s], self.c_[b, s], log_c[blk], log_ratio[blk], weights[b] * self.alpha_[s]
-                )
-                if per_background:  # one row: each background row's pairs summed
-                    for j in range(m):
-                        out[:, j] += np.bincount(b, weights=pair[:, j], minlength=nb)
-                else:
-                    out[r] += pair.sum(axis=0)
+            log_a_r = np.ascontiguousarray(log_a[r].T)  # (M, S): players first, pairs last throughout
+            pairs, log_c, log_a_p, bound_sum = self._kept(log_a_r, log_scale)  # (P,), (M, P), (M, P)
+            b_idx, s_idx = np.divmod(pairs, n_sv)
+            log_ratio = log_a_p - log_c
+            plan = _Plan.of(log_ratio, bound_sum)
+            a = np.take(np.exp(log_a_r), s_idx, axis=1)
+            coef = weights[b_idx] * self.alpha_[s_idx]
+            pair = plan.values(a, np.take(self.c_t_, pairs, axis=1), log_c, coef)  # (M, P)
+            if per_background:  # one row: each background row's pairs summed
+                for j in range(m):
+                    out[:, j] += np.bincount(b_idx, weights=pair[j], minlength=nb)
+            else:
+                out[r] = pair.sum(axis=1)
         out = out[:, None, :]
         if ctx.task == CLASSIFIER:
             return np.concatenate([-out, out], axis=1)
         return out
 
+    def _kept(
+        self, log_a: np.ndarray, log_scale: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+        """The pairs to compute for one row: (flat indices ``b S + i`` (P,), their ``log c`` and ``log a``
+        (M, P), the sum of their bounds plus PRUNE_TOL), from the row's log factors ``log_a`` (M, S)
+        and ``log |w_b alpha_i|`` (nb S,).
+
+        A pair's bound is ``|alpha_i w_b| prod_k max(a_ik, c_ikb)`` (``_kept_pairs``).  Every log factor is
+        <= 0, so the same sum over the ``SCREEN`` screening players alone (chosen at fitting: the most
+        negative log factors) bounds it from above: pairs whose screened bound is under ``PRUNE_TOL / (2
+        nb S)`` go first, under half of PRUNE_TOL in all, without their full bound being computed; the
+        rest go by ``_kept_pairs`` within the other half.
+        """
+        n_pairs = log_scale.shape[0]
+        cand = np.flatnonzero(self._screened(log_a, log_scale) >= math.log(PRUNE_TOL / (2 * n_pairs)))
+        log_c = np.take(self.log_c_t_, cand, axis=1)
+        log_a_p = np.take(log_a, cand % log_a.shape[1], axis=1)
+        bound = np.exp(log_scale[cand] + np.maximum(log_a_p, log_c).sum(axis=0))
+        kept = _kept_pairs(bound, PRUNE_TOL / 2)
+        if len(kept) < len(cand):
+            log_c, log_a_p = log_c[:, kept], log_a_p[:, kept]
+        return cand[kept], log_c, log_a_p, float(bound[kept].sum()) + PRUNE_TOL
+
+    def _screened(self, log_a: np.ndarray, log_scale: np.ndarray) -> np.ndarray:
+        """The log of every pair's bound over the screening players only (nb S,): >= its full log bound."""
+        n_sv = log_a.shape[1]
+        upper = log_scale.reshape(-1, n_sv).copy()  # (nb, S)
+        for k in self.screen_:
+            upper += np.maximum(self.log_c_t_[k].reshape(-1, n_sv), log_a[k][None, :])
+        return upper.reshape(-1)
+
     def _restore(self, ctx: FitContext) -> None:
-        self.c_ = np.exp(self.log_c_)
+        nb, s, m = self.log_c_.shape
+        # players first, pairs (b S + i) last: a row's pairs are gathered as columns
+        self.log_c_t_ = np.ascontiguousarray(self.log_c_.reshape(nb * s, m).T)
+        self.c_t_ = np.exp(self.log_c_t_)
+        # the screening players: the most negative log factors on average (they rule most pairs out)
+        self.screen_ = np.sort(np.argsort(self.log_c_t_.mean(axis=1))[: min(SCREEN, m)])
 
 
 @functools.cache
@@ -166,10 +206,10 @@ class _Plan:
 
     @staticmethod
     def of(log_ratio: np.ndarray, bound_sum: float) -> _Plan:
-        """From the kept pairs' ``log a - log c`` (P, M) and the sum of all pairs' bounds."""
-        m = log_ratio.shape[1]
+        """From the kept pairs' ``log a - log c`` (M, P) and the sum of their bounds."""
+        m = log_ratio.shape[0]
         full = _Plan(np.arange(m), np.arange(0), 0, max(1, (m + 1) // 2))
-        spread = np.abs(log_ratio).max(axis=0, initial=0.0)  # (M,)
+        spread = np.maximum(log_ratio.max(axis=1, initial=0.0), -log_ratio.min(axis=1, initial=0.0))  # (M,)
         passive = np.flatnonzero(spread <= np.log1p(PASSIVE))
         active = np.flatnonzero(spread > np.log1p(PASSIVE))
         if not len(passive) or not len(active):
@@ -182,67 +222,90 @@ class _Plan:
         nodes = -(-(len(active) + degree + 1) // 2)
         return _Plan(active, passive, degree, nodes) if nodes < full.nodes else full
 
-    def values(
-        self, a: np.ndarray, c: np.ndarray, log_c: np.ndarray, log_ratio: np.ndarray, coef: np.ndarray
-    ) -> FloatArray:
-        """Shapley values of P product games: factors a, c, log c, log a/c (P, M), coefficients (P,) ->
-        (P, M).
+    def values(self, a: np.ndarray, c: np.ndarray, log_c: np.ndarray, coef: np.ndarray) -> FloatArray:
+        """Shapley values of P product games: factors a, c, log c (M, P), coefficients (P,) ->
+        (M, P), ``PAIR_BLOCK`` pairs at a time (the block's (players, nodes, pairs) arrays stay in cache).
 
         The leave-one-out products of the active factors at every node are prefix times suffix products
         (no division, so no 0/0 where factors underflow: the products only lose terms below 1e-300).
         """
         t, w = _legendre(self.nodes)
-        diff = a - c  # (P, M)
+        out = np.empty_like(a)
         act, pas = self.active, self.passive
-        # players first, pairs last: the prefix and suffix products run over long contiguous vectors
-        g = t[None, :, None] * diff.T[act][:, None, :]  # (|A|, Q, P): the factors (1-t) c + t a
-        g += c.T[act][:, None, :]
-        k = len(act)
-        loo = np.empty_like(g)
-        loo[0] = 1.0
-        for j in range(1, k):  # products of the factors before j (a loop of long vector products:
-            np.multiply(loo[j - 1], g[j - 1], out=loo[j])  # np.cumprod over axis 0 runs per column)
-        after = np.ones_like(g[0])
-        for j in range(k - 2, -1, -1):  # times the products of the factors after j
-            after *= g[j + 1]
+        diff_act, c_act = a[act] - c[act], c[act]
+        if len(pas):
+            c_pas = c[pas]
+            delta = a[pas] - c_pas  # exact: a/c within 1 +- PASSIVE (Sterbenz)
+            delta /= c_pas  # a/c - 1, to a rounding: (|B|, P)
+            c_b = coef * np.exp(log_c[pas].sum(axis=0))  # coef prod_B c_k
+            powers = t[:, None] ** np.arange(self.degree + 1)[None, :]  # (Q, D+1)
+            moment_of = (powers * w[:, None]).T  # (D+1, Q)
+        for lo in range(0, len(coef), PAIR_BLOCK):
+            blk = slice(lo, lo + PAIR_BLOCK)
+            loo, total = _leave_one_out(t, diff_act[:, blk], c_act[:, blk])
+            if not len(pas):
+                out[act, blk] = np.tensordot(w, loo, axes=(0, 1))  # (|A|, P): the integral over t
+                continue
+            d = delta[:, blk]
+            e = np.zeros((self.degree + 1, d.shape[1]))  # prod_B (1 + t delta_k): coefficients to degree D
+            e[0] = 1.0
+            for k, col in enumerate(d):  # times (1 + t delta_k): degree k + 1 at most so far
+                for n in range(min(k + 1, self.degree), 0, -1):
+                    e[n] += col * e[n - 1]
+            node_weight = (powers @ e) * w[:, None]  # (Q, P): w_q times the passive product over prod_B c_k
+            node_weight *= c_b[blk]
+            loo *= node_weight[None]
+            out[act, blk] = loo.sum(axis=1)
+            moments = moment_of @ total  # (D+1, P): sum_q w_q t_q^n prod_A g
+            # passive j: (a_j - c_j) prod_(B-j) c_k = delta_j prod_B c_k, times sum_n moments_n e_n(delta
+            # without j); e_n(without j) = sum_m (-delta_j)^(n-m) e_m, so the sum is a polynomial in
+            # -delta_j with coefficients f_r = sum_m moments_(m+r) e_m (Horner)
+            deg = self.degree
+            f = [np.einsum("np,np->p", moments[r:], e[: deg + 1 - r]) for r in range(deg + 1)]
+            acc = np.broadcast_to(f[-1], d.shape).copy()
+            for r in range(deg - 1, -1, -1):
+                acc *= -d
+                acc += f[r]
+            acc *= d
+            acc *= c_b[blk]
+            out[pas, blk] = acc
+        out[act] *= diff_act if len(pas) else coef[None, :] * diff_act
+        return out
+
+
+def _leave_one_out(t: np.ndarray, diff: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The factors ``g_k(t_q) = c_k + t_q diff_k`` of (players, pairs) arrays at the nodes ``t``: the
+    products of every factor but player j's, (players, nodes, pairs), and of every factor (nodes, pairs).
+    """
+    g = t[None, :, None] * diff[:, None, :]
+    g += c[:, None, :]
+    k = len(g)
+    loo = np.empty_like(g)
+    loo[0] = 1.0
+    for j in range(1, k):  # products of the factors before j (a loop of long vector products:
+        np.multiply(loo[j - 1], g[j - 1], out=loo[j])  # np.cumprod over axis 0 runs per column)
+    total = loo[-1] * g[-1]
+    if k > 1:  # times the products of the factors after j
+        after = g[-1].copy()
+        for j in range(k - 2, 0, -1):
             loo[j] *= after
-        out = np.empty_like(diff)
-        if not len(pas):
-            out[:, act] = np.tensordot(w, loo, axes=(0, 1)).T  # (P, |A|): the integral over t
-            return coef[:, None] * diff * out
-        delta = np.expm1(log_ratio[:, pas])  # (P, |B|)
-        e = np.zeros((self.degree + 1, len(coef)))  # prod_B (1 + t delta_k): coefficients to degree D
-        e[0] = 1.0
-        for col in delta.T:
-            e[1:] += col[None, :] * e[:-1]  # the right side is read before the sum is stored
-        log_c_b = log_c[:, pas].sum(axis=1)  # log prod_B c_k
-        powers = t[:, None] ** np.arange(self.degree + 1)[None, :]  # (Q, D+1)
-        passive_at = powers @ e  # (Q, P): the passive product over prod_B c_k, at every node
-        out[:, act] = np.einsum("jqp,qp->pj", loo, w[:, None] * passive_at) * np.exp(log_c_b)[:, None]
-        total = loo[-1] * g[-1]  # (Q, P): every active factor
-        moments = (powers * w[:, None]).T @ total  # (D+1, P): sum_q w_q t_q^n prod_A g
-        # prod over B without j of (1 + t delta): the polynomial divided by (1 + t delta_j)
-        e_j = np.empty((self.degree + 1, *delta.shape))
-        e_j[0] = 1.0
-        for n in range(1, self.degree + 1):
-            e_j[n] = e[n][:, None] - delta * e_j[n - 1]
-        out[:, pas] = np.einsum("np,npj->pj", moments, e_j) * np.exp(log_c_b[:, None] - log_c[:, pas])
-        return coef[:, None] * diff * out
+            after *= g[j]
+        loo[0] = after
+    return loo, total
 
 
-def _kept_pairs(bound: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(background, support vector) indices of the pairs to compute, given each pair's bound (nb, S).
+def _kept_pairs(bound: np.ndarray, tol: float = PRUNE_TOL) -> np.ndarray:
+    """Positions in ``bound`` (any shape, read flat) of the pairs to compute, given each pair's bound.
 
     |contribution of a pair to any phi_j| <= its bound |alpha_i| w_b prod_k max(a_ik, c_ikb): the pairs
-    dropped have bounds summing to under PRUNE_TOL (an absolute error bound, far below the 1e-12 we
-    test).  Usually every pair under PRUNE_TOL can go at once (their bounds are far smaller); otherwise
+    dropped have bounds summing to under ``tol`` (an absolute error bound, far below the 1e-10 we
+    test).  Usually every pair under ``tol`` can go at once (their bounds are far smaller); otherwise
     the smallest go first.
     """
     flat = bound.reshape(-1)
-    small = flat < PRUNE_TOL
-    if flat[small].sum() >= PRUNE_TOL:
+    small = flat < tol
+    if flat[small].sum() >= tol:
         order = np.argsort(flat)
         small = np.zeros_like(small)
-        small[order[: np.searchsorted(np.cumsum(flat[order]), PRUNE_TOL)]] = True
-    b_idx, s_idx = np.unravel_index(np.flatnonzero(~small), bound.shape)
-    return b_idx, s_idx
+        small[order[: np.searchsorted(np.cumsum(flat[order]), tol)]] = True
+    return np.flatnonzero(~small)

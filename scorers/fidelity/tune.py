@@ -74,6 +74,8 @@ def split_candidates(evaluations: int, secant: bool) -> list[Split]:
 def _split_name(split: Split) -> str:
     rows, coalitions, estimator = split
     return f"{rows} x {coalitions}" + (f" {estimator}" if estimator else "")
+
+
 # an exact kind's default (issue 23): a budget of work per explained row in the kind's own count
 # (``Scorer.background_row_work``: pairs of background row and support vector for ``kernel_machine``),
 # and the calibrated sizes tried, as multiples of the kind's default size; the one with the smallest

@@ -13,6 +13,9 @@ Files, each listed in the manifest with its sha256 (checked when the artifact is
   the index's label values (-1 missing);
 - ``eval.check_rows.npy``: sorted positions of the rows the stored predictions are checked on
   (``scorers.bulk.check_rows``, computed once here);
+- ``eval.order.npy`` and ``eval.rank.npy``: the one fixed random order of the rows and each row's rank in
+  it (``scorers.eval_sample.fixed_order``, int64), computed once here instead of in every worker (0.2-0.3 s
+  for a million rows); rows written before them have neither, and a worker computes them (the same values);
 - ``eval.json``: the number and category features in file order, each category's values, the labels'
   form and values.  JSON holds the only non-numeric values: no pickle anywhere.
 
@@ -32,14 +35,17 @@ import numpy.typing as npt
 import pandas as pd
 
 from .errors import ArtifactError
+from .eval_sample import fixed_order
 from .input_schema import CATEGORY, Schema
 
 INDEX_FILE = "eval.json"
-NUMBERS, CODES, LABELS, CHECK_ROWS = (
+NUMBERS, CODES, LABELS, CHECK_ROWS, ORDER, RANK = (
     "eval.numbers.npy",
     "eval.codes.npy",
     "eval.labels.npy",
     "eval.check_rows.npy",
+    "eval.order.npy",
+    "eval.rank.npy",
 )
 FORMAT = 1
 
@@ -85,12 +91,15 @@ def write(
     categories: dict[str, list[Any]] = {}
     for j, (name, known) in enumerate(coded.items()):
         codes[:, j], categories[name] = _encode(frame[name], known)
-    written = [NUMBERS, CODES, CHECK_ROWS]
+    written = [NUMBERS, CODES, CHECK_ROWS, ORDER, RANK]
     for name in [INDEX_FILE, LABELS, *written]:  # a new file, not the one a loaded artifact has mapped
         (directory / name).unlink(missing_ok=True)
     np.save(directory / NUMBERS, numbers, allow_pickle=False)
     np.save(directory / CODES, codes, allow_pickle=False)
     np.save(directory / CHECK_ROWS, np.asarray(check_rows, dtype=np.int64), allow_pickle=False)
+    order, rank = fixed_order(n)
+    np.save(directory / ORDER, order, allow_pickle=False)
+    np.save(directory / RANK, rank, allow_pickle=False)
     label_values: list[Any] | None = None
     if labels is not None:
         if labels.dtype.kind in "biuf":
@@ -154,8 +163,9 @@ def _mapped(path: Path) -> npt.NDArray[Any]:
 
 class EvalColumns:
     """The mapped rows: ``numbers[name]`` (n,) float64 read-only views, ``categories[name]``, the
-    ``labels`` (a Category, an array of numbers, or None), ``check_rows`` (sorted positions);
-    ``rows(ids)`` rebuilds validated rows."""
+    ``labels`` (a Category, an array of numbers, or None), ``check_rows`` (sorted positions), the fixed
+    ``order`` and ``rank`` (None for rows written before they were stored); ``rows(ids)`` rebuilds
+    validated rows."""
 
     def __init__(self, directory: Path, schema: Schema) -> None:
         index = _index(directory / INDEX_FILE)
@@ -176,6 +186,19 @@ class EvalColumns:
             values = index["labels"]["values"]
             self.labels = stored if values is None else Category(stored, values)
         self.check_rows: IntArray = np.asarray(_mapped(directory / CHECK_ROWS), dtype=np.int64)
+        self.order: IntArray | None = None
+        self.rank: IntArray | None = None
+        if ORDER in index["files"] and RANK in index["files"]:
+            order, rank = _mapped(directory / ORDER), _mapped(directory / RANK)
+            if order.shape != (self.n_rows,) or rank.shape != order.shape or order.dtype != np.int64:
+                raise ArtifactError(f"artifact files '{ORDER}' / '{RANK}' do not hold {self.n_rows} positions")
+            self.order, self.rank = order, rank
+
+    def fixed_order(self) -> tuple[IntArray, IntArray]:
+        """The fixed random order and the ranks: stored at packaging, or computed (the same values)."""
+        if self.order is not None and self.rank is not None:
+            return self.order, self.rank
+        return fixed_order(self.n_rows)
 
     def label_array(self) -> np.ndarray | None:
         """Every row's label: numbers as stored, other labels as objects (NaN when missing)."""

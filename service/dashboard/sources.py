@@ -252,6 +252,7 @@ def columns_dataset(core: ScoringService, mapped: EvalColumns, shap_rows: int) -
         shap_rows,
         notes,
         stored_shap=ev.stored_shap_sample() if table.source == "stored" else None,
+        fixed=mapped.fixed_order(),
     )
 
 
@@ -280,17 +281,19 @@ def rows_from_columns(
     notes: list[str],
     explain: Callable[[npt.NDArray[np.int64]], npt.NDArray[np.float64]] | None = None,
     stored_shap: npt.NDArray[np.float64] | None = None,
+    fixed: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]] | None = None,
 ) -> Dataset:
     """A data set of kind rows from its feature columns and outcomes (prediction, probabilities, label):
     the outcome columns, the fixed order and the SHAP sample (``explain``: SHAP values of row ids; by
     default the served explainer on ``take_rows``; ``stored_shap``: the sample's first rows' values
-    explained at packaging, used once the explainer agrees on its first rows, ``scorers.eval_sample``)."""
+    explained at packaging, used once the explainer agrees on its first rows, ``scorers.eval_sample``;
+    ``fixed``: the fixed order and ranks when stored at packaging, else computed here)."""
     explainer = core.explainer
     pred, proba, truth = outcomes
     classes = None if explainer.classes is None else [str(_plain(c)) for c in explainer.classes]
     columns.update(outcome_columns(classes, pred, proba, truth))
     n = len(pred)
-    order, rank = fixed_order(n)
+    order, rank = fixed if fixed is not None else fixed_order(n)
 
     def explain_rows(ids: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
         return explainer.explain_frame(take_rows(ids)).values

@@ -5,6 +5,7 @@ encodes only the schema's categories, fails here."""
 
 from __future__ import annotations
 
+import json
 import mmap
 from pathlib import Path
 from typing import Any
@@ -96,9 +97,34 @@ def test_the_files_are_plain_memory_mapped_arrays_without_pickle(tmp_path: Path)
     pd.testing.assert_frame_equal(cols.rows(), frame)
     with pytest.raises(ArtifactError, match="other features"):
         eval_columns.read(tmp_path, Schema(infer_features(frame[["x", "y"]])))
+    np.save(tmp_path / eval_columns.RANK, np.zeros(N, dtype=np.int64))  # one position short
+    with pytest.raises(ArtifactError, match="eval.rank.npy"):
+        eval_columns.read(tmp_path, schema)
     (tmp_path / eval_columns.CODES).unlink()
     with pytest.raises(ArtifactError, match="eval.codes.npy"):
         eval_columns.read(tmp_path, schema)
+
+
+def test_the_fixed_order_is_stored_with_the_rows_and_computed_for_older_rows(tmp_path: Path) -> None:
+    """Packaging stores the one fixed random order and its ranks beside the rows (mapped, not computed
+    in each worker); rows written before them (an index without the files) get the same values computed."""
+    frame, labels, schema = _table()
+    eval_columns.write(tmp_path, frame, schema, labels, bulk.check_rows(frame))
+    cols = eval_columns.read(tmp_path, schema)
+    order, rank = cols.fixed_order()
+    assert _mapped(order) and _mapped(rank)
+    expected_order = np.random.default_rng(0).permutation(N + 1)  # the order every sample walks
+    assert order.tolist() == expected_order.tolist()
+    assert rank[order].tolist() == list(range(N + 1))  # each row's rank: its position in the order
+    index_path = tmp_path / eval_columns.INDEX_FILE
+    index = json.loads(index_path.read_text())
+    index["files"] = [f for f in index["files"] if f not in (eval_columns.ORDER, eval_columns.RANK)]
+    index_path.write_text(json.dumps(index))
+    older = eval_columns.read(tmp_path, schema)
+    assert older.order is None and older.rank is None
+    computed = older.fixed_order()
+    assert not _mapped(computed[0])
+    assert computed[0].tolist() == order.tolist() and computed[1].tolist() == rank.tolist()
 
 
 @pytest.mark.parametrize("bins", [2, 7, 30])

@@ -42,6 +42,7 @@ def test_evaluation_rows_labels_and_globals_round_trip(tmp_path: Path) -> None:
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["evaluation"]["file"] == "eval.json"
     rows = ["eval.json", "eval.numbers.npy", "eval.codes.npy", "eval.check_rows.npy", "eval.labels.npy"]
+    rows += ["eval.order.npy", "eval.rank.npy"]
     assert set(rows) <= set(manifest["files"]) and "eval.parquet" not in manifest["files"]
     assert not runtime_packages.needed(Manifest.model_validate(manifest))  # a scikit-learn pipeline: no extra
     assert manifest["evaluation"]["label_column"] == "decision" and manifest["evaluation"]["rows"] == 60
@@ -153,6 +154,7 @@ def test_parquet_rows_of_older_artifacts_are_read_and_saved_as_columns(tmp_path:
     again = scorers.load(loaded.save(out))
     assert sorted(p.name for p in out.glob("eval.*")) == sorted(
         ["eval.json", "eval.numbers.npy", "eval.codes.npy", "eval.check_rows.npy", "eval.labels.npy"]
+        + ["eval.order.npy", "eval.rank.npy"]
     )
     assert again.manifest.evaluation is not None and again.manifest.evaluation.file == "eval.json"
     pd.testing.assert_frame_equal(again.eval_data[0], frame)

@@ -191,7 +191,9 @@ class EvalColumns:
         if ORDER in index["files"] and RANK in index["files"]:
             order, rank = _mapped(directory / ORDER), _mapped(directory / RANK)
             if order.shape != (self.n_rows,) or rank.shape != order.shape or order.dtype != np.int64:
-                raise ArtifactError(f"artifact files '{ORDER}' / '{RANK}' do not hold {self.n_rows} positions")
+                raise ArtifactError(
+                    f"artifact files '{ORDER}' / '{RANK}' do not hold {self.n_rows} positions"
+                )
             self.order, self.rank = order, rank
 
     def fixed_order(self) -> tuple[IntArray, IntArray]:

@@ -420,6 +420,17 @@ class Loader:
 
 
 LOADERS: dict[str, Loader] = {}
+# computations that depend on the loaded rows only, which ``preload`` runs once the default data set is
+# loaded, in its background thread (the views register theirs: the performance tab's probability bins)
+PREPARED: list[Callable[[Dataset], None]] = []
+
+
+def prepared(prepare: Callable[[Dataset], None]) -> Callable[[Dataset], None]:
+    """Register ``prepare`` to run on the default data set once ``preload`` loaded it."""
+    PREPARED.append(prepare)
+    return prepare
+
+
 LOADED_AT = "loaded_at"
 
 
@@ -486,7 +497,10 @@ class Registry:
             return ds
         if key.startswith(STORED):
             return stored_dataset(core, key)
-        return rows_dataset(core, key, core.settings.dashboard_shap_rows)
+        ds = rows_dataset(core, key, core.settings.dashboard_shap_rows)
+        for col in ds.columns.values():  # every summary describes every column: once, with the load
+            col.describe()  # (in ``preload``'s thread on a page's first request, before the summary)
+        return ds
 
 
 _REGISTRIES: weakref.WeakKeyDictionary[Any, Registry] = weakref.WeakKeyDictionary()
@@ -506,12 +520,14 @@ def dataset(core: ScoringService, key: str | None) -> Dataset:
 
 
 def preload(core: ScoringService) -> threading.Thread:
-    """Open the explanation store and load the default data set (its SHAP sample started), each in a
-    background thread; returns the data set's."""
+    """Open the explanation store and load the default data set (its SHAP sample started), then run
+    what ``prepared`` registered on it, each in a background thread; returns the data set's."""
 
     def load() -> None:
         try:
-            registry(core).get(None)
+            ds = registry(core).get(None)
+            for prepare in PREPARED:  # what the first visit of a tab would compute (``prepared``)
+                prepare(ds)
         except Exception:  # noqa: BLE001 - the first dashboard request reports the reason
             return
 
@@ -548,6 +564,7 @@ __all__ = [
     "fixed_order",
     "SAMPLE_NOTE",
     "preload",
+    "prepared",
     "warm",
     "registry",
     "rows_from_columns",

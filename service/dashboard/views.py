@@ -31,7 +31,7 @@ from .schemas import (
     RowBody,
     SourceBody,
 )
-from .sources import EVAL, SAMPLE, STORED, Dataset, dataset, registry
+from .sources import EVAL, SAMPLE, STORED, Dataset, dataset, prepared, registry
 from .table import CATEGORY, MISSING_LABEL, NUMBER, Column, finite_list
 
 if TYPE_CHECKING:
@@ -190,7 +190,7 @@ def performance(core: ScoringService, body: PerformanceBody) -> dict[str, Any]:
     cohorts = []
     if ds.classes is not None:
         k = ds.class_index(body.class_)
-        bin_edges = np.linspace(0.0, 1.0, body.bins + 1)
+        bin_edges = _proba_edges(body.bins)
         out.update({"class": ds.classes[k], "proba_edges": bin_edges.tolist()})
         for c, m in zip(body.cohorts, ms, strict=True):
             entry: dict[str, Any] = {
@@ -225,6 +225,21 @@ def performance(core: ScoringService, body: PerformanceBody) -> dict[str, Any]:
             cohorts.append(entry)
     out["cohorts"] = cohorts
     return out
+
+
+def _proba_edges(bins: int) -> npt.NDArray[np.float64]:
+    return np.linspace(0.0, 1.0, bins + 1)
+
+
+@prepared
+def _performance_bins(ds: Dataset) -> None:
+    """The default class's probability bins at the default bin count: what the performance tab's first
+    visit bins (a million rows: 0.1-0.4 s), computed once the rows are loaded (``sources.preload``)."""
+    if ds.classes is None or ds.proba is None or not ds.has_rows:
+        return
+    k = ds.class_index(None)
+    bins = PerformanceBody.model_fields["bins"].default
+    _cells(ds, f"proba:{k}", ds.proba[:, k], _proba_edges(bins))
 
 
 # ------------------------------------------------------------------------------------ dataset explorer

@@ -603,6 +603,10 @@ def test_the_shap_sample_explained_at_packaging_is_used_once_it_agrees(tmp_path:
     assert data.shap.status()["complete"] and STALE_SHAP not in data.notes  # nothing explained here
     rows, values = data.shap.snapshot()
     assert values is not None and len(rows) == 40
+    # the fixed order and ranks stored at packaging are the ones the sample was explained in
+    columns = loaded.evaluation.columns() if loaded.evaluation is not None else None
+    assert columns is not None and data.order is columns.order and data.rank is columns.rank
+    assert rows.tolist() == np.random.default_rng(0).permutation(300)[:40].tolist()
     np.testing.assert_array_equal(values, loaded.explain_frame(data.take(rows)).values)
     assert "explained at packaging" in " ".join(data.notes)
     assert explainer.evaluation is not None and explainer.evaluation.shap_sample is not None
@@ -611,6 +615,44 @@ def test_the_shap_sample_explained_at_packaging_is_used_once_it_agrees(tmp_path:
     assert STALE_SHAP in stale.notes and not stale.shap.status()["complete"]
     assert stale.shap.wait(60)
     np.testing.assert_array_equal(stale.shap.snapshot()[1], values)
+
+
+def test_preload_prepares_the_first_visits_on_the_rows(tmp_path: Any) -> None:
+    """``preload`` loads the evaluation rows with every column described, then bins the default class's
+    probabilities in its thread: the performance tab's first visit counts what numpy's histogram
+    counts per cohort, without binning the rows again."""
+    import scorers
+    from scorers.examples import loan_data, loan_pipeline
+    from service.dashboard import sources, views
+    from service.dashboard.schemas import PerformanceBody
+    from service.settings import Settings
+
+    pipe, x, _ = loan_pipeline()
+    explainer = scorers.fit(pipe, x, background_size=10, eval_size=20, onnx=False)
+    xe, ye = loan_data(300, seed=4)
+    scorers.evaluate(explainer, xe, labels=ye.to_numpy(), kinds=[])
+    loaded = scorers.load(explainer.save(tmp_path / "a"))
+
+    class Core:  # what the data routes read of a ScoringService (no store: its opening fails quietly)
+        def __init__(self) -> None:
+            self.explainer, self.manifest, self.settings = loaded, loaded.manifest, Settings()
+            self.name, self.version = "m", "v"
+
+    core = Core()
+    sources.preload(core).join(120)  # type: ignore[arg-type]
+    ds = sources.dataset(core, None)  # type: ignore[arg-type]
+    assert all(c._described is not None for c in ds.columns.values())
+    binned = [key for key in ds.cache if "cells" in key]
+    assert len(binned) == 1  # the default class's probabilities, at the default bins
+    body = PerformanceBody.model_validate({"cohorts": [{"name": "all", "filters": []}, RICH]})
+    out = views.performance(core, body)  # type: ignore[arg-type]
+    assert [key for key in ds.cache if "cells" in key] == binned  # nothing binned again
+    k = ds.classes.index(out["class"])
+    for cohort, m in zip(
+        out["cohorts"], [np.ones(ds.n_rows, bool), ds.columns["income"].values > 40000], strict=True
+    ):
+        expected = np.histogram(ds.proba[m, k], bins=np.linspace(0, 1, 21))[0].tolist()
+        assert cohort["proba_counts"] == expected and cohort["n"] == int(m.sum())
 
 
 # ------------------------------------------------------------------------------------ interactions

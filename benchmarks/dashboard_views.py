@@ -3,6 +3,7 @@ the evaluation rows (the first ``summary``), each view once, then a cohort chang
 RSS.  The artifact is a saved explainer directory, for example the one ``benchmarks.dashboard`` packages:
 
     .venv/bin/python -m benchmarks.dashboard_views .bentoml/models/bench-dashboard-lgbm/latest/artifact
+    .venv/bin/python -m benchmarks.dashboard_views --preload ...   # the rows opened by preload first
 
 (``latest`` is a file naming the version: use the version's folder.)  Nothing here is asserted.
 """
@@ -56,6 +57,11 @@ def main() -> None:
     parser.add_argument("artifact", type=Path)
     parser.add_argument("--x", default="f00", help="a number feature to filter and plot on")
     parser.add_argument("--y", default="f01", help="another one")
+    parser.add_argument(
+        "--preload",
+        action="store_true",
+        help="open the rows as a page's first request does (sources.preload)",
+    )
     args = parser.parse_args()
     t0 = time.perf_counter()
     core = Core(args.artifact)
@@ -66,7 +72,14 @@ def main() -> None:
         "name": "c2",
         "filters": [{"field": y, "op": "lt", "value": -0.2}, {"field": x, "op": "ge", "value": -1}],
     }
-    timed("summary (opens the rows)", lambda: views.summary(core, schemas.SourceBody()))
+    if args.preload:  # the load and what it prepares (sources.prepared) in preload's thread, waited for
+        from service.dashboard import sources
+
+        timed("preload (opens the rows)", lambda: sources.preload(core).join())  # type: ignore[arg-type]
+    timed(
+        "summary" + ("" if args.preload else " (opens the rows)"),
+        lambda: views.summary(core, schemas.SourceBody()),
+    )
     each_view(core, one, "", x, y)
     each_view(core, two, " (cohort changed)", x, y)
     timed("row", lambda: views.row(core, schemas.RowBody(row=123)))

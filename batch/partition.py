@@ -37,8 +37,10 @@ def cached_explainer(
     explainer = _EXPLAINERS.get(artifact_id)
     if explainer is None:
         import scorers
+        from scorers.allocator import keep_freed_memory
         from scorers.threads import loaded_with_threads
 
+        keep_freed_memory()  # each row's temporaries reused, not faulted in again (scorers.allocator)
         explainer = loaded_with_threads(
             WORKER_THREADS,
             lambda: scorers.load(artifact_dir, trust_pickle=trust_pickle, expected_sha256=expected_sha256),

@@ -29,9 +29,11 @@ _STATE: dict[str, Any] = {}
 def init(artifact_dir: str, trust_pickle: bool, expected_sha256: str | None, max_job_rows: int) -> None:
     """The process initialiser: priority, threads, the explainer, and a watch on the worker."""
     import scorers
+    from scorers.allocator import keep_freed_memory
     from scorers.threads import loaded_with_threads
 
     os.nice(NICENESS)
+    keep_freed_memory()  # each row's temporaries reused, not faulted in again (scorers.allocator)
     # a stop signal is the worker's to handle (it hands its jobs back first): this process leaves when
     # the worker shuts its pool down or ends (below), not in the middle of a slice
     signal.signal(signal.SIGTERM, signal.SIG_IGN)

@@ -66,6 +66,11 @@ def add_subparser(subparsers: Any) -> argparse.ArgumentParser:
     )
     p.add_argument("--id-column", help="pass only this input column through (default: every input column)")
     p.add_argument(
+        "--error-estimate",
+        action="store_true",
+        help="a last column, error_estimate: each row's error estimate (per-row sigma, docs/batch.md)",
+    )
+    p.add_argument(
         "--upload-global", metavar="URL", help="send the run's global explanation to the explanation store"
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
@@ -98,6 +103,7 @@ def execute(args: argparse.Namespace) -> RunResult:
         "trust_pickle": args.trust_pickle,
         "expected_sha256": args.sha256,
         "progress": not args.no_progress,
+        "error_estimate": args.error_estimate,
     }
     if args.engine == "spark":
         from pyspark.sql import SparkSession

@@ -4,7 +4,8 @@ Wide layout, one column per (class, feature): ``shap__<class>__<feature>``.  doc
 (readable in any tool; Parquet reads one feature's column without the others; the names are also stored
 in order in the file's metadata and in ``_manifest.json`` so that no reader has to parse them).
 Regressors have one output and no class in the names: ``shap__<feature>``, ``expected_value``,
-``explained_output``.
+``explained_output``.  With ``--error-estimate``, a last column ``error_estimate``: each row's error
+estimate (``/explain``'s ``error_estimate.rows``, the per-row sigma; scorers.errorbars).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 LAYOUT_VERSION = 1
 METADATA_KEY = b"shapserve.batch"
 PREDICTION = "prediction"
+ERROR_ESTIMATE = "error_estimate"
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,7 @@ class OutputColumns:
 
     classes: list[str] | None  # class labels as text, None for a regressor
     features: list[str]
+    error_estimate: bool = False  # the per-row error estimate column
 
     @property
     def outputs(self) -> list[str]:
@@ -61,7 +64,8 @@ class OutputColumns:
 
     @property
     def computed(self) -> list[str]:
-        return [PREDICTION, *self.probabilities, *self.expected, *self.explained, *self.shap]
+        errors = [ERROR_ESTIMATE] if self.error_estimate else []
+        return [PREDICTION, *self.probabilities, *self.expected, *self.explained, *self.shap, *errors]
 
     def metadata(self, output_space: str) -> dict[str, Any]:
         return {
@@ -71,12 +75,14 @@ class OutputColumns:
             "output_space": output_space,
             "shap_columns": self.shap,
             "shap_order": "class-major: shap_columns[k * len(features) + j] is class k, feature j",
+            "error_estimate_column": ERROR_ESTIMATE if self.error_estimate else None,
         }
 
 
-def output_columns(explainer: Any) -> OutputColumns:
+def output_columns(explainer: Any, error_estimate: bool = False) -> OutputColumns:
     classes = explainer.classes
-    return OutputColumns(None if classes is None else [str(c) for c in classes], list(explainer.features))
+    names = None if classes is None else [str(c) for c in classes]
+    return OutputColumns(names, list(explainer.features), error_estimate)
 
 
 def check_clash(passthrough: list[str], cols: OutputColumns) -> None:
@@ -99,10 +105,13 @@ def output_frame(
     base_values: npt.NDArray[np.float64],
     outputs: npt.NDArray[np.float64],
     values: npt.NDArray[np.float64],
+    errors: npt.NDArray[np.float64] | None = None,
 ) -> pd.DataFrame:
-    """The rows of one part: pass-through, prediction, probabilities, expected/explained, SHAP values.
+    """The rows of one part: pass-through, prediction, probabilities, expected/explained, SHAP values,
+    and each row's error estimate when the columns have it.
 
-    ``values`` is (n, K, M), ``outputs`` (n, K), ``base_values`` (K,), ``probabilities`` (n, K) or None.
+    ``values`` is (n, K, M), ``outputs`` (n, K), ``base_values`` (K,), ``probabilities`` (n, K) or None,
+    ``errors`` (n,) or None.
     """
     n, k_out, m = values.shape
     data: dict[str, Any] = {c: passthrough[c].to_numpy() for c in passthrough.columns}
@@ -117,6 +126,9 @@ def output_frame(
     flat = values.reshape(n, k_out * m)
     for idx, name in enumerate(cols.shap):
         data[name] = flat[:, idx]
+    if cols.error_estimate:
+        assert errors is not None, "the error estimate column needs the rows' estimates"
+        data[ERROR_ESTIMATE] = errors
     return pd.DataFrame(data, copy=False)
 
 

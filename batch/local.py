@@ -18,7 +18,6 @@ from .partition import cached_explainer, process_partition
 from .plan import (
     RunConfig,
     RunResult,
-    artifact_id,
     check_columns,
     finalize,
     first_error,
@@ -42,7 +41,10 @@ def _init_worker(cfg: RunConfig) -> None:
 def _work(frame: pd.DataFrame, part: int, first_row: int, out_dir: str, sha: str) -> dict[str, Any]:
     assert _CFG is not None, "worker not initialised"
     explainer = cached_explainer(_CFG.artifact_dir, _CFG.artifact_id)
-    return process_partition(explainer, frame, part, first_row, out_dir, _CFG.key, _CFG.id_column, sha)
+    cfg = _CFG
+    return process_partition(
+        explainer, frame, part, first_row, out_dir, cfg.key, cfg.id_column, sha, cfg.error_estimate
+    )
 
 
 def default_workers() -> int:
@@ -60,24 +62,19 @@ def explain_table_local(
     trust_pickle: bool = False,
     expected_sha256: str | None = None,
     progress: bool = True,
+    error_estimate: bool = False,
 ) -> RunResult:
     """Explain every row of ``input_path`` (Parquet or CSV) into the part directory ``output_dir``.
 
     Parts already complete for this artifact, configuration and input partition are kept, not recomputed.
     A row the model's schema rejects stops the run with :class:`BatchInputError` (its input row and
     field); parts finished before it stay, so a rerun after fixing the input resumes.
+    ``error_estimate``: a last column with each row's error estimate (batch.columns).
     """
     t0 = now()
     fmt = input_format(input_path)
-    cfg = RunConfig(
-        str(Path(artifact_dir).resolve()),
-        artifact_id(artifact_dir),
-        fmt,
-        rows_per_task,
-        id_column,
-        trust_pickle,
-        expected_sha256,
-    )
+    options = (rows_per_task, id_column, trust_pickle, expected_sha256, error_estimate)
+    cfg = RunConfig.of(artifact_dir, fmt, *options)
     explainer = cached_explainer(
         cfg.artifact_dir, cfg.artifact_id, trust_pickle=trust_pickle, expected_sha256=expected_sha256
     )
@@ -108,7 +105,7 @@ def explain_table_local(
             if errors:
                 break
             if part == 0:
-                check_columns(list(frame.columns), id_column, explainer)
+                check_columns(list(frame.columns), id_column, explainer, error_estimate)
             if numeric:
                 frame = parse_csv_numbers(frame, numeric)
             sha = frame_checksum(frame)

@@ -59,8 +59,11 @@ def _passthrough(frame: pd.DataFrame, id_column: str | None) -> pd.DataFrame:
     return frame[[id_column]]
 
 
-def explain_rows(explainer: Any, frame: pd.DataFrame, first_row: int, part: int) -> dict[str, Any]:
-    """Predictions, probabilities and the explanation of a partition's rows, in chunks.
+def explain_rows(
+    explainer: Any, frame: pd.DataFrame, first_row: int, part: int, error_estimate: bool = False
+) -> dict[str, Any]:
+    """Predictions, probabilities and the explanation of a partition's rows, in chunks, with each row's
+    error estimate (per-row sigma, ``"errors"``) when ``error_estimate``.
 
     A row the validator rejects raises :class:`BatchInputError` with its row number in the input table.
     """
@@ -68,12 +71,12 @@ def explain_rows(explainer: Any, frame: pd.DataFrame, first_row: int, part: int)
 
     features = set(explainer.features)
     x = frame[[c for c in frame.columns if c in features]]
-    chunks: dict[str, list[Any]] = {"pred": [], "proba": [], "values": [], "outputs": []}
+    chunks: dict[str, list[Any]] = {"pred": [], "proba": [], "values": [], "outputs": [], "errors": []}
     base = np.asarray(explainer.expected_values, dtype=np.float64)
     for start in range(0, len(x), EXPLAIN_CHUNK):
         rows = x.iloc[start : start + EXPLAIN_CHUNK].reset_index(drop=True)
         try:
-            exp = explainer.explain(rows)
+            exp = explainer.explain(rows, error_estimate=error_estimate)
             chunks["pred"].append(np.asarray(explainer.predict(rows)))
             if explainer.classes is not None:
                 chunks["proba"].append(np.asarray(explainer.predict_proba(rows), dtype=np.float64))
@@ -82,6 +85,8 @@ def explain_rows(explainer: Any, frame: pd.DataFrame, first_row: int, part: int)
             raise BatchInputError(exc.detail, row, exc.field, part) from None
         chunks["values"].append(exp.values)
         chunks["outputs"].append(exp.outputs)
+        if error_estimate:
+            chunks["errors"].append(exp.error_estimate.rows)
         base = np.asarray(exp.base_values, dtype=np.float64)
     k = len(explainer.classes) if explainer.classes is not None else 1
     m = len(explainer.features)
@@ -91,6 +96,7 @@ def explain_rows(explainer: Any, frame: pd.DataFrame, first_row: int, part: int)
         "values": np.concatenate(chunks["values"]) if chunks["values"] else np.empty((0, k, m)),
         "outputs": np.concatenate(chunks["outputs"]) if chunks["outputs"] else np.empty((0, k)),
         "base": base,
+        "errors": np.concatenate(chunks["errors"]) if chunks["errors"] else np.empty(0),
     }
 
 
@@ -103,8 +109,10 @@ def process_partition(
     config_key: str,
     id_column: str | None = None,
     input_sha256: str | None = None,
+    error_estimate: bool = False,
 ) -> dict[str, Any]:
-    """Write part ``part`` of ``out_dir`` from ``frame`` (rows ``first_row ...`` of the input).
+    """Write part ``part`` of ``out_dir`` from ``frame`` (rows ``first_row ...`` of the input), with the
+    ``error_estimate`` column when asked.
 
     Returns the part's record (see :mod:`batch.parts`) with ``"skipped": True`` when a complete part was
     already there.  The record holds ``abs_sum``, the (K, M) sum over the partition's rows of |SHAP|, from
@@ -116,13 +124,20 @@ def process_partition(
     done = parts.complete_record(out, part, config_key, sha)
     if done is not None:
         return {**done, "skipped": True}
-    cols = output_columns(explainer)
+    cols = output_columns(explainer, error_estimate)
     passthrough = _passthrough(frame, id_column)
     check_clash(list(passthrough.columns), cols)
-    res = explain_rows(explainer, frame, first_row, part)
+    res = explain_rows(explainer, frame, first_row, part, error_estimate)
     table = to_arrow(
         output_frame(
-            passthrough, cols, res["pred"], res["proba"], res["base"], res["outputs"], res["values"]
+            passthrough,
+            cols,
+            res["pred"],
+            res["proba"],
+            res["base"],
+            res["outputs"],
+            res["values"],
+            res["errors"],
         ),
         cols.metadata(explainer.output_space),
     )

@@ -50,16 +50,25 @@ class RunConfig:
     id_column: str | None = None
     trust_pickle: bool = False
     expected_sha256: str | None = None
+    error_estimate: bool = False  # the per-row error estimate column
+
+    @classmethod
+    def of(cls, artifact_dir: str | Path, input_format: str, *options: Any) -> RunConfig:
+        """A run's configuration over ``artifact_dir`` (resolved, identified by its manifest hash), with
+        the options in field order from ``rows_per_task`` on."""
+        return cls(str(Path(artifact_dir).resolve()), artifact_id(artifact_dir), input_format, *options)
 
     @property
     def key(self) -> str:
-        ident = {
+        ident: dict[str, Any] = {
             "layout": LAYOUT_VERSION,
             "artifact": self.artifact_id,
             "format": self.input_format,
             "rows_per_task": self.rows_per_task,
             "id_column": self.id_column,
         }
+        if self.error_estimate:  # only then: the parts of runs without it keep their keys
+            ident["error_estimate"] = True
         return hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()
 
 
@@ -103,7 +112,9 @@ def prepare(out_dir: str | Path) -> Path:
     return out
 
 
-def check_columns(columns: list[str], id_column: str | None, explainer: Any) -> None:
+def check_columns(
+    columns: list[str], id_column: str | None, explainer: Any, error_estimate: bool = False
+) -> None:
     """Fail before any work on a missing feature, an unknown ``--id-column`` or a pass-through column
     named like an output column."""
     from .columns import check_clash
@@ -117,7 +128,8 @@ def check_columns(columns: list[str], id_column: str | None, explainer: Any) -> 
         )
     if id_column is not None and id_column not in columns:
         raise BatchError(f"--id-column '{id_column}' is not a column of the input; columns: {columns}")
-    check_clash([id_column] if id_column is not None else columns, output_columns(explainer))
+    passthrough = [id_column] if id_column is not None else columns
+    check_clash(passthrough, output_columns(explainer, error_estimate))
 
 
 def first_error(errors: list[BatchInputError]) -> BatchInputError:
@@ -155,7 +167,7 @@ def finalize(
             raise BatchError(f"part {r['part']} does not continue the table at row {first}")
         first += int(r["rows"])
     _remove_stale(out, len(records))
-    cols = output_columns(explainer)
+    cols = output_columns(explainer, cfg.error_estimate)
     glob = global_explanation(explainer, [np.asarray(r["abs_sum"], dtype=np.float64) for r in records], first)
     glob_json = {**glob.to_json(), "artifact_sha256": cfg.artifact_id, "input": input_path}
     parts.write_json_atomic(out / parts.GLOBAL, glob_json)

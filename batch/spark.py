@@ -26,7 +26,6 @@ from .partition import cached_explainer
 from .plan import (
     RunConfig,
     RunResult,
-    artifact_id,
     check_columns,
     finalize,
     first_error,
@@ -154,21 +153,23 @@ def explain_table(
     ship_code: bool | None = None,
     progress: bool = True,
     stage_dir: str | Path | None = None,
+    error_estimate: bool = False,
 ) -> RunResult:
     """Explain every row of ``input_path`` on the cluster of ``spark`` into the part directory
     ``output_dir`` (same plan, parts and global explanation as :func:`batch.explain_table_local`).
 
     ``ship_code``: True always ships the ``scorers``/``batch`` zip, False never, None asks an executor.
+    ``error_estimate``: a last column with each row's error estimate (batch.columns).
     """
     t0, wall0 = now(), time.time()
     warnings.filterwarnings("ignore", message=_PANDAS3_WARNING)
     if rows_per_task < 1:
         raise BatchError(f"--rows-per-task must be at least 1, got {rows_per_task}")
     fmt = input_format(input_path)
-    ident = artifact_id(artifact_dir)
-    cfg = RunConfig(
-        str(Path(artifact_dir).resolve()), ident, fmt, rows_per_task, id_column, trust_pickle, expected_sha256
+    cfg = RunConfig.of(
+        artifact_dir, fmt, rows_per_task, id_column, trust_pickle, expected_sha256, error_estimate
     )
+    ident = cfg.artifact_id
     explainer = cached_explainer(
         cfg.artifact_dir, ident, trust_pickle=trust_pickle, expected_sha256=expected_sha256
     )
@@ -182,7 +183,7 @@ def explain_table(
         sc.addPyFile(str(code_zip(stage_root)))
     df = read_input(spark, str(input_path), fmt)
     columns = list(df.columns)
-    check_columns(columns, id_column, explainer)
+    check_columns(columns, id_column, explainer, error_estimate)
     df, n_rows = number_rows(df, rows_per_task)
     n_parts = -(-n_rows // rows_per_task)
     df = df.repartitionByRange(max(n_parts, 1), PART).sortWithinPartitions(ROW)

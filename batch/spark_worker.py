@@ -52,7 +52,9 @@ def _one(
     if numeric:
         frame = parse_csv_numbers(frame, numeric)
     try:
-        record = process_partition(explainer, frame, part, first_row, out_dir, cfg.key, cfg.id_column)
+        record = process_partition(
+            explainer, frame, part, first_row, out_dir, cfg.key, cfg.id_column, None, cfg.error_estimate
+        )
     except BatchInputError as exc:
         record = {"part": part, "error": exc.to_json()}
     return _result(part, record)

@@ -1,25 +1,30 @@
-"""Load during a rolling restart: two servers share one PostgreSQL (store + explain jobs), recording on.
+"""Load during a rolling restart: two servers share one PostgreSQL (store + explain jobs), recording on,
+behind a readiness-aware balancer (loadtests/balancer.py, as a Kubernetes Service's endpoints).
 
-    python loadtests/rolling_restart.py [--model shapserve-demo] [--duration 90] [--rate 3] [--job-rows 1500]
-                                        [--sample-rate 0.1] [--db URL] [--out DIR]
+    python loadtests/rolling_restart.py [--model shapserve-demo] [--lead 30] [--tail 30] [--rate 4] [--users 4]
+                                        [--job-rows 1500] [--sample-rate 0.1] [--drain 8] [--db URL] [--out DIR]
 
 1. PostgreSQL: ``--db`` (a SQLAlchemy URL of an empty database), else a throw-away server started with
    initdb/pg_ctl as tests/store does (stopped at the end).
-2. Two ``shapserve serve MODEL`` processes (A, B; one worker each) with SHAPSERVE_STORE_URL = that
-   database (the jobs follow it) and SHAPSERVE_STORE_RECORD_SAMPLE_RATE = ``--sample-rate``.
-3. One explain job of ``--job-rows`` rows is submitted to A; one bounded locust run (run_load.py, the mix
-   of 1-row /explain, /predict and 10-row /explain, Poisson at ``--rate`` req/s) starts against each server.
-4. At a third of the run (or later, once the job has committed a slice), the server running it gets SIGTERM (its job is handed back), exits, and is
-   started again on the same port (a rolling restart of one pod); the DRAIN WINDOW is from that SIGTERM
-   until it answers /readyz again.
-5. After the runs: the job must finish on any server with every row once (rows_done == rows, all pages
-   read, no row twice); 5xx and connection errors on the synchronous routes are counted inside and
-   outside the drain window (outside: of the other server at any time, of the restarted one outside it;
-   inside: split into those before it exited, "draining", and while it was down and booting, "down").
-   Recording: explanations stored per second of load, and any /metrics series about recording.
+2. Two ``shapserve serve MODEL`` processes (A, B; one worker each; tests/service/pg_serving.py) with
+   SHAPSERVE_STORE_URL = that database (the jobs follow it), SHAPSERVE_STORE_RECORD_SAMPLE_RATE =
+   ``--sample-rate`` and SHAPSERVE_DRAIN_SECONDS = ``--drain``; a balancer in front of both.
+3. One locust run (run_load.py, the mix of 1-row /explain, /predict and 10-row /explain, Poisson at
+   ``--rate`` req/s) against the balancer; ``--lead`` seconds after its first request, one explain job of
+   ``--job-rows`` rows.
+4. Once the job has committed a slice, the server running it gets SIGTERM: /readyz turns 503, the balancer
+   drops it, it keeps serving for the drain, hands its job back, writes its queued samples and exits; it is
+   started again (a new port, as a new pod) and rejoins the balancer once ready (a rolling restart of one
+   pod). The DRAIN WINDOW runs from that SIGTERM until it exited. The load ends ``--tail`` seconds after
+   the restarted server is ready (SIGTERM to locust, which writes its logs; locust's own bound is a backstop).
+5. After the run: the job must finish with every row once, equal bit for bit to one /explain of its rows;
+   every request through the balancer is counted by status, before, inside and after the drain window;
+   recording: the samples each server took (its /metrics, the restarted one's read during its drain once
+   the balancer has dropped it) against the rows in the store, rows written per second, dropped samples.
 
-Writes report.json and report.md into --out (default loadtests/out/<time>-rolling-restart/); exit 1 when
-a job row is lost or duplicated or a 5xx / connection error falls outside the drain window.
+``restart_under_load`` is the scenario; tests/service/test_rolling_restart.py runs it, bounded, in
+``make test``. This script writes report.json and report.md into --out (default
+loadtests/out/<time>-rolling-restart/) and exits 1 when a job row is lost or a request failed.
 """
 
 from __future__ import annotations
@@ -40,60 +45,45 @@ import httpx
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(ROOT / "tests" / "store"))  # the throw-away PostgreSQL of the store tests
+for _dir in (HERE, ROOT / "tests", ROOT / "tests" / "service", ROOT / "tests" / "store"):
+    if str(_dir) not in sys.path:  # appended: the project's packages stay first on the path
+        sys.path.append(str(_dir))
 
-from reliability import free_port  # noqa: E402
-from run_load import wait_ready  # noqa: E402
+from balancer import Balancer  # noqa: E402
+from pg_jobs_helpers import done, job_row, jobs_env, midway_runner, same_as_explain, submit  # noqa: E402
+from pg_serving import WAIT, PostgresServer, Server, connect, rows_of, until  # noqa: E402
 
 SYNC = ("/explain", "/predict")  # the synchronous routes the mix calls (locust names start with these)
+COUNTERS = ("sampled", "written", "dropped")
 
 
-class Server:
-    """``shapserve serve MODEL`` on a fixed loopback port; restartable on the same port."""
-
-    def __init__(self, name: str, model: str, env: dict[str, str], out: Path) -> None:
-        self.name, self.model, self.env, self.out = name, model, env, out
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        cmd = [str(Path(sys.executable).parent / "shapserve"), "serve", self.model]
-        cmd += ["--port", str(self.port), "--host", "127.0.0.1"]
-        log = (self.out / f"server-{self.name}.log").open("a")
-        self.proc = subprocess.Popen(cmd, env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-
-    def pids(self) -> set[int]:
-        import psutil
-
-        if self.proc is None:
-            return set()
-        try:
-            return {self.proc.pid} | {p.pid for p in psutil.Process(self.proc.pid).children(recursive=True)}
-        except psutil.Error:
-            return set()
-
-    def stop(self, timeout: float = 90) -> int:
-        """SIGTERM to the main process (as Kubernetes signals a container); its exit code."""
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            return self.proc.wait()
+def settings(db: str, job_rows: int, sample_rate: float, drain: float) -> dict[str, str]:
+    """The servers' settings: jobs on the shared database (short lease, small slices), recording into it."""
+    return {
+        **jobs_env(db, job_rows),
+        "SHAPSERVE_STORE_URL": db,
+        "SHAPSERVE_STORE_RECORD_SAMPLE_RATE": str(sample_rate),
+        "SHAPSERVE_DRAIN_SECONDS": str(drain),
+    }
 
 
-def metrics_about_recording(url: str) -> dict[str, float]:
-    """Every /metrics sample whose name mentions recording (e.g. dropped samples), summed by name."""
-    out: dict[str, float] = {}
+def recording(url: str) -> dict[str, float]:
+    """The server's ``shapserve_recording_{sampled,written,dropped}_total``, summed over their labels."""
+    totals = dict.fromkeys(COUNTERS, 0.0)
     for line in httpx.get(url + "/metrics", timeout=30).text.splitlines():
-        if line.startswith("#") or "record" not in line.split("{")[0].split(" ")[0]:
-            continue
-        name = line.split("{")[0].split(" ")[0]
-        out[name] = out.get(name, 0.0) + float(line.rsplit(" ", 1)[1])
-    return out
+        for kind in COUNTERS:
+            if line.startswith(f"shapserve_recording_{kind}_total"):
+                totals[kind] += float(line.rsplit(" ", 1)[1])
+    return totals
+
+
+def recorded_rows(db: str) -> tuple[int, int]:
+    """(recorded answers in the store, distinct request ids among them)."""
+    with connect(db) as c:
+        found = c.execute(
+            "SELECT count(*), count(DISTINCT request_id) FROM explanations WHERE source = 'recorded'"
+        ).fetchone()
+    return (0, 0) if found is None else (int(found[0]), int(found[1]))
 
 
 def requests_of(run_dir: Path) -> list[tuple[float, str, int, str]]:
@@ -103,169 +93,232 @@ def requests_of(run_dir: Path) -> list[tuple[float, str, int, str]]:
         return [(t0 + float(r["t"]), r["name"], int(r["status"]), r["error"]) for r in csv.DictReader(fh)]
 
 
-def running(db: str, job_id: str, servers: list[Server]) -> tuple[Server, int]:
-    """The server whose process runs the job once it has committed a slice (runner = host:pid in the
-    database), and its rows done."""
-    import psycopg
-
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        with psycopg.connect(plain(db)) as c:
-            found = c.execute(
-                "SELECT runner, rows_done FROM shapserve_jobs WHERE id = %s", (job_id,)
-            ).fetchone()
-        if found and found[0] and found[1] > 0:
-            pid = int(found[0].rsplit(":", 1)[1])
-            for s in servers:
-                if pid in s.pids():
-                    return s, int(found[1])
-        time.sleep(0.5)
-    raise SystemExit(f"rolling_restart: job {job_id} is not running on either server")
+def start_load(url: str, out: Path, duration: float, rate: float, users: int) -> subprocess.Popen[bytes]:
+    """One bounded headless locust run of the mix (run_load.py) against ``url``."""
+    cmd = [sys.executable, str(HERE / "run_load.py"), "--host", url, "--scenario", "mix"]
+    cmd += ["--users", str(users), "--rate", str(rate), "--duration", f"{duration:g}s", "--out", str(out)]
+    out.mkdir(parents=True, exist_ok=True)
+    log = (out.parent / f"{out.name}.log").open("w")
+    env = {**os.environ, "LOAD_TIMEOUT": "300"}  # a slow answer on a busy machine is an answer, not a failure
+    return subprocess.Popen(
+        cmd, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, env=env, start_new_session=True
+    )
 
 
-def plain(db: str) -> str:
-    """A SQLAlchemy URL (postgresql+psycopg://...) as libpq takes it."""
-    return "postgresql://" + db.split("://", 1)[1]
+def sync_counts(run_dir: Path, t_term: float, t_exit: float) -> dict[str, Any]:
+    """The synchronous routes' requests by status, and their failures (not 200: a 5xx, a balancer's 502 /
+    503, or no answer) before the SIGTERM, inside the drain window (SIGTERM to exit) and after."""
+    statuses: dict[str, int] = {}
+    failed = {"before": 0, "draining": 0, "after": 0}
+    draining = 0
+    for t, name, status, _err in requests_of(run_dir):
+        if not name.startswith(SYNC):
+            continue
+        statuses[str(status)] = statuses.get(str(status), 0) + 1
+        draining += t_term <= t <= t_exit
+        if status != 200:
+            failed["before" if t < t_term else "draining" if t <= t_exit else "after"] += 1
+    return {
+        "requests": sum(statuses.values()),
+        "in_drain_window": draining,
+        "statuses": statuses,
+        "failed": failed,
+    }
 
 
-def job_rows(url: str, job_id: str) -> tuple[dict[str, Any], int]:
-    """The finished job's status and the number of result rows over all its pages."""
-    deadline = time.monotonic() + 600
-    while True:
-        status = httpx.get(f"{url}/explain_jobs/{job_id}?limit=1", timeout=30).json()
-        if status["status"] not in ("queued", "running") or time.monotonic() > deadline:
-            break
-        time.sleep(1)
-    n, offset = 0, 0
-    while status["status"] == "done" and offset is not None:
-        page = httpx.get(f"{url}/explain_jobs/{job_id}?offset={offset}&limit=500", timeout=60).json()
-        n += len(page["result"]["predictions"])
-        offset = page["page"]["next_offset"]
-    return status, n
+def stop_load(load: subprocess.Popen[bytes], bound: float) -> None:
+    """End the run now: SIGTERM to locust (it stops its users and writes its logs), then run_load.py's
+    summary; ``bound`` seconds at most."""
+    import psutil
+
+    for child in psutil.Process(load.pid).children():
+        child.send_signal(signal.SIGTERM)
+    load.wait(timeout=bound)
+
+
+def restart_under_load(
+    servers: list[Server],
+    lb: Balancer,
+    db: str,
+    out: Path,
+    *,
+    job_rows: int,
+    rate: float,
+    users: int,
+    lead: float,
+    tail: float,
+    rejoin: bool,
+) -> dict[str, Any]:
+    """The scenario (module docstring, 3 to 5) on two ready servers behind ``lb``: ``lead`` seconds of load
+    before the job is submitted, and ``tail`` seconds after the restarted server exited (``rejoin``: after
+    it is ready again); its report. Raises (AssertionError, pytest's failure) when the job loses, repeats
+    or changes a row."""
+    names = {s.url: n for s, n in zip(servers, "ab", strict=True)}
+    loadavg = [round(x, 2) for x in os.getloadavg()]
+    bound = lead + 2 * WAIT + tail  # locust's own bound; the run ends at stop_load
+    load = start_load(lb.url, out / "load", bound, rate, users)
+    try:
+        until("the load started", lambda: lb.posted > 0)  # locust is slow to start on a busy machine
+        t_load = time.time()
+        time.sleep(lead)
+        rows = rows_of(job_rows)
+        job_id = submit(lb, rows)
+        runner = midway_runner(db, job_id, job_rows)
+        owner = next(s for s in servers if int(runner.rsplit(":", 1)[1]) in s.pids())
+        other = next(s for s in servers if s is not owner)
+        old, at_term = owner.url, job_row(db, job_id)
+        t_term = time.time()
+        owner.proc.send_signal(signal.SIGTERM)  # as Kubernetes signals a container's first process
+        until("the balancer dropped the draining server", lambda: lb.idle(old))
+        drained = recording(old)  # still serving, and nothing reaches it any more: its samples are all taken
+        code = owner.proc.wait(timeout=WAIT)
+        t_exit = time.time()
+        owner.start()  # a new pod: a new address, in the rotation once ready
+        names[owner.url] = names[old] + "'"
+        lb.replace(old, owner.url)
+        t_ready = None
+        if rejoin:
+            owner.ready()
+            t_ready = time.time()
+        time.sleep(tail)
+        stop_load(load, WAIT)
+        t_end = time.time()
+    finally:
+        if load.poll() is None:
+            load.kill()
+    status = done(other, job_id)
+    t_done = time.time()
+    same_as_explain(other, job_id, rows, limit=max(job_rows // 2, 1))
+    at_end = job_row(db, job_id)
+    live = [s for s in servers if s is other or lb.forwarded.get(s.url, 0) > 0]
+
+    def settled() -> dict[str, dict[str, float]] | None:  # every sample written or dropped
+        got = {names[s.url]: recording(s.url) for s in live}
+        return got if all(c["sampled"] == c["written"] + c["dropped"] for c in got.values()) else None
+
+    counters = {names[old]: drained, **until("every sample written or dropped", settled)}
+    stored, distinct = recorded_rows(db)
+    elapsed = json.loads((out / "load" / "requests.meta.json").read_text())["elapsed_s"]
+    return {
+        "load": {
+            "lead_s": lead,
+            "tail_s": tail,
+            "rate": rate,
+            "users": users,
+            "elapsed_s": round(elapsed, 2),
+            "loadavg_before": loadavg,
+            "loadavg_after": [round(x, 2) for x in os.getloadavg()],
+        },
+        "timeline_s": {  # seconds after the load's first request
+            k: None if t is None else round(t - t_load, 2)
+            for k, t in (
+                ("sigterm", t_term),
+                ("exit", t_exit),
+                ("ready", t_ready),
+                ("load_end", t_end),
+                ("job_done", t_done),
+                ("checked", time.time()),
+            )
+        },
+        "job": {
+            "rows": job_rows,
+            "status": status["status"],
+            "rows_done": status["rows_done"],
+            "rows_done_at_sigterm": None if at_term is None else at_term[0],
+            "taken_over": None not in (at_term, at_end) and at_term[1] != at_end[1],  # type: ignore[index]
+            "every_row_once_as_explain": True,  # same_as_explain raised otherwise
+        },
+        "restart": {
+            "server": names[old],
+            "exit_code": code,
+            "left_balancer_s": round((lb.left_at(old) or t_term) - t_term, 2),
+            "stop_s": round(t_exit - t_term, 2),
+            "ready_again_s": None if t_ready is None else round(t_ready - t_term, 2),
+        },
+        "balancer": {
+            "forwarded": {names[b]: n for b, n in lb.forwarded.items()},
+            "failed_502": sum(lb.failed.values()),
+            "no_backend_503": lb.no_backend,
+        },
+        "sync_routes": sync_counts(out / "load", t_term, t_exit),
+        "recording": {
+            "counters": counters,
+            "sampled": sum(c["sampled"] for c in counters.values()),
+            "dropped": sum(c["dropped"] for c in counters.values()),
+            "stored": stored,
+            "distinct_request_ids": distinct,
+            "written_per_s": round(stored / elapsed, 2),
+        },
+    }
+
+
+def verdict(report: dict[str, Any]) -> list[str]:
+    """What went wrong, if anything: failed requests, a lost job, samples lost or dropped."""
+    bad = []
+    if report["job"]["status"] != "done" or report["job"]["rows_done"] != report["job"]["rows"]:
+        bad.append("the job did not finish with every row")
+    if sum(report["sync_routes"]["failed"].values()) or report["balancer"]["failed_502"]:
+        bad.append("failed requests through the balancer")
+    rec = report["recording"]
+    if rec["dropped"] or not rec["sampled"] == rec["stored"] == rec["distinct_request_ids"]:
+        bad.append("sampled answers not all written exactly once")
+    return bad
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default="shapserve-demo")
-    ap.add_argument("--duration", type=float, default=90.0, help="seconds of load")
-    ap.add_argument("--rate", type=float, default=3.0, help="offered req/s against each server")
+    ap.add_argument("--lead", type=float, default=30.0, help="seconds of load before the job")
+    ap.add_argument(
+        "--tail", type=float, default=30.0, help="seconds of load after the restarted server is ready"
+    )
+    ap.add_argument("--rate", type=float, default=4.0, help="offered req/s through the balancer")
+    ap.add_argument("--users", type=int, default=4)
     ap.add_argument("--job-rows", type=int, default=1500)
     ap.add_argument("--sample-rate", type=float, default=0.1)
+    ap.add_argument("--drain", type=float, default=8.0, help="SHAPSERVE_DRAIN_SECONDS of the servers")
     ap.add_argument("--db", help="SQLAlchemy URL of an empty PostgreSQL database (default: a throw-away one)")
     ap.add_argument("--out", type=Path)
     args = ap.parse_args(argv)
     out = args.out or ROOT / "loadtests" / "out" / f"{datetime.now():%Y%m%d-%H%M%S}-rolling-restart"
     out.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("BENTOML_HOME", str(ROOT / ".bentoml"))
 
-    pg = None
-    db = args.db
-    if db is None:
-        from pg_server import PostgresServer
-
-        pg = PostgresServer().start()
-        db = pg.new_database()
-    env = {
-        **os.environ,
-        "BENTOML_HOME": os.environ.get("BENTOML_HOME", str(ROOT / ".bentoml")),
-        "BENTOML_DO_NOT_TRACK": "true",
-        "SHAPSERVE_WORKERS": "1",
-        "SHAPSERVE_STORE_URL": db,
-        "SHAPSERVE_STORE_RECORD_SAMPLE_RATE": str(args.sample_rate),
-        "SHAPSERVE_JOB_SLICE_ROWS": "25",
-        "SHAPSERVE_JOB_LEASE": "10",
-    }
-    servers = [Server(n, args.model, env, out) for n in ("a", "b")]
-    loads: list[subprocess.Popen[bytes]] = []
-    report: dict[str, Any] = {"duration_s": args.duration, "rate_per_server": args.rate}
+    pg = None if args.db else PostgresServer().start()
+    db = args.db or pg.new_database()  # type: ignore[union-attr]
+    env = settings(db, args.job_rows, args.sample_rate, args.drain)
+    servers: list[Server] = []
+    lb = None
     try:
-        for s in servers:
-            s.start()
-        for s in servers:
-            wait_ready(s.url, 300)
-        sample = json.loads((ROOT / "examples" / "breast_cancer_request.json").read_text())["instances"]
-        rows = [
-            [v + (i // len(sample)) * 1e-3 for v in sample[i % len(sample)]] for i in range(args.job_rows)
-        ]
-        r = httpx.post(servers[0].url + "/explain_jobs", json={"instances": rows, "top_k": 3}, timeout=300)
-        assert r.status_code == 202, r.text
-        job_id = r.json()["id"]
-        for s in servers:
-            cmd = [sys.executable, str(HERE / "run_load.py"), "--host", s.url, "--scenario", "mix"]
-            cmd += ["--users", "4", "--rate", str(args.rate), "--duration", f"{args.duration:g}s"]
-            cmd += ["--out", str(out / f"load-{s.name}")]
-            loads.append(
-                subprocess.Popen(cmd, stdout=(out / f"load-{s.name}.log").open("w"), stderr=subprocess.STDOUT)
-            )
-        time.sleep(args.duration / 3)
-        restarting, rows_done_at_term = running(db, job_id, servers)  # mid-way: a slice committed
-        t_term = time.time()
-        code = restarting.stop()
-        t_exit = time.time()
-        restarting.start()
-        wait_ready(restarting.url, 300)
-        t_ready = time.time()
-        for p in loads:
-            p.wait(timeout=args.duration + 300)
-        status, n_result = job_rows(servers[1].url, job_id)
-        window = (t_term, t_ready)
-        counts: dict[str, dict[str, int]] = {}
-        for s in servers:
-            c = counts.setdefault(
-                s.name, {"requests": 0, "bad_draining": 0, "bad_down": 0, "bad_outside_drain": 0}
-            )
-            for t, name, st, _err in requests_of(out / f"load-{s.name}"):
-                if not name.startswith(SYNC):
-                    continue
-                c["requests"] += 1
-                if st == 0 or st >= 500:
-                    inside = s is restarting and window[0] <= t <= window[1]
-                    where = "bad_draining" if t < t_exit else "bad_down"  # SIGTERM..exit, exit..ready
-                    c[where if inside else "bad_outside_drain"] += 1
-        import psycopg
-
-        with psycopg.connect(plain(db)) as c:
-            recorded = c.execute("SELECT count(*) FROM explanations WHERE source = 'recorded'").fetchone()[0]
-        report.update(
-            job={
-                "rows": args.job_rows,
-                "status": status["status"],
-                "rows_done": status.get("rows_done"),
-                "result_rows": n_result,
-                "rows_done_at_sigterm": rows_done_at_term,
-                "lost": 0 if status["status"] == "done" and n_result == args.job_rows else 1,
-            },
-            restart={
-                "server": restarting.name,
-                "exit_code": code,
-                "stop_s": round(t_exit - t_term, 2),
-                "drain_window_s": round(t_ready - t_term, 2),
-            },
-            sync_routes=counts,
-            recording={
-                "sample_rate": args.sample_rate,
-                "recorded": int(recorded),
-                "recorded_per_s": round(recorded / args.duration, 2),
-                "metrics": {s.name: metrics_about_recording(s.url) or "none exported" for s in servers},
-            },
+        for name in ("a", "b"):
+            (out / f"server-{name}").mkdir(exist_ok=True)
+            servers.append(Server(args.model, db, out / f"server-{name}", env))
+        lb = Balancer([s.ready().url for s in servers]).start()
+        report = restart_under_load(
+            servers,
+            lb,
+            db,
+            out,
+            job_rows=args.job_rows,
+            rate=args.rate,
+            users=args.users,
+            lead=args.lead,
+            tail=args.tail,
+            rejoin=True,
         )
     finally:
-        for p in loads:
-            if p.poll() is None:
-                p.kill()
+        if lb is not None:
+            lb.stop()
         for s in servers:
-            if s.proc is not None and s.proc.poll() is None:
-                s.stop()
+            s.stop()
         if pg is not None:
             pg.stop()
+    bad = verdict(report)
     (out / "report.json").write_text(json.dumps(report, indent=2))
-    bad = sum(c["bad_outside_drain"] for c in report["sync_routes"].values()) + report["job"]["lost"]
     lines = [
-        f"# rolling restart under load ({args.duration:g} s, {args.rate:g} req/s per server)",
-        f"- job: {report['job']}",
-        f"- restart: {report['restart']}",
-        *(f"- sync routes on {k}: {v}" for k, v in report["sync_routes"].items()),
-        f"- recording: {report['recording']}",
-        f"- verdict: {'OK' if not bad else 'FAILED'}",
+        f"# rolling restart under load ({args.rate:g} req/s through the balancer)",
+        *(f"- {k}: {v}" for k, v in report.items()),
+        f"- verdict: {'; '.join(bad) if bad else 'OK'}",
     ]
     (out / "report.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

@@ -66,10 +66,17 @@ def contributions(ranks: IntArray, chain: FloatArray, at_rows: FloatArray, at_x:
 
 
 def row_estimates(per_permutation: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """Each row's estimate (mean of its permutations) and that mean's sampling variance from the
-    antithetic halves: (R, P, K, M) -> ((R, K, M), (R, K, M))."""
+    """Each row's estimate (mean of its permutations) and that mean's sampling variance:
+    (R, P, K, M) -> ((R, K, M), (R, K, M)).
+
+    With two antithetic pairs or more per row, the variance of the pair means (unbiased).  With one pair,
+    only the half-difference ``((a - b) / 2)^2`` is there: it estimates ``sigma^2 (1 - rho) / 2`` where the
+    pair mean's variance is ``sigma^2 (1 + rho) / 2``, so it overstates it by ``(1 - rho) / (1 + rho)``
+    wherever the antithetic halves are negatively correlated (rho < 0, what they are drawn for)."""
     r, p, k, m = per_permutation.shape
     pairs = per_permutation.reshape(r, p // 2, 2, k, m)
-    half = (pairs[:, :, 0] - pairs[:, :, 1]) / 2.0  # (R, pairs, K, M)
     n_pairs = p // 2
+    if n_pairs >= 2:
+        return per_permutation.mean(axis=1), np.var(pairs.mean(axis=2), axis=1, ddof=1) / n_pairs
+    half = (pairs[:, :, 0] - pairs[:, :, 1]) / 2.0  # (R, pairs, K, M)
     return per_permutation.mean(axis=1), np.mean(half**2, axis=1) / n_pairs

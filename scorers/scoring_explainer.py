@@ -274,13 +274,14 @@ class ScoringExplainer:
     ) -> Explanation:
         """Values with their error estimate (scorers.errorbars), refined towards ``max_error`` if given."""
         deadline = time.perf_counter() + seconds
-        rel = errorbars.background_rel_error(self.manifest.fidelity)
-        values, outputs, se = self._shap_values(x, cancel, with_se=True)
+        rel = errorbars.background_rel_error(self.manifest.fidelity, self.scorer.name)
+        population = self.manifest.background.source_rows
+        values, outputs, se = self.in_slices(errorbars.with_se(self.scorer, population), x, cancel)
         if max_error is None:
             return self._explanation(
                 values, outputs, self.features, error_estimate=errorbars.combine(values, se, rel)
             )
-        done = errorbars.refine(self.scorer, x, values, outputs, se, rel, max_error, deadline)
+        done = errorbars.refine(self.scorer, x, values, outputs, se, rel, max_error, deadline, population)
         return self._explanation(
             done.values,
             done.outputs,
@@ -290,10 +291,9 @@ class ScoringExplainer:
             coalitions=done.coalitions,
         )
 
-    def _shap_values(self, x: np.ndarray, cancel: Callable[[], bool] | None, with_se: bool = False) -> Any:
-        """(values, outputs), and the values' sampling standard errors when ``with_se``."""
-        compute = self.scorer.shap_values_with_se if with_se else self.scorer.shap_values
-        return self.in_slices(compute, x, cancel)
+    def _shap_values(self, x: np.ndarray, cancel: Callable[[], bool] | None) -> Any:
+        """(values, outputs)."""
+        return self.in_slices(self.scorer.shap_values, x, cancel)
 
     def in_slices(
         self,

@@ -33,33 +33,27 @@ class PredictRequest(Body):
     instances: Annotated[list[Row] | None, SkipValidation, Field(description=_ROWS)] = None
 
 
+# /explain's options, shared by every route that takes them (/explain, KServe V1 :explain)
+TOP_K = Field(
+    description="Also return the top-k features by |value| for each row's predicted class (1..M).",
+    json_schema_extra={"minimum": 1},
+)
+ERROR_ESTIMATE = Field(
+    description="Also return each row's error estimate against the full-data Shapley values "
+    "(docs/api.md): per row and per value, its sampling and background parts."
+)
+MAX_ERROR = Field(
+    description="Refine each row (more coalitions) until its error estimate (per-row sigma, in "
+    "the values' units) is at most this, or SHAPSERVE_MAX_ERROR_SECONDS pass; implies "
+    "error_estimate and adds `refinement` (per row: met, background, time or coalitions).",
+    json_schema_extra={"exclusiveMinimum": 0},
+)
+
+
 class ExplainRequest(PredictRequest):
-    top_k: Annotated[
-        int | None,
-        SkipValidation,
-        Field(
-            description="Also return the top-k features by |value| for each row's predicted class (1..M).",
-            json_schema_extra={"minimum": 1},
-        ),
-    ] = None
-    error_estimate: Annotated[
-        bool | None,
-        SkipValidation,
-        Field(
-            description="Also return each row's error estimate against the full-data Shapley values "
-            "(docs/api.md): per row and per value, its sampling and background parts."
-        ),
-    ] = None
-    max_error: Annotated[
-        float | None,
-        SkipValidation,
-        Field(
-            description="Refine each row (more coalitions) until its error estimate (per-row sigma, in "
-            "the values' units) is at most this, or SHAPSERVE_MAX_ERROR_SECONDS pass; implies "
-            "error_estimate and adds `refinement` (per row: met, background, time or coalitions).",
-            json_schema_extra={"exclusiveMinimum": 0},
-        ),
-    ] = None
+    top_k: Annotated[int | None, SkipValidation, TOP_K] = None
+    error_estimate: Annotated[bool | None, SkipValidation, ERROR_ESTIMATE] = None
+    max_error: Annotated[float | None, SkipValidation, MAX_ERROR] = None
 
 
 class PredictResponse(BaseModel):

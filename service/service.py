@@ -15,6 +15,7 @@ from scorers.allocator import keep_freed_memory
 from scorers.threads import loaded_with_threads
 from service.app import attach, build_app
 from service.core import ScoringService
+from service.drain import Drain
 from service.middleware import RequestGuard
 from service.preflight import refuse_unservable
 from service.routes import ROUTES
@@ -25,6 +26,7 @@ MODEL_TAG = str(getattr(bentoml.use_arguments(), "model", None) or settings.mode
 # a model needing a package this environment lacks stops the server here, before any worker starts
 refuse_unservable(Path(bentoml.models.BentoModel(MODEL_TAG).stored.path_of("artifact")), MODEL_TAG)
 app = build_app(ROUTES, settings)
+drain = Drain(settings.drain_seconds)
 
 
 @bentoml.asgi_app(app, path="/")
@@ -50,6 +52,7 @@ class Shapserve:
             ),
         )
         attach(app, self.core)
+        drain.install()  # after uvicorn's handler: SIGTERM turns /readyz 503 first (service/drain.py)
         self.core.start_shared_jobs()
         from service.dashboard import assets
 
@@ -60,7 +63,7 @@ class Shapserve:
             preload(self.core)  # the dashboard's data, in the background
 
     def __is_ready__(self) -> bool:
-        return self.core.ready
+        return self.core.ready and not drain.draining.is_set()
 
     @bentoml.on_shutdown
     def _shutdown(self) -> None:

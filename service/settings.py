@@ -36,6 +36,13 @@ class Settings(BaseSettings):
     request_timeout: float = Field(
         30.0, gt=0, description="Time budget of one request in seconds (504 with our error shape beyond)."
     )
+    drain_seconds: float = Field(
+        0.0,
+        ge=0,
+        description="Seconds a worker keeps serving after SIGTERM with /readyz already 503, so that a "
+        "balancer polling readiness drops it before it stops accepting (service/drain.py); then the "
+        "in-flight requests finish within request_timeout. 0: stop accepting at once.",
+    )
     # -- fair admission and explain jobs (docs/api.md "POST /explain_jobs", docs/reliability.md) -------
     max_inflight_rows: int = Field(
         1000,

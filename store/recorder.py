@@ -58,9 +58,11 @@ def record(
 
 
 def encode(answer: dict[str, Any], inputs: npt.NDArray[Any] | None = None) -> Record:
-    """The store's record of an ``/explain`` answer (its ``ranked`` lists are not kept), with its rows
+    """The store's record of an ``/explain`` answer, its ``error_estimate`` with it (its ``ranked`` lists
+    and ``max_error``'s per-request ``refinement`` are not kept), with its rows
     coded by the monitoring baseline as the array ``inputs`` when given."""
-    rec = codec.from_json({k: v for k, v in answer.items() if k != "ranked"}, prefix="answer")
+    kept = {k: v for k, v in answer.items() if k not in ("ranked", "refinement")}
+    rec = codec.from_json(kept, prefix="answer")
     return rec if inputs is None else replace(rec, arrays={**rec.arrays, INPUTS: inputs})
 
 

@@ -24,6 +24,7 @@ GLOBAL_KINDS = ("shap", "pfi", "mimic")
 KINDS = (LOCAL, *GLOBAL_KINDS)
 EXTRA = "extra."
 INPUTS = "inputs"
+ERROR_VALUES = "error_values"  # a local explanation's per-value error estimate (row, class, feature)
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,7 @@ def _take_features(name: str, a: npt.NDArray[Any], cols: npt.NDArray[np.int64], 
     if local:
         if name == INPUTS:
             return a[:, cols]
-        return a[:, :, cols] if name == "values" else a
+        return a[:, :, cols] if name in ("values", ERROR_VALUES) else a  # the per-row error stays the row's
     if name == "per_class" or name.startswith(EXTRA) or name == "importance":
         return a[..., cols]
     return a

@@ -66,6 +66,21 @@ class _Payload(BaseModel):
     info: dict[str, JsonValue] = Field(default_factory=dict)
 
 
+Sigma = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0)]
+
+
+class ErrorEstimate(BaseModel):
+    """``/explain``'s ``error_estimate`` (scorers.errorbars): per row its sigma and the two parts, and
+    per value its sigma, shaped like ``local_importance_values`` (checked by ``store.codec``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rows: list[Sigma]
+    sampling: list[Sigma]
+    background: list[Sigma]
+    values: list[Any]
+
+
 class LocalClassifier(_Payload):
     """``/explain`` of a classifier: K = len(classes) outputs per row."""
 
@@ -78,6 +93,7 @@ class LocalClassifier(_Payload):
     probabilities: list[list[Finite]] | None = None
     true_ys: list[Label] | None = None
     ranked: list[Any] | None = None  # derived from the values; accepted and recomputed on download
+    error_estimate: ErrorEstimate | None = None
 
 
 class LocalRegressor(_Payload):
@@ -91,6 +107,7 @@ class LocalRegressor(_Payload):
     predictions: list[Finite] | None = None
     true_ys: list[Finite] | None = None
     ranked: list[Any] | None = None
+    error_estimate: ErrorEstimate | None = None
 
 
 class Global(_Payload):

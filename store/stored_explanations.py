@@ -192,6 +192,12 @@ class StoredLocalExplanation(StoredExplanation):
         a = self.record.arrays.get("true_ys")
         return None if a is None else codec.decode_labels(a, self.record.classes)
 
+    @property
+    def error_estimate(self) -> dict[str, Any] | None:
+        """The error estimate stored with the explanation (``/explain``'s ``error_estimate`` shape), or
+        None when it was computed without one."""
+        return codec.local_to_json(self.record).get("error_estimate")
+
     def _local_order(self) -> npt.NDArray[np.int64]:
         return np.argsort(-np.abs(self.values), axis=2, kind="stable")
 

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from .estimate import ErrorEstimate, combine
-from .sampling import FloatArray
+from .sampling import FloatArray, with_se
 
 GROWTH_CAP = 64  # at most this many times the served design's coalitions
 MET, FLOOR, TIME, COALITIONS = "met", "background", "time", "coalitions"
@@ -56,9 +56,11 @@ def refine(
     rel: float,
     target: float,
     deadline: float,
+    population: int | None = None,
 ) -> Refined:
     """Refine rows ``x`` (encoded) explained as ``values`` with sampling errors ``se`` towards ``target``
-    (per-row sigma, in the values' units) until ``deadline`` (a ``time.perf_counter()`` instant)."""
+    (per-row sigma, in the values' units) until ``deadline`` (a ``time.perf_counter()`` instant);
+    ``population``: the training rows the background was sampled from (``sampling.with_se``)."""
     values, se = values.copy(), se.copy()
     est = combine(values, se, rel)
     n = len(x)
@@ -81,7 +83,7 @@ def refine(
                 status[i] = TIME
                 break
             c = min(2 * c, most)
-            v, _, s = _larger(scorer, c).shap_values_with_se(x[i : i + 1])
+            v, _, s = with_se(_larger(scorer, c), population)(x[i : i + 1])
             values[i], se[i], coal[i] = v[0], s[0], c
             row = combine(values[i : i + 1], se[i : i + 1], rel)
             if row.rows[0] <= target:

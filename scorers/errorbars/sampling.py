@@ -11,10 +11,24 @@ which makes the figure conservative where the design enumerates.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 
 FloatArray = npt.NDArray[np.float64]
+# kinds whose standard error counts their background sample (the rows drawn from the training rows)
+SAMPLES_ITS_BACKGROUND = ("permutation",)
+
+
+def with_se(scorer: Any, population: int | None) -> Callable[[np.ndarray], tuple[FloatArray, ...]]:
+    """The scorer's ``(values, outputs, se)`` function; a kind in ``SAMPLES_ITS_BACKGROUND`` is told
+    ``population``, the training rows its background was sampled from."""
+    if scorer.name in SAMPLES_ITS_BACKGROUND:
+        return functools.partial(scorer.shap_values_with_se, population=population)
+    return scorer.shap_values_with_se  # type: ignore[no-any-return]
 
 
 def pair_ids(masks: npt.NDArray[np.bool_]) -> npt.NDArray[np.int64]:

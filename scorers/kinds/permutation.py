@@ -89,14 +89,27 @@ class PermutationScorer(DesignScorer):
         est, var = row_estimates(contributions(self.ranks_, chain, self.at_rows_, fx[0]))
         return est, var, fx
 
-    def shap_values_with_se(self, x: np.ndarray) -> tuple[FloatArray, FloatArray, FloatArray]:
+    def shap_values_with_se(
+        self, x: np.ndarray, population: int | None = None
+    ) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """Values and their standard errors against the full data: the permutations' variance, plus,
+        when the background is a sample of a ``population`` of more rows (the training rows), the
+        sample's own (between-row variance with the finite-population correction; scorers.errorbars)."""
         if len(x) > 1:
-            parts = [self.shap_values_with_se(np.ascontiguousarray(x[i : i + 1])) for i in range(len(x))]
+            parts = [
+                self.shap_values_with_se(np.ascontiguousarray(x[i : i + 1]), population)
+                for i in range(len(x))
+            ]
             return tuple(np.concatenate([p[j] for p in parts]) for j in range(3))  # type: ignore[return-value]
         w = self._check_fitted().game.weights
         est, var, fx = self._per_row(x)
         phi = np.einsum("b,bkm->km", w, est)[None]
-        return phi, fx, np.sqrt(np.einsum("b,bkm->km", w**2, var))[None]
+        within = np.einsum("b,bkm->km", w**2, var)
+        nb = len(w)
+        if population is not None and 1 < nb < population:
+            between = nb / (nb - 1) * np.einsum("b,bkm->km", w**2, (est - phi) ** 2)
+            within = within + (1 - nb / population) * np.maximum(between - within, 0.0)
+        return phi, fx, np.sqrt(within)[None]
 
     def shap_values(self, x: np.ndarray) -> tuple[FloatArray, FloatArray]:
         phi, fx, _ = self.shap_values_with_se(x)

@@ -534,15 +534,17 @@ def row(core: ScoringService, body: RowBody) -> dict[str, Any]:
     if ds.has_rows:
         record = ds.take([r])
         out["instance"] = {name: _cell(v) for name, v in record.iloc[0].items()}
-        exp = core.explainer.explain_frame(record)
+        exp = core.explainer.explain_frame(record, error_estimate=True)
         values, base, outputs = exp.values[0], exp.base_values, exp.outputs[0]
         computed, scorer = "live", exp.scorer
+        est = exp.error_estimate
+        error = {"row": float(est.rows[0]), "values": est.values[0].tolist()}
     else:
         assert ds.stored is not None and ds.shap.values is not None
         out["instance"] = None
         values = ds.shap.values[r]
         base, outputs = ds.stored["base_values"], ds.stored["outputs"][r]
-        computed, scorer = "stored", None
+        computed, scorer, error = "stored", None, None
     out["explanation"] = {
         "features": ds.features,
         "values": values.tolist(),
@@ -553,6 +555,7 @@ def row(core: ScoringService, body: RowBody) -> dict[str, Any]:
         "fidelity": ds.fidelity,
         "scorer": scorer,
         "computed": computed,
+        "error": error,  # live: the row's error estimate (scorers.errorbars): per row, per (class, feature)
     }
     return out
 

@@ -3,6 +3,7 @@
 In: ``application/json`` (``{"instances": rows}``, a list of rows, or any ``DataFrame.to_json()``
 orient, as ``/score`` reads them) or ``text/csv`` (one row per line in feature order, no header;
 a first line equal to the feature names is read as a header and skipped).
+``{"instances": rows}`` may carry ``/explain``'s ``error_estimate`` and ``max_error`` beside the rows.
 Out, by ``Accept`` (``*/*`` or none: JSON): ``application/json`` is ``/explain``'s answer;
 ``text/csv`` is one line per row: the prediction, then each class's probability (classifiers).
 With ``X-Amzn-SageMaker-Enable-Explanations`` (``InvokeEndpoint``'s ``EnableExplanations``), the answer
@@ -31,6 +32,7 @@ JSON = "application/json"
 CSV = "text/csv"
 ANSWERS = (JSON, CSV)
 EXPLANATIONS_HEADER = "x-amzn-sagemaker-enable-explanations"
+EXPLAIN_OPTIONS = ("error_estimate", "max_error")  # /explain's, beside "instances" in a JSON object
 
 
 @dataclass(frozen=True)
@@ -42,16 +44,19 @@ class Invocation:
     accept: str
     clarify: bool | None  # None: no EnableExplanations; True/False: Clarify's shape, explained or not
 
-    def rows(self, features: list[str]) -> list[Any]:
+    def rows(self, features: list[str]) -> tuple[list[Any], dict[str, Any]]:
+        """The rows, and ``/explain``'s options sent beside ``instances`` in a JSON object
+        (``error_estimate``, ``max_error``: checked by ``ScoringService.explain``)."""
         if self.content_type == CSV:
-            return csv_rows(self.raw, features)
+            return csv_rows(self.raw, features), {}
         try:
             body = json.loads(self.raw)
         except (UnicodeDecodeError, ValueError) as exc:
             raise InvalidJsonError(f"the body is not JSON: {exc}", field="body") from None
-        if isinstance(body, dict) and set(body) == {"instances"}:
-            return body["instances"]  # checked by ScoringService like /explain's instances
-        return pandas_json.decode(body, features)[0]
+        if isinstance(body, dict) and "instances" in body and set(body) <= {"instances", *EXPLAIN_OPTIONS}:
+            options = {k: v for k, v in body.items() if k != "instances"}
+            return body["instances"], options  # checked by ScoringService like /explain's instances
+        return pandas_json.decode(body, features)[0], {}
 
 
 def parse(raw: bytes, headers: Mapping[str, str]) -> Invocation:

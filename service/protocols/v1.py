@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field, SkipValidation
 
 from scorers.errors import InputError
 
-from ..schemas import Body, Row
+from ..schemas import ERROR_ESTIMATE, MAX_ERROR, TOP_K, Body, Row
 
 _ROWS = "Rows, as /predict takes them: objects keyed by raw feature name, or arrays in feature order."
 
@@ -27,14 +27,12 @@ class V1PredictRequest(Body):
 
 
 class V1ExplainRequest(V1PredictRequest):
-    top_k: Annotated[
-        int | None,
-        SkipValidation,
-        Field(
-            description="Also return the top-k features by |value| for each row's predicted class (1..M).",
-            json_schema_extra={"minimum": 1},
-        ),
-    ] = None
+    """``/explain``'s options beside the rows: ``top_k``, ``error_estimate``, ``max_error`` (the same
+    fields, checked by ``ScoringService.explain``)."""
+
+    top_k: Annotated[int | None, SkipValidation, TOP_K] = None
+    error_estimate: Annotated[bool | None, SkipValidation, ERROR_ESTIMATE] = None
+    max_error: Annotated[float | None, SkipValidation, MAX_ERROR] = None
 
 
 class V1ModelReady(BaseModel):

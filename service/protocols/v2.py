@@ -19,7 +19,10 @@ Outputs (all of them unless ``outputs`` names some): ``predictions`` ``[N]``, an
 ``"explain": true``, or when ``outputs`` names one of them, also ``local_importance_values``
 ``[N, K, M]`` FP64 (``[N, M]`` for regressors), ``expected_values`` ``[K]`` (``[1]``),
 ``explained_outputs`` ``[N, K]`` (``[N]``) and ``features`` ``[M]`` BYTES; the response parameter
-``output_space`` names the space they are additive in.
+``output_space`` names the space they are additive in.  With the request parameter
+``"error_estimate": true``, or when ``outputs`` names one of them, also each row's error estimate
+(``/explain``'s ``error_estimate``): ``error_estimate`` ``[N]`` FP64 (the per-row sigma) and
+``error_estimate_values`` shaped like ``local_importance_values`` (the per-value sigma).
 """
 
 from __future__ import annotations
@@ -41,6 +44,8 @@ if TYPE_CHECKING:
 EXPLAIN = "explain"  # the request parameter that asks for the explanation tensors
 PREDICTION_OUTPUTS = ("predictions", "probabilities", "classes")
 EXPLANATION_OUTPUTS = ("local_importance_values", "expected_values", "explained_outputs", "features")
+ERROR_ESTIMATE = "error_estimate"  # the request parameter that asks for the error estimate tensors
+ERROR_OUTPUTS = ("error_estimate", "error_estimate_values")
 _CLASSIFIER_ONLY = {"probabilities", "classes"}
 
 _NUMERIC = {
@@ -301,20 +306,22 @@ class Plan:
     outputs: tuple[str, ...]  # the names to answer, in order
     explain: bool
     binary: frozenset[str] = frozenset()  # the outputs to send as binary tensor data
+    error_estimate: bool = False  # the explanation with each row's error estimate
 
 
 def plan(request: InferenceRequest, classifier: bool) -> Plan:
-    """Which outputs to answer and whether they need the explanation; unknown names are refused."""
+    """Which outputs to answer and whether they need the explanation (and its error estimate); unknown
+    names are refused."""
     params = request.parameters or {}
-    asked = params.get(EXPLAIN, False)
-    if not isinstance(asked, bool):
-        raise InputError(f"expected true or false, got {asked!r}", field=f"parameters.{EXPLAIN}")
+    asked = bool(_flag(params, EXPLAIN, "parameters"))
+    errors = bool(_flag(params, ERROR_ESTIMATE, "parameters"))
     available = [n for n in PREDICTION_OUTPUTS if classifier or n not in _CLASSIFIER_ONLY]
-    available += EXPLANATION_OUTPUTS
+    available += EXPLANATION_OUTPUTS + ERROR_OUTPUTS
     every = _flag(params, "binary_data_output", "parameters")
     if request.outputs is None:
-        names = tuple(n for n in available if asked or n not in EXPLANATION_OUTPUTS)
-        return Plan(names, asked, frozenset(names) if every else frozenset())
+        wanted = (EXPLANATION_OUTPUTS if asked or errors else ()) + (ERROR_OUTPUTS if errors else ())
+        names = tuple(n for n in available if n in PREDICTION_OUTPUTS or n in wanted)
+        return Plan(names, asked or errors, frozenset(names) if every else frozenset(), errors)
     names = tuple(o.name for o in request.outputs)
     binary = set()
     for i, output in enumerate(request.outputs):
@@ -325,7 +332,9 @@ def plan(request: InferenceRequest, classifier: bool) -> Plan:
         own = _flag(output.parameters or {}, "binary_data", f"outputs.{i}.parameters")
         if own or (own is None and every):
             binary.add(output.name)
-    return Plan(names, asked or any(n in EXPLANATION_OUTPUTS for n in names), frozenset(binary))
+    errors = errors or any(n in ERROR_OUTPUTS for n in names)
+    explain = asked or errors or any(n in EXPLANATION_OUTPUTS for n in names)
+    return Plan(names, explain, frozenset(binary), errors)
 
 
 def _flag(params: Mapping[str, Any], key: str, where: str) -> bool | None:
@@ -341,7 +350,7 @@ def response(
     """The inference response of ``ScoringService.predict`` or ``.explain``'s answer, and the raw
     buffers of the outputs sent as binary tensor data (their JSON has ``binary_data_size``, no ``data``),
     to be sent after the JSON in output order."""
-    outputs = [_tensor(n, answer[n]) for n in chosen.outputs]
+    outputs = [_tensor(n, _output(answer, n)) for n in chosen.outputs]
     buffers = []
     for tensor in outputs:
         if tensor["name"] in chosen.binary:
@@ -357,6 +366,14 @@ def response(
     if chosen.explain:
         out["parameters"] = {"output_space": answer["output_space"]}
     return out, buffers
+
+
+def _output(answer: Mapping[str, Any], name: str) -> Any:
+    if name == "error_estimate":
+        return answer["error_estimate"]["rows"]
+    if name == "error_estimate_values":
+        return answer["error_estimate"]["values"]
+    return answer[name]
 
 
 def _to_bytes(data: list[Any], datatype: str) -> bytes:
@@ -404,6 +421,8 @@ def metadata(core: ScoringService) -> dict[str, Any]:
         {"name": "expected_values", "datatype": "FP64", "shape": [len(classes) if classes else 1]},
         {"name": "explained_outputs", "datatype": "FP64", "shape": per_row},
         {"name": "features", "datatype": "BYTES", "shape": [m]},
+        {"name": "error_estimate", "datatype": "FP64", "shape": [-1]},
+        {"name": "error_estimate_values", "datatype": "FP64", "shape": [*per_row, m]},
     ]
     return {
         "name": core.name,

@@ -26,7 +26,14 @@ def predict(call: Call) -> dict[str, Any]:
 
 def explain(call: Call) -> dict[str, Any]:
     check_model(call.core, call.path["name"])
-    return call.core.explain(call.body.rows(), call.body.top_k, cancel=call.cancel.is_set)
+    body = call.body
+    return call.core.explain(
+        body.rows(),
+        body.top_k,
+        cancel=call.cancel.is_set,
+        error_estimate=body.error_estimate,
+        max_error=body.max_error,
+    )
 
 
 _TAGS = ("kserve-v1",)

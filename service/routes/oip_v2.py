@@ -48,7 +48,10 @@ def infer(call: Call) -> dict[str, Any] | Response:
     request: v2.InferenceRequest = call.body
     rows = v2.rows(request, core.explainer.features)
     chosen = v2.plan(request, classifier=core.explainer.classes is not None)
-    answer = core.explain(rows, cancel=call.cancel.is_set) if chosen.explain else core.predict(rows)
+    if chosen.explain:
+        answer = core.explain(rows, cancel=call.cancel.is_set, error_estimate=chosen.error_estimate)
+    else:
+        answer = core.predict(rows)
     body, buffers = v2.response(request, chosen, answer, core.name, core.version)
     if not buffers:
         return body
@@ -89,7 +92,8 @@ def _model_routes(prefix: str) -> tuple[RouteSpec, ...]:
             prefix + "/infer",
             "POST",
             infer,
-            "V2: predictions and probabilities; with parameters.explain, the local importances",
+            "V2: predictions and probabilities; with parameters.explain, the local importances; with "
+            "parameters.error_estimate, each row's error estimate too",
             body=v2.InferenceRequest,
             response=v2.InferenceResponse,
             scoring=True,

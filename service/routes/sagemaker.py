@@ -13,6 +13,8 @@ from typing import Any
 
 from starlette.responses import Response
 
+from scorers.errors import InputError
+
 from ..protocols import sagemaker
 from ..routing import Call, RouteSpec
 
@@ -24,14 +26,20 @@ def ping(call: Call) -> dict[str, Any]:
 def invocations(call: Call) -> Response:
     request: sagemaker.Invocation = call.body
     core = call.core
-    rows = request.rows(core.explainer.features)
+    rows, options = request.rows(core.explainer.features)
+    if options and (request.clarify is not None or request.accept == sagemaker.CSV):
+        raise InputError(
+            "error_estimate and max_error come with the JSON answer (Accept: application/json, no "
+            "X-Amzn-SageMaker-Enable-Explanations)",
+            field=next(iter(options)),
+        )
     if request.clarify is not None:
         answer = core.explain(rows, cancel=call.cancel.is_set) if request.clarify else core.predict(rows)
         body = sagemaker.clarify(answer, request.accept, explained=request.clarify)
         return Response(json.dumps(body, allow_nan=False), media_type=sagemaker.JSON)
     if request.accept == sagemaker.CSV:
         return Response(sagemaker.predictions_csv(core.predict(rows)), media_type=sagemaker.CSV)
-    answer = core.explain(rows, cancel=call.cancel.is_set)
+    answer = core.explain(rows, cancel=call.cancel.is_set, **options)
     return Response(json.dumps(answer, allow_nan=False), media_type=sagemaker.JSON)
 
 

@@ -11,7 +11,7 @@ import numpy.typing as npt
 from scorers.errors import InputError
 
 from .. import schemas
-from ..records import LOCAL, Record
+from ..records import ERROR_VALUES, LOCAL, Record
 from .checks import (
     LABELS,
     NAMES,
@@ -36,6 +36,26 @@ JSON_FIELD = {
     "base_values": "expected_values",
     "outputs": "explained_outputs",
 }
+# an error estimate's parts (scorers.errorbars.ErrorEstimate) -> the arrays they are stored as
+ERROR_PARTS = {"rows": "error_rows", "sampling": "error_sampling", "background": "error_background"}
+
+
+def _error_arrays(est: Mapping[str, Any], n: int, k: int, m: int, field: str) -> dict[str, npt.NDArray[Any]]:
+    """An error estimate's arrays (per row parts (n,), per value sigma (n, K, M)), checked: shapes,
+    finite, not negative."""
+    out = {}
+    for part, name in (*ERROR_PARTS.items(), ("values", ERROR_VALUES)):
+        a = np.asarray(est[part], dtype=np.float64)
+        shape, what = ((n, k, m), "row, class, feature") if part == "values" else ((n,), "row")
+        check_shape(where(field, part), a, shape, what)
+        check_finite(where(field, part), a)
+        if np.any(a < 0):
+            idx = tuple(int(i) for i in np.argwhere(a < 0)[0])
+            raise InputError(
+                f"expected a standard deviation >= 0, got {a[idx]!r}", field=where(field, part, *idx)
+            )
+        out[name] = a
+    return out
 
 
 def local_record(
@@ -93,6 +113,8 @@ def local_record(
     for name in ("predictions", "true_ys"):
         if optional.get(name) is not None:
             arrays[name] = encode_labels(where(prefix, name), optional[name], classes, n)
+    if optional.get("error_estimate") is not None:
+        arrays.update(_error_arrays(optional["error_estimate"], n, k, m, where(prefix, "error_estimate")))
     return Record(
         kind=LOCAL,
         features=list(features),
@@ -145,7 +167,16 @@ def local_from_json(payload: dict[str, Any], prefix: str) -> Record:
         values = np.asarray(p.local_importance_values, dtype=np.float64)[:, None, :]
         base = np.asarray([p.expected_values], dtype=np.float64)
         outputs = np.asarray(p.explained_outputs, dtype=np.float64)[:, None]
-    optional = {k: getattr(p, k, None) for k in ("probabilities", "predictions", "true_ys")}
+    optional: dict[str, Any] = {k: getattr(p, k, None) for k in ("probabilities", "predictions", "true_ys")}
+    if p.error_estimate is not None:
+        est = p.error_estimate.model_dump()
+        dims = [(n, "one per row"), (m, "one per feature")]
+        if isinstance(p, schemas.LocalClassifier):
+            dims.insert(1, (len(p.classes), "one per class"))
+        check_grid(where(prefix, "error_estimate", "values"), est["values"], dims)
+        if not isinstance(p, schemas.LocalClassifier):
+            est["values"] = np.asarray(est["values"], dtype=np.float64)[:, None, :]
+        optional["error_estimate"] = est
     return local_record(
         values,
         base,
@@ -178,10 +209,17 @@ def local_from_engine(obj: Any, prefix: str) -> Record:
         classes=classes,
         output_space=str(obj.output_space),
         prefix=prefix,
-        optional={},
+        optional={"error_estimate": _engine_error(getattr(obj, "error_estimate", None))},
         scorer=getattr(obj, "scorer", None),
         engineered=bool(getattr(obj, "engineered", False)),
     )
+
+
+def _engine_error(est: Any) -> dict[str, Any] | None:
+    """A ``scorers.errorbars.ErrorEstimate`` as the parts ``local_record`` takes."""
+    if est is None:
+        return None
+    return {"rows": est.rows, "sampling": est.sampling, "background": est.background, "values": est.values}
 
 
 def local_to_json(r: Record) -> dict[str, Any]:
@@ -199,4 +237,8 @@ def local_to_json(r: Record) -> dict[str, Any]:
         out["probabilities"] = a["probabilities"].tolist()
     if "true_ys" in a:
         out["true_ys"] = decode_labels(a["true_ys"], r.classes)
+    if ERROR_VALUES in a:
+        est: dict[str, Any] = {part: a[name].tolist() for part, name in ERROR_PARTS.items()}
+        est["values"] = a[ERROR_VALUES].tolist() if clf else a[ERROR_VALUES][:, 0, :].tolist()
+        out["error_estimate"] = est
     return out

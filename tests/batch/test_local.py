@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,7 @@ from sklearn.linear_model import Ridge
 import scorers
 from batch import BatchInputError, explain_table_local, parts
 from batch.columns import output_columns, shap_values_of
+from batch.plan import RunConfig
 
 
 def check_output(out_dir: Path, artifact: Path, table: pd.DataFrame, features_from: int = 0) -> pd.DataFrame:
@@ -68,7 +70,8 @@ def test_seed_svc_exact_with_two_workers(tmp_path: Path, svc_artifact: Path, svc
         tmp_path / "in.parquet", tmp_path / "out.parquet", svc_artifact, rows_per_task=100, workers=2
     )
     assert result.computed_parts == 3
-    check_output(tmp_path / "out.parquet", svc_artifact, svc_table)
+    out = check_output(tmp_path / "out.parquet", svc_artifact, svc_table)
+    assert "error_estimate" not in out.columns  # only when asked
 
 
 def test_csv_input_gives_the_parquet_values(
@@ -94,6 +97,29 @@ def test_regressor_has_one_output_and_no_class_in_its_columns(
     )
     out = check_output(tmp_path / "out.parquet", artifact, x)
     assert "shap__a" in out.columns and "expected_value" in out.columns and "probability_a" not in out.columns
+
+
+def test_error_estimate_column_only_when_asked(
+    tmp_path: Path, svc_artifact: Path, svc_table: pd.DataFrame
+) -> None:
+    """``error_estimate=True`` adds a last column equal to the Python API's per-row estimate, under a
+    configuration key of its own (a run without it reuses none of its parts, and keeps its old key)."""
+    table = svc_table.iloc[:60]
+    table.to_parquet(tmp_path / "in.parquet")
+    out_dir = tmp_path / "out.parquet"
+    result = explain_table_local(
+        tmp_path / "in.parquet", out_dir, svc_artifact, rows_per_task=40, workers=1, error_estimate=True
+    )
+    assert result.computed_parts == 2
+    out = check_output(out_dir, svc_artifact, table)
+    assert out.columns[-1] == "error_estimate"
+    exp = reference(scorers.load(svc_artifact), table)
+    assert np.array_equal(out["error_estimate"].to_numpy(), exp.error_estimate.rows)
+    assert np.all(out["error_estimate"] > 0)
+    manifest = json.loads((out_dir / parts.MANIFEST).read_text())
+    assert manifest["computed_columns"][-1] == "error_estimate" and manifest["config"]["error_estimate"]
+    cfg = RunConfig("a", "b", "parquet")
+    assert replace(cfg, error_estimate=True).key != cfg.key
 
 
 def test_changed_partition_is_recomputed_and_the_rest_reused(

@@ -8,11 +8,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
+from batch_helpers import reference
 from test_cli import parse
 from test_local import check_output, mtimes
 
+import scorers
 from batch import BatchInputError, explain_table_local, parts
 from batch.cli import run
 from batch.spark import code_zip, explain_table
@@ -59,6 +62,27 @@ def test_seed_svc_on_spark_exact(
     )
     assert result.computed_parts == 3
     check_output(tmp_path / "out.parquet", svc_artifact, svc_table)
+
+
+def test_error_estimate_column_on_spark(
+    tmp_path: Path, spark: Any, svc_artifact: Path, svc_table: pd.DataFrame
+) -> None:
+    """The Spark engine writes the same ``error_estimate`` column as the in-process explainer (the local
+    engine's is checked in test_local.py)."""
+    table = svc_table.iloc[:60]
+    table.to_parquet(tmp_path / "in.parquet")
+    explain_table(
+        spark,
+        tmp_path / "in.parquet",
+        tmp_path / "out.parquet",
+        svc_artifact,
+        rows_per_task=40,
+        error_estimate=True,
+    )
+    out = check_output(tmp_path / "out.parquet", svc_artifact, table)
+    exp = reference(scorers.load(svc_artifact), table)
+    assert out.columns[-1] == "error_estimate"
+    assert np.array_equal(out["error_estimate"].to_numpy(), exp.error_estimate.rows)
 
 
 def test_csv_on_spark_resumes_a_local_run_and_ships_the_code_zip(

@@ -43,7 +43,10 @@ class Served:
     direct: str  # the server itself
 
     def predict(self, rows: list[dict[str, Any]]) -> dict[str, Any]:
-        r = httpx.post(self.direct + "/predict", json={"instances": rows}, headers=AUTH, timeout=30)
+        return self.post("/predict", {"instances": rows})
+
+    def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        r = httpx.post(self.direct + path, json=body, headers=AUTH, timeout=30)
         assert r.status_code == 200, r.text
         return dict(r.json())
 
@@ -232,8 +235,27 @@ def test_what_if_shows_what_predict_returns_for_the_edited_row(
     assert after != pytest.approx(before, abs=1e-6)
     assert float(page.locator("#whatif-additivity .additivity").get_attribute("data-error")) < 1e-9
     assert "log_odds" in page.locator("#whatif-result .explained").inner_text()
+    # the error estimate beside the explanation: the route's per-row sigma as "± 2 sigma", and per feature
+    est = served.post("/explain", {"instances": [edited], "error_estimate": True})["error_estimate"]
+    line = page.locator("#whatif-error-line")
+    assert float(line.get_attribute("data-sigma")) == est["rows"][0] > 0
+    assert "(2σ)" in line.inner_text() and line.inner_text().startswith("± ")
+    k = expected["classes"].index(expected["predictions"][0])
+    assert json.loads(line.get_attribute("data-values")) == est["values"][0][k]
+    bars = page.evaluate("document.querySelector('#whatif-plot').data[0].error_x.array")
+    assert sorted(bars) == pytest.approx(sorted(2 * v for v in est["values"][0][k]), rel=1e-12)  # 7 features
     page.click("#whatif-save")
     page.wait_for_selector("#whatif-saved")
+    # ... and in Individual importance, the saved row explained live with its estimate per feature
+    tab(page, "individual")
+    page.select_option("#ind-session", "0")
+    page.wait_for_selector("#ind-error-line")
+    settle(page, "individual")
+    assert float(page.locator("#ind-error-line").get_attribute("data-sigma")) == est["rows"][0]
+    cells = page.locator("#ind-values td.sigma").evaluate_all(
+        "els => els.map((e) => Number(e.dataset.sigma))"
+    )
+    assert cells == est["values"][0][k]
     # the saved point is a row of the session: ICE sweeps it live
     tab(page, "ice")
     page.select_option("#ice-session", "0")

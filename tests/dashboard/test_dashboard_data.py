@@ -374,6 +374,10 @@ def test_row_is_explained_like_explain(client_for: Any, loan_eval: tuple[pd.Data
     np.testing.assert_allclose(exp["values"], direct["local_importance_values"][0], atol=1e-12)
     assert exp["base_values"] == pytest.approx(direct["expected_values"])
     assert exp["additivity_error"] < 1e-9 and exp["output_space"] == direct["output_space"]
+    # the row's error estimate, as /explain's with error_estimate
+    est = c.post("/explain", json={"instances": records(x.iloc[[17]]), "error_estimate": True}).json()
+    assert exp["error"]["row"] == est["error_estimate"]["rows"][0] > 0
+    assert exp["error"]["values"] == est["error_estimate"]["values"][0]
 
 
 @pytest.mark.parametrize("feature", ["debt_ratio", "housing"])

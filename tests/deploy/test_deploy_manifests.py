@@ -223,7 +223,9 @@ def test_graceful_termination():
     spec, c = pod_spec(), container()
     sleep = int(c["lifecycle"]["preStop"]["exec"]["command"][-1])
     timeout = 60  # the service's request timeout (traffic.timeout)
-    assert spec["terminationGracePeriodSeconds"] >= sleep + timeout
+    env = {e["name"]: e.get("value") for e in c.get("env", [])}
+    drain = float(env.get("SHAPSERVE_DRAIN_SECONDS") or 0)  # served on after SIGTERM (service/drain.py)
+    assert spec["terminationGracePeriodSeconds"] >= sleep + drain + timeout
     strategy = load("deployment.yaml")["spec"]["strategy"]
     assert strategy["rollingUpdate"]["maxUnavailable"] == 0
 

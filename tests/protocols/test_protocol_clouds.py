@@ -54,6 +54,24 @@ def test_invocations_json_and_csv_equal_explain(client: Any) -> None:
     assert _post(c, "/endpoints/any-name/invocations", CSV).json() == explained  # the runtime's path
 
 
+def test_invocations_error_estimate_beside_instances(client: Any) -> None:
+    """``{"instances", "error_estimate"}`` answers /explain's answer with the error estimate; off by
+    default; refused (naming the field) where the answer has no place for it (CSV, Clarify) or when
+    it is not a boolean."""
+    c = client("loan")
+    body = {"instances": LOAN_ROWS, "error_estimate": True}
+    r = c.post("/invocations", json=body)
+    assert r.status_code == 200, r.text
+    assert r.json() == c.post("/explain", json=body).json()
+    assert len(r.json()["error_estimate"]["rows"]) == len(LOAN_ROWS)
+    assert "error_estimate" not in c.post("/invocations", json={"instances": LOAN_ROWS}).json()
+    for headers in ({"accept": "text/csv"}, {"x-amzn-sagemaker-enable-explanations": "`true`"}):
+        r = c.post("/invocations", json=body, headers=headers)
+        assert r.status_code == 400 and r.json()["field"] == "error_estimate", r.text
+    r = c.post("/invocations", json={"instances": LOAN_ROWS, "error_estimate": "yes"})
+    assert r.status_code == 400 and r.json()["field"] == "error_estimate", r.text
+
+
 def test_invocations_accept_csv_answers_predictions(client: Any) -> None:
     c = client("loan")
     predicted = c.post("/predict", json={"instances": LOAN_ROWS}).json()

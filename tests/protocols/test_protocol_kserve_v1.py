@@ -52,6 +52,27 @@ def test_v1_regressor(client: Any) -> None:
     assert "classes" not in body and len(body["local_importance_values"][0]) == 10
 
 
+def test_v1_explain_error_estimate_as_explain(client: Any) -> None:
+    """:explain takes /explain's error_estimate and max_error and answers what /explain does; off by
+    default; a wrong value is a 400 naming the field."""
+    c = client("loan")
+    name = _name(c)
+    assert "error_estimate" not in c.post(f"/v1/models/{name}:explain", json={"instances": LOAN_ROWS}).json()
+    for extra in ({"error_estimate": True}, {"max_error": 1e-3}):
+        body = {"instances": LOAN_ROWS, **extra}
+        r = c.post(f"/v1/models/{name}:explain", json=body)
+        assert r.status_code == 200, r.text
+        assert r.json() == c.post("/explain", json=body).json()
+        est = r.json()["error_estimate"]
+        assert len(est["rows"]) == 2 and all(s > 0 for s in est["rows"])
+    body = _err(
+        c.post(f"/v1/models/{name}:explain", json={"instances": LOAN_ROWS, "error_estimate": "yes"}),
+        400,
+        "invalid_input",
+    )
+    assert body["field"] == "error_estimate"
+
+
 def _err(r: Any, status: int, kind: str, *needles: str) -> dict[str, Any]:
     assert r.status_code == status, r.text
     body = r.json()

@@ -75,6 +75,8 @@ def test_model_metadata_and_readiness(client: Any) -> None:
         "expected_values": ("FP64", [k]),
         "explained_outputs": ("FP64", [-1, k]),
         "features": ("BYTES", [m]),
+        "error_estimate": ("FP64", [-1]),
+        "error_estimate_values": ("FP64", [-1, k, m]),
     }
     assert c.get(f"/v2/models/{name}/versions/{version}").json() == v2
     assert c.get(f"/v2/models/{name}/ready").json() == {"name": name, "ready": True}
@@ -160,6 +162,35 @@ def test_outputs_requested_by_name(client: Any) -> None:
     assert [o["name"] for o in body["outputs"]] == ["local_importance_values", "predictions"]
     assert same(_outputs(body)["local_importance_values"], explained["local_importance_values"])
     assert body["parameters"]["output_space"] == explained["output_space"]
+
+
+@pytest.mark.parametrize("model", ["svc", "reg"])
+def test_error_estimate_tensors_only_when_asked(client: Any, model: str) -> None:
+    """``parameters.error_estimate`` (or an output named after it) adds the per-row sigma ``[N]`` and the
+    per-value sigma shaped like the values, equal to /explain's ``error_estimate``; nothing without it."""
+    c = client(model)
+    meta = _meta(c)
+    name, m = meta["model"]["name"], len(meta["features"])
+    rows = _svc_rows() if model == "svc" else [[0.01] * m, [-0.02] * m, [0.03] * m]
+    tensor = [{"name": "x", "shape": [3, m], "datatype": "FP64", "data": rows}]
+    explained = c.post("/explain", json={"instances": rows, "error_estimate": True}).json()
+    plain = c.post(f"/v2/models/{name}/infer", json={"inputs": tensor, "parameters": {"explain": True}})
+    assert not {"error_estimate", "error_estimate_values"} & {o["name"] for o in plain.json()["outputs"]}
+    r = c.post(f"/v2/models/{name}/infer", json={"inputs": tensor, "parameters": {"error_estimate": True}})
+    assert r.status_code == 200, r.text
+    out = _outputs(r.json())
+    assert "local_importance_values" in out  # the estimate comes with the explanation it is about
+    assert out["error_estimate"].shape == (3,)
+    assert same(out["error_estimate"], explained["error_estimate"]["rows"])
+    assert out["error_estimate_values"].shape == out["local_importance_values"].shape
+    assert same(out["error_estimate_values"], explained["error_estimate"]["values"])
+    assert np.all(out["error_estimate"] > 0)  # the stated background part, at least
+    named = {"inputs": tensor, "outputs": [{"name": "error_estimate", "parameters": {"binary_data": False}}]}
+    body = c.post(f"/v2/models/{name}/infer", json=named).json()
+    assert [o["name"] for o in body["outputs"]] == ["error_estimate"]
+    assert same(_outputs(body)["error_estimate"], explained["error_estimate"]["rows"])
+    bad = c.post(f"/v2/models/{name}/infer", json={"inputs": tensor, "parameters": {"error_estimate": 1}})
+    assert bad.status_code == 400 and bad.json()["field"] == "parameters.error_estimate", bad.text
 
 
 def test_regressor_tensors(client: Any) -> None:

@@ -79,6 +79,53 @@ def test_local_classifier_http_answer_keeps_predictions_and_probabilities(client
     assert got.to_json()["local_importance_values"] == answer["local_importance_values"]
 
 
+def test_error_estimate_is_stored_with_the_explanation(client):
+    """The Python API's error estimate (an engine object) and /explain's (a regressor's JSON answer, no
+    class axis) come back exactly; an explanation computed without one comes back without one."""
+    explainer, x = iris()
+    exp = explainer.explain(x.iloc[:7])
+    eid = client.upload_model_explanation(exp)
+    got = client.download_model_explanation(eid)
+    assert got.error_estimate == exp.error_estimate.to_json()
+    assert got.to_json()["error_estimate"] == exp.error_estimate.to_json()
+    top = client.download_model_explanation(eid, top_k=1)  # trimmed features: the values' sigmas with them
+    assert np.shape(top.error_estimate["values"]) == np.shape(top.local_importance_values)
+    assert top.error_estimate["rows"] == got.error_estimate["rows"]  # the whole row's
+    plain = explainer.explain(x.iloc[:7], error_estimate=False)
+    got = client.download_model_explanation(client.upload_model_explanation(plain))
+    assert got.error_estimate is None and "error_estimate" not in got.to_json()
+    reg, xr = diabetes()
+    answer = explain_answer(reg, xr.iloc[:5])
+    est = reg.explain(xr.iloc[:5]).error_estimate.to_json()
+    est["values"] = [row[0] for row in est["values"]]  # /explain's regressor shape: [row][feature]
+    got = client.download_model_explanation(
+        client.upload_model_explanation({**answer, "error_estimate": est})
+    )
+    assert got.error_estimate == est
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        (lambda e: e["rows"].__setitem__(0, -1.0), "explanation.error_estimate.rows[0]"),
+        (lambda e: e["sampling"].pop(), "explanation.error_estimate.sampling"),
+        (lambda e: e["values"][1].pop(), "explanation.error_estimate.values[1]"),
+        (lambda e: e.__setitem__("extra", 1), "explanation.error_estimate.extra"),
+    ],
+)
+def test_a_wrong_error_estimate_is_refused_naming_the_field(client, change, field):
+    from scorers.errors import InputError
+
+    reg, xr = diabetes()
+    answer = explain_answer(reg, xr.iloc[:3])
+    est = reg.explain(xr.iloc[:3]).error_estimate.to_json()
+    est["values"] = [row[0] for row in est["values"]]
+    change(est)
+    with pytest.raises(InputError) as info:
+        client.upload_model_explanation({**answer, "error_estimate": est})
+    assert info.value.field == field, info.value
+
+
 def test_global_shap_round_trip_and_ranking(client):
     explainer, x = iris()
     glob = explainer.explain_global(x)

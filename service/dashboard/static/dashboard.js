@@ -654,13 +654,20 @@
   }
 
   // ------------------------------------------------------------------------------------ individual importance tab
-  function localBars(el, features, values, k, title, space) {
+  function localBars(el, features, values, k, title, space, sigmas) {
+    // sigmas: each value's error estimate (its standard deviation), drawn as a 2-sigma error bar
     const order = values.map((v, j) => [Math.abs(v), j]).sort((a, b) => b[0] - a[0]).map((x) => x[1]);
     const top = order.slice(0, k), rest = order.slice(k);
     const names = top.map((j) => features[j]), vals = top.map((j) => values[j]);
-    if (rest.length) { names.push(`${rest.length} other features`); vals.push(rest.reduce((a, j) => a + values[j], 0)); }
-    return plot(el, [{ type: "bar", orientation: "h", y: names.slice().reverse(), x: vals.slice().reverse(),
-      marker: { color: vals.slice().reverse().map((v) => (v >= 0 ? "#d6604d" : "#4393c3")) }, hovertemplate: "%{y}: %{x:.4g}<extra></extra>" }],
+    const bars = sigmas ? top.map((j) => 2 * sigmas[j]) : null;
+    if (rest.length) {
+      names.push(`${rest.length} other features`); vals.push(rest.reduce((a, j) => a + values[j], 0));
+      if (bars) bars.push(2 * Math.sqrt(rest.reduce((a, j) => a + sigmas[j] * sigmas[j], 0)));
+    }
+    const trace = { type: "bar", orientation: "h", y: names.slice().reverse(), x: vals.slice().reverse(),
+      marker: { color: vals.slice().reverse().map((v) => (v >= 0 ? "#d6604d" : "#4393c3")) }, hovertemplate: "%{y}: %{x:.4g}<extra></extra>" };
+    if (bars) trace.error_x = { type: "data", array: bars.slice().reverse(), visible: true, color: "#444", thickness: 1 };
+    return plot(el, [trace],
     { title: { text: title }, margin: { l: 170, r: 20, t: 36, b: 50 }, xaxis: { title: { text: `SHAP value (${space})` } }, showlegend: false });
   }
 
@@ -673,11 +680,21 @@
   }
 
   function explainAnswer(ans) {
-    // /explain's answer for one row, as the row route's explanation
+    // /explain's answer for one row (asked with error_estimate), as the row route's explanation
     const clf = Array.isArray(ans.expected_values);
+    const est = ans.error_estimate;
     return { features: ans.features, values: clf ? ans.local_importance_values[0] : [ans.local_importance_values[0]],
       base_values: clf ? ans.expected_values : [ans.expected_values], outputs: clf ? ans.explained_outputs[0] : [ans.explained_outputs[0]],
-      output_space: ans.output_space, fidelity: S.summary.fidelity, computed: "live" };
+      output_space: ans.output_space, fidelity: S.summary.fidelity, computed: "live",
+      error: est ? { row: est.rows[0], values: clf ? est.values[0] : [est.values[0]] } : null };
+  }
+
+  function errorLine(exp, id) {
+    // the row's error estimate beside its explanation: "± 2 sigma", per value on the bars
+    if (!exp.error) return h("div", { id, class: "hint", text: "No error estimate for this explanation." });
+    const two = 2 * exp.error.row;
+    return h("div", { class: "errorbar", id, "data-sigma": String(exp.error.row) },
+      `± ${fmt(two, 3)} (2σ): this row's error estimate against the full-data SHAP values (RMS over its values; the bars show each value's 2σ)`);
   }
 
   async function selectedPoint() {
@@ -685,7 +702,7 @@
     if (!sel) return null;
     if (sel.type === "session") {
       const item = S.session[sel.index];
-      const ans = await api("explain", { instances: [item.instance], top_k: S.summary.features.length });
+      const ans = await api("explain", { instances: [item.instance], top_k: S.summary.features.length, error_estimate: true });
       return { name: item.name, instance: item.instance, prediction: ans.predictions[0], probabilities: ans.probabilities ? ans.probabilities[0] : null,
         label: null, classes: ans.classes || null, explanation: explainAnswer(ans) };
     }
@@ -717,7 +734,7 @@
           h("div", { style: "flex:1 1 480px" }, h("div", { id: "ind-head" }),
             h("div", { class: "controls" }, S.summary.classes ? h("label", {}, "Class", select(classOptions(false), "", { id: "ind-class" })) : "",
               h("label", {}, "Top", topk, "features")),
-            h("div", { id: "ind-additivity" }), h("div", { class: "plot", id: "ind-plot" }))),
+            h("div", { id: "ind-additivity" }), h("div", { id: "ind-error" }), h("div", { class: "plot", id: "ind-plot" }))),
         h("h3", { text: "Feature values" }), h("div", { id: "ind-values" }));
       const cls = $("#ind-class", p);
       if (cls) cls.addEventListener("change", () => drawIndividual(panel));
@@ -765,13 +782,16 @@
     $("#ind-head", panel).replaceChildren(h("h3", { text: `Selected: ${point.name}` }), predictionCards(point, "ind"),
       explanationLine(exp.output_space, exp.fidelity, exp.computed === "live" ? "explained live by the served scorer" : "stored explanation"));
     $("#ind-additivity", panel).replaceChildren(additivity(exp, k));
+    $("#ind-error", panel).replaceChildren(errorLine(exp, "ind-error-line"));
+    const sigmas = exp.error ? exp.error.values[k] : null;
     const topk = Number($("#ind-topk", panel).value);
     await localBars($("#ind-plot", panel), exp.features, exp.values[k], topk,
-      `Top ${topk} local importances` + (point.classes ? ` for class ${point.classes[k]}` : ""), exp.output_space);
+      `Top ${topk} local importances` + (point.classes ? ` for class ${point.classes[k]}` : ""), exp.output_space, sigmas);
     const rows = exp.features.map((f, j) => h("tr", {}, h("td", { text: f }),
-      h("td", { text: point.instance ? fmt(point.instance[f], 8) : "–" }), h("td", { text: fmt(exp.values[k][j]) })));
+      h("td", { text: point.instance ? fmt(point.instance[f], 8) : "–" }), h("td", { text: fmt(exp.values[k][j]) }),
+      h("td", { class: "sigma", "data-sigma": sigmas ? String(sigmas[j]) : "", text: sigmas ? "± " + fmt(2 * sigmas[j], 3) : "–" })));
     $("#ind-values", panel).replaceChildren(h("table", { class: "grid" },
-      h("thead", {}, h("tr", {}, h("th", { text: "Feature" }), h("th", { text: "Value" }), h("th", { text: "SHAP value" }))), h("tbody", {}, ...rows)));
+      h("thead", {}, h("tr", {}, h("th", { text: "Feature" }), h("th", { text: "Value" }), h("th", { text: "SHAP value" }), h("th", { text: "± 2σ" }))), h("tbody", {}, ...rows)));
   }
 
   // ------------------------------------------------------------------------------------ what-if tab
@@ -818,7 +838,7 @@
       h("div", { class: "cards" }, h("div", { class: "card" }, h("div", { class: "label", text: `Original (${point ? point.name : "–"})` }),
         h("div", { class: "big", id: "whatif-original", text: point ? fmt(point.prediction) : "–" }))),
       form, h("p", {}, run, " ", saveBtn, " ", reset),
-      h("div", { id: "whatif-result" }), h("div", { id: "whatif-additivity" }), h("div", { class: "plot", id: "whatif-plot" }));
+      h("div", { id: "whatif-result" }), h("div", { id: "whatif-additivity" }), h("div", { id: "whatif-error" }), h("div", { class: "plot", id: "whatif-plot" }));
     let timer = null;
     let asked = 0; // only the answer to the latest edit is shown (answers can arrive out of order)
     const predict = async () => {
@@ -827,7 +847,7 @@
       const mine = ++asked;
       panel.dataset.status = "loading";
       try {
-        const ans = await api("explain", { instances: [instance], top_k: m });
+        const ans = await api("explain", { instances: [instance], top_k: m, error_estimate: true });
         if (mine !== asked || !current()) return;
         const exp = explainAnswer(ans);
         const shown = { prediction: ans.predictions[0], probabilities: ans.probabilities ? ans.probabilities[0] : null, classes: ans.classes || null, label: null };
@@ -835,8 +855,12 @@
         const predicted = shown.classes ? Math.max(shown.classes.indexOf(shown.prediction), 0) : 0;
         $("#whatif-result", panel).replaceChildren(predictionCards(shown, "whatif"), explanationLine(exp.output_space, exp.fidelity, "explained live by the served scorer"));
         $("#whatif-additivity", panel).replaceChildren(additivity(exp, predicted));
+        const line = errorLine(exp, "whatif-error-line");
+        if (exp.error) line.dataset.values = JSON.stringify(exp.error.values[predicted]);
+        $("#whatif-error", panel).replaceChildren(line);
         await localBars($("#whatif-plot", panel), exp.features, exp.values[predicted], Math.min(10, m),
-          "Local importances of the edited point" + (shown.classes ? ` for class ${shown.classes[predicted]}` : ""), exp.output_space);
+          "Local importances of the edited point" + (shown.classes ? ` for class ${shown.classes[predicted]}` : ""), exp.output_space,
+          exp.error ? exp.error.values[predicted] : null);
         for (const lab of form.children) {
           const f = lab.dataset.feature;
           lab.classList.toggle("changed", point && point.instance && JSON.stringify(point.instance[f]) !== JSON.stringify(instance[f]));

@@ -1,5 +1,7 @@
 """Error bars against the brute-force oracle: each row's true distance to its full-data Shapley values
-falls within the stated 2-sigma band (scorers.errorbars), on two black boxes explained by ``kernel``."""
+falls within the stated 2-sigma band (scorers.errorbars) on >= 90% of 30 held-out rows, and the band is
+not a blanket (sigma within 2.5x of the true error on median), on two black boxes explained by
+``kernel``, ``permutation`` on every training row and ``permutation`` on a sample of them."""
 
 from __future__ import annotations
 
@@ -13,7 +15,12 @@ from scorer_support import frame_model, shapley_oracle
 
 import scorers
 
-N_TRAIN, N_HELD, M = 120, 12, 10
+N_TRAIN, N_HELD, M = 90, 30, 10
+KINDS = {
+    "kernel": {"scorer": "kernel", "n_coalitions": 120},
+    "permutation": {"scorer": "permutation"},  # the background is every training row
+    "permutation, sampled": {"scorer": "permutation", "background_size": 40},  # 40 of the 90
+}
 
 
 def _models() -> dict[str, tuple[Any, pd.DataFrame]]:
@@ -39,13 +46,17 @@ def _models() -> dict[str, tuple[Any, pd.DataFrame]]:
 
 @pytest.fixture(scope="module")
 def cases() -> dict[str, Any]:
-    out = {}
+    out: dict[Any, Any] = {}
+    truths: dict[tuple[str, str], np.ndarray] = {}
     for name, (model, x) in _models().items():
         train, held = x.iloc[:N_TRAIN], x.iloc[N_TRAIN:].reset_index(drop=True)
-        explainer = scorers.fit(model, train, scorer="kernel", n_coalitions=120, eval_size=10)
-        f = frame_model(model, explainer.output_space, as_array=True)
-        truth = shapley_oracle(f, train, np.ones(N_TRAIN), held)[0]  # full-data values (n, K, M)
-        out[name] = (explainer, held, truth)
+        for kind, kw in KINDS.items():
+            explainer = scorers.fit(model, train, eval_size=10, **kw)
+            space = explainer.output_space
+            if (name, space) not in truths:  # full-data values (n, K, M)
+                f = frame_model(model, space, as_array=True)
+                truths[name, space] = shapley_oracle(f, train, np.ones(N_TRAIN), held)[0]
+            out[name if kind == "kernel" else (name, kind)] = (explainer, held, truths[name, space])
     return out
 
 
@@ -53,17 +64,22 @@ def _row_error(values: np.ndarray, truth: np.ndarray) -> np.ndarray:
     return np.sqrt(np.mean((values - truth).reshape(len(values), -1) ** 2, axis=1))
 
 
+@pytest.mark.parametrize("kind", list(KINDS))
 @pytest.mark.parametrize("name", ["mlp classifier", "mlp regressor"])
-def test_two_sigma_band_holds_the_true_error(cases: dict[str, Any], name: str) -> None:
-    explainer, held, truth = cases[name]
+def test_two_sigma_band_holds_the_true_error(cases: dict[str, Any], name: str, kind: str) -> None:
+    explainer, held, truth = cases[name if kind == "kernel" else (name, kind)]
+    assert explainer.manifest.scorer.kind == KINDS[kind]["scorer"]
     exp = explainer.explain(held)
     est = exp.error_estimate
     assert est is not None and est.rows.shape == (N_HELD,) and est.values.shape == exp.values.shape
     err = _row_error(exp.values, truth)
     assert np.mean(err <= 2 * est.rows) >= 0.9
-    # and the band is informative, not a blanket: sigma within 6x of the row's true error on median
-    assert np.median(est.rows / np.maximum(err, 1e-12)) < 6
+    # and the band is informative, not a blanket: sigma within 2.5x of the row's true error on median
+    # (before the calibration of issue 24 it was 1.6-1.9x on these models and 1.7-3.3x in the benchmark)
+    assert np.median(est.rows / np.maximum(err, 1e-12)) < 2.5
     assert np.all(est.sampling > 0) and np.all(est.background >= 0)
+    if kind != "kernel":  # its standard error counts its background sample: no stated part on top
+        assert np.all(est.background == 0)
 
 
 def test_sampling_part_bounds_the_design_error(cases: dict[str, Any]) -> None:

@@ -336,6 +336,59 @@ def test_clicking_a_point_or_a_bar_selects_it(browser: Any, served: Served) -> N
     rec.assert_clean(served)
 
 
+PAINTED = """([id, points]) => {
+  // the alpha of the canvas's pixel at each [x, y] (data coordinates) of the plot #id
+  const gd = document.getElementById(id), cv = gd.querySelector('canvas.canvas-points');
+  if (!cv) return null;
+  const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis, k = cv.width / parseFloat(cv.style.width);
+  const px = cv.getContext('2d').getImageData(0, 0, cv.width, cv.height).data;
+  return points.map(([x, y]) => px[4 * (Math.round(ya.d2p(y) * k) * cv.width + Math.round(xa.d2p(x) * k)) + 3]);
+}"""
+
+
+def test_a_large_scatter_is_painted_on_a_canvas_with_the_routes_points(browser: Any, served: Served) -> None:
+    rec = open_page(browser, served)
+    page = rec.page
+    tab(page, "explorer")
+    body = {
+        "source": page.evaluate("window.shapserveDashboard.source"),
+        "cohorts": [{"name": "All data", "filters": []}],
+        "chart": "scatter",
+        **{a: page.locator(f"#explore-{a}").input_value() for a in ("x", "y", "color")},
+    }
+    r = httpx.post(served.direct + "/dashboard/api/explore", json=body, headers=AUTH, timeout=30)
+    assert r.status_code == 200, r.text
+    want = r.json()["cohorts"][0]
+    assert len(want["rows"]) >= 300  # enough points to be painted on the canvas (canvas_points.js MIN_POINTS)
+    traces = page.evaluate(
+        "[...document.querySelectorAll('#explore-plots .js-plotly-plot')][0].data"
+        ".map(t => ({name: t.name, mode: t.mode, x: t.x, y: t.y, rows: t.customdata}))"
+    )
+    drawn = [t for t in traces if t["mode"] == "none"]  # the points; the rest are their legend entries
+    got = {row: (x, y) for t in drawn for row, x, y in zip(t["rows"], t["x"], t["y"], strict=True)}
+    assert got == {row: (x, y) for row, x, y in zip(want["rows"], want["x"], want["y"], strict=True)}
+    assert page.locator("#explore-plots .scatterlayer .point").count() == 0  # no SVG point per row
+    page.evaluate(
+        "el => el.id = 'explore-first'", page.locator("#explore-plots .js-plotly-plot").first.element_handle()
+    )
+    alphas = page.evaluate(PAINTED, ["explore-first", [[x, y] for x, y in got.values()]])
+    assert min(alphas) > 0  # every point painted where its axes put it
+    # hiding a category from its legend entry repaints the canvas without its points
+    page.locator("#explore-first .legend .traces", has_text=drawn[0]["name"]).locator(
+        "rect.legendtoggle"
+    ).click()
+    page.wait_for_function(f"""() => {{
+      // the first category's points with no other point within 8 px: transparent now
+      const gd = document.getElementById('explore-first'), xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
+      const px = (t) => t.x.map((x, i) => [xa.d2p(x), ya.d2p(t.y[i]), x, t.y[i]]);
+      const drawn = gd.data.filter(t => t.mode === 'none'), others = drawn.slice(1).flatMap(px);
+      const alone = px(drawn[0]).filter(p => others.every(q => Math.hypot(p[0] - q[0], p[1] - q[1]) > 8));
+      const alphas = ({PAINTED})(['explore-first', alone.map(p => [p[2], p[3]])]);
+      return alone.length > 0 && alphas.every(a => a === 0);
+    }}""")
+    rec.assert_clean(served)
+
+
 def test_switching_to_the_training_sample_and_a_stored_explanation(browser: Any, served: Served) -> None:
     answer = httpx.post(
         served.direct + "/explain",

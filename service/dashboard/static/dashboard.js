@@ -85,7 +85,7 @@
   function plot(el, traces, layout) {
     const base = { margin: { l: 60, r: 20, t: 36, b: 50 }, font: { size: 12 }, paper_bgcolor: "#fff",
       plot_bgcolor: "#fff", legend: { orientation: "h", y: -0.18 } };
-    return Plotly.react(el, traces, Object.assign(base, layout || {}), CONFIG);
+    return window.shapserveCanvasPoints.draw(Plotly, el, traces, Object.assign(base, layout || {}), CONFIG); // canvas_points.js
   }
 
   function select(options, value, attrs) {

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from svc_helpers import assert_pages_are
 
 WAIT = 120.0  # seconds a test waits for a job's state before failing (a bound, not a measurement)
 
@@ -129,16 +130,7 @@ def test_a_job_result_equals_explain_on_the_same_rows(
     answer = client.post("/explain", json={"instances": rows, "top_k": top_k, **asked})
     assert answer.status_code == 200, answer.text
     reference = answer.json()
-    for key, value in reference.items():
-        if key in ("features", "classes", "output_space", "expected_values"):
-            assert all(p[key] == value for p in pages), key
-        elif key == "error_estimate":  # per row and per value: bit for bit, page after page
-            assert set(value) == {"rows", "sampling", "background", "values"}
-            for part, per_row in value.items():
-                assert [x for p in pages for x in p[key][part]] == per_row, part
-        else:  # one entry per row: bit for bit, page after page
-            assert [x for p in pages for x in p[key]] == value, key
-    assert set(pages[0]) == set(reference)
+    assert_pages_are(reference, pages)
     assert ("error_estimate" in reference) is error_estimate
     if error_estimate:
         sigma = np.asarray(reference["error_estimate"]["rows"])

@@ -187,7 +187,10 @@ def package(
     sample = _check_rows(frame, options.eval_size, options.seed)
 
     def build(
-        background: Background, n_coalitions: int | None = None, kind: str | None = None
+        background: Background,
+        n_coalitions: int | None = None,
+        kind: str | None = None,
+        estimator: str | None = None,
     ) -> ScoringExplainer:
         section = BackgroundSection(
             size=len(background.weights), method=background.method, source_rows=background.source_rows
@@ -205,8 +208,12 @@ def package(
             manifest.model_copy(deep=True, update=update),
             coalition.fn,
             options=kind_options
-            if n_coalitions is None
-            else dataclasses.replace(kind_options, n_coalitions=n_coalitions),
+            if n_coalitions is None and estimator is None
+            else dataclasses.replace(
+                kind_options,
+                n_coalitions=kind_options.n_coalitions if n_coalitions is None else n_coalitions,
+                anchor_estimator=estimator,
+            ),
             sample=sample,
             onnx_head=coalition.onnx_head,
         )

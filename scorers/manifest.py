@@ -80,6 +80,11 @@ class KernelParams(_Section):
     anchor: str | None = Field(
         None, description="The exact scorer the estimate is anchored on (scorers.kinds.anchor); null: none."
     )
+    estimator: str | None = Field(
+        None,
+        description="The anchored estimate's slopes: 'secant' (each background row's secant slope, fixed; with "
+        "0 coalitions the secant alone); null: least squares over the design (scorers.kinds.anchor).",
+    )
 
 
 class ScorerSection(_Section):

@@ -7,10 +7,12 @@ the background that states the smallest error within what the user asked for.
   (0.8) of the target, or every training row is the background;
 - ``latency_budget_ms``: the most accurate background whose measured explain time per row fits;
 - ``split_evaluations`` (the anchored ``kernel`` kind's default, issue 23): a budget of model
-  evaluations per explained row (background rows x coalitions), split among ``SPLITS`` ways; the split
-  with the smallest measured error on the checked rows (its calibrated background's part and its
-  design's sampling part) is served.  An exact anchor takes most of the sampling error away, so the
-  split that wins is usually more background rows and fewer coalitions than the unanchored default.
+  evaluations per explained row (background rows x coalitions), split among ``SPLITS`` ways, each with
+  the least-squares and the secant control variate (``scorers.kinds.anchor``), and the secant alone (no
+  coalitions) on the largest split's rows; the candidate with the smallest measured error on the checked
+  rows (its calibrated background's part and its design's sampling part) is served.  An exact anchor
+  takes most of the sampling error away, so the split that wins is usually more background rows and
+  fewer coalitions than the unanchored default.
 
 The stated error is measured on checked rows: training rows held apart from calibration.  When the
 user gives evaluation rows (``holdout``), the same error is also measured on some of them: rows that no
@@ -29,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from ..background import Background
+from ..kinds.anchor import SECANT
 from ..manifest import FidelitySection, HoldoutSection
 from ..runtimes.base import time_call
 from ..scoring_explainer import ScoringExplainer
@@ -53,6 +56,26 @@ AIM = 0.8
 # the splits tried (coalitions = budget / rows); docs/performance.md
 SPLIT_EVALUATIONS = 4096
 SPLITS = (16, 32, 64)
+# candidates whose estimated errors are within this factor of the smallest are not told apart by 16
+# checked rows: the one with the fewest model evaluations per row is served (docs/performance.md)
+SPLIT_TIE = 1.05
+Split = tuple[int, int, str | None]  # (background rows, coalitions, the anchored estimator)
+
+
+def split_candidates(evaluations: int, secant: bool) -> list[Split]:
+    """What ``_best_split`` measures: each of ``SPLITS`` with its share of ``evaluations`` as coalitions,
+    with the least-squares slopes and (where the anchor splits by background row) the secant ones, and
+    the secant alone on the largest split's rows (its exact anchor costs what that split's does)."""
+    estimators: tuple[str | None, ...] = (None, SECANT) if secant else (None,)
+    out: list[Split] = [(r, max(2, evaluations // r), e) for r in SPLITS for e in estimators]
+    return out + ([(max(SPLITS), 0, SECANT)] if secant else [])
+
+
+def _split_name(split: Split) -> str:
+    rows, coalitions, estimator = split
+    return f"{rows} x {coalitions}" + (f" {estimator}" if estimator else "")
+
+
 # an exact kind's default (issue 23): a budget of work per explained row in the kind's own count
 # (``Scorer.background_row_work``: pairs of background row and support vector for ``kernel_machine``),
 # and the calibrated sizes tried, as multiples of the kind's default size; the one with the smallest
@@ -165,6 +188,8 @@ def tune(
     start = len(explainer.background.weights)
     chosen: _Candidate | None = None
     n_coalitions: int | None = None  # the design's size, when a split was chosen
+    anchor_estimator: str | None = None  # and its estimator
+    tried: list[Split] = []
     method_sizes = ""
     if options.max_error is not None:
         chosen = _to_max_error(candidate, start, len(pool), options.max_error, say)
@@ -173,8 +198,9 @@ def tune(
             candidate, start, len(pool), explainer, frame, rebuild, splits, encoded_all, options, say
         )
     elif options.split_evaluations is not None and _anchored(served):
-        chosen, n_coalitions = _best_split(
-            candidate, len(pool), options.split_evaluations, frame, rebuild, splits, encoded_all, x_check, say
+        tried = split_candidates(options.split_evaluations, _splits_by_row(served))
+        chosen, n_coalitions, anchor_estimator = _best_split(
+            candidate, len(pool), tried, frame, rebuild, splits, encoded_all, x_check, say
         )
     elif calibrating:
         sizes = _budget_sizes(start, len(pool), served.background_row_work(), options.size_budget)
@@ -197,6 +223,7 @@ def tune(
                 n,
             ),
             n_coalitions,
+            **({"estimator": anchor_estimator} if anchor_estimator else {}),
         )
     if options.max_error is not None and chosen is not None and explainer.scorer.n_coalitions:
         explainer = _grow_design(explainer, chosen, splits, x_check, AIM * options.max_error, rebuild, say)
@@ -217,18 +244,23 @@ def tune(
         )
     error, sampling = _error_at(explainer, served, which, splits, x_check)
     error = with_reference_noise(error, uncertainty)
-    if sampling is not None:
+    if sampling is not None and not explainer.scorer.n_coalitions:
+        method += (
+            f"; plus the secant's distance to its control variate on {reference.CALIB_COALITIONS} "
+            f"coalitions ({sampling:.3g}), combined as sqrt(a^2 + b^2)"
+        )
+    elif sampling is not None:
         method += (
             f"; plus the served design's coalition sampling error ({sampling:.3g}, against an independent "
             f"design of {SAMPLING_FACTOR}x its {explainer.scorer.n_coalitions} coalitions), combined as "
             "sqrt(a^2 + b^2)"
         )
     if n_coalitions is not None and options.split_evaluations is not None:
-        budget = options.split_evaluations
         method += (
-            f"; the split of {budget} model evaluations per row chosen among "
-            f"{', '.join(f'{r} x {budget // r}' for r in SPLITS)} (rows x coalitions) "
-            "by the same measured error"
+            f"; the split of {options.split_evaluations} model evaluations per row chosen among "
+            f"{', '.join(_split_name(t) for t in tried)} (rows x coalitions, the anchor's slopes "
+            f"least-squares unless named) by the same measured error (within {SPLIT_TIE:g}x of the smallest: "
+            "the fewest evaluations)"
         )
     if uncertainty > 0:
         method += (
@@ -314,39 +346,52 @@ def _anchored(served: Any) -> bool:
     return bool(served.n_coalitions) and served.params.get("anchor") is not None
 
 
+def _splits_by_row(served: Any) -> bool:
+    """Whether the anchor's exact scorer splits its values by background row (the secant needs it)."""
+    anchored = getattr(served, "anchor_", None)
+    return anchored is not None and bool(anchored[1].splits_background)
+
+
 def _best_split(
     candidate: Callable[[int], _Candidate],
     pool: int,
-    evaluations: int,
+    tried: list[Split],
     frame: pd.DataFrame,
     rebuild: Rebuild,
     splits: reference.PoolSplits,
     encoded_all: np.ndarray,
     x_check: np.ndarray,
     say: Progress,
-) -> tuple[_Candidate, int]:
-    """The (calibrated background, coalitions) split of ``evaluations`` per row with the smallest error
-    on the checked rows: sqrt(background part^2 + sampling part^2), both measured as ``tune`` states
-    them (the sampling part against an independent design of ``SAMPLING_FACTOR`` x the coalitions)."""
-    best: tuple[float, _Candidate, int] | None = None
-    for rows in sorted({min(r, pool) for r in SPLITS}):
-        coalitions = max(2, evaluations // rows)
-        cand = candidate(rows)
+) -> tuple[_Candidate, int, str | None]:
+    """The (calibrated background, coalitions, estimator) of ``tried`` with the smallest error on the
+    checked rows: sqrt(background part^2 + design part^2), both measured as ``tune`` states them (the
+    design part against an independent design of ``SAMPLING_FACTOR`` x the coalitions, or for the secant
+    alone against its control variate on ``CALIB_COALITIONS``).  Errors within ``SPLIT_TIE`` of the
+    smallest are equals: the fewest model evaluations per row (rows x coalitions, then rows) wins."""
+    measured: list[tuple[float, _Candidate, int, str | None]] = []
+    calibrated: dict[int, _Candidate] = {}
+    for rows, coalitions, slope in tried:
+        rows = min(rows, pool)
+        if rows not in calibrated:
+            calibrated[rows] = candidate(rows)
+        cand = calibrated[rows]
         idx = splits.pool[cand.columns]
         background = Background(
             frame.iloc[idx].reset_index(drop=True), encoded_all[idx], cand.weights, "calibrated", len(frame)
         )
-        trial = rebuild(background, coalitions)
+        trial = rebuild(background, coalitions, **({"estimator": slope} if slope else {}))
         sampling = _sampling_error(trial, x_check, _values(trial, x_check))
         error = math.sqrt(cand.error**2 + sampling**2)
         say(
-            f"fidelity: {len(cand.columns)} calibrated rows x {trial.scorer.n_coalitions} coalitions: "
-            f"estimated error {error:.4f} (background {cand.error:.4f}, sampling {sampling:.4f})"
+            f"fidelity: {len(cand.columns)} calibrated rows x {trial.scorer.n_coalitions} coalitions"
+            f"{' ' + slope if slope else ''}: estimated error {error:.4f} "
+            f"(background {cand.error:.4f}, design {sampling:.4f})"
         )
-        if best is None or error < best[0]:
-            best = (error, cand, coalitions)
-    assert best is not None
-    return best[1], best[2]
+        measured.append((error, cand, coalitions, slope))
+    smallest = min(m[0] for m in measured)
+    equals = [m for m in measured if m[0] <= SPLIT_TIE * smallest]
+    best = min(equals, key=lambda m: (len(m[1].columns) * m[2], len(m[1].columns)))
+    return best[1], best[2], best[3]
 
 
 def _holdout_error(
@@ -481,7 +526,8 @@ def _sampling_error(explainer: ScoringExplainer, x: np.ndarray, served: FloatArr
     on the same background (its own error is about half as large, and is included)."""
     scorer = explainer.scorer
     params = dict(scorer.params)
-    params["n_coalitions"] = SAMPLING_FACTOR * int(scorer.n_coalitions or 0)
+    # the secant alone (0 coalitions) is measured against its own control variate on a fixed design
+    params["n_coalitions"] = SAMPLING_FACTOR * int(scorer.n_coalitions or 0) or reference.CALIB_COALITIONS
     if params.get("pairs"):  # the permutation kind: SAMPLING_FACTOR x its permutations per row
         params["pairs"] = SAMPLING_FACTOR * int(params["pairs"])
     params["seed"] = int(params.get("seed", 0)) + 1

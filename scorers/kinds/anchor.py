@@ -17,6 +17,14 @@ its values by background row (``kernel_machine``), so does the estimate: the gam
 game per background row, each gets its own slope, which fits better because a single row's hybrids span
 a narrower range of the margin.  This is Goldwasser and Hooker's
 control-variate idea, with an exact rather than a sampled reference.
+
+The ``secant`` estimator (``KernelScorer(estimator="secant")``) fixes each background row's coefficient
+before any coalition is drawn: the secant slope ``s_b = (f(x) - f(b)) / (g(x) - g(b))`` of the target on
+the margin between the row's two ends.  Then ``phi_b = K(v_f) + s_b (psi_b - K(v_g))`` samples only the
+residual game ``f - s_b g`` (which is 0 at both ends), stays additive, is exact when the design is
+(whatever ``s_b``), and with no coalitions at all is the secant alone, ``s_b psi_b``: exact when ``f`` is
+a linear function of ``g``.  Which estimator, and how many coalitions, is measured at packaging
+(``scorers.fidelity.tune``).
 """
 
 from __future__ import annotations
@@ -34,6 +42,9 @@ from ..runtimes.fastpaths import RbfSvcProba
 from ..runtimes.sklearn import estimator_output, is_margin_model
 
 Fn = Callable[[np.ndarray], np.ndarray]
+SECANT = "secant"  # the kernel kind's anchored estimator with the secant slopes (None: least squares)
+# |g(x) - g(b)| at most this fraction of the row's largest has no secant (scorers.kinds.anchor.secant_slopes)
+SECANT_FLOOR = 1e-9
 
 
 @dataclass
@@ -104,3 +115,17 @@ def slopes(v: np.ndarray, u: np.ndarray) -> np.ndarray:
     # no variance in the margin (or none in the target) means no information: leave the estimate alone
     ok = var > 1e-12 * np.maximum(scale, 1e-300)
     return np.where(ok, cov / np.where(ok, var, 1.0), 0.0)
+
+
+def secant_slopes(df: np.ndarray, dg: np.ndarray) -> np.ndarray:
+    """Each background row's secant slope (f(x) - f(b)) / (g(x) - g(b)): (nb, K) x2 -> (nb, K).
+
+    Where g(x) == g(b) (|dg| within ``SECANT_FLOOR`` of the largest over the rows) there is no secant:
+    the row takes the pooled slope sum(df dg) / sum(dg^2) of the rows that have one (0 when none has).
+    The values stay additive whatever the slope: ``K`` spreads the row's remainder df - s dg.
+    """
+    scale = np.max(np.abs(dg), axis=0, keepdims=True)
+    ok = np.abs(dg) > SECANT_FLOOR * scale
+    den = np.sum(np.where(ok, dg * dg, 0.0), axis=0)
+    pooled = np.where(den > 0, np.sum(np.where(ok, df * dg, 0.0), axis=0) / np.where(den > 0, den, 1.0), 0.0)
+    return np.where(ok, df / np.where(ok, dg, 1.0), pooled[None, :])

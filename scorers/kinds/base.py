@@ -48,6 +48,7 @@ class FitOptions:
     n_coalitions: int | None = None
     max_exact_features: int = 12
     anchor: bool = True
+    anchor_estimator: str | None = None  # the anchored kernel's estimator (scorers.kinds.anchor.SECANT)
     seed: int = 0
 
 

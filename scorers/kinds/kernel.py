@@ -12,10 +12,10 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import UnsupportedModelError
+from ..errors import InputError, UnsupportedModelError
 from ..masking import Game
 from ..shapley import CoalitionDesign, kernel_design
-from .anchor import anchor_plan, slopes
+from .anchor import SECANT, anchor_plan, secant_slopes, slopes
 from .base import REGISTRY, FitContext, FitOptions, FloatArray, Scorer, register
 from .design import DesignScorer
 
@@ -39,14 +39,28 @@ class KernelScorer(DesignScorer):
     auto_rank = 50
 
     def __init__(
-        self, n_coalitions: int | None = None, seed: int = 0, anchor: str | None = None, **params: Any
+        self,
+        n_coalitions: int | None = None,
+        seed: int = 0,
+        anchor: str | None = None,
+        estimator: str | None = None,
+        **params: Any,
     ) -> None:
         super().__init__(n_coalitions=n_coalitions, seed=seed, **params)
+        if estimator not in (None, SECANT) or (estimator is not None and anchor is None):
+            raise InputError(
+                f"expected no estimator or '{SECANT}' with an anchor, got {estimator!r}", field="estimator"
+            )
+        if n_coalitions == 0 and estimator != SECANT:
+            raise InputError("0 coalitions is the secant estimator's alone", field="n_coalitions")
         if anchor is not None:  # recorded only when used, so plain manifests keep their params
             self.params["anchor"] = anchor
+        if estimator is not None:
+            self.params["estimator"] = estimator
         self.n_coalitions_param = n_coalitions
         self.seed = seed
         self.anchor = anchor
+        self.estimator = estimator
 
     @classmethod
     def fit_params(cls, ctx: FitContext, options: FitOptions) -> dict[str, Any]:
@@ -56,9 +70,16 @@ class KernelScorer(DesignScorer):
             ctx.head, ctx.task, ctx.mode, ctx.masking
         ):
             params["anchor"] = plan.key
+            if options.anchor_estimator is not None and REGISTRY[plan.scorer].splits_background:
+                params["estimator"] = options.anchor_estimator
         return params
 
     def _design(self, n_players: int) -> CoalitionDesign:
+        if self.n_coalitions_param == 0:  # the secant alone: f(x) - f(b) is all the design knows
+            empty = np.zeros((0, n_players), dtype=bool)
+            return CoalitionDesign(
+                empty, np.zeros((n_players, 0)), np.full(n_players, 1.0 / n_players), False
+            )
         n = self.n_coalitions_param or default_coalitions(n_players)
         return kernel_design(n_players, n, seed=self.seed)
 
@@ -85,9 +106,14 @@ class KernelScorer(DesignScorer):
 
     def shap_values(self, x: np.ndarray) -> tuple[FloatArray, FloatArray]:
         anchored = getattr(self, "anchor_", None)
-        if anchored is None or len(x) > 1 or self.masks_.shape[0] == 0:
+        if anchored is None or len(x) > 1 or not self._anchors_rows():
             return super().shap_values(x)
         joint, exact = anchored
+        if self.estimator == SECANT:  # per background row, in slices of max_batch hybrids
+            per_b = self.background_split(x)
+            return np.einsum("b,bkm->km", joint.weights, per_b)[None], np.array(
+                joint.outputs(x)[:, : per_b.shape[1]]
+            )
         if exact.splits_background and len(self.masks_) * len(joint.weights) <= joint.max_batch:
             per_b = self._anchored_split(x, joint, exact, slice(None))
             return np.einsum("b,bkm->km", joint.weights, per_b)[None], np.array(
@@ -115,33 +141,51 @@ class KernelScorer(DesignScorer):
         values, outputs = self.shap_values(x)
         return values, outputs, super().shap_values_with_se(x)[2]
 
-    def _anchored_split(self, x: np.ndarray, joint: Game, exact: Any, rows: slice) -> FloatArray:
+    def _anchors_rows(self) -> bool:
+        """Whether the anchored estimate applies: a design, or the secant (which needs none)."""
+        return self.masks_.shape[0] > 0 or self.estimator == SECANT
+
+    def _anchored_split(
+        self, x: np.ndarray, joint: Game, exact: Any, rows: slice, psi_all: FloatArray | None = None
+    ) -> FloatArray:
         """One control variate per background row: the game is a weighted sum of one game per row b.
 
         Row b's game runs from f(b) to f(x), and its margin spans a narrower range than the pooled
-        game's, so its own slope c_b fits the target better; each row's anchored estimate keeps
-        additivity on its own.  Unweighted, for the background rows ``rows``: (nb', K, M).
+        game's, so its own slope c_b fits the target better (the least-squares slope over the design, or
+        the secant slope of the row's two ends, ``estimator="secant"``); each row's anchored estimate
+        keeps additivity on its own.  Unweighted, for the background rows ``rows``: (nb', K, M).
+        ``psi_all``: the exact scorer's ``background_split(x)`` when the caller has it already.
         """
         k = self._check_fitted().game.base.shape[0]
         both = joint.outputs(x)  # (1, K + K')
         at_b = self.joint_at_background_[rows]  # (nb', K + K'): each row's empty coalition
-        sub = Game(joint.masking, joint.fn, joint.background[rows], np.ones(len(at_b)))
-        hyb = sub.hybrid_values(x, self.masks_)  # (C, nb', K + K')
+        if len(self.masks_):
+            sub = Game(joint.masking, joint.fn, joint.background[rows], np.ones(len(at_b)))
+            hyb = sub.hybrid_values(x, self.masks_)  # (C, nb', K + K')
+        else:
+            hyb = np.empty((0, *at_b.shape))
         # each background row b is a game from v_b(empty) = f(b) to v_b(full) = f(x): (nb', K + K', M)
         est = self._project(np.swapaxes(hyb - at_b[None], 0, 1), both - at_b)
-        c = slopes(np.swapaxes(hyb[..., :k], 0, 1), np.swapaxes(hyb[..., k:], 0, 1))  # (nb', K)
-        psi = exact.background_split(x)[rows]  # (nb', K', M), unweighted
+        if self.estimator == SECANT:
+            c = secant_slopes(both[:, :k] - at_b[:, :k], both[:, k:] - at_b[:, k:])  # (nb', K)
+        else:
+            c = slopes(np.swapaxes(hyb[..., :k], 0, 1), np.swapaxes(hyb[..., k:], 0, 1))
+        psi = (exact.background_split(x) if psi_all is None else psi_all)[rows]  # (nb', K', M), unweighted
         return est[:, :k] + c[:, :, None] * (psi - est[:, k:])
 
     def background_split(self, x: np.ndarray) -> FloatArray:
         anchored = getattr(self, "anchor_", None)
-        if anchored is None or self.masks_.shape[0] == 0 or not anchored[1].splits_background:
+        if anchored is None or not self._anchors_rows() or not anchored[1].splits_background:
             return super().background_split(x)
         joint, exact = anchored
         nb = len(joint.weights)
-        step = max(1, joint.max_batch // len(self.masks_))
+        step = max(1, joint.max_batch // max(1, len(self.masks_)))
+        psi_all = exact.background_split(x[:1])
         return np.concatenate(
-            [self._anchored_split(x[:1], joint, exact, slice(lo, lo + step)) for lo in range(0, nb, step)]
+            [
+                self._anchored_split(x[:1], joint, exact, slice(lo, lo + step), psi_all)
+                for lo in range(0, nb, step)
+            ]
         )
 
 

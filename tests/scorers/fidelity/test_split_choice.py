@@ -1,5 +1,6 @@
 """The anchored kernel scorer's default split (scorers/fidelity/tune.py ``_best_split``): background rows x
-coalitions chosen at packaging among ``SPLITS`` at ``SPLIT_EVALUATIONS`` model evaluations per row.
+coalitions (and the anchor's estimator: least squares, secant, or the secant alone) chosen at packaging
+among ``split_candidates`` at ``SPLIT_EVALUATIONS`` model evaluations per row.
 
 Checked against the brute-force oracle over every training row on rows the model never saw: the served
 split is one of the splits, replayed after a save and load, additive, and its stated error is within 2x
@@ -18,7 +19,7 @@ import pandas as pd
 from scorer_support import frame_model, shapley_oracle
 
 import scorers
-from scorers.fidelity.tune import SPLIT_EVALUATIONS, SPLITS
+from scorers.fidelity.tune import SPLIT_EVALUATIONS, SPLITS, split_candidates
 
 N_TRAIN, N_HELD_OUT, M = 80, 4, 8
 
@@ -46,9 +47,14 @@ def test_the_served_split_is_one_measured_and_is_replayed(tmp_path: Path) -> Non
     fidelity = explainer.manifest.fidelity
     assert fidelity is not None and "split of" in fidelity.method
     assert explainer.scorer.params["anchor"] == "kernel_machine:raw"
-    coalitions = explainer.manifest.scorer.params["n_coalitions"]
-    assert coalitions in {SPLIT_EVALUATIONS // r for r in SPLITS}
+    params = explainer.manifest.scorer.params
+    coalitions = params["n_coalitions"]
+    tried = split_candidates(SPLIT_EVALUATIONS, secant=True)
+    assert (coalitions, params.get("estimator")) in {(c, e) for _, c, e in tried}
     assert len(explainer.background.weights) * coalitions <= SPLIT_EVALUATIONS
+    assert len(explainer.background.weights) <= max(SPLITS)
+    assert all(f"{r} x {c}" in fidelity.method for r, c, _ in tried)  # every candidate measured, named
+    assert "secant" in fidelity.method
     served = explainer.explain(held_out)
     np.testing.assert_allclose(served.values.sum(axis=-1) + served.base_values, served.outputs, atol=1e-6)
     explainer.save(tmp_path / "a")

@@ -193,17 +193,13 @@ def performance(core: ScoringService, body: PerformanceBody) -> dict[str, Any]:
         bin_edges = _proba_edges(body.bins)
         out.update({"class": ds.classes[k], "proba_edges": bin_edges.tolist()})
         for c, m in zip(body.cohorts, ms, strict=True):
-            entry: dict[str, Any] = {
-                "name": c.name,
-                "n": int(m.sum()),
-                "predicted_counts": metrics.category_counts(ds.pred[m], len(ds.classes))[:-1],
-            }
-            if ds.proba is not None:
-                cells = _cells(ds, f"proba:{k}", ds.proba[:, k], bin_edges)
-                entry["proba_counts"] = metrics.cell_counts(cells[m], body.bins)
-            if ds.truth is not None:
-                entry["metrics"] = metrics.classification(ds.pred[m], ds.truth[m], ds.classes)
-            cohorts.append(entry)
+            if c.filters or c.since is not None:
+                cohorts.append({"name": c.name, **_class_entry(ds, m, k, body.bins)})
+                continue
+            # all rows: depends on the rows only, kept (and computed by ``_performance_of_all_rows``)
+            key = _key("performance of all rows", k, body.bins)
+            entry = _cached(ds, key, lambda rows=m: _class_entry(ds, rows, k, body.bins))
+            cohorts.append({"name": c.name, **entry})
     else:
         pred_edges = metrics.edges(ds.pred, body.bins)
         out["pred_edges"] = metrics.edges_json(pred_edges)
@@ -231,15 +227,32 @@ def _proba_edges(bins: int) -> npt.NDArray[np.float64]:
     return np.linspace(0.0, 1.0, bins + 1)
 
 
+def _class_entry(ds: Dataset, m: npt.NDArray[np.bool_], k: int, bins: int) -> dict[str, Any]:
+    """A classifier's performance on the rows of mask ``m``: counts, the class ``k``'s probability bins
+    (each row's bin kept, ``_cells``), metrics."""
+    assert ds.classes is not None
+    entry: dict[str, Any] = {
+        "n": int(m.sum()),
+        "predicted_counts": metrics.category_counts(ds.pred[m], len(ds.classes))[:-1],
+    }
+    if ds.proba is not None:
+        cells = _cells(ds, f"proba:{k}", ds.proba[:, k], _proba_edges(bins))
+        entry["proba_counts"] = metrics.cell_counts(cells[m], bins)
+    if ds.truth is not None:
+        entry["metrics"] = metrics.classification(ds.pred[m], ds.truth[m], ds.classes)
+    return entry
+
+
 @prepared
-def _performance_bins(ds: Dataset) -> None:
-    """The default class's probability bins at the default bin count: what the performance tab's first
-    visit bins (a million rows: 0.1-0.4 s), computed once the rows are loaded (``sources.preload``)."""
-    if ds.classes is None or ds.proba is None or not ds.has_rows:
+def _performance_of_all_rows(ds: Dataset) -> None:
+    """What the performance tab's first visit asks of a classifier (all rows, the default class and bin
+    count; a million rows: 0.3-0.6 s, most of it binning the probabilities), computed and kept once the
+    rows are loaded (``sources.preload``); the rows' bins with it."""
+    if ds.classes is None or not ds.has_rows:
         return
-    k = ds.class_index(None)
-    bins = PerformanceBody.model_fields["bins"].default
-    _cells(ds, f"proba:{k}", ds.proba[:, k], _proba_edges(bins))
+    k, bins = ds.class_index(None), PerformanceBody.model_fields["bins"].default
+    everything = np.ones(ds.n_rows, dtype=bool)
+    _cached(ds, _key("performance of all rows", k, bins), lambda: _class_entry(ds, everything, k, bins))
 
 
 # ------------------------------------------------------------------------------------ dataset explorer

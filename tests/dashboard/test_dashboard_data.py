@@ -618,9 +618,10 @@ def test_the_shap_sample_explained_at_packaging_is_used_once_it_agrees(tmp_path:
 
 
 def test_preload_prepares_the_first_visits_on_the_rows(tmp_path: Any) -> None:
-    """``preload`` loads the evaluation rows with every column described, then bins the default class's
-    probabilities in its thread: the performance tab's first visit counts what numpy's histogram
-    counts per cohort, without binning the rows again."""
+    """``preload`` loads the evaluation rows with every column described, then computes the performance
+    tab's first answer on all rows (the default class's probability bins with it) in its thread: the
+    tab's first visit answers what numpy's histogram counts and scikit-learn's accuracy per cohort,
+    without binning the rows again."""
     import scorers
     from scorers.examples import loan_data, loan_pipeline
     from service.dashboard import sources, views
@@ -644,6 +645,8 @@ def test_preload_prepares_the_first_visits_on_the_rows(tmp_path: Any) -> None:
     assert all(c._described is not None for c in ds.columns.values())
     binned = [key for key in ds.cache if "cells" in key]
     assert len(binned) == 1  # the default class's probabilities, at the default bins
+    kept = [key for key in ds.cache if "performance of all rows" in key]
+    assert len(kept) == 1  # and the all-rows cohort's answer (counts, bins, metrics)
     body = PerformanceBody.model_validate({"cohorts": [{"name": "all", "filters": []}, RICH]})
     out = views.performance(core, body)  # type: ignore[arg-type]
     assert [key for key in ds.cache if "cells" in key] == binned  # nothing binned again
@@ -653,6 +656,9 @@ def test_preload_prepares_the_first_visits_on_the_rows(tmp_path: Any) -> None:
     ):
         expected = np.histogram(ds.proba[m, k], bins=np.linspace(0, 1, 21))[0].tolist()
         assert cohort["proba_counts"] == expected and cohort["n"] == int(m.sum())
+        known = ds.truth[m] >= 0
+        accuracy = accuracy_score(ds.truth[m][known], ds.pred[m][known])
+        assert cohort["metrics"]["accuracy"] == pytest.approx(accuracy, abs=1e-12)
 
 
 # ------------------------------------------------------------------------------------ interactions

@@ -20,6 +20,7 @@ additive game's marginal contribution along any permutation is already its Shapl
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 import time
@@ -37,7 +38,7 @@ from scorers.permutations import ORDERS, contributions
 from . import blackbox, fidelity
 from .common import OUT, log, say, section, table
 
-Truth = Callable[[scorers.ScoringExplainer], np.ndarray]  # (rows, K, M) for the packaged explainer
+Truth = Callable[[], np.ndarray]  # the unseen rows' brute-force values (rows, K, M)
 
 
 def cases(only: list[str]) -> Iterator[tuple[str, scorers.ScoringExplainer, pd.DataFrame, Truth]]:
@@ -53,7 +54,7 @@ def cases(only: list[str]) -> Iterator[tuple[str, scorers.ScoringExplainer, pd.D
             name,
             e,
             pd.DataFrame(held, columns=frame.columns),
-            lambda _e, n=name, f=f, t=train, h=held: blackbox._truth(n, f, t, h),
+            functools.partial(blackbox._truth, name, f, train, held),
         )
     for name, model, x, as_array, _ in fidelity.models():
         if name != "11-feature MLP (kernel)" or (only and "11-feature MLP" not in only):
@@ -65,7 +66,7 @@ def cases(only: list[str]) -> Iterator[tuple[str, scorers.ScoringExplainer, pd.D
             "11-feature MLP",
             e,
             held,
-            lambda _e, m=model, t=train, h=held, a=as_array: _oracle(_e, m, t, h, a),
+            functools.partial(_oracle, e, model, train, held, as_array),
         )
 
 
@@ -149,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
         warnings.simplefilter("ignore")
         for name, e, held, truth in cases(only):
             log(f"{name}: truth")
-            results.append(compare(name, e, held, truth(e), args.seeds))
+            results.append(compare(name, e, held, truth(), args.seeds))
     rows = []
     for r in results:
         a, lat = r["orders"]["antithetic"], r["orders"]["latin"]

@@ -38,6 +38,15 @@ from scorers.permutations import ORDERS, contributions
 from . import blackbox, fidelity
 from .common import OUT, log, say, section, table
 
+HEADERS = [
+    "model",
+    "background",
+    "antithetic rel. MAE",
+    "latin rel. MAE",
+    "latin / antithetic",
+    "ms/row (a / l)",
+    "additive CV diff",
+]
 Truth = Callable[[], np.ndarray]  # the unseen rows' brute-force values (rows, K, M)
 
 
@@ -165,20 +174,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"{r['additive_cv_max_difference']:.0e}",
             ]
         )
-    say(
-        table(
-            [
-                "model",
-                "background",
-                "antithetic rel. MAE",
-                "latin rel. MAE",
-                "latin / antithetic",
-                "ms/row (a / l)",
-                "additive CV diff",
-            ],
-            rows,
-        )
-    )
+    say(table(HEADERS, rows))
     OUT.mkdir(exist_ok=True)
     (OUT / "permutation_orders.json").write_text(json.dumps(results, indent=2))
     return 0

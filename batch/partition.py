@@ -37,8 +37,10 @@ def cached_explainer(
     explainer = _EXPLAINERS.get(artifact_id)
     if explainer is None:
         import scorers
+        from scorers.allocator import keep_freed_memory
         from scorers.threads import loaded_with_threads
 
+        keep_freed_memory()  # each row's temporaries reused, not faulted in again (scorers.allocator)
         explainer = loaded_with_threads(
             WORKER_THREADS,
             lambda: scorers.load(artifact_dir, trust_pickle=trust_pickle, expected_sha256=expected_sha256),
@@ -61,11 +63,13 @@ def explain_rows(
     explainer: Any, frame: pd.DataFrame, first_row: int, part: int, error_estimate: bool = False
 ) -> dict[str, Any]:
     """Predictions, probabilities and the explanation of a partition's rows, in chunks, with each row's
-    error estimate (per-row sigma, ``"errors"``) when ``error_estimate``.
+    error estimate when ``error_estimate`` (the per-row sigma as ``"errors"``, the whole
+    ``scorers.errorbars.ErrorEstimate`` as ``"error_estimate"``; None when not asked).
 
     A row the validator rejects raises :class:`BatchInputError` with its row number in the input table.
     """
     import scorers
+    from scorers.errorbars import ErrorEstimate
 
     features = set(explainer.features)
     x = frame[[c for c in frame.columns if c in features]]
@@ -84,17 +88,19 @@ def explain_rows(
         chunks["values"].append(exp.values)
         chunks["outputs"].append(exp.outputs)
         if error_estimate:
-            chunks["errors"].append(exp.error_estimate.rows)
+            chunks["errors"].append(exp.error_estimate)
         base = np.asarray(exp.base_values, dtype=np.float64)
     k = len(explainer.classes) if explainer.classes is not None else 1
     m = len(explainer.features)
+    estimate = ErrorEstimate.concat(chunks["errors"]) if chunks["errors"] else None
     return {
         "pred": np.concatenate(chunks["pred"]) if chunks["pred"] else np.empty(0, dtype=object),
         "proba": np.concatenate(chunks["proba"]) if chunks["proba"] else None,
         "values": np.concatenate(chunks["values"]) if chunks["values"] else np.empty((0, k, m)),
         "outputs": np.concatenate(chunks["outputs"]) if chunks["outputs"] else np.empty((0, k)),
         "base": base,
-        "errors": np.concatenate(chunks["errors"]) if chunks["errors"] else np.empty(0),
+        "errors": estimate.rows if estimate is not None else np.empty(0),
+        "error_estimate": estimate,
     }
 
 

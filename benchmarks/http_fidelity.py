@@ -350,9 +350,11 @@ def _breakdown(client: Any, tag: str, rows: np.ndarray, server_pid: int) -> dict
 
     import scorers
     from cli.bento import ARTIFACT_DIR
+    from scorers.allocator import keep_freed_memory
     from scorers.threads import limit_threads
 
     limit_threads(1)  # as the server's worker (SHAPSERVE_BLAS_THREADS=1)
+    keep_freed_memory()  # as the server's worker (SHAPSERVE_MALLOC_KEEP_BYTES, scorers.allocator)
     explainer = scorers.load(Path(bentoml.models.get(tag).path) / ARTIFACT_DIR, trust_pickle=True)
     names = list(explainer.features)
     calls = {

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import bentoml
 
+from scorers.allocator import keep_freed_memory
 from scorers.threads import loaded_with_threads
 from service.app import attach, build_app
 from service.core import ScoringService
@@ -41,6 +42,7 @@ class Shapserve:
     def __init__(self) -> None:
         stored = self.model_ref  # on an instance, the reference resolves to the stored model
         tag = stored.tag
+        keep_freed_memory(settings.malloc_keep_bytes)  # before the first allocation of numeric work
         # the thread limit before this worker's first numeric work, and again on the libraries the model
         # loads (scorers.threads; docs/reliability.md)
         self.core = loaded_with_threads(

@@ -56,6 +56,13 @@ class Settings(BaseSettings):
         description="BLAS/OpenMP threads per worker process (0: the libraries' default). One thread is "
         "faster for small requests, and gives the bits that jobs and explain-batch give.",
     )
+    malloc_keep_bytes: int = Field(
+        64 << 20,
+        ge=0,
+        description="Freed memory a worker process keeps for its next request instead of handing it back "
+        "to the kernel (glibc; 0: the allocator's defaults). Without it a 1-row explanation faults its "
+        "temporaries' pages in again on every request (scorers.allocator).",
+    )
     max_job_rows: int = Field(100_000, ge=1, description="Most rows one explain job may carry.")
     max_job_body_bytes: int = Field(
         100_000_000, ge=1024, description="Largest POST /explain_jobs body, checked before it is parsed."

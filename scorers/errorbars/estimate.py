@@ -16,7 +16,7 @@ in 10 (docs/fidelity.md#error-bars has the measured coverage).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
@@ -47,6 +47,17 @@ class ErrorEstimate:
     def take(self, index: Any) -> ErrorEstimate:
         return ErrorEstimate(
             self.values[index], self.rows[index], self.sampling[index], self.background[index]
+        )
+
+    def arrays(self) -> dict[str, FloatArray]:
+        """The four arrays by field name (``values``, ``rows``, ``sampling``, ``background``)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @staticmethod
+    def concat(parts: list[ErrorEstimate]) -> ErrorEstimate:
+        """The estimate of consecutive slices of rows, in order (a row's estimate is its own)."""
+        return ErrorEstimate(
+            **{f.name: np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(ErrorEstimate)}
         )
 
 

@@ -30,13 +30,14 @@ import psutil
 
 import scorers.errors as engine_errors
 from scorers import Explanation
+from scorers.errorbars import ErrorEstimate
 from scorers.scoring_explainer import ROW_BLOCK, slice_end
 
 from .. import answers, errors
 from ..errors import ClientDisconnectedError, NotFoundError, NotReadyError, OverloadedError, error_body
 from ..metrics import JOBS, JOBS_FINISHED, ROWS
 from . import process
-from .store import JobGone, JobStore, new_id, valid_id
+from .store import JobGone, JobStore, error_estimate_of, new_id, result_arrays, valid_id
 
 if TYPE_CHECKING:
     from ..core import ScoringService
@@ -58,6 +59,7 @@ class Job:
 
     status: dict[str, Any]
     frame: pd.DataFrame | None
+    error_estimate: bool = False  # each row's error estimate kept with its values (the body asked)
     cancel: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
     final: bool = False  # done, failed or cancelled: nothing more is written
@@ -136,7 +138,7 @@ class JobManager:
         with self._cv:
             self._check_room()  # again: the queue may have filled while the body was read
             self.store.create(status)
-            self._queue.append(Job(status, frame))
+            self._queue.append(Job(status, frame, parsed["error_estimate"]))
             self._show()
             self._cv.notify()
         return self.public(status)
@@ -274,6 +276,7 @@ class JobManager:
             classes=explainer.classes,
             output_space=explainer.output_space,
             scorer=explainer.scorer.name,
+            error_estimate=error_estimate_of(part),
         )
         result = answers.explanation(
             answers.prediction(part["predictions"], proba, explainer.classes), proba, exp, status["top_k"]
@@ -373,7 +376,7 @@ class JobManager:
                 return None
             hi = slice_end(lo, min(size, MAX_CHUNK), n)  # whole blocks: the bits /explain gives
             t0 = time.perf_counter()
-            parts.append(self._in_process(process.explain, job.frame.iloc[lo:hi]))
+            parts.append(self._in_process(process.explain, job.frame.iloc[lo:hi], job.error_estimate))
             size = int((hi - lo) / max(time.perf_counter() - t0, 1e-9) * CHUNK_SECONDS)
             lo = hi
             self._set(job, rows_done=lo)
@@ -384,14 +387,15 @@ class JobManager:
 
         explainer = self.core.explainer
         values = np.concatenate([p["values"] for p in parts])
-        proba = np.concatenate([p["proba"] for p in parts]) if parts[0]["proba"] is not None else None
-        arrays = {
+        estimates = [p["error_estimate"] for p in parts]
+        whole = {
             "values": values,
             "outputs": np.concatenate([p["outputs"] for p in parts]),
-            "probabilities": proba,
+            "proba": np.concatenate([p["proba"] for p in parts]) if parts[0]["proba"] is not None else None,
+            "error_estimate": ErrorEstimate.concat(estimates) if estimates[0] is not None else None,
         }
         labels = [v.item() if isinstance(v, np.generic) else v for p in parts for v in p["pred"]]
-        self.store.save_result(job.id, arrays, labels)
+        self.store.save_result(job.id, result_arrays(whole), labels)
         glob = global_explanation(explainer, [np.abs(values).sum(axis=0)], len(values))
         job.status["global"] = answers.global_body(glob, None)
         ROWS.labels(**self.core.labels, endpoint="explain_jobs").inc(len(values))

@@ -29,9 +29,11 @@ _STATE: dict[str, Any] = {}
 def init(artifact_dir: str, trust_pickle: bool, expected_sha256: str | None, max_job_rows: int) -> None:
     """The process initialiser: priority, threads, the explainer, and a watch on the worker."""
     import scorers
+    from scorers.allocator import keep_freed_memory
     from scorers.threads import loaded_with_threads
 
     os.nice(NICENESS)
+    keep_freed_memory()  # each row's temporaries reused, not faulted in again (scorers.allocator)
     # a stop signal is the worker's to handle (it hands its jobs back first): this process leaves when
     # the worker shuts its pool down or ends (below), not in the middle of a slice
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
@@ -52,12 +54,13 @@ def _exit_with_parent(parent: int) -> None:
 
 
 def parse(raw: bytes) -> dict[str, Any]:
-    """A ``POST /explain_jobs`` body read: ``{"frame", "top_k"}``, or ``{"error": ...}`` naming what is
-    wrong (an input error's class, message, row and field, rebuilt by the worker)."""
+    """A ``POST /explain_jobs`` body read: ``{"frame", "top_k", "error_estimate"}``, or ``{"error": ...}``
+    naming what is wrong (an input error's class, message, row and field, rebuilt by the worker).
+    ``max_error`` is refused: its refinement runs within a per-request time budget, which a job has not."""
     from scorers.errors import InputError
     from scorers.top_k import JSON, parse_top_k
 
-    from ..parsing import check_instances, parse_body
+    from ..parsing import check_error_options, check_instances, parse_body
     from ..schemas import ExplainRequest
 
     explainer = _STATE["explainer"]
@@ -66,18 +69,23 @@ def parse(raw: bytes) -> dict[str, Any]:
         instances = check_instances(body.instances, _STATE["max_job_rows"], "per job")  # type: ignore[attr-defined]
         frame = explainer.validate(instances)
         top_k = parse_top_k(body.top_k, len(explainer.features), source=JSON)  # type: ignore[attr-defined]
-        for name in ("error_estimate", "max_error"):
-            if getattr(body, name) is not None:
-                raise InputError("not offered on explain jobs: ask POST /explain for it", field=name)
+        if body.max_error is not None:  # type: ignore[attr-defined]
+            raise InputError(
+                "not offered on explain jobs: max_error refines within a per-request time budget, which "
+                "a job has not; ask POST /explain for it, or error_estimate: true for the error bars",
+                field="max_error",
+            )
+        with_error, _ = check_error_options(body.error_estimate, None)  # type: ignore[attr-defined]
     except InputError as exc:
         return {
             "error": {"class": type(exc).__name__, "message": exc.detail, "row": exc.row, "field": exc.field}
         }
-    return {"frame": frame, "top_k": top_k}
+    return {"frame": frame, "top_k": top_k, "error_estimate": with_error}
 
 
-def explain(frame: pd.DataFrame) -> dict[str, Any]:
-    """Predictions, probabilities and the explanation of a slice of a job's rows (numpy arrays)."""
+def explain(frame: pd.DataFrame, error_estimate: bool = False) -> dict[str, Any]:
+    """Predictions, probabilities and the explanation of a slice of a job's rows (numpy arrays), with
+    each row's error estimate (``"error_estimate"``, or None) when asked."""
     from batch.partition import explain_rows
 
-    return explain_rows(_STATE["explainer"], frame.reset_index(drop=True), 0, 0)
+    return explain_rows(_STATE["explainer"], frame.reset_index(drop=True), 0, 0, error_estimate)

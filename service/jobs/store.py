@@ -3,7 +3,8 @@
 ``<root>/<id>/job.json`` is the job's status, written only by the worker that owns the job (atomically:
 a temporary file, then ``os.replace``), so any worker can answer ``GET /explain_jobs/{id}``.  A finished
 job's result sits beside it as ``.npy`` arrays (read a page at a time, memory-mapped) and
-``predictions.json``.  Deleting a job renames its directory away first: for the owner, a job whose
+``predictions.json``; a job asked for ``error_estimate`` keeps the estimate's arrays as ``error_*.npy``
+(:func:`result_arrays`, the PostgreSQL slices' too).  Deleting a job renames its directory away first: for the owner, a job whose
 directory has gone is cancelled.
 """
 
@@ -14,14 +15,36 @@ import os
 import re
 import shutil
 import uuid
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from scorers.errorbars import ErrorEstimate
+
 _ID = re.compile(r"^[0-9a-f]{32}$")
 STATUS = "job.json"
-ARRAYS = ("values", "outputs", "probabilities")
+ERROR_PREFIX = "error_"  # the error estimate's arrays: error_values, error_rows, error_sampling, ...
+ERROR_ARRAYS = tuple(ERROR_PREFIX + f.name for f in fields(ErrorEstimate))
+ARRAYS = ("values", "outputs", "probabilities", *ERROR_ARRAYS)  # what a result keeps, row by row
+
+
+def result_arrays(result: dict[str, Any]) -> dict[str, np.ndarray | None]:
+    """The arrays a store keeps of rows explained by ``process.explain`` (``batch.partition.explain_rows``'
+    keys), by their names in ``ARRAYS``."""
+    arrays = {"values": result["values"], "outputs": result["outputs"], "probabilities": result["proba"]}
+    estimate = result["error_estimate"]
+    if estimate is not None:
+        arrays.update({ERROR_PREFIX + name: a for name, a in estimate.arrays().items()})
+    return arrays
+
+
+def error_estimate_of(page: dict[str, Any]) -> ErrorEstimate | None:
+    """The error estimate of a page of a result (None when the job did not ask for one)."""
+    if ERROR_ARRAYS[0] not in page:
+        return None
+    return ErrorEstimate(**{name[len(ERROR_PREFIX) :]: page[name] for name in ERROR_ARRAYS})
 
 
 class JobGone(Exception):

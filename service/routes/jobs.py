@@ -40,8 +40,8 @@ ROUTES = (
         "/explain_jobs",
         "POST",
         submit,
-        "Start an explain job: /explain's body, up to SHAPSERVE_MAX_JOB_ROWS rows; 202 with its status "
-        "and Location",
+        "Start an explain job: /explain's body (error_estimate too; max_error is refused: a job has no "
+        "per-request time budget), up to SHAPSERVE_MAX_JOB_ROWS rows; 202 with its status and Location",
         body=ExplainRequest,
         response=JobStatus,
         scoring=True,

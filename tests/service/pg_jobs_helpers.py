@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import httpx
-from svc_helpers import additivity_error
+from svc_helpers import additivity_error, assert_pages_are
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "store"))
@@ -57,8 +57,10 @@ def job_row(url: str, job_id: str) -> tuple[int, str | None, str] | None:
     return None if row is None else (int(row[0]), row[1], str(row[2]))
 
 
-def submit(srv: HasUrl, rows: list[Any]) -> str:
-    r = httpx.post(srv.url + "/explain_jobs", json={"instances": rows, "top_k": 3}, timeout=120)
+def submit(srv: HasUrl, rows: list[Any], **options: Any) -> str:
+    """POST the rows as a job (top_k 3, and /explain's ``options``, e.g. ``error_estimate=True``); its id."""
+    body = {"instances": rows, "top_k": 3, **options}
+    r = httpx.post(srv.url + "/explain_jobs", json=body, timeout=120)
     assert r.status_code == 202, r.text
     assert r.headers["location"] == f"/explain_jobs/{r.json()['id']}"
     return str(r.json()["id"])
@@ -75,8 +77,9 @@ def done(srv: HasUrl, job_id: str, wait: float = WAIT) -> dict[str, Any]:
     return dict(until(f"job {job_id} done on {srv.url}", check, wait))
 
 
-def same_as_explain(srv: HasUrl, job_id: str, rows: list[Any], limit: int) -> None:
-    """Every page of the job's result, read from ``srv``, equals one /explain of the rows, bit for bit."""
+def same_as_explain(srv: HasUrl, job_id: str, rows: list[Any], limit: int, **options: Any) -> None:
+    """Every page of the job's result, read from ``srv``, equals one /explain of the rows (with the job's
+    ``options``) bit for bit: every row once, in order, its error estimate too when the job asked."""
     pages: list[dict[str, Any]] = []
     offset: int | None = 0
     while offset is not None:
@@ -86,15 +89,12 @@ def same_as_explain(srv: HasUrl, job_id: str, rows: list[Any], limit: int) -> No
         assert body["page"]["offset"] == offset
         pages.append(body["result"])
         offset = body["page"]["next_offset"]
-    answer = httpx.post(srv.url + "/explain", json={"instances": rows, "top_k": 3}, timeout=120)
+    answer = httpx.post(srv.url + "/explain", json={"instances": rows, "top_k": 3, **options}, timeout=120)
     assert answer.status_code == 200, answer.text
     reference = answer.json()
     assert additivity_error(reference) < 1e-6
-    for key, value in reference.items():
-        if key in ("features", "classes", "output_space", "expected_values"):
-            assert all(p[key] == value for p in pages), key
-        else:  # one entry per row: every row once, in order, bit for bit
-            assert [x for p in pages for x in p[key]] == value, key
+    assert ("error_estimate" in reference) is bool(options.get("error_estimate"))
+    assert_pages_are(reference, pages)
 
 
 def cancelled_count(srv: HasUrl) -> float:

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from svc_helpers import assert_pages_are
 
 WAIT = 120.0  # seconds a test waits for a job's state before failing (a bound, not a measurement)
 
@@ -92,12 +93,18 @@ def gone(client: Any, job_id: str) -> None:
     assert "a job whose worker restarts before it finishes is lost" in body["error"]
 
 
-@pytest.mark.parametrize(("name", "n"), [("loan", 150), ("svc", 40), ("reg", 90)])
-def test_a_job_result_equals_explain_on_the_same_rows(jobs_client: Any, name: str, n: int) -> None:
+@pytest.mark.parametrize(
+    ("name", "n", "error_estimate"), [("loan", 150, False), ("svc", 40, True), ("reg", 90, True)]
+)
+def test_a_job_result_equals_explain_on_the_same_rows(
+    jobs_client: Any, name: str, n: int, error_estimate: bool
+) -> None:
+    """With ``error_estimate``, each row's error estimate too (the SVC's sampled, the trees' stated)."""
     client = jobs_client(name)
     rows = rows_of(name, n)
     top_k = 3
-    queued = submit(client, {"instances": rows, "top_k": top_k})
+    asked = {"error_estimate": True} if error_estimate else {}
+    queued = submit(client, {"instances": rows, "top_k": top_k, **asked})
     assert queued["status"] in ("queued", "running") and queued["rows"] == n, queued
     assert queued["result"] is None and queued["page"] is None and queued["error"] is None
     seen: list[int] = []
@@ -120,15 +127,14 @@ def test_a_job_result_equals_explain_on_the_same_rows(jobs_client: Any, name: st
         pages.append(page["result"])
         offset = page["page"]["next_offset"]
     assert len(pages) == math.ceil(n / 64)
-    answer = client.post("/explain", json={"instances": rows, "top_k": top_k})
+    answer = client.post("/explain", json={"instances": rows, "top_k": top_k, **asked})
     assert answer.status_code == 200, answer.text
     reference = answer.json()
-    for key, value in reference.items():
-        if key in ("features", "classes", "output_space", "expected_values"):
-            assert all(p[key] == value for p in pages), key
-        else:  # one entry per row: bit for bit, page after page
-            assert [x for p in pages for x in p[key]] == value, key
-    assert set(pages[0]) == set(reference)
+    assert_pages_are(reference, pages)
+    assert ("error_estimate" in reference) is error_estimate
+    if error_estimate:
+        sigma = np.asarray(reference["error_estimate"]["rows"])
+        assert sigma.shape == (n,) and np.all(np.isfinite(sigma)) and np.all(sigma >= 0)
     # the job's global explanation: mean |SHAP| over all its rows
     glob = status["global_explanation"]
     assert glob["kind"] == "shap" and glob["n_rows"] == n
@@ -148,11 +154,15 @@ def test_a_job_body_is_refused_like_explain(jobs_client: Any) -> None:
         ({"instances": rows, "top_k": 99}, 400, "invalid_input", "expected an integer between 1 and 7"),
         ({"instance": rows}, 400, "invalid_input", "unknown key 'instance'"),
         ({"instances": []}, 400, "invalid_input", "expected at least one row"),
+        ({"instances": rows, "error_estimate": "yes"}, 400, "invalid_input", "expected true or false"),
+        ({"instances": rows, "max_error": 0.1}, 400, "invalid_input", "a per-request time budget"),
     ]
     for body, status, kind, message in cases:
         r = client.post("/explain_jobs", json=body)
         assert r.status_code == status and r.json()["kind"] == kind, r.text
         assert message in r.json()["error"]
+        if "error_estimate" in body or "max_error" in body:
+            assert r.json()["field"] == next(k for k in ("error_estimate", "max_error") if k in body)
     r = client.post("/explain_jobs", content=b"{not json", headers={"content-type": "application/json"})
     assert r.status_code == 400 and r.json()["kind"] == "invalid_json"
     r = client.post("/explain_jobs", json={"instances": rows_of("loan", 400)})  # ~60 kB > 40 kB

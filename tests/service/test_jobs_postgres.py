@@ -120,8 +120,9 @@ def test_delete_on_one_server_stops_the_work_on_the_other(servers: list[Server],
 def test_a_killed_server_s_job_is_finished_by_the_other_with_every_row_once(
     servers: list[Server], database: str
 ) -> None:
+    """With error_estimate: each slice's estimate is committed with its values, once."""
     rows = rows_of(N)
-    job_id = submit(servers[0], rows)
+    job_id = submit(servers[0], rows, error_estimate=True)
     owner, other = _running_on(servers, database, job_id)
     killed = job_row(database, job_id)
     owner.kill(signal.SIGKILL)
@@ -131,7 +132,7 @@ def test_a_killed_server_s_job_is_finished_by_the_other_with_every_row_once(
         row = job_row(database, job_id)
         assert killed is not None and row is not None and row[1] != killed[1]  # taken over by another worker
         assert status["rows_done"] == N
-        same_as_explain(other, job_id, rows, limit=500)
+        same_as_explain(other, job_id, rows, limit=500, error_estimate=True)
     finally:
         owner.ready()
 

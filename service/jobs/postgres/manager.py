@@ -4,7 +4,8 @@ The routes' side is the directory manager's (``JobManager.public`` and the resul
 ``JobTables`` in place of the jobs directory); what differs is where a job lives and who runs it.  A
 submitted job is a row of ``shapserve_jobs`` (with its body) and a pgqueuer job; a worker that claims it
 reads the body in its job process and explains the rows from the job's ``rows_done`` on, one slice at
-a time, each slice committed with ``rows_done`` (``JobTables.commit_slice``).  When that worker dies
+a time, each slice committed with ``rows_done`` (``JobTables.commit_slice``; the slice's error
+estimate, when the body asked for one, in the same row).  When that worker dies
 its lease runs out and another worker takes the job over from the last committed slice; at a clean
 shutdown its jobs go back to the queue at once (``JobQueue.close``).  A deleted job's row is gone: its
 runner stops at its next commit.
@@ -27,7 +28,7 @@ from ...errors import ClientDisconnectedError, NotFoundError, NotReadyError, Ove
 from ...metrics import JOBS, JOBS_FINISHED, ROWS
 from .. import process
 from ..manager import CHUNK_SECONDS, FIRST_CHUNK, LIVE, SWEEP_SECONDS, JobManager, _input_error
-from ..store import new_id, valid_id
+from ..store import new_id, result_arrays, valid_id
 from .queue import JobQueue
 from .tables import JobTables, conninfo
 
@@ -169,11 +170,10 @@ class PgJobManager(JobManager):
                 return False
             hi = slice_end(lo, min(size, self.settings.job_slice_rows), n)  # whole blocks: /explain's bits
             t0 = time.perf_counter()
-            part = self._in_process(process.explain, frame.iloc[lo:hi])
+            part = self._in_process(process.explain, frame.iloc[lo:hi], parsed["error_estimate"])
             size = int((hi - lo) / max(time.perf_counter() - t0, 1e-9) * CHUNK_SECONDS)
-            arrays = {"values": part["values"], "outputs": part["outputs"], "probabilities": part["proba"]}
             labels = [v.item() if isinstance(v, np.generic) else v for v in part["pred"]]
-            if not self.tables.commit_slice(job_id, lo, hi, arrays, labels):
+            if not self.tables.commit_slice(job_id, lo, hi, result_arrays(part), labels):
                 if self.tables.read(job_id) is None:
                     JOBS_FINISHED.labels(**self.core.labels, status="cancelled").inc()
                 return True  # deleted, or taken over by a worker that committed these rows first

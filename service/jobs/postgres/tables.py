@@ -23,9 +23,8 @@ from psycopg_pool import ConnectionPool
 
 from store.db import PG_CONNECT
 
-from ..store import JobGone
+from ..store import ARRAYS, JobGone
 
-ARRAYS = ("values", "outputs", "probabilities")
 LOCK_KEY = 0x5348_4A4F  # pg_advisory_lock key of the DDL, so that servers starting together do not race
 STATUS_COLUMNS = (
     "id, status, rows, rows_done, top_k, submitted_at, started_at, finished_at, error, global, queue_id"

@@ -113,3 +113,20 @@ def test_max_error_refines_towards_the_oracle(cases: dict[str, Any]) -> None:
     after = _row_error(refined.values[grown], truth[grown]).mean()
     assert after < before
     assert refined.additivity_error() < 1e-6
+
+
+def test_a_row_s_estimate_is_its_own_so_slices_concatenate_to_the_whole(cases: dict[str, Any]) -> None:
+    """What explain jobs rely on (they explain in slices and keep ``ErrorEstimate.arrays``): slices of
+    rows, concatenated, give one call's estimate bit for bit."""
+    explainer, held, _ = cases["mlp classifier"]
+    whole = explainer.explain(held, error_estimate=True).error_estimate
+    cuts = [0, 7, 19, len(held)]
+    parts = [
+        explainer.explain(held.iloc[a:b].reset_index(drop=True), error_estimate=True).error_estimate
+        for a, b in zip(cuts, cuts[1:], strict=False)
+    ]
+    joined = scorers.errorbars.ErrorEstimate.concat(parts)
+    assert set(joined.arrays()) == {"values", "rows", "sampling", "background"}
+    for name, array in whole.arrays().items():
+        assert np.array_equal(joined.arrays()[name], array), name
+    assert np.all(whole.sampling > 0)  # a sampled kind: the test compares non-trivial estimates

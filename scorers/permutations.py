@@ -37,6 +37,29 @@ def antithetic_orders(n_rows: int, n_players: int, pairs: int, seed: int) -> Int
     return both.reshape(n_rows, 2 * pairs, n_players).astype(np.int64)
 
 
+def latin_orders(n_rows: int, n_players: int, pairs: int, seed: int) -> IntArray:
+    """(n_rows, 2 * pairs, M): like ``antithetic_orders``, but stratified across background rows.
+
+    The rows go in blocks of M; in a block, every row's forward permutation is one random order ``sigma``
+    rotated by the row's place in the block (a cyclic Latin square: each player sits in each position
+    exactly once across the block), then reversed for its antithetic partner.  Each row's permutation
+    is still uniformly distributed (a fixed rotation of a uniform order), so every row's estimate stays
+    unbiased; only the joint draw across rows is balanced.  A fresh ``sigma`` per block and per pair."""
+    rng = np.random.default_rng(seed)
+    m = n_players
+    blocks = -(-n_rows // m)
+    sigma = np.argsort(rng.random((blocks, pairs, m)), axis=-1)  # (blocks, pairs, M)
+    shift = np.arange(blocks * m) % m  # each row's place in its block
+    positions = (np.arange(m)[None, :] + shift[:, None]) % m  # (rows, M): the rotated positions
+    block = np.arange(blocks * m) // m
+    forward = np.take_along_axis(sigma[block], positions[:, None, :], axis=-1)[:n_rows]
+    both = np.stack([forward, forward[..., ::-1]], axis=2)  # (n_rows, pairs, 2, M)
+    return both.reshape(n_rows, 2 * pairs, m).astype(np.int64)
+
+
+ORDERS = {"antithetic": antithetic_orders, "latin": latin_orders}  # the permutation scorer's ``orders``
+
+
 def chain_masks(orders: IntArray) -> BoolArray:
     """The proper, non-empty prefixes of each permutation: (R, P, M) -> (R, P, M - 1, M).
 

@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from ..permutations import antithetic_orders, chain_masks, contributions, row_estimates
+from ..errors import InputError
+from ..permutations import ORDERS, chain_masks, contributions, row_estimates
 from .base import FitContext, FitOptions, FloatArray, register
 from .design import DesignScorer
 from .kernel import default_coalitions
@@ -40,10 +41,15 @@ class PermutationScorer(DesignScorer):
     auto_rank = None  # chosen against the kernel scorer at packaging by measured error
     _state_keys = ("orders_",)
 
-    def __init__(self, pairs: int | None = None, seed: int = 0, **params: Any) -> None:
-        super().__init__(pairs=pairs, seed=seed, **params)
+    def __init__(
+        self, pairs: int | None = None, seed: int = 0, orders: str = "antithetic", **params: Any
+    ) -> None:
+        if orders not in ORDERS:
+            raise InputError(f"orders must be one of {sorted(ORDERS)}, got {orders!r}", field="orders")
+        super().__init__(pairs=pairs, seed=seed, orders=orders, **params)
         self.pairs = pairs
         self.seed = seed
+        self.orders = orders
 
     @classmethod
     def default_background(cls, n_players: int, head: Any = None, n_columns: int = 0) -> tuple[int, str]:
@@ -62,7 +68,7 @@ class PermutationScorer(DesignScorer):
         nb = len(ctx.game.weights)
         pairs = self.pairs or max(1, evaluations(m) // (2 * max(1, m - 1) * nb))
         self.params["pairs"] = pairs  # recorded: a restored explainer draws the same permutations
-        self.orders_ = antithetic_orders(nb, m, pairs, self.seed)
+        self.orders_ = ORDERS[self.orders](nb, m, pairs, self.seed)
         self._restore(ctx)
 
     def _restore(self, ctx: FitContext) -> None:

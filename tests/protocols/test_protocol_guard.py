@@ -208,7 +208,13 @@ def test_openapi_document_shows_the_protocol_bodies(client: Any) -> None:
         return dict(schemas[ref.rsplit("/", 1)[1]])
 
     assert "DataFrame.to_json()" in body("/score")["description"]
-    assert set(body("/v1/models/{name}:explain")["properties"]) == {"instances", "inputs", "top_k"}
+    assert set(body("/v1/models/{name}:explain")["properties"]) == {
+        "instances",
+        "inputs",
+        "top_k",
+        "error_estimate",
+        "max_error",
+    }
     infer = body("/v2/models/{name}/infer")
     assert (
         set(infer["properties"]) >= {"id", "parameters", "inputs", "outputs"}

@@ -20,8 +20,15 @@ WRITE = "shapserve_write"  # execution option: this connection's transaction wil
 _MIGRATION_LOCK_KEY = 0x5348_4150  # "SHAP": the PostgreSQL advisory lock around migrations
 # a database that is down or cut off fails a connection, or a query on a connection that went quiet,
 # within about 10 s and 25 s, instead of blocking the caller (the recorder's writer, a request) for the
-# operating system's TCP timeouts of many minutes
-PG_CONNECT = {"connect_timeout": 10, "keepalives_idle": 10, "keepalives_interval": 5, "keepalives_count": 3}
+# operating system's TCP timeouts of many minutes; tcp_user_timeout (ms) bounds a query already sent into a
+# silent network (a black hole), where keepalives do not run while data is unacknowledged
+PG_CONNECT = {
+    "connect_timeout": 10,
+    "keepalives_idle": 10,
+    "keepalives_interval": 5,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 30_000,
+}
 _ready: set[str] = set()
 _ready_lock = threading.Lock()
 

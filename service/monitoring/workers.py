@@ -64,6 +64,9 @@ class WorkerMonitor:
         self.written = -1
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
+        # the flush thread and a GET /monitoring both write this worker's file through one temporary name:
+        # unserialised, one's os.replace moved the file from under the other's (a 500 on the route)
+        self._flush_lock = threading.Lock()
         self._stop = threading.Event()
 
     @property
@@ -92,14 +95,15 @@ class WorkerMonitor:
 
     def flush(self) -> None:
         """Write this worker's windows when they changed since the last write."""
-        version = self.monitor.version
-        if version == self.written:
-            return
-        self.directory.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp.npz")
-        np.savez(tmp, **self.monitor.arrays())  # type: ignore[arg-type]
-        os.replace(tmp, self.path)
-        self.written = version
+        with self._flush_lock:
+            version = self.monitor.version
+            if version == self.written:
+                return
+            self.directory.mkdir(parents=True, exist_ok=True)
+            tmp = self.path.with_suffix(".tmp.npz")
+            np.savez(tmp, **self.monitor.arrays())  # type: ignore[arg-type]
+            os.replace(tmp, self.path)
+            self.written = version
 
     def merged(self) -> dict[str, monitoring.sketch.Counts]:
         """Every live worker's windows of this server, summed (this worker's own, current)."""

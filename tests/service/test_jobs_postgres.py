@@ -17,12 +17,19 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from pg_jobs_helpers import done, job_row, midway_runner, same_as_explain, submit
+from pg_jobs_helpers import (
+    LEASE,
+    SLICE,
+    cancelled_count,
+    done,
+    job_row,
+    midway_runner,
+    same_as_explain,
+    submit,
+)
 from pg_serving import PostgresServer, Server, connect, rows_of, until
 from tcp_cut_proxy import CutProxy
 
-LEASE = 3  # SHAPSERVE_JOB_LEASE of the servers, seconds
-SLICE = 8  # SHAPSERVE_JOB_SLICE_ROWS: many slices, so that a job is caught half-way
 N = 1200  # rows of a long job
 N_OUTAGE = 480  # rows of a job across an outage: caught mid-way as well, and half the work after it
 ENV = {
@@ -90,24 +97,14 @@ def test_a_job_submitted_to_one_server_is_polled_and_paged_on_the_other(
     assert httpx.get(f"{b.url}/explain_jobs/{job_id}", timeout=30).status_code == 404
 
 
-def _cancelled_count(srv: Server) -> float:
-    text = httpx.get(srv.url + "/metrics", timeout=30).text
-    lines = [
-        ln
-        for ln in text.splitlines()
-        if ln.startswith("shapserve_jobs_finished_total") and 'status="cancelled"' in ln
-    ]
-    return sum(float(ln.rsplit(" ", 1)[1]) for ln in lines)
-
-
 def test_delete_on_one_server_stops_the_work_on_the_other(servers: list[Server], database: str) -> None:
     job_id = submit(servers[0], rows_of(N))
     owner, other = _running_on(servers, database, job_id)
-    before = _cancelled_count(owner)
+    before = cancelled_count(owner)
     r = httpx.delete(f"{other.url}/explain_jobs/{job_id}", timeout=30)
     assert r.status_code == 200 and r.json()["status"] == "cancelled", r.text
     # the runner stops at its next slice: it counts the job cancelled, and nothing of it is left
-    until("the runner stopped", lambda: _cancelled_count(owner) == before + 1)
+    until("the runner stopped", lambda: cancelled_count(owner) == before + 1)
     assert job_row(database, job_id) is None
     with connect(database) as c:
         assert c.execute(

@@ -1,28 +1,25 @@
 """The ASGI app that serves the route table.
 
 Each route's endpoint: refuse until the model is loaded; parse the JSON body once into the route's
-pydantic model (our error shape for every refusal); run the handler in the thread pool within the time
-budget while the client stays (either ending sets the request's cancellation token); map any error in
-one place (``service.errors``); count the request in ``/metrics``.
+pydantic model (our error shape for every refusal); run a blocking handler in a handler thread within the
+time budget while the client stays (``service.handoff``: either ending sets the request's cancellation
+token); map any error in one place (``service.errors``); count the request in ``/metrics``.
 """
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Awaitable, Callable
 from functools import partial
-from typing import Any
 
-import anyio
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import Receive
 
 from .core import ScoringService
-from .errors import ClientDisconnectedError, NotReadyError, TimedOutError, to_response
+from .errors import NotReadyError, TimedOutError, to_response
+from .handoff import in_thread
 from .metrics import REQUEST_SECONDS, REQUESTS
 from .parsing import parse_body
 from .routing import Call, RouteSpec
@@ -46,7 +43,7 @@ def _endpoint(spec: RouteSpec, settings: Settings) -> Callable[[Request], Awaita
                 core, body, dict(request.query_params), dict(request.path_params), dict(request.headers)
             )
             if spec.blocking:
-                result = await _in_thread(spec, call, budget, request.receive)
+                result = await in_thread(partial(spec.handler, call), call.cancel, budget, request.receive)
             else:
                 result = spec.handler(call)
             response = (
@@ -67,42 +64,6 @@ def _endpoint(spec: RouteSpec, settings: Settings) -> Callable[[Request], Awaita
         return response
 
     return endpoint
-
-
-async def _in_thread(spec: RouteSpec, call: Call, budget: float, receive: Receive) -> Any:
-    """The handler's result, computed in the thread pool within the time budget while the client stays.
-
-    Whatever ends the wait early (the budget: TimeoutError; the client's disconnect:
-    ClientDisconnectedError) sets the request's token, so an explanation stops at its next slice of rows
-    (``scorers.ScoringExplainer.explain_frame``) instead of computing for nobody; the thread itself is
-    abandoned, not awaited.
-    """
-    outcome: dict[str, Any] = {}
-    try:
-        with anyio.fail_after(budget):
-            async with anyio.create_task_group() as tg:
-                tg.start_soon(_watch_disconnect, receive, call.cancel, tg.cancel_scope)
-                try:
-                    outcome["result"] = await anyio.to_thread.run_sync(
-                        partial(spec.handler, call), abandon_on_cancel=True
-                    )
-                except Exception as exc:  # noqa: BLE001 - raised below, outside the task group
-                    outcome["error"] = exc
-                tg.cancel_scope.cancel()  # the answer is ready: stop watching
-    finally:
-        call.cancel.set()  # a no-op when the handler has returned
-    if "error" in outcome:
-        raise outcome["error"]
-    if "result" not in outcome:
-        raise ClientDisconnectedError("the client disconnected before its answer was ready")
-    return outcome["result"]
-
-
-async def _watch_disconnect(receive: Receive, token: threading.Event, scope: anyio.CancelScope) -> None:
-    while (await receive())["type"] != "http.disconnect":
-        pass  # the body was read before (the guard replays it); nothing else is expected
-    token.set()
-    scope.cancel()
 
 
 def _count_error(core: ScoringService | None, kind: str) -> None:

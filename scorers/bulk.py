@@ -243,8 +243,15 @@ def _fast_svc(explainer: ScoringExplainer, frame: pd.DataFrame) -> tuple[np.ndar
 def _svc_labels(
     fast: RbfSvcProba, x: np.ndarray, classes: np.ndarray, runtime: Any, frame: pd.DataFrame
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(labels, probabilities) from the decision values; rows near the boundary are labelled by the model."""
-    d = fast.decision_function(x)
+    """(labels, probabilities) of rows ``x`` from their decision values (``svc_from_decision``)."""
+    return svc_from_decision(fast, fast.decision_function(x), classes, runtime, frame)
+
+
+def svc_from_decision(
+    fast: RbfSvcProba, d: np.ndarray, classes: np.ndarray, runtime: Any, frame: pd.DataFrame
+) -> tuple[np.ndarray, np.ndarray]:
+    """(labels, probabilities) of the rows ``frame`` from their decision values ``d``: the labels by the
+    sign, rows within ``BOUNDARY`` of 0 labelled by the model; libsvm's probabilities of ``d``."""
     labels = np.where(d >= 0, classes[1], classes[0]).astype(object)
     near = np.flatnonzero(np.abs(d) < BOUNDARY)
     if near.size:

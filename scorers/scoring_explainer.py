@@ -7,6 +7,7 @@ measured); callers ask it for predictions and explanations and never reach into 
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -28,6 +29,7 @@ from .runtimes import CLASSIFIER, ModelRuntime
 if TYPE_CHECKING:
     from .bulk import TablePredictions
     from .counterfactuals import CounterfactualIndex, Counterfactuals
+    from .decision_predictions import DecisionPredictions
     from .evaluation import Evaluation
     from .global_explanations import Mimic
     from .interactions import Interactions
@@ -183,6 +185,28 @@ class ScoringExplainer:
         if self.task != CLASSIFIER:
             raise UnsupportedModelError("a regressor has no class probabilities")
         return self.runtime.predict_proba(frame)
+
+    def predictions(
+        self, frame: pd.DataFrame, outputs: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """(``predict_frame``, ``predict_proba_frame`` or None) of validated rows; from the rows' explained
+        ``outputs`` (or one call of the scorer's model function) where a decision path was verified for
+        this model (``scorers.decision_predictions``), else from the model's own calls."""
+        path = self.decision_path
+        if path is None:
+            proba = self.predict_proba_frame(frame) if self.task == CLASSIFIER else None
+            return self.predict_frame(frame), proba
+        if outputs is None:
+            outputs = self.scorer.outputs(self.masking.encode(frame))
+        labels, proba = path.of(frame, outputs)
+        return self.named(labels), proba
+
+    @functools.cached_property
+    def decision_path(self) -> DecisionPredictions | None:
+        """The verified decision path of this model, or None (checked once, on the packaged rows)."""
+        from .decision_predictions import verified
+
+        return verified(self)
 
     # -- explanations -----------------------------------------------------------------------------------
     def explain(

@@ -74,7 +74,7 @@ class ScoringService:
         self.admission = RowBudget(settings.max_inflight_rows, INFLIGHT_ROWS.labels(**self.labels))
         if settings.warmup and self.explainer.sample is not None and len(self.explainer.sample):
             warm = self.explainer.validate(self.explainer.sample.iloc[:1])
-            self.explainer.predict_frame(warm)
+            self.explainer.predictions(warm)  # the decision path is verified here (one check per load)
             self.explainer.explain_frame(warm)
         # everything loaded so far lives for the process: keep it out of the collector's way
         gc.collect()
@@ -167,13 +167,15 @@ class ScoringService:
         """``top_k`` of a JSON body (scorers.top_k: one rule for every caller)."""
         return parse_top_k(top_k, len(self.explainer.features), source=JSON)
 
-    def prediction(self, frame: pd.DataFrame) -> tuple[dict[str, Any], np.ndarray | None]:
+    def prediction(
+        self, frame: pd.DataFrame, outputs: np.ndarray | None = None
+    ) -> tuple[dict[str, Any], np.ndarray | None]:
+        """The answer's prediction part and the probabilities; ``outputs``: the rows' explained outputs,
+        from which a verified decision path reads them (``ScoringExplainer.predictions``)."""
         t0 = time.perf_counter()
-        exp = self.explainer
-        labels = exp.predict_frame(frame)
-        proba = exp.predict_proba_frame(frame) if exp.classes is not None else None
+        labels, proba = self.explainer.predictions(frame, outputs)
         PREDICT_SECONDS.labels(**self.labels).observe(time.perf_counter() - t0)
-        return answers.prediction(labels, proba, exp.classes), proba
+        return answers.prediction(labels, proba, self.explainer.classes), proba
 
     # -- endpoints --------------------------------------------------------------------------------------
     def predict(self, instances: Any) -> dict[str, Any]:
@@ -197,7 +199,6 @@ class ScoringService:
         with_error, target = check_error_options(error_estimate, max_error)
         with self.admitted(instances) as frame:
             k = self.top_k(top_k)
-            out, proba = self.prediction(frame)
             t0 = time.perf_counter()
             exp = self.explainer.explain_frame(
                 frame,
@@ -207,6 +208,7 @@ class ScoringService:
                 max_error_seconds=self.settings.max_error_seconds,
             )
             EXPLAIN_SECONDS.labels(**self.labels).observe(time.perf_counter() - t0)
+            out, proba = self.prediction(frame, exp.outputs)
         if self.monitor is not None:
             self.monitor.observe(frame, exp.values)
         out = answers.explanation(out, proba, exp, k)

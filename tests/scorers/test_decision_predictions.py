@@ -1,0 +1,115 @@
+"""A request's labels and probabilities from the explained decision values (scorers.decision_predictions):
+equal to the model's own ``predict`` and within ``bulk.PARITY`` of its ``predict_proba`` on rows that were
+not packaged, at the decision boundary too; used only once verified, the model's calls otherwise."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import scorers
+from scorers import bulk
+from scorers.decision_predictions import verified
+from scorers.examples import breast_cancer_svc
+
+
+@pytest.fixture(scope="module")
+def seed() -> tuple[scorers.ScoringExplainer, pd.DataFrame]:
+    """The seed's SVC explained in its margin (the kernel_machine scorer), and its test rows (never
+    packaged: neither the background nor the sample holds them)."""
+    model, x_train, x_test, *_ = breast_cancer_svc()
+    return scorers.fit(model, x_train, calibrate=False, eval_size=20, background_size=10), x_test
+
+
+def _near_boundary(explainer: scorers.ScoringExplainer, rows: pd.DataFrame, within: float) -> pd.DataFrame:
+    """A row on the segment between two rows of different labels whose decision value is within ``within``
+    of 0 (bisection on the model's own decision function)."""
+    model = explainer.runtime.model
+    x = rows.to_numpy(dtype=np.float64)
+    d = model.decision_function(x)
+    lo, hi = x[np.argmin(d)], x[np.argmax(d)]  # d < 0 at lo, d > 0 at hi
+    for _ in range(200):
+        mid = (lo + hi) / 2
+        value = float(model.decision_function(mid[None, :])[0])
+        if abs(value) < within:
+            return pd.DataFrame(mid[None, :], columns=rows.columns)
+        lo, hi = (mid, hi) if value < 0 else (lo, mid)
+    raise AssertionError("no row near the boundary")
+
+
+def _model_asks(explainer: scorers.ScoringExplainer, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Rows the model itself is asked to predict or predict_proba, counted."""
+    runtime = explainer.runtime
+    asked: list[int] = []
+    for name in ("predict", "predict_proba"):
+        real = getattr(runtime, name)
+
+        def counted(frame: pd.DataFrame, real: object = real) -> np.ndarray:
+            asked.append(len(frame))
+            return real(frame)  # type: ignore[operator, no-any-return]
+
+        monkeypatch.setattr(runtime, name, counted)
+    return asked
+
+
+def _equal_to_the_model(explainer: scorers.ScoringExplainer, frame: pd.DataFrame, got: tuple) -> None:
+    labels, proba = got
+    assert list(labels) == list(explainer.predict_frame(frame))
+    assert proba is not None and np.max(np.abs(proba - explainer.predict_proba_frame(frame))) <= bulk.PARITY
+
+
+def test_unseen_rows_get_the_models_labels_and_probabilities_without_calling_it(
+    seed: tuple[scorers.ScoringExplainer, pd.DataFrame], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    explainer, x_test = seed
+    assert explainer.decision_path is not None
+    frame = explainer.validate(x_test)
+    explained = explainer.explain_frame(frame)
+    asked = _model_asks(explainer, monkeypatch)
+    from_explanation = explainer.predictions(frame, explained.outputs)
+    one_call = explainer.predictions(frame)  # /predict: the scorer's model function, once
+    assert asked == []
+    monkeypatch.undo()
+    _equal_to_the_model(explainer, frame, from_explanation)
+    _equal_to_the_model(explainer, frame, one_call)
+    # the answer's explained outputs are the decision values the labels come from
+    assert np.array_equal(np.sign(explained.outputs[:, 1]) > 0, from_explanation[0] == explainer.classes[1])
+
+
+@pytest.mark.parametrize("within", [1e-3, 1e-9])
+def test_a_row_at_the_decision_boundary(
+    seed: tuple[scorers.ScoringExplainer, pd.DataFrame], monkeypatch: pytest.MonkeyPatch, within: float
+) -> None:
+    """Near 0 (1e-3) the sign decides; within bulk.BOUNDARY (1e-9 here), where rounding could flip it, the
+    model labels the row itself."""
+    explainer, x_test = seed
+    frame = explainer.validate(_near_boundary(explainer, x_test, within))
+    outputs = explainer.explain_frame(frame).outputs
+    asked = _model_asks(explainer, monkeypatch)
+    got = explainer.predictions(frame, outputs)
+    assert asked == ([1] if within < bulk.BOUNDARY else [])
+    monkeypatch.undo()
+    _equal_to_the_model(explainer, frame, got)
+
+
+def test_a_model_that_answers_otherwise_keeps_its_own_calls(
+    seed: tuple[scorers.ScoringExplainer, pd.DataFrame], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    explainer, x_test = seed
+    monkeypatch.setattr(bulk, "PARITY", -1.0)  # no probability can pass the check on the packaged rows
+    assert verified(explainer) is None
+    monkeypatch.setattr(explainer, "decision_path", None)
+    frame = explainer.validate(x_test.iloc[:5])
+    labels, proba = explainer.predictions(frame, explainer.explain_frame(frame).outputs)
+    assert list(labels) == list(explainer.predict_frame(frame))
+    assert proba is not None and np.array_equal(proba, explainer.predict_proba_frame(frame))
+
+
+def test_other_models_have_no_decision_path() -> None:
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(0)
+    x = pd.DataFrame(rng.normal(size=(80, 4)), columns=list("abcd"))
+    logistic = LogisticRegression().fit(x.to_numpy(), x["a"] + x["b"] > 0)
+    assert scorers.fit(logistic, x, calibrate=False, eval_size=10).decision_path is None

@@ -349,9 +349,9 @@ def _cpu_seconds(pid: int) -> float:
     return total
 
 
-def _breakdown(client: Any, tag: str, rows: np.ndarray, server_pid: int, calls: int) -> dict[str, float]:
+def _breakdown(client: Any, tag: str, rows: np.ndarray, server_pid: int, n_calls: int) -> dict[str, float]:
     """Per call of one server's floor, its 1-row predict and explain, and the same explain in-process
-    (the served default's work: no error estimate), ``calls`` of each cycling through ``rows``: the
+    (the served default's work: no error estimate), ``n_calls`` of each cycling through ``rows``: the
     median wall ms, and the CPU ms per call (the server's process tree for HTTP calls, counted in clock
     ticks of 10 ms, hence the many calls; this process for the in-process call).  On a shared machine the
     wall time grows with the load (a runnable worker waits for a core); the CPU time is the work, and the
@@ -387,12 +387,12 @@ def _breakdown(client: Any, tag: str, rows: np.ndarray, server_pid: int, calls: 
         call(0)
         ts = []
         c0 = cpu()
-        for k in range(calls):
+        for k in range(n_calls):
             t0 = time.perf_counter()
             call(k % len(rows))
             ts.append(time.perf_counter() - t0)
         out[name] = 1000 * float(np.median(ts))
-        out[name.replace(")", ", CPU ms per call)")] = 1000 * (cpu() - c0) / calls
+        out[name.replace(")", ", CPU ms per call)")] = 1000 * (cpu() - c0) / n_calls
     return out
 
 

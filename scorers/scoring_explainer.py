@@ -190,15 +190,16 @@ class ScoringExplainer:
         self, frame: pd.DataFrame, outputs: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray | None]:
         """(``predict_frame``, ``predict_proba_frame`` or None) of validated rows; from the rows' explained
-        ``outputs`` (or one call of the scorer's model function) where a decision path was verified for
-        this model (``scorers.decision_predictions``), else from the model's own calls."""
+        ``outputs`` (or their decision values as one GEMM) where a decision path was verified for this
+        model (``scorers.decision_predictions``), else from the model's own calls."""
         path = self.decision_path
         if path is None:
             proba = self.predict_proba_frame(frame) if self.task == CLASSIFIER else None
             return self.predict_frame(frame), proba
         if outputs is None:
-            outputs = self.scorer.outputs(self.masking.encode(frame))
-        labels, proba = path.of(frame, outputs)
+            labels, proba = path.of_rows(frame, self.masking.encode(frame))
+        else:
+            labels, proba = path.of(frame, outputs)
         return self.named(labels), proba
 
     @functools.cached_property

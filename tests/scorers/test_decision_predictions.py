@@ -68,7 +68,7 @@ def test_unseen_rows_get_the_models_labels_and_probabilities_without_calling_it(
     explained = explainer.explain_frame(frame)
     asked = _model_asks(explainer, monkeypatch)
     from_explanation = explainer.predictions(frame, explained.outputs)
-    one_call = explainer.predictions(frame)  # /predict: the scorer's model function, once
+    one_call = explainer.predictions(frame)  # /predict: the decision values as one GEMM
     assert asked == []
     monkeypatch.undo()
     _equal_to_the_model(explainer, frame, from_explanation)
@@ -87,10 +87,12 @@ def test_a_row_at_the_decision_boundary(
     frame = explainer.validate(_near_boundary(explainer, x_test, within))
     outputs = explainer.explain_frame(frame).outputs
     asked = _model_asks(explainer, monkeypatch)
-    got = explainer.predictions(frame, outputs)
-    assert asked == ([1] if within < bulk.BOUNDARY else [])
+    explained = explainer.predictions(frame, outputs)
+    predicted = explainer.predictions(frame)
+    assert asked == ([1, 1] if within < bulk.BOUNDARY else [])
     monkeypatch.undo()
-    _equal_to_the_model(explainer, frame, got)
+    _equal_to_the_model(explainer, frame, explained)
+    _equal_to_the_model(explainer, frame, predicted)
 
 
 def test_a_model_that_answers_otherwise_keeps_its_own_calls(

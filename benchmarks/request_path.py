@@ -1,0 +1,175 @@
+"""The request path before and after, side by side: the seed's SVC (margin, the CLI's defaults) packaged
+once and served at once by this tree and by ``--base`` (a git revision, exported with ``git archive``),
+one worker each; 1-row calls of each kind alternate between the two servers in blocks of ``--calls``,
+``--reps`` times (the order flips every repetition); the CPU ms per call of each server's process tree
+(``/proc``, clock ticks) and the median wall ms; this process's in-process ``explain`` (no error estimate,
+one BLAS thread, freed memory kept, as the worker) alongside.
+
+``.venv/bin/python -m benchmarks.request_path [--base main] [--calls 300] [--reps 4]``
+
+The goal of issue 23: a served 1-row ``/explain`` within 1.5 ms of CPU of the in-process explanation plus
+``/livez`` (docs/performance.md, "the request path").
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .common import load_average, say, section
+from .http_fidelity import _cpu_seconds, _free_port
+
+ROOT = Path(__file__).resolve().parents[1]
+KINDS = ("GET /livez", "POST /predict", "POST /explain")
+
+
+def _export(rev: str, into: Path) -> Path:
+    """The tree of ``rev`` written into ``into`` (``git archive``)."""
+    archive = subprocess.run(["git", "archive", rev], cwd=ROOT, check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    return into
+
+
+def _serve(code: Path, home: Path, tag: str) -> tuple[subprocess.Popen[bytes], str]:
+    import httpx
+
+    port = _free_port()
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(code),
+        "BENTOML_HOME": str(home),
+        "SHAPSERVE_MODEL": tag,
+        "SHAPSERVE_REQUEST_TIMEOUT": "900",
+        "BENTOML_DO_NOT_TRACK": "true",
+    }
+    cmd = [sys.executable, "-m", "bentoml", "serve", "service.service:Shapserve", "--port", str(port)]
+    proc = subprocess.Popen(cmd, cwd=code, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url + "/readyz", timeout=2).status_code == 200:
+                return proc, url
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    proc.kill()
+    raise RuntimeError(f"the server of {code} did not get ready")
+
+
+def main(argv: list[str] | None = None) -> int:
+    import httpx
+    import pandas as pd
+
+    p = argparse.ArgumentParser()
+    p.add_argument("--base", default="main", help="the git revision to compare with")
+    p.add_argument("--calls", type=int, default=300, help="1-row calls per block")
+    p.add_argument("--reps", type=int, default=4, help="blocks of each kind per server")
+    opts = p.parse_args(argv)
+    section(f"the request path: this tree against {opts.base}, served side by side")
+    say(f"load average at start: {load_average()}")
+    scratch = Path(tempfile.mkdtemp(prefix="request-path-"))
+    homes = {"base": scratch / "home-base", "this": scratch / "home-this"}
+    code = {"base": _export(opts.base, Path(tempfile.mkdtemp(dir=scratch))), "this": ROOT}
+    os.environ["BENTOML_HOME"] = str(homes["this"])
+    os.environ["BENTOML_DO_NOT_TRACK"] = "true"
+    import warnings
+
+    warnings.simplefilter("ignore")
+    from cli.bento import package
+    from scorers.examples import breast_cancer_svc
+
+    model, x_train, x_test, *_ = breast_cancer_svc()
+    tag = package(model, x_train, name="request-path", progress=lambda _m: None)["model_tag"]
+    shutil.copytree(homes["this"] / "models", homes["base"] / "models")
+    servers = {name: _serve(code[name], homes[name], tag) for name in ("base", "this")}
+    try:
+        rows = x_test.to_numpy()[:15]
+        bodies = [{"instances": rows[i : i + 1].tolist()} for i in range(len(rows))]
+        clients = {name: httpx.Client(base_url=url, timeout=600) for name, (_, url) in servers.items()}
+        results = _alternate(clients, servers, bodies, opts.calls, opts.reps, _in_process(tag, rows, pd))
+    finally:
+        for proc, _ in servers.values():
+            proc.terminate()
+            proc.wait(60)
+        shutil.rmtree(scratch, ignore_errors=True)
+    say("| 1-row call | CPU ms per call (mean of blocks) | blocks | wall p50 ms |")
+    say("|---|---|---|---|")
+    for key, got in results.items():
+        cpu = [c for c, _ in got]
+        say(
+            f"| {key} | {np.mean(cpu):.2f} | {', '.join(f'{c:.2f}' for c in cpu)} | {np.mean([w for _, w in got]):.2f} |"
+        )
+    inproc = np.mean([c for c, _ in results["explain in-process"]])
+    for name in ("base", "this"):
+        over = np.mean([c for c, _ in results[f"POST /explain ({name})"]]) - inproc
+        over -= np.mean([c for c, _ in results[f"GET /livez ({name})"]])
+        say(f"{name}: /explain CPU over in-process explain + /livez: {over:.2f} ms (goal <= 1.5)")
+    say(f"load average at end: {load_average()}")
+    return 0
+
+
+def _in_process(tag: str, rows: np.ndarray, pd: Any) -> Any:
+    """The in-process explain of one row, as the benchmark of http_fidelity makes it."""
+    import bentoml
+
+    import scorers
+    from cli.bento import ARTIFACT_DIR
+    from scorers.allocator import keep_freed_memory
+    from scorers.threads import limit_threads
+
+    limit_threads(1)
+    keep_freed_memory()
+    explainer = scorers.load(Path(bentoml.models.get(tag).path) / ARTIFACT_DIR, trust_pickle=True)
+    frames = [pd.DataFrame(rows[i : i + 1], columns=list(explainer.features)) for i in range(len(rows))]
+    return lambda i: explainer.explain(frames[i % len(frames)], error_estimate=False)
+
+
+def _alternate(
+    clients: dict[str, Any], servers: dict[str, Any], bodies: list[Any], calls: int, reps: int, inproc: Any
+) -> dict[str, list[tuple[float, float]]]:
+    """{kind (server): [(CPU ms per call, wall p50 ms) per block]}."""
+
+    def call(client: Any, kind: str, i: int) -> None:
+        if kind == "GET /livez":
+            client.get("/livez").raise_for_status()
+        else:
+            client.post(kind.split()[1], json=bodies[i % len(bodies)]).raise_for_status()
+
+    for client in clients.values():  # warm-up
+        for i in range(30):
+            call(client, "POST /explain", i)
+    out: dict[str, list[tuple[float, float]]] = {}
+    for rep in range(reps):
+        order = ["base", "this"] if rep % 2 == 0 else ["this", "base"]
+        for kind in (*KINDS, "explain in-process"):
+            for name in order if kind in KINDS else ["this"]:
+                if kind in KINDS:
+                    pid = servers[name][0].pid
+                    fn = partial(call, clients[name], kind)
+                    cpu = partial(_cpu_seconds, pid)
+                    key = f"{kind} ({name})"
+                else:
+                    fn, cpu, key = inproc, time.process_time, kind
+                walls = []
+                c0 = cpu()
+                for i in range(calls):
+                    t0 = time.perf_counter()
+                    fn(i)
+                    walls.append(time.perf_counter() - t0)
+                out.setdefault(key, []).append((1000 * (cpu() - c0) / calls, 1000 * float(np.median(walls))))
+    return out
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,18 +1,21 @@
-"""The ``permutation`` scorer with and without its chain paths, error and per-row time side by side.
+"""Cheaper model evaluations for the ``permutation`` scorer? Chain paths against hybrid rows (issue 24).
 
-``.venv/bin/python -m benchmarks.permutation_chains [--only NAME,...] [--seeds N]`` packages each model
-like ``benchmarks/permutation_orders.py`` (``scorer="permutation"``; the four black boxes of
-``benchmarks/blackbox.py`` and the 11-feature MLP of ``benchmarks/fidelity.py``) and refits the scorer
-on the same context, seed after seed, alternating:
+``.venv/bin/python -m benchmarks.permutation_chains [--only NAME,...] [--seeds N] [--pairs 1,2,4]``
+packages each model like ``benchmarks/permutation_orders.py`` (``scorer="permutation"``; the four black
+boxes of ``benchmarks/blackbox.py`` and the 11-feature MLP of ``benchmarks/fidelity.py``) and refits the
+scorer on the same context, seed after seed, the variants alternating:
 
-- ``hybrids``: ``chain="none"``, the budget's pairs per background row through the model function on
-  hybrid rows (the scorer as served before the chain paths);
-- ``chain``: ``chain="auto"``, the family's chain path (``scorers.chains``) when the model has one, with
-  as many times the pairs as the fit measured it faster (``PermutationScorer._try_chain``).
+- ``hybrids xN``: the served scorer at N antithetic pairs per background row (the budget's default is
+  one), its prefix values by the coalition runtime (an ONNX export here) on hybrid rows;
+- ``chain xN``: the same scorer with its prefix values from the family's chain path
+  (``benchmarks/chain_paths.py``: an MLP's first-layer pre-activations, a KNN's per-feature distance
+  terms, summed along each order), at N pairs per background row (the same orders as ``hybrids xN``).
 
-Prints each one's rel. MAE against the brute-force values on the unseen rows (mean over seeds, with its
-standard error), the pairs per row, and the median ms per row of ``shap_values`` one row at a time, the
-two timed in the same loop (the machine is shared: the ratio is the figure to read).
+Each path is first checked against the hybrids on one row (same orders: the largest difference is
+printed, and must be under 1e-9).  Prints each variant's rel. MAE against the brute-force values on the
+unseen rows (mean over seeds, with its standard error) and its median per-row time one row at a time,
+as process CPU time (every thread of this process: the work, less sensitive to the machine's other
+load) and as wall time.  The question is how many pairs fit in the served per-row time (``hybrids x1``).
 """
 
 from __future__ import annotations
@@ -31,85 +34,116 @@ from scorers.allocator import keep_freed_memory
 from scorers.kinds.permutation import PermutationScorer
 
 from . import blackbox
+from .chain_paths import chain_path, owner_matrix
 from .common import OUT, log, say, section, table
 from .permutation_orders import cases
 
-VARIANTS = {"hybrids": "none", "chain": "auto"}
+
+class ChainScorer(PermutationScorer):
+    """The ``permutation`` scorer with its prefix values from a chain path (this benchmark only)."""
+
+    path: Any = None
+
+    def _chain_values(self, x: np.ndarray) -> np.ndarray:
+        ctx = self._check_fitted()
+        owner = owner_matrix(ctx.masking.column_group, ctx.masking.n_players)
+        bg = np.asarray(ctx.game.background, dtype=np.float64)
+        return np.asarray(
+            self.path.chain(np.asarray(x[0], dtype=np.float64), bg, self.orders_, owner, ctx.game.fn)
+        )
+
+
+def _scorer(path: Any, pairs: int, seed: int) -> PermutationScorer:
+    if path is None:
+        return PermutationScorer(pairs=pairs, seed=seed)
+    sc = ChainScorer(pairs=pairs, seed=seed)
+    sc.path = path
+    return sc
+
+
+def _timed(sc: PermutationScorer, x: np.ndarray) -> tuple[np.ndarray, float, float]:
+    sc.shap_values(x[:1])  # warm-up
+    wall, cpu = time.perf_counter(), time.process_time()
+    est = np.concatenate([sc.shap_values(x[i : i + 1])[0] for i in range(len(x))])
+    return est, 1000 * (time.process_time() - cpu) / len(x), 1000 * (time.perf_counter() - wall) / len(x)
 
 
 def compare(
-    name: str, e: scorers.ScoringExplainer, x: np.ndarray, truth: np.ndarray, seeds: int
-) -> dict[str, Any]:
+    name: str, e: scorers.ScoringExplainer, x: np.ndarray, truth: np.ndarray, seeds: int, pairs: list[int]
+) -> dict[str, Any] | None:
     ctx = e.scorer._check_fitted()
-    errors: dict[str, list[float]] = {v: [] for v in VARIANTS}
-    ms: dict[str, list[float]] = {v: [] for v in VARIANTS}
-    pairs: dict[str, list[int]] = {v: [] for v in VARIANTS}
-    used = "none"
+    path = chain_path(ctx.head, ctx.space, ctx.mode)
+    if path is None:
+        log(f"{name}: no chain path for {type(ctx.head).__name__}")
+        return None
+    want = PermutationScorer(pairs=1).fit(ctx)
+    got = _scorer(path, 1, 0).fit(ctx)
+    parity = float(np.abs(got._chain_values(x[:1]) - want._chain_values(x[:1])).max())
+    assert parity <= 1e-9, parity
+    variants = {
+        f"{label} x{p}": (way, p) for p in pairs for label, way in (("hybrids", None), ("chain", path))
+    }
+    runs: dict[str, dict[str, list[float]]] = {v: {"err": [], "cpu": [], "wall": []} for v in variants}
     for seed in range(seeds):
-        for label, chain in VARIANTS.items():
-            sc = PermutationScorer(seed=100 + seed, chain=chain).fit(ctx)
-            pairs[label].append(int(sc.params["pairs"]))
-            if label == "chain":
-                used = str(sc.params["chain"])
-            sc.shap_values(x[:1])  # warm-up
-            t0 = time.perf_counter()
-            est = np.concatenate([sc.shap_values(x[i : i + 1])[0] for i in range(len(x))])
-            ms[label].append(1000 * (time.perf_counter() - t0) / len(x))
-            errors[label].append(blackbox.rel_mae(est.reshape(truth.shape), truth))
+        for label, (way, n) in variants.items():
+            est, cpu, wall = _timed(_scorer(way, n, 100 + seed).fit(ctx), x)
+            runs[label]["err"].append(blackbox.rel_mae(est.reshape(truth.shape), truth))
+            runs[label]["cpu"].append(cpu)
+            runs[label]["wall"].append(wall)
     entry = {
         "model": name,
         "background_rows": len(ctx.game.weights),
+        "path": path.name,
+        "parity": parity,
         "seeds": seeds,
-        "chain": used,
         "variants": {
             v: {
-                "rel_mae": float(np.mean(errors[v])),
-                "se": float(np.std(errors[v], ddof=1) / np.sqrt(seeds)) if seeds > 1 else 0.0,
-                "pairs": float(np.mean(pairs[v])),
-                "ms_per_row": float(np.median(ms[v])),
+                "rel_mae": float(np.mean(r["err"])),
+                "se": float(np.std(r["err"], ddof=1) / np.sqrt(seeds)) if seeds > 1 else 0.0,
+                "cpu_ms_per_row": float(np.median(r["cpu"])),
+                "wall_ms_per_row": float(np.median(r["wall"])),
             }
-            for v in VARIANTS
+            for v, r in runs.items()
         },
     }
-    log(f"{name}: {json.dumps(entry['variants'])}")
+    log(f"{name}: parity {parity:.1e}; {json.dumps(entry['variants'])}")
     return entry
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", default="", help="comma-separated model names (default: all five)")
-    parser.add_argument("--seeds", type=int, default=8, help="permutation draws per model and variant")
+    parser.add_argument("--seeds", type=int, default=4, help="permutation draws per model and variant")
+    parser.add_argument("--pairs", default="1,2,4", help="pairs per background row of the chain variants")
     args = parser.parse_args(argv)
     only = [part for part in args.only.split(",") if part]
+    pairs = [int(p) for p in args.pairs.split(",") if p]
     keep_freed_memory()  # as a serving worker (scorers.allocator)
-    section("permutation scorer: hybrids vs chain paths at equal per-row time (unseen rows)")
+    section("permutation scorer: chain paths vs hybrid rows, error and per-row time (unseen rows)")
     results = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for name, e, held, truth in cases(only):
             log(f"{name}: truth")
-            results.append(compare(name, e, e.masking.encode(held), truth(), args.seeds))
+            entry = compare(name, e, e.masking.encode(held), truth(), args.seeds, pairs)
+            if entry is not None:
+                results.append(entry)
     rows = []
     for r in results:
-        h, c = r["variants"]["hybrids"], r["variants"]["chain"]
-        rows.append(
-            [
-                r["model"],
-                f"{r['background_rows']} rows, {r['chain']}",
-                f"{h['rel_mae']:.4f} +- {h['se']:.4f} ({h['pairs']:.0f} pair)",
-                f"{c['rel_mae']:.4f} +- {c['se']:.4f} ({c['pairs']:.1f} pairs)",
-                f"{h['ms_per_row']:.1f} / {c['ms_per_row']:.1f}",
-                f"{c['ms_per_row'] / h['ms_per_row']:.2f}",
-            ]
-        )
-    headers = [
-        "model",
-        "background, path",
-        "hybrids rel. MAE",
-        "chain rel. MAE",
-        "ms/row (h / c)",
-        "time c / h",
-    ]
+        base = r["variants"][f"hybrids x{pairs[0]}"]
+        for label, v in r["variants"].items():
+            rows.append(
+                [
+                    r["model"] if v is base else "",
+                    label,
+                    f"{v['rel_mae']:.4f} +- {v['se']:.4f}",
+                    f"{v['cpu_ms_per_row']:.1f}",
+                    f"{v['cpu_ms_per_row'] / base['cpu_ms_per_row']:.2f}",
+                    f"{v['wall_ms_per_row']:.1f}",
+                ]
+            )
+    first = f"CPU / hybrids x{pairs[0]}"
+    headers = ["model", "variant (pairs per row)", "rel. MAE", "CPU ms/row", first, "wall ms/row"]
     say(table(headers, rows))
     OUT.mkdir(exist_ok=True)
     (OUT / "permutation_chains.json").write_text(json.dumps(results, indent=2))

@@ -8,12 +8,10 @@ measures closer to the full data (``scorers.fidelity.tune``).
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import numpy as np
 
-from ..chains import PARITY, chain_path, owner_matrix
 from ..errors import InputError
 from ..permutations import ORDERS, chain_masks, contributions, row_estimates
 from .base import FitContext, FitOptions, FloatArray, register
@@ -21,8 +19,6 @@ from .design import DesignScorer
 from .kernel import default_coalitions
 
 KERNEL_ROWS = 20  # the kernel scorer's default background: the budget is its rows x its coalitions
-MAX_SPEEDUP = 16  # at most this many times the budget's pairs on a chain path
-AUTO, NONE = "auto", "none"  # ``chain``: look for a chain path at fit / build hybrids
 
 
 def evaluations(n_players: int) -> int:
@@ -46,20 +42,14 @@ class PermutationScorer(DesignScorer):
     _state_keys = ("orders_",)
 
     def __init__(
-        self,
-        pairs: int | None = None,
-        seed: int = 0,
-        orders: str = "antithetic",
-        chain: str = AUTO,
-        **params: Any,
+        self, pairs: int | None = None, seed: int = 0, orders: str = "antithetic", **params: Any
     ) -> None:
         if orders not in ORDERS:
             raise InputError(f"orders must be one of {sorted(ORDERS)}, got {orders!r}", field="orders")
-        super().__init__(pairs=pairs, seed=seed, orders=orders, chain=chain, **params)
+        super().__init__(pairs=pairs, seed=seed, orders=orders, **params)
         self.pairs = pairs
         self.seed = seed
         self.orders = orders
-        self.chain = chain
 
     @classmethod
     def default_background(cls, n_players: int, head: Any = None, n_columns: int = 0) -> tuple[int, str]:
@@ -74,44 +64,12 @@ class PermutationScorer(DesignScorer):
         return {"seed": options.seed}
 
     def _fit(self, ctx: FitContext) -> None:
-        """The budget's pairs per row; on a chain path that matches the model (``scorers.chains``), as
-        many times more pairs as it is faster than building hybrids, measured here on one row."""
         m = ctx.masking.n_players
         nb = len(ctx.game.weights)
         pairs = self.pairs or max(1, evaluations(m) // (2 * max(1, m - 1) * nb))
-        self.orders_ = ORDERS[self.orders](nb, m, pairs, self.seed)
-        self.params["chain"] = NONE if self.chain == AUTO else self.chain
-        self._restore(ctx)
-        if self.chain == AUTO and self.cols_ is not None:
-            speedup = self._try_chain(ctx)
-            if speedup is not None and self.pairs is None and speedup > 1:
-                pairs *= speedup
-                self.orders_ = ORDERS[self.orders](nb, m, pairs, self.seed)
-                self._restore(ctx)
         self.params["pairs"] = pairs  # recorded: a restored explainer draws the same permutations
-
-    def _try_chain(self, ctx: FitContext) -> int | None:
-        """Check the family's chain path against the model function on every background row and on every
-        hybrid of one row's chains; keep it when it matches, and return how many times faster it is
-        (None: no path, or it does not match)."""
-        path = chain_path(ctx.head, ctx.space, ctx.mode)
-        if path is None:
-            return None
-        game = ctx.game
-        if not np.allclose(path.outputs(game.background, game.fn), self.at_rows_, rtol=0.0, atol=PARITY):
-            return None
-        x = game.background[-1:]  # a real row against every row of the background (itself included)
-        if not np.allclose(self._path_values(path, x), self._chain_values(x), rtol=0.0, atol=PARITY):
-            return None
-        generic, fast = [], []
-        for _ in range(3):  # a whole row each way, alternating: the machine may be shared
-            for way, times in ((None, generic), (path, fast)):
-                self.path_ = way
-                t = time.perf_counter()
-                self._per_row(x)
-                times.append(time.perf_counter() - t)
-        self.params["chain"] = path.name
-        return int(min(MAX_SPEEDUP, max(1, min(generic) // max(min(fast), 1e-9))))
+        self.orders_ = ORDERS[self.orders](nb, m, pairs, self.seed)
+        self._restore(ctx)
 
     def _restore(self, ctx: FitContext) -> None:
         game = ctx.game
@@ -120,34 +78,6 @@ class PermutationScorer(DesignScorer):
         self.ranks_ = np.argsort(self.orders_, axis=-1)
         cols = chain_masks(self.orders_)[..., ctx.masking.column_group] if m > 1 else None
         self.cols_ = None if cols is None else np.ascontiguousarray(cols)
-        self.owner_ = owner_matrix(ctx.masking.column_group, m)
-        self.path_ = None
-        name = self.params.get("chain", NONE)
-        if name not in (NONE, AUTO) and self.cols_ is not None:
-            path = chain_path(ctx.head, ctx.space, ctx.mode)
-            # the recorded path, when this model still offers it and it still matches; else hybrids
-            if (
-                path is not None
-                and path.name == name
-                and np.allclose(path.outputs(game.background, game.fn), self.at_rows_, rtol=0.0, atol=PARITY)
-            ):
-                self.path_ = path
-
-    def _chain_values(self, x: np.ndarray) -> FloatArray:
-        """f at every prefix of every permutation of every background row, by hybrids: (R, P, M - 1, K)."""
-        game = self._check_fitted().game
-        assert self.cols_ is not None
-        r, p, steps, d = self.cols_.shape
-        hyb = np.where(self.cols_, x[0][None, None, None, :], game.background[:, None, None, :])
-        flat = hyb.reshape(-1, d)
-        parts = [game.fn(flat[lo : lo + game.max_batch]) for lo in range(0, len(flat), game.max_batch)]
-        return np.concatenate(parts).reshape(r, p, steps, -1)
-
-    def _path_values(self, path: Any, x: np.ndarray) -> FloatArray:
-        game = self._check_fitted().game
-        x0 = np.asarray(x[0], dtype=np.float64)
-        bg = np.asarray(game.background, dtype=np.float64)
-        return np.asarray(path.chain(x0, bg, self.orders_, self.owner_, game.fn))
 
     def _per_row(self, x: np.ndarray) -> tuple[FloatArray, FloatArray, FloatArray]:
         """One row (1, d): each background row's estimate and its sampling variance (nb, K, M), and f(x)."""
@@ -157,10 +87,20 @@ class PermutationScorer(DesignScorer):
         nb = len(game.weights)
         if self.cols_ is None:  # a single player takes the whole difference
             return (fx - self.at_rows_)[:, :, None], np.zeros((nb, fx.shape[1], 1)), fx
-        path = getattr(self, "path_", None)
-        chain = self._chain_values(x) if path is None else self._path_values(path, x)
+        chain = self._chain_values(x)
         est, var = row_estimates(contributions(self.ranks_, chain, self.at_rows_, fx[0]))
         return est, var, fx
+
+    def _chain_values(self, x: np.ndarray) -> FloatArray:
+        """f at every prefix of every permutation of every background row: (R, P, M - 1, K), by one model
+        call over the hybrid rows (in slices of ``max_batch``)."""
+        game = self._check_fitted().game
+        assert self.cols_ is not None
+        r, p, steps, d = self.cols_.shape
+        hyb = np.where(self.cols_, x[0][None, None, None, :], game.background[:, None, None, :])
+        flat = hyb.reshape(-1, d)
+        parts = [game.fn(flat[lo : lo + game.max_batch]) for lo in range(0, len(flat), game.max_batch)]
+        return np.concatenate(parts).reshape(r, p, steps, -1)
 
     def shap_values_with_se(
         self, x: np.ndarray, population: int | None = None

@@ -1,22 +1,22 @@
-"""Model values along permutation chains, for known scikit-learn families, without building hybrids.
+"""Model values along permutation chains for two scikit-learn families, without building hybrid rows
+(issue 24; measured by ``benchmarks/permutation_chains.py``, not served: docs/fidelity.md says why).
 
 The ``permutation`` scorer evaluates, per background row b and permutation, the prefixes of the order:
 ``f(x_S, b_notS)`` where each prefix adds one player to the last.  For two families the model's work
 on a hybrid is a sum over encoded columns of a term that is either x's or b's, so a chain costs one
-cumulative sum instead of M - 1 hybrid rows through the model:
+running sum instead of M - 1 hybrid rows through the model:
 
 - ``MLPClassifier`` / ``MLPRegressor``: the first layer's pre-activation ``h W + c`` of a hybrid is
   ``b W + c`` plus, for each player in the prefix, ``sum over its columns (x_c - b_c) W[c]``; the rest of
   the network runs on those pre-activations (sklearn's own activations, same order of layers).
-- ``KNeighborsRegressor`` / ``KNeighborsClassifier`` (uniform weights, Minkowski p = 1 or 2): a hybrid's
-  distance to training point t, raised to p, is a sum over columns of ``|x_c - t_c|^p`` or
-  ``|b_c - t_c|^p``; the k smallest per hybrid are its neighbours.  A hybrid whose k-th and (k+1)-th
+- ``KNeighborsRegressor`` / ``KNeighborsClassifier`` (uniform weights, Euclidean or Manhattan): a
+  hybrid's distance to training point t, squared (Euclidean), is a sum over columns of ``(x_c - t_c)^2``
+  or ``(b_c - t_c)^2``; the k smallest per hybrid are its neighbours.  A hybrid whose k-th and (k+1)-th
   distances are within rounding of each other (a tie, which the model breaks its own way) is evaluated
   by the model function itself.
 
-A path is used only after it matched the served model function (``check``, at the permutation
-scorer's fit: every background row, and every hybrid of one row's chains); anything else is ``None``
-and the scorer builds hybrids as before.
+Each path is checked against the model function before it is measured (the benchmark: every hybrid of
+one row's chains, to 1e-9).
 """
 
 from __future__ import annotations
@@ -27,12 +27,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from . import spaces
-from .masking import RAW
+from scorers import spaces
+from scorers.masking import RAW
 
 FloatArray = npt.NDArray[np.float64]
 Fn = Callable[[np.ndarray], FloatArray]
-PARITY = 1e-9  # largest |fast - served| accepted at the check (the coalition runtime's own is 1e-10)
+PARITY = 1e-9  # largest |chain - model function| accepted; also the tie margin (relative)
 CHUNK = 262144  # floats per intermediate block (2 MB: it stays in cache)
 
 

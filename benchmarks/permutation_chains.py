@@ -20,11 +20,9 @@ load) and as wall time.  The question is how many pairs fit in the served per-ro
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
-import warnings
 from typing import Any
 
 import numpy as np
@@ -35,8 +33,8 @@ from scorers.kinds.permutation import PermutationScorer
 
 from . import blackbox
 from .chain_paths import chain_path, owner_matrix
-from .common import OUT, log, say, section, table
-from .permutation_orders import cases
+from .common import log, section
+from .permutation_orders import case_parser, each_case, mean_and_se, publish
 
 
 class ChainScorer(PermutationScorer):
@@ -98,8 +96,7 @@ def compare(
         "seeds": seeds,
         "variants": {
             v: {
-                "rel_mae": float(np.mean(r["err"])),
-                "se": float(np.std(r["err"], ddof=1) / np.sqrt(seeds)) if seeds > 1 else 0.0,
+                **mean_and_se(r["err"]),
                 "cpu_ms_per_row": float(np.median(r["cpu"])),
                 "wall_ms_per_row": float(np.median(r["wall"])),
             }
@@ -111,23 +108,16 @@ def compare(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--only", default="", help="comma-separated model names (default: all five)")
-    parser.add_argument("--seeds", type=int, default=4, help="permutation draws per model and variant")
-    parser.add_argument("--pairs", default="1,2,4", help="pairs per background row of the chain variants")
+    parser = case_parser(__doc__, 4, "permutation draws per model and variant")
+    parser.add_argument("--pairs", default="1,2,4", help="pairs per background row of both variants")
     args = parser.parse_args(argv)
-    only = [part for part in args.only.split(",") if part]
+    only = args.only
     pairs = [int(p) for p in args.pairs.split(",") if p]
     keep_freed_memory()  # as a serving worker (scorers.allocator)
     section("permutation scorer: chain paths vs hybrid rows, error and per-row time (unseen rows)")
-    results = []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for name, e, held, truth in cases(only):
-            log(f"{name}: truth")
-            entry = compare(name, e, e.masking.encode(held), truth(), args.seeds, pairs)
-            if entry is not None:
-                results.append(entry)
+    results = each_case(
+        only, lambda name, e, held, truth: compare(name, e, e.masking.encode(held), truth, args.seeds, pairs)
+    )
     rows = []
     for r in results:
         base = r["variants"][f"hybrids x{pairs[0]}"]
@@ -144,10 +134,7 @@ def main(argv: list[str] | None = None) -> int:
             )
     first = f"CPU / hybrids x{pairs[0]}"
     headers = ["model", "variant (pairs per row)", "rel. MAE", "CPU ms/row", first, "wall ms/row"]
-    say(table(headers, rows))
-    OUT.mkdir(exist_ok=True)
-    (OUT / "permutation_chains.json").write_text(json.dumps(results, indent=2))
-    return 0
+    return publish(headers, rows, results, "permutation_chains")
 
 
 if __name__ == "__main__":

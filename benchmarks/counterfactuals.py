@@ -285,7 +285,9 @@ def main(argv: list[str] | None = None) -> None:
         log(f"{name} / ours batched: {batch}")
     _table(results, args.rows)
     OUT.mkdir(exist_ok=True)
-    Path(OUT / f"counterfactuals{'-' + args.only if args.only else ''}.json").write_text(json.dumps(results, indent=2))
+    Path(OUT / f"counterfactuals{'-' + args.only if args.only else ''}.json").write_text(
+        json.dumps(results, indent=2)
+    )
 
 
 def _table(results: dict[str, Any], n: int) -> None:

@@ -68,7 +68,10 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _serve(tag: str) -> tuple[subprocess.Popen[bytes], str]:
+def _serve(
+    tag: str, code: Path = ROOT, env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[bytes], str]:
+    """A server of ``tag`` (one worker) from the tree at ``code``, with ``env`` over this environment."""
     import httpx
 
     port = _free_port()
@@ -78,10 +81,11 @@ def _serve(tag: str) -> tuple[subprocess.Popen[bytes], str]:
         "SHAPSERVE_MAX_ROWS": "1000",
         "SHAPSERVE_REQUEST_TIMEOUT": "900",
         "BENTOML_DO_NOT_TRACK": "true",
+        **(env or {}),
     }
     proc = subprocess.Popen(
         [sys.executable, "-m", "bentoml", "serve", "service.service:Shapserve", "--port", str(port)],
-        cwd=ROOT,
+        cwd=code,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -96,7 +100,7 @@ def _serve(tag: str) -> tuple[subprocess.Popen[bytes], str]:
             pass
         time.sleep(0.5)
     proc.kill()
-    raise RuntimeError(f"{tag} did not get ready")
+    raise RuntimeError(f"{tag} did not get ready from {code}")
 
 
 def _rel(values: np.ndarray, ref: np.ndarray) -> float:

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from .common import load_average, say, section
-from .http_fidelity import _cpu_seconds, _free_port
+from .http_fidelity import _cpu_seconds, _serve
 
 ROOT = Path(__file__).resolve().parents[1]
 KINDS = ("GET /livez", "POST /predict", "POST /explain")
@@ -38,33 +38,6 @@ def _export(rev: str, into: Path) -> Path:
     archive = subprocess.run(["git", "archive", rev], cwd=ROOT, check=True, capture_output=True).stdout
     subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
     return into
-
-
-def _serve(code: Path, home: Path, tag: str) -> tuple[subprocess.Popen[bytes], str]:
-    import httpx
-
-    port = _free_port()
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(code),
-        "BENTOML_HOME": str(home),
-        "SHAPSERVE_MODEL": tag,
-        "SHAPSERVE_REQUEST_TIMEOUT": "900",
-        "BENTOML_DO_NOT_TRACK": "true",
-    }
-    cmd = [sys.executable, "-m", "bentoml", "serve", "service.service:Shapserve", "--port", str(port)]
-    proc = subprocess.Popen(cmd, cwd=code, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url + "/readyz", timeout=2).status_code == 200:
-                return proc, url
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    proc.kill()
-    raise RuntimeError(f"the server of {code} did not get ready")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -92,7 +65,10 @@ def main(argv: list[str] | None = None) -> int:
     model, x_train, x_test, *_ = breast_cancer_svc()
     tag = package(model, x_train, name="request-path", progress=lambda _m: None)["model_tag"]
     shutil.copytree(homes["this"] / "models", homes["base"] / "models")
-    servers = {name: _serve(code[name], homes[name], tag) for name in ("base", "this")}
+    servers = {
+        name: _serve(tag, code[name], {"PYTHONPATH": str(code[name]), "BENTOML_HOME": str(homes[name])})
+        for name in ("base", "this")
+    }
     try:
         rows = x_test.to_numpy()[:15]
         bodies = [{"instances": rows[i : i + 1].tolist()} for i in range(len(rows))]

@@ -250,10 +250,16 @@ def _svc_labels(
 def svc_from_decision(
     fast: RbfSvcProba, d: np.ndarray, classes: np.ndarray, runtime: Any, frame: pd.DataFrame
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(labels, probabilities) of the rows ``frame`` from their decision values ``d``: the labels by the
-    sign, rows within ``BOUNDARY`` of 0 labelled by the model; libsvm's probabilities of ``d``."""
+    """(labels, probabilities) of the rows ``frame`` from their decision values ``d``: the labels as
+    ``svc_labels``, libsvm's probabilities of ``d``."""
+    return svc_labels(d, classes, runtime, frame), fast.proba_from_decision(d)
+
+
+def svc_labels(d: np.ndarray, classes: np.ndarray, runtime: Any, frame: pd.DataFrame) -> np.ndarray:
+    """A binary SVC's labels of the rows ``frame`` from their decision values ``d``: by the sign (libsvm's
+    vote for two classes), rows within ``BOUNDARY`` of 0 labelled by the model."""
     labels = np.where(d >= 0, classes[1], classes[0]).astype(object)
     near = np.flatnonzero(np.abs(d) < BOUNDARY)
     if near.size:
         labels[near] = np.asarray(runtime.predict(frame.iloc[near]), dtype=object)
-    return labels, fast.proba_from_decision(d)
+    return labels

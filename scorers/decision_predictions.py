@@ -1,17 +1,18 @@
-"""A request's labels and probabilities from the decision values its explanation computes anyway.
+"""A request's labels from the decision values its explanation computes anyway.
 
 A binary RBF ``SVC(probability=True)`` explained in the ``raw`` space (the kernel_machine scorer's margin)
-has the decision value ``d`` of every explained row among the explanation's outputs (``(-d, d)``).  Its
-``predict`` is the sign of ``d`` (libsvm's vote for two classes) and its ``predict_proba`` is libsvm's
-Platt scaling and pairwise coupling of ``d`` (``runtimes.fastpaths.RbfSvcProba``), so a served
-``/explain`` needs neither model call, and ``/predict`` needs one GEMM of the row against the support
-vectors for ``d`` instead of two model calls (``scorers.bulk.svc_from_decision``: a row within
-``bulk.BOUNDARY`` of 0 is labelled by the model).
+has the decision value ``d`` of every explained row among the explanation's outputs (``(-d, d)``), and its
+``predict`` is the sign of ``d`` (libsvm's vote for two classes).  So a served ``/explain`` takes its
+labels from the explanation, and ``/predict`` from one GEMM of the rows against the support vectors
+(``runtimes.fastpaths.RbfDecision``), instead of calling ``predict`` (``scorers.bulk.svc_labels``: a row
+within ``bulk.BOUNDARY`` of 0 is labelled by the model).  The probabilities stay the model's own
+``predict_proba``, to the last bit: libsvm's Platt scaling reproduced from ``d`` agrees to about 1e-12,
+and every answer path (``/score``, the jobs' pages, ``explain-batch``) gives the same bits as before.
 
 Used only once verified, when the explainer is loaded: on every row the artifact holds (its sample and its
 background), the labels from both decision values (the explained outputs, the GEMM) must equal the model's
-``predict`` and the probabilities be within ``bulk.PARITY`` of its ``predict_proba``.  Otherwise (another model, another space, a model that
-answers otherwise where it is served) the model answers, as before.
+``predict``.  Otherwise (another model, another space, a model that answers otherwise where it is served)
+the model answers, as before.
 """
 
 from __future__ import annotations
@@ -33,24 +34,23 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class DecisionPredictions:
-    """(labels, probabilities) of rows from their explained outputs, for one verified explainer."""
+    """(labels, probabilities) of rows, the labels from their decision values, for one verified explainer."""
 
     fast: RbfSvcProba
     classes: np.ndarray  # the runtime's classes, as objects
     runtime: Any
 
     def of(self, frame: pd.DataFrame, outputs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(the runtime's labels, probabilities) of validated rows ``frame`` whose explained outputs in
+        """(the runtime's labels, ``predict_proba``) of validated rows ``frame`` whose explained outputs in
         the ``raw`` space are ``outputs`` (n, 2)."""
         d = np.asarray(outputs, dtype=np.float64)[:, 1]
-        return bulk.svc_from_decision(self.fast, d, self.classes, self.runtime, frame)
+        return bulk.svc_labels(d, self.classes, self.runtime, frame), self.runtime.predict_proba(frame)
 
     def of_rows(self, frame: pd.DataFrame, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The same for rows not explained: ``x`` their encoding (the model's input), the decision values
         one GEMM (``RbfSvcProba.decision_function``)."""
-        return bulk.svc_from_decision(
-            self.fast, self.fast.decision_function(x), self.classes, self.runtime, frame
-        )
+        labels = bulk.svc_labels(self.fast.decision_function(x), self.classes, self.runtime, frame)
+        return labels, self.runtime.predict_proba(frame)
 
 
 def verified(explainer: ScoringExplainer) -> DecisionPredictions | None:
@@ -69,7 +69,8 @@ def verified(explainer: ScoringExplainer) -> DecisionPredictions | None:
     parts = [explainer.background.raw] + ([explainer.sample] if explainer.sample is not None else [])
     rows = explainer.validate(pd.concat(parts, ignore_index=True))
     x = explainer.masking.encode(rows)
-    for labels, proba in (path.of(rows, explainer.scorer.outputs(x)), path.of_rows(rows, x)):
-        if not bulk.matches_model(explainer, rows, explainer.named(labels), proba):
+    for d in (explainer.scorer.outputs(x)[:, 1], path.fast.decision_function(x)):
+        labels = bulk.svc_labels(d, path.classes, runtime, rows)
+        if not bulk.matches_model(explainer, rows, explainer.named(labels), None):
             return None
     return path

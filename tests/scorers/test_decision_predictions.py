@@ -1,6 +1,6 @@
-"""A request's labels and probabilities from the explained decision values (scorers.decision_predictions):
-equal to the model's own ``predict`` and within ``bulk.PARITY`` of its ``predict_proba`` on rows that were
-not packaged, at the decision boundary too; used only once verified, the model's calls otherwise."""
+"""A request's labels from the explained decision values (scorers.decision_predictions): equal to the
+model's own ``predict`` on rows that were not packaged, at the decision boundary too, with the model's own
+``predict_proba`` bit for bit; used only once verified, the model's calls otherwise."""
 
 from __future__ import annotations
 
@@ -39,27 +39,26 @@ def _near_boundary(explainer: scorers.ScoringExplainer, rows: pd.DataFrame, with
 
 
 def _model_asks(explainer: scorers.ScoringExplainer, monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Rows the model itself is asked to predict or predict_proba, counted."""
+    """Rows the model itself is asked to ``predict`` (label), counted."""
     runtime = explainer.runtime
     asked: list[int] = []
-    for name in ("predict", "predict_proba"):
-        real = getattr(runtime, name)
+    real = runtime.predict
 
-        def counted(frame: pd.DataFrame, real: object = real) -> np.ndarray:
-            asked.append(len(frame))
-            return real(frame)  # type: ignore[operator, no-any-return]
+    def counted(frame: pd.DataFrame) -> np.ndarray:
+        asked.append(len(frame))
+        return real(frame)  # type: ignore[no-any-return]
 
-        monkeypatch.setattr(runtime, name, counted)
+    monkeypatch.setattr(runtime, "predict", counted)
     return asked
 
 
 def _equal_to_the_model(explainer: scorers.ScoringExplainer, frame: pd.DataFrame, got: tuple) -> None:
     labels, proba = got
     assert list(labels) == list(explainer.predict_frame(frame))
-    assert proba is not None and np.max(np.abs(proba - explainer.predict_proba_frame(frame))) <= bulk.PARITY
+    assert proba is not None and np.array_equal(proba, explainer.predict_proba_frame(frame))
 
 
-def test_unseen_rows_get_the_models_labels_and_probabilities_without_calling_it(
+def test_unseen_rows_get_the_models_labels_without_calling_predict(
     seed: tuple[scorers.ScoringExplainer, pd.DataFrame], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     explainer, x_test = seed
@@ -68,11 +67,11 @@ def test_unseen_rows_get_the_models_labels_and_probabilities_without_calling_it(
     explained = explainer.explain_frame(frame)
     asked = _model_asks(explainer, monkeypatch)
     from_explanation = explainer.predictions(frame, explained.outputs)
-    one_call = explainer.predictions(frame)  # /predict: the decision values as one GEMM
+    by_gemm = explainer.predictions(frame)  # /predict: the decision values as one GEMM
     assert asked == []
     monkeypatch.undo()
     _equal_to_the_model(explainer, frame, from_explanation)
-    _equal_to_the_model(explainer, frame, one_call)
+    _equal_to_the_model(explainer, frame, by_gemm)
     # the answer's explained outputs are the decision values the labels come from
     assert np.array_equal(np.sign(explained.outputs[:, 1]) > 0, from_explanation[0] == explainer.classes[1])
 
@@ -99,12 +98,19 @@ def test_a_model_that_answers_otherwise_keeps_its_own_calls(
     seed: tuple[scorers.ScoringExplainer, pd.DataFrame], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     explainer, x_test = seed
-    monkeypatch.setattr(bulk, "PARITY", -1.0)  # no probability can pass the check on the packaged rows
+    runtime = explainer.runtime
+    real = runtime.predict
+    classes = np.asarray(runtime.classes, dtype=object)
+
+    def flipped(frame: pd.DataFrame) -> np.ndarray:  # a model whose labels are not the decision's sign
+        return np.where(np.asarray(real(frame), dtype=object) == classes[0], classes[1], classes[0])
+
+    monkeypatch.setattr(runtime, "predict", flipped)
     assert verified(explainer) is None
     monkeypatch.setattr(explainer, "decision_path", None)
     frame = explainer.validate(x_test.iloc[:5])
     labels, proba = explainer.predictions(frame, explainer.explain_frame(frame).outputs)
-    assert list(labels) == list(explainer.predict_frame(frame))
+    assert list(labels) == list(flipped(frame))
     assert proba is not None and np.array_equal(proba, explainer.predict_proba_frame(frame))
 
 

@@ -144,6 +144,19 @@ def _mem_available_gb() -> float:
     return float("inf")
 
 
+def _open(path: Path, rows: np.ndarray) -> tuple[dict[str, np.ndarray], list[str], list[int], dict[str, Any]]:
+    """A cache file's entries, the rows' keys, the positions of the rows it lacks, and the info so far."""
+    entries = _load(path)
+    keys = [_row_key(r) for r in rows]
+    missing = [i for i, k in enumerate(keys) if k not in entries]
+    info: dict[str, Any] = {
+        "cache": str(path.relative_to(OUT.parent.parent)),
+        "cached_rows": len(rows) - len(missing),
+        "computed_rows": len(missing),
+    }
+    return entries, keys, missing, info
+
+
 def _row_seed(key: str, salt: str = "") -> int:
     """A row's sampling seed, from its hash: the same whichever worker computes it, in whatever order."""
     return int(hashlib.sha256((key + salt).encode()).hexdigest()[:8], 16)
@@ -188,14 +201,7 @@ def reference_values(
     """SHAP values (n, M, K) of ``rows`` per ``spec``: from the cache, computing missing rows in parallel."""
     fp = model_fingerprint(model)
     path = CACHE / f"{spec.name}-{_settings_key(spec, fp)}.npz"
-    entries = _load(path)
-    keys = [_row_key(r) for r in rows]
-    missing = [i for i, k in enumerate(keys) if k not in entries]
-    info: dict[str, Any] = {
-        "cache": str(path.relative_to(OUT.parent.parent)),
-        "cached_rows": len(rows) - len(missing),
-        "computed_rows": len(missing),
-    }
+    entries, keys, missing, info = _open(path, rows)
     if missing:
         # shap.KernelExplainer holds nsamples * nb synthetic rows: ~8 bytes * M * that, plus the outputs
         need_gb = 2.2 * spec.nsamples * len(spec.background) * rows.shape[1] * 8 / 2**30 + 0.5
@@ -252,8 +258,8 @@ def permutation_reference(
 ) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
     """Positive-class probability SHAP values of ``rows`` against ``background`` by antithetic permutation
     sampling (benchmarks/permutation_reference.py): (values (n, M), standard errors (n, M), info), from
-    the cache, computing missing rows in ``workers`` processes (0: in this one).  Refuses walks more than ``PATH_CHECK_TOL`` off the
-    model."""
+    the cache, computing missing rows in ``workers`` processes (0: in this one).  Refuses walks more
+    than ``PATH_CHECK_TOL`` off the model."""
     from .permutation_reference import PAIR_TOL
 
     h = hashlib.sha256()
@@ -262,15 +268,8 @@ def permutation_reference(
     if weights is not None:
         h.update(np.ascontiguousarray(weights, dtype=np.float64).tobytes())
     path = CACHE / f"permutation-{len(background)}-{h.hexdigest()[:16]}.npz"
-    entries = _load(path)
-    keys = [_row_key(r) for r in rows]
-    missing = [i for i, k in enumerate(keys) if k not in entries]
-    info: dict[str, Any] = {
-        "cache": str(path.relative_to(OUT.parent.parent)),
-        "cached_rows": len(rows) - len(missing),
-        "computed_rows": len(missing),
-        "rounds": rounds,
-    }
+    entries, keys, missing, info = _open(path, rows)
+    info["rounds"] = rounds
     if missing:
         n_workers = min(workers, len(missing))
         log(

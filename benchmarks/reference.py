@@ -253,17 +253,20 @@ def permutation_reference(
     *,
     rounds: int,
     weights: np.ndarray | None = None,
+    seed_salt: str = "",
     workers: int = 2,
     label: str = "",
 ) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
     """Positive-class probability SHAP values of ``rows`` against ``background`` by antithetic permutation
     sampling (benchmarks/permutation_reference.py): (values (n, M), standard errors (n, M), info), from
     the cache, computing missing rows in ``workers`` processes (0: in this one).  Refuses walks more
-    than ``PATH_CHECK_TOL`` off the model."""
+    than ``PATH_CHECK_TOL`` off the model.  Another ``seed_salt`` draws other orders (a second, independent
+    reference, cached apart)."""
     from .permutation_reference import PAIR_TOL
 
     h = hashlib.sha256()
     h.update(f"{PERMUTATION_VERSION}|{rounds}|{PAIR_TOL}|{model_fingerprint(model)}".encode())
+    h.update(f"|{seed_salt}".encode() if seed_salt else b"")
     h.update(np.ascontiguousarray(background, dtype=np.float64).tobytes())
     if weights is not None:
         h.update(np.ascontiguousarray(weights, dtype=np.float64).tobytes())
@@ -278,7 +281,15 @@ def permutation_reference(
         )
         payloads = [
             pickle.dumps(
-                (model, background, weights, rows[i], rounds, _row_seed(keys[i], "permutation"), keys[i])
+                (
+                    model,
+                    background,
+                    weights,
+                    rows[i],
+                    rounds,
+                    _row_seed(keys[i], "permutation" + seed_salt),
+                    keys[i],
+                )
             )
             for i in missing
         ]

@@ -1,6 +1,7 @@
 """The seed's SVC's two full-data probability references side by side, on the same test rows.
 
-``.venv/bin/python -m benchmarks.reference_agreement [--rows 8] [--rounds 512] [--coalitions 4096] [--detail 0]``
+``.venv/bin/python -m benchmarks.reference_agreement [--rows 8] [--rounds 512] [--coalitions 4096] [--detail 0]
+[--second-seed]``
 
 ``--proba-ref anchored`` of benchmarks/http_fidelity.py (the anchored kernel scorer's secant control
 variate on a 4096-coalition design against all 455 training rows: the estimator the default serves, on
@@ -10,6 +11,8 @@ model's probability function).  Prints the anchored reference's rel. MAE against
 (mean |a - p| / mean |p|, positive class, as the benchmark's errors), the permutation reference's own
 expected rel. MAE from its standard errors, and the z-scores (a - p) / se (their median: features the
 row barely moves have standard errors near 0, and their z-scores are large whatever the difference).
+``--second-seed`` also computes a second permutation reference with other orders and prints how far the
+two are apart against what their standard errors predict (a check of those standard errors).
 """
 
 from __future__ import annotations
@@ -33,6 +36,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rounds", type=int, default=512, help="antithetic rounds of the permutation reference")
     p.add_argument("--coalitions", type=int, default=4096, help="design of the anchored reference")
     p.add_argument("--detail", type=int, default=None, help="also print this row's values feature by feature")
+    p.add_argument(
+        "--second-seed",
+        action="store_true",
+        help="also a second permutation reference, other orders, against the first",
+    )
     opts = p.parse_args(argv)
     warnings.simplefilter("ignore")
     section("the seed's SVC: the anchored probability reference against the independent permutation one")
@@ -83,6 +91,22 @@ def main(argv: list[str] | None = None) -> int:
                     for j in np.argsort(-np.abs(perm[i]))
                 ],
             )
+        )
+    if opts.second_seed:
+        other, se2, _ = permutation_reference(
+            model,
+            x_train.to_numpy(),
+            rows,
+            rounds=opts.rounds,
+            seed_salt="second",
+            label="second permutation reference",
+        )
+        z2 = (other - perm) / np.sqrt(se**2 + se2**2)
+        say(
+            f"two permutation references (other orders): rel. MAE {np.mean(np.abs(other - perm)) / scale:.4f} "
+            f"apart, expected from their standard errors {np.sqrt(2 / np.pi) * np.mean(np.sqrt(se**2 + se2**2)) / scale:.4f}; "
+            f"mean z^2 {np.mean(z2**2):.2f} (1 if the standard errors are right), |z| > 3 for "
+            f"{np.mean(np.abs(z2) > 3):.1%} of {z2.size} values"
         )
     say(f"load average at end: {load_average()}")
     return 0

@@ -223,6 +223,21 @@
     if ($(`nav button[data-tab="${tab}"]`).disabled) tab = "importance";
     document.body.dataset.state = "ready";
     await show(tab);
+    warmPlotly();
+  }
+
+  function warmPlotly() {
+    // Plotly's first plot of a page sets up its styles, fonts and measurements (80-240 ms here, paid by
+    // the first tab that plots): done once, off screen, when the page is idle after its first paint
+    if (S.plotlyWarm || !window.requestIdleCallback) return;
+    S.plotlyWarm = true;
+    requestIdleCallback(() => {
+      const el = h("div", { style: "position:absolute;left:-10000px;top:0;width:400px;height:300px", "aria-hidden": "true" });
+      document.body.append(el);
+      Plotly.newPlot(el, [{ type: "scatter", mode: "markers", x: [0, 1], y: [0, 1] }, { type: "bar", x: [0], y: [1] }],
+        { margin: { l: 40, r: 10, t: 30, b: 30 }, title: { text: " " } }, CONFIG)
+        .then(() => { Plotly.purge(el); el.remove(); });
+    }, { timeout: 2000 });
   }
 
   function renderFacts() {

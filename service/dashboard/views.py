@@ -605,9 +605,25 @@ def _grid(ds: Dataset, feature: str, points: int) -> tuple[str, list[Any]]:
     finite = col.values[np.isfinite(col.values)]
     if finite.size == 0:
         raise InputError(f"feature {feature!r} has no values to sweep", field="feature")
-    unique = np.unique(finite)
-    grid = unique if unique.size <= points else np.linspace(unique[0], unique[-1], points)
-    return NUMBER, [float(v) for v in grid]
+    return NUMBER, [float(v) for v in sweep(finite, points)]
+
+
+SWEEP_PREFIX = 10_000  # values whose distinct ones decide most sweeps without sorting every row
+
+
+def sweep(finite: npt.NDArray[np.float64], points: int) -> npt.NDArray[np.float64]:
+    """The distinct values when there are at most ``points``, else ``points`` evenly spaced from the
+    smallest to the largest: what ``np.unique`` of every value decides, without sorting a million rows
+    (0.1 s) when the first values already hold more than ``points`` distinct ones, or all of them."""
+    head = np.unique(finite[:SWEEP_PREFIX])
+    if head.size <= points:
+        at = np.minimum(np.searchsorted(head, finite), head.size - 1)
+        if np.array_equal(head[at], finite):  # every value is one of the first values'
+            return head
+        unique = np.unique(finite)
+        if unique.size <= points:
+            return unique
+    return np.linspace(finite.min(), finite.max(), points)
 
 
 def _predict_grid(

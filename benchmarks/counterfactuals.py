@@ -2,11 +2,16 @@
 
     .venv/bin/python -m benchmarks.counterfactuals            # 20 rows per model, count 3
     .venv/bin/python -m benchmarks.counterfactuals --rows 5   # a quicker run
+    .venv/bin/python -m benchmarks.counterfactuals --only http  # only the HTTP phase (a quick re-run)
 
 Models: the seed SVC (``scorers.examples.breast_cancer_svc()``) and the loan one-hot pipeline with a
 GradientBoostingClassifier (``scorers.examples.loan_pipeline("gb")``); rows: the SVC's test rows, and
 fresh loan rows (``loan_data(seed=1)``, complete rows: dice-ml takes no missing value); target: the class
 the model does not predict.  Each method is timed one row per call, in-process.
+
+"p95 per row over HTTP" means sequential 1-row requests: one client, one request at a time, each a
+``POST /counterfactuals`` of one row to a real server (``_http``); the load average before and after
+that phase is printed with it.
 
 Measured here, for both methods alike (never a method's own claim):
 - validity: returned counterfactuals the model's ``predict`` puts in the target class, and rows with one;
@@ -20,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 import warnings
 from itertools import combinations
@@ -160,20 +166,24 @@ def _score(
 
 def _http(name: str, rows: pd.DataFrame, targets: list[Any]) -> dict[str, Any]:
     """1-row ``POST /counterfactuals`` to a real BentoML server (one worker on 127.0.0.1) serving the
-    cached artifact: validity as the server answers it, and p50/p95 of the wall time per request."""
+    cached artifact: validity as the server answers it, p50/p95 of the wall time per request (sequential:
+    one client, one request at a time), and the CPU the server's process tree spent per request (less
+    sensitive to the machine's load than the wall time)."""
     import httpx
 
     from cli.bento import register
 
-    from .http_fidelity import _serve
+    from .http_fidelity import _cpu_seconds, _serve
 
     tag = register(OUT / "cache" / f"counterfactuals-{name.replace(' ', '-')}", name="bench-counterfactuals")
     proc, url = _serve(tag)
+    before = os.getloadavg()[0]
     try:
         times, found = [], 0
         with httpx.Client(base_url=url, timeout=120) as client:
             body = {"instances": rows.iloc[[0]].to_dict("records"), "target": targets[0], "count": COUNT}
             client.post("/counterfactuals", json=body).raise_for_status()  # the index is built on first use
+            cpu = _cpu_seconds(proc.pid)
             for i in range(len(rows)):
                 body = {"instances": rows.iloc[[i]].to_dict("records"), "target": targets[i], "count": COUNT}
                 t = time.perf_counter()
@@ -181,14 +191,17 @@ def _http(name: str, rows: pd.DataFrame, targets: list[Any]) -> dict[str, Any]:
                 times.append(time.perf_counter() - t)
                 resp.raise_for_status()
                 found += resp.json()["rows"][0]["found"] > 0
+            cpu = _cpu_seconds(proc.pid) - cpu
     finally:
         proc.terminate()  # SIGTERM: the server stops its workers too (SIGKILL would orphan them)
         proc.wait(timeout=120)
     t_ms = np.array(times) * 1000
     return {
         "rows with a valid cf": f"{found}/{len(rows)}",
+        "load before / after": f"{before:.1f} / {os.getloadavg()[0]:.1f}",
         "p50 ms": float(np.percentile(t_ms, 50)),
         "p95 ms": float(np.percentile(t_ms, 95)),
+        "server CPU ms per request": cpu / len(rows) * 1000,
     }
 
 
@@ -226,6 +239,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--http", action="store_true", help="also time ours through a real server (1-row requests)"
     )
+    parser.add_argument(
+        "--only",
+        choices=("http", "ours"),
+        help="http: only the HTTP phase; ours: only ours in-process (quality and time, no dice-ml)",
+    )
     args = parser.parse_args(argv)
     print_machine(machine())
     results: dict[str, Any] = {}
@@ -236,9 +254,15 @@ def main(argv: list[str] | None = None) -> None:
         classes = list(model.classes_)
         targets = [classes[1] if p == classes[0] else classes[0] for p in pred]
         metric = Metric(x)
-        dice = _dice(model, x, np.array([classes.index(v) for v in _predict(model, x)]))
+        if args.only == "http":
+            results[f"{name} / ours over HTTP"] = _http(name, rows, targets)
+            log(f"{name} / ours over HTTP: {results[f'{name} / ours over HTTP']}")
+            continue
+        methods = ("ours",) if args.only == "ours" else ("ours", "dice-ml random")
+        if "dice-ml random" in methods:
+            dice = _dice(model, x, np.array([classes.index(v) for v in _predict(model, x)]))
         _ours(explainer, rows.iloc[[0]], targets[0])  # the index is built on first use
-        for method in ("ours", "dice-ml random"):
+        for method in methods:
             found, times = [], []
             for i in range(len(rows)):
                 row = rows.iloc[[i]]
@@ -252,7 +276,7 @@ def main(argv: list[str] | None = None) -> None:
                 times.append(t)
             results[f"{name} / {method}"] = _score(metric, model, rows, targets, found, times)
             log(f"{name} / {method}: {results[f'{name} / {method}']}")
-        if args.http:
+        if args.http and args.only is None:
             results[f"{name} / ours over HTTP"] = _http(name, rows, targets)
             log(f"{name} / ours over HTTP: {results[f'{name} / ours over HTTP']}")
         # ours with every row in one call (one preprocessing call per step for all rows): time per row
@@ -261,11 +285,13 @@ def main(argv: list[str] | None = None) -> None:
         log(f"{name} / ours batched: {batch}")
     _table(results, args.rows)
     OUT.mkdir(exist_ok=True)
-    Path(OUT / "counterfactuals.json").write_text(json.dumps(results, indent=2))
+    Path(OUT / f"counterfactuals{'-' + args.only if args.only else ''}.json").write_text(
+        json.dumps(results, indent=2)
+    )
 
 
 def _table(results: dict[str, Any], n: int) -> None:
-    cols = list(next(iter(results.values())))
+    cols = list(dict.fromkeys(c for r in results.values() for c in r))
     say(f"\n{n} rows per model, count {COUNT}, one row per call unless said, in-process")
     say("| model / method | " + " | ".join(cols) + " |")
     say("|---" * (len(cols) + 1) + "|")

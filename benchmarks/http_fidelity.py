@@ -12,7 +12,7 @@ with ``nsamples = 2M + 2048``, timed in-process (no HTTP: in its favour).
 
 Error: relative MAE (mean |phi - ref| / mean |ref|, positive class) on test rows against the full-data
 value: in margin space the exact ``kernel_machine`` values on all 455 training rows; in probability
-space, by default (``--proba-ref permutation``; decision 38), antithetic permutation sampling against all
+space, by default (``--proba-ref permutation``; decision 41), antithetic permutation sampling against all
 455 training rows, ``--proba-ref-rounds`` (512) rounds (benchmarks/permutation_reference.py, cached,
 minutes per row: independent of the scorers), whose own standard error is printed beside the smallest
 error compared.  ``--proba-ref shap``: ``shap.KernelExplainer(predict_proba, all 455 rows)`` with 20000

@@ -112,6 +112,26 @@ def additive_control_variate_gap(scorer: PermutationScorer, x: np.ndarray) -> fl
     return float(np.abs(residual + exact_g - plain).max())
 
 
+def mean_and_se(errors: list[float]) -> dict[str, float]:
+    """{"rel_mae": the mean over seeds, "se": its standard error (0 with one seed)}."""
+    n = len(errors)
+    se = float(np.std(errors, ddof=1) / np.sqrt(n)) if n > 1 else 0.0
+    return {"rel_mae": float(np.mean(errors)), "se": se}
+
+
+def each_case(only: list[str], measure: Callable[..., dict[str, Any] | None]) -> list[dict[str, Any]]:
+    """``measure(name, explainer, unseen rows, truth)`` on every case, warnings off; its non-None entries."""
+    results = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for name, e, held, truth in cases(only):
+            log(f"{name}: truth")
+            entry = measure(name, e, held, truth())
+            if entry is not None:
+                results.append(entry)
+    return results
+
+
 def compare(
     name: str, e: scorers.ScoringExplainer, held: pd.DataFrame, truth: np.ndarray, seeds: int
 ) -> dict[str, Any]:
@@ -136,8 +156,7 @@ def compare(
         "additive_cv_max_difference": gap,
         "orders": {
             o: {
-                "rel_mae": float(np.mean(errors[o])),
-                "se": float(np.std(errors[o], ddof=1) / np.sqrt(seeds)) if seeds > 1 else 0.0,
+                **mean_and_se(errors[o]),
                 "ms_per_row": float(np.median(ms[o])),
             }
             for o in ORDERS
@@ -147,19 +166,24 @@ def compare(
     return entry
 
 
+def case_parser(doc: str, seeds: int, seeds_help: str) -> argparse.ArgumentParser:
+    """The command line of a benchmark over ``cases``: ``--only NAME,...`` (a list) and ``--seeds N``."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument(
+        "--only",
+        type=lambda text: [part for part in text.split(",") if part],
+        default=[],
+        help="comma-separated model names (default: all five)",
+    )
+    parser.add_argument("--seeds", type=int, default=seeds, help=seeds_help)
+    return parser
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--only", default="", help="comma-separated model names (default: all five)")
-    parser.add_argument("--seeds", type=int, default=16, help="orders drawn per model and kind")
-    args = parser.parse_args(argv)
-    only = [part for part in args.only.split(",") if part]
+    args = case_parser(__doc__, 16, "orders drawn per model and kind").parse_args(argv)
+    only = args.only
     section("permutation scorer: antithetic vs Latin-square orders at equal evaluations (unseen rows)")
-    results = []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for name, e, held, truth in cases(only):
-            log(f"{name}: truth")
-            results.append(compare(name, e, held, truth(), args.seeds))
+    results = each_case(only, lambda name, e, held, truth: compare(name, e, held, truth, args.seeds))
     rows = []
     for r in results:
         a, lat = r["orders"]["antithetic"], r["orders"]["latin"]
@@ -174,9 +198,14 @@ def main(argv: list[str] | None = None) -> int:
                 f"{r['additive_cv_max_difference']:.0e}",
             ]
         )
-    say(table(HEADERS, rows))
+    return publish(HEADERS, rows, results, "permutation_orders")
+
+
+def publish(headers: list[str], rows: list[list[Any]], results: list[dict[str, Any]], stem: str) -> int:
+    """Print the table and write the entries to benchmarks/out/<stem>.json; the exit status."""
+    say(table(headers, rows))
     OUT.mkdir(exist_ok=True)
-    (OUT / "permutation_orders.json").write_text(json.dumps(results, indent=2))
+    (OUT / f"{stem}.json").write_text(json.dumps(results, indent=2))
     return 0
 
 

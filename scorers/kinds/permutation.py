@@ -87,13 +87,20 @@ class PermutationScorer(DesignScorer):
         nb = len(game.weights)
         if self.cols_ is None:  # a single player takes the whole difference
             return (fx - self.at_rows_)[:, :, None], np.zeros((nb, fx.shape[1], 1)), fx
+        chain = self._chain_values(x)
+        est, var = row_estimates(contributions(self.ranks_, chain, self.at_rows_, fx[0]))
+        return est, var, fx
+
+    def _chain_values(self, x: np.ndarray) -> FloatArray:
+        """f at every prefix of every permutation of every background row: (R, P, M - 1, K), by one model
+        call over the hybrid rows (in slices of ``max_batch``)."""
+        game = self._check_fitted().game
+        assert self.cols_ is not None
         r, p, steps, d = self.cols_.shape
         hyb = np.where(self.cols_, x[0][None, None, None, :], game.background[:, None, None, :])
         flat = hyb.reshape(-1, d)
         parts = [game.fn(flat[lo : lo + game.max_batch]) for lo in range(0, len(flat), game.max_batch)]
-        chain = np.concatenate(parts).reshape(r, p, steps, -1)
-        est, var = row_estimates(contributions(self.ranks_, chain, self.at_rows_, fx[0]))
-        return est, var, fx
+        return np.concatenate(parts).reshape(r, p, steps, -1)
 
     def shap_values_with_se(
         self, x: np.ndarray, population: int | None = None

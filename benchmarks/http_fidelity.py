@@ -12,11 +12,15 @@ with ``nsamples = 2M + 2048``, timed in-process (no HTTP: in its favour).
 
 Error: relative MAE (mean |phi - ref| / mean |ref|, positive class) on test rows against the full-data
 value: in margin space the exact ``kernel_machine`` values on all 455 training rows; in probability
-space ``shap.KernelExplainer(predict_proba, all 455 rows)`` with 20000 samples (benchmarks/reference.py,
-cached; its own sampling error is not removed), or with ``--proba-ref anchored`` (a few minutes, not
-hours) the anchored kernel scorer's secant control variate on a ``--proba-ref-coalitions`` (4096) design
-against all 455 training rows (consistent: exact as the design grows; ``_anchored_reference``).  Results:
-benchmarks/out/http_fidelity.json.
+space, by default (``--proba-ref permutation``; decision 41), antithetic permutation sampling against all
+455 training rows, ``--proba-ref-rounds`` (512) rounds (benchmarks/permutation_reference.py, cached,
+minutes per row: independent of the scorers), whose own standard error is printed beside the smallest
+error compared.  ``--proba-ref shap``: ``shap.KernelExplainer(predict_proba, all 455 rows)`` with 20000
+samples (benchmarks/reference.py, cached, hours; its sampling error is neither removed nor stated);
+``--proba-ref anchored`` (a few minutes, for quick runs): the anchored kernel scorer's secant control
+variate on a ``--proba-ref-coalitions`` (4096) design against all 455 training rows (``_anchored_reference``;
+consistent, but it is the estimator being measured, and 0.034 rel. MAE off the independent reference on
+the seed's SVC).  Results: benchmarks/out/http_fidelity.json.
 
 The breakdown of a 1-row request (docs/performance.md): on the first server, the medians of ``GET /livez``
 (the server's floor), ``POST /predict`` and ``POST /explain`` of one row, beside the same artifact's
@@ -39,7 +43,7 @@ from typing import Any
 import numpy as np
 
 from .common import OUT, load_average, log, say, section, table
-from .reference import RefSpec, reference_values
+from .reference import RefSpec, permutation_reference, reference_values
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = {
@@ -121,9 +125,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-frontier", action="store_true", help="skip the in-process frontier")
     p.add_argument(
         "--proba-ref",
-        choices=["shap", "anchored"],
-        default="shap",
-        help="probability reference: 20,000-sample shap (hours) or the anchored secant design (minutes)",
+        choices=["shap", "anchored", "permutation"],
+        default="permutation",
+        help="probability reference: antithetic permutation sampling with its own standard error "
+        "(independent of the scorers; the default), 20,000-sample shap (hours), or the anchored secant "
+        "design (minutes; the estimator being measured)",
     )
     p.add_argument("--proba-ref-coalitions", type=int, default=4096, help="design of --proba-ref anchored")
     p.add_argument(
@@ -131,6 +137,9 @@ def main(argv: list[str] | None = None) -> int:
         type=int,
         default=150,
         help="calls of each kind in the 1-row breakdown, cycling through the --rows test rows",
+    )
+    p.add_argument(
+        "--proba-ref-rounds", type=int, default=512, help="antithetic rounds of --proba-ref permutation"
     )
     opts = p.parse_args(argv)
     os.environ.setdefault("BENTOML_HOME", str(ROOT / ".bentoml"))
@@ -189,18 +198,10 @@ def main(argv: list[str] | None = None) -> int:
         exact = scorers.fit(model, x_train, background_size="all", eval_size=5)
         margin_ref = exact.explain(ref_rows).values[:, 1, :]
         any_proba = any(m.startswith("probability") for m in methods)
-        proba_ref = (
-            _anchored_reference(model, x_train, ref_rows, opts.proba_ref_coalitions)
-            if opts.proba_ref == "anchored" and (any_proba or not opts.no_frontier)
-            else reference_values(
-                RefSpec("full-455", x_train.to_numpy(), None, 20000),
-                model,
-                ref_rows,
-                use_replica=True,
-                label="reference",
-            )[0][..., 1]
+        proba_ref, ref_info = (
+            _proba_reference(opts, model, x_train, ref_rows)
             if any_proba or not opts.no_frontier
-            else margin_ref
+            else (margin_ref, {})
         )
         errors = {
             m: _rel(
@@ -261,6 +262,17 @@ def main(argv: list[str] | None = None) -> int:
     say(table(["1-row call (first server)", "ms"], [[k, f"{v:.2f}"] for k, v in results_breakdown.items()]))
     results["breakdown"] = results_breakdown
     results["baseline"] = {"rows_per_s_single": b_single, "rel_mae": errors[b]}
+    if "rel_se" in ref_info:
+        compared = min(errors[m] for m in methods if not m.startswith("margin"))
+        ref_info["smallest_error_compared"] = compared
+        ref_info["noise_vs_smallest_error"] = ref_info["expected_rel_mae_of_noise"] / compared
+        say(
+            f"probability reference ({opts.proba_ref}, {ref_info['rounds']} rounds): rel. standard error "
+            f"{ref_info['rel_se']:.4f} (mean standard error / mean |value|), its expected rel. MAE "
+            f"{ref_info['expected_rel_mae_of_noise']:.4f} = {ref_info['noise_vs_smallest_error']:.3f}x the "
+            f"smallest error compared ({compared:.4f}); walks vs predict_proba: {ref_info['path_check']:.1e}"
+        )
+    results["probability_reference"] = {"kind": opts.proba_ref, **ref_info}
     if opts.no_frontier:
         say(f"load average at end: {load_average()}")
         OUT.mkdir(exist_ok=True)
@@ -303,6 +315,26 @@ def _fidelity_lines(message: str) -> None:
     """Packaging's progress: only its fidelity measurements (the candidates and the stated error)."""
     if message.startswith("fidelity:"):
         log(message)
+
+
+def _proba_reference(
+    opts: Any, model: Any, x_train: Any, rows: np.ndarray
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """Positive-class probability values against all training rows (n, M), per ``--proba-ref``, and
+    what is known of their own error."""
+    if opts.proba_ref == "anchored":
+        return _anchored_reference(model, x_train, rows, opts.proba_ref_coalitions), {}
+    if opts.proba_ref == "shap":
+        spec = RefSpec("full-455", x_train.to_numpy(), None, 20000)
+        return reference_values(spec, model, rows, use_replica=True, label="reference")[0][..., 1], {}
+    values, se, info = permutation_reference(
+        model, x_train.to_numpy(), rows, rounds=opts.proba_ref_rounds, label="permutation reference"
+    )
+    info["rel_se"] = float(np.mean(se) / np.mean(np.abs(values)))
+    # |N(0, se)| has mean se sqrt(2 / pi): the rel. MAE the reference's own noise adds at most
+    info["expected_rel_mae_of_noise"] = float(np.sqrt(2 / np.pi) * np.mean(se) / np.mean(np.abs(values)))
+    info["max_se"] = float(np.max(se))
+    return values, info
 
 
 def _anchored_reference(model: Any, x_train: Any, rows: np.ndarray, coalitions: int) -> np.ndarray:

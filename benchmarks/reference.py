@@ -19,6 +19,7 @@ import logging
 import pickle
 import time
 import warnings
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from multiprocessing import get_context
@@ -91,8 +92,9 @@ def _save(path: Path, entries: dict[str, np.ndarray]) -> None:
     tmp.replace(path)
 
 
-def _worker(payload: bytes) -> tuple[str, np.ndarray, float, float]:
-    """One row in a fresh process with one BLAS thread: (row key, values (M, K), expected value, seconds)."""
+def _worker(payload: bytes) -> tuple[str, dict[str, np.ndarray], float]:
+    """One row in a fresh process with one BLAS thread: (row key, its entries: values (M, K) and expected
+    value, seconds)."""
     import shap
     from threadpoolctl import threadpool_limits
 
@@ -125,7 +127,11 @@ def _worker(payload: bytes) -> tuple[str, np.ndarray, float, float]:
     values = np.asarray(values)
     if values.ndim == 3 and values.shape[0] != 1:  # a list per class: (K, 1, M)
         values = np.transpose(values, (1, 2, 0))
-    return key, values[0], float(np.ravel(explainer.expected_value)[-1]), seconds
+    return (
+        key,
+        {key: values[0], "base_" + key: np.array([float(np.ravel(explainer.expected_value)[-1])])},
+        seconds,
+    )
 
 
 def _mem_available_gb() -> float:
@@ -138,12 +144,8 @@ def _mem_available_gb() -> float:
     return float("inf")
 
 
-def reference_values(
-    spec: RefSpec, model: Any, rows: np.ndarray, *, use_replica: bool, workers: int = 2, label: str = ""
-) -> tuple[np.ndarray, dict[str, Any]]:
-    """SHAP values (n, M, K) of ``rows`` per ``spec``: from the cache, computing missing rows in parallel."""
-    fp = model_fingerprint(model)
-    path = CACHE / f"{spec.name}-{_settings_key(spec, fp)}.npz"
+def _open(path: Path, rows: np.ndarray) -> tuple[dict[str, np.ndarray], list[str], list[int], dict[str, Any]]:
+    """A cache file's entries, the rows' keys, the positions of the rows it lacks, and the info so far."""
     entries = _load(path)
     keys = [_row_key(r) for r in rows]
     missing = [i for i, k in enumerate(keys) if k not in entries]
@@ -152,6 +154,54 @@ def reference_values(
         "cached_rows": len(rows) - len(missing),
         "computed_rows": len(missing),
     }
+    return entries, keys, missing, info
+
+
+def _row_seed(key: str, salt: str = "") -> int:
+    """A row's sampling seed, from its hash: the same whichever worker computes it, in whatever order."""
+    return int(hashlib.sha256((key + salt).encode()).hexdigest()[:8], 16)
+
+
+def _compute(
+    path: Path,
+    entries: dict[str, np.ndarray],
+    worker: Callable[[bytes], tuple[str, dict[str, np.ndarray], float]],
+    payloads: list[bytes],
+    n_workers: int,
+    label: str,
+) -> dict[str, Any]:
+    """Runs ``worker`` on every payload in spawned processes, saving each row's entries as it arrives
+    (a cached row survives an interrupted run), or in this process with ``n_workers=0``: timing info."""
+    t_start = time.perf_counter()
+    secs = []
+    with ProcessPoolExecutor(max_workers=max(n_workers, 1), mp_context=get_context("spawn")) as pool:
+        if n_workers == 0:  # in this process, one row after the other
+            results: Any = (worker(payload) for payload in payloads)
+        else:
+            results = (fut.result() for fut in as_completed([pool.submit(worker, p) for p in payloads]))
+        for done, (_, new, seconds) in enumerate(results, start=1):
+            entries.update(new)
+            _save(path, entries)
+            secs.append(seconds)
+            elapsed = time.perf_counter() - t_start
+            eta = elapsed / done * (len(payloads) - done)
+            log(
+                f"  {label}: row {done}/{len(payloads)} done ({seconds:.1f} s in its worker); elapsed {elapsed:.0f} s, ETA {eta:.0f} s"
+            )
+    return {
+        "seconds_per_row_in_worker": float(np.median(secs)),
+        "wall_seconds": time.perf_counter() - t_start,
+        "workers": n_workers,
+    }
+
+
+def reference_values(
+    spec: RefSpec, model: Any, rows: np.ndarray, *, use_replica: bool, workers: int = 2, label: str = ""
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """SHAP values (n, M, K) of ``rows`` per ``spec``: from the cache, computing missing rows in parallel."""
+    fp = model_fingerprint(model)
+    path = CACHE / f"{spec.name}-{_settings_key(spec, fp)}.npz"
+    entries, keys, missing, info = _open(path, rows)
     if missing:
         # shap.KernelExplainer holds nsamples * nb synthetic rows: ~8 bytes * M * that, plus the outputs
         need_gb = 2.2 * spec.nsamples * len(spec.background) * rows.shape[1] * 8 / 2**30 + 0.5
@@ -160,30 +210,93 @@ def reference_values(
             f"{label}: computing {len(missing)} of {len(rows)} rows (nsamples={spec.nsamples}, background {len(spec.background)} rows) "
             f"in {n_workers} worker process(es), ~{need_gb:.1f} GB each; cached rows: {len(rows) - len(missing)}"
         )
-        t_start = time.perf_counter()
-        secs = []
-        with ProcessPoolExecutor(max_workers=n_workers, mp_context=get_context("spawn")) as pool:
-            futures = []
-            for i in missing:
-                seed = int(hashlib.sha256((keys[i] + spec.seed_salt).encode()).hexdigest()[:8], 16)
-                payload = pickle.dumps(
+        payloads = []
+        for i in missing:
+            seed = _row_seed(keys[i], spec.seed_salt)
+            payloads.append(
+                pickle.dumps(
                     (model, use_replica, spec.background, spec.weights, rows[i], spec.nsamples, seed, keys[i])
                 )
-                futures.append(pool.submit(_worker, payload))
-            for done, fut in enumerate(as_completed(futures), start=1):
-                key, values, expected, seconds = fut.result()
-                entries[key] = values
-                entries["base_" + key] = np.array([expected])
-                _save(path, entries)  # a cached row survives an interrupted run
-                secs.append(seconds)
-                elapsed = time.perf_counter() - t_start
-                eta = elapsed / done * (len(missing) - done)
-                log(
-                    f"  {label}: row {done}/{len(missing)} done ({seconds:.1f} s in its worker); elapsed {elapsed:.0f} s, ETA {eta:.0f} s"
-                )
-        info["seconds_per_row_in_worker"] = float(np.median(secs))
-        info["wall_seconds"] = time.perf_counter() - t_start
-        info["workers"] = n_workers
+            )
+        info.update(_compute(path, entries, _worker, payloads, n_workers, label))
     else:
         log(f"{label}: all {len(rows)} rows from the cache ({info['cache']})")
     return np.stack([entries[k] for k in keys]), info
+
+
+PERMUTATION_VERSION = "permutation-v1"
+PATH_CHECK_TOL = 1e-9  # the walks' values against model.predict_proba on explicitly built hybrids
+
+
+def _permutation_worker(payload: bytes) -> tuple[str, dict[str, np.ndarray], float]:
+    """One row's permutation reference in a fresh process with one BLAS thread: (row key, its entries:
+    values (M,), standard errors (M,) and the walks' largest difference to the model, seconds)."""
+    from threadpoolctl import threadpool_limits
+
+    from .permutation_reference import SvcPaths, check_paths, estimate
+
+    model, background, weights, row, rounds, seed, key = pickle.loads(payload)
+    with threadpool_limits(1), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        paths = SvcPaths(model, background, weights)
+        check = check_paths(paths, row, seed=seed)
+        t0 = time.perf_counter()
+        est = estimate(paths, row, rounds, seed)
+        seconds = time.perf_counter() - t0
+    return key, {key: est.phi, "se_" + key: est.se, "check_" + key: np.array([check])}, seconds
+
+
+def permutation_reference(
+    model: Any,
+    background: np.ndarray,
+    rows: np.ndarray,
+    *,
+    rounds: int,
+    weights: np.ndarray | None = None,
+    seed_salt: str = "",
+    workers: int = 2,
+    label: str = "",
+) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+    """Positive-class probability SHAP values of ``rows`` against ``background`` by antithetic permutation
+    sampling (benchmarks/permutation_reference.py): (values (n, M), standard errors (n, M), info), from
+    the cache, computing missing rows in ``workers`` processes (0: in this one).  Refuses walks more
+    than ``PATH_CHECK_TOL`` off the model.  Another ``seed_salt`` draws other orders (a second, independent
+    reference, cached apart)."""
+    from .permutation_reference import PAIR_TOL
+
+    h = hashlib.sha256()
+    h.update(f"{PERMUTATION_VERSION}|{rounds}|{PAIR_TOL}|{model_fingerprint(model)}".encode())
+    h.update(f"|{seed_salt}".encode() if seed_salt else b"")
+    h.update(np.ascontiguousarray(background, dtype=np.float64).tobytes())
+    if weights is not None:
+        h.update(np.ascontiguousarray(weights, dtype=np.float64).tobytes())
+    path = CACHE / f"permutation-{len(background)}-{h.hexdigest()[:16]}.npz"
+    entries, keys, missing, info = _open(path, rows)
+    info["rounds"] = rounds
+    if missing:
+        n_workers = min(workers, len(missing))
+        log(
+            f"{label}: computing {len(missing)} of {len(rows)} rows ({rounds} antithetic rounds against "
+            f"{len(background)} rows) in {n_workers} worker process(es)"
+        )
+        payloads = [
+            pickle.dumps(
+                (
+                    model,
+                    background,
+                    weights,
+                    rows[i],
+                    rounds,
+                    _row_seed(keys[i], "permutation" + seed_salt),
+                    keys[i],
+                )
+            )
+            for i in missing
+        ]
+        info.update(_compute(path, entries, _permutation_worker, payloads, n_workers, label))
+    else:
+        log(f"{label}: all {len(rows)} rows from the cache ({info['cache']})")
+    info["path_check"] = max(float(entries["check_" + k][0]) for k in keys)
+    if info["path_check"] > PATH_CHECK_TOL:
+        raise RuntimeError(f"the walks are {info['path_check']:.1e} off model.predict_proba")
+    return np.stack([entries[k] for k in keys]), np.stack([entries["se_" + k] for k in keys]), info

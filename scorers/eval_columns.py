@@ -151,7 +151,8 @@ def _index(path: Path) -> dict[str, Any]:
     return index
 
 
-def _mapped(path: Path) -> npt.NDArray[Any]:
+def mapped(path: Path) -> npt.NDArray[Any]:
+    """A stored ``.npy`` file as a read-only numpy view of its mapped pages (no pickle)."""
     if not path.is_file():
         raise ArtifactError(f"artifact file '{path.name}' is missing")
     try:
@@ -171,7 +172,7 @@ class EvalColumns:
         index = _index(directory / INDEX_FILE)
         self.n_rows = int(index["rows"])
         self.features = [f.name for f in schema.features]
-        numbers, codes = _mapped(directory / NUMBERS), _mapped(directory / CODES)
+        numbers, codes = mapped(directory / NUMBERS), mapped(directory / CODES)
         expected = [f.name for f in schema.features if f.dtype != CATEGORY]
         coded = [f.name for f in schema.features if f.dtype == CATEGORY]
         if index["numbers"] != expected or list(index["categories"]) != coded:
@@ -182,14 +183,14 @@ class EvalColumns:
         self.categories = {n: Category(codes[:, j], index["categories"][n]) for j, n in enumerate(coded)}
         self.labels: Category | npt.NDArray[Any] | None = None
         if index["labels"] is not None:
-            stored = _mapped(directory / LABELS)
+            stored = mapped(directory / LABELS)
             values = index["labels"]["values"]
             self.labels = stored if values is None else Category(stored, values)
-        self.check_rows: IntArray = np.asarray(_mapped(directory / CHECK_ROWS), dtype=np.int64)
+        self.check_rows: IntArray = np.asarray(mapped(directory / CHECK_ROWS), dtype=np.int64)
         self.order: IntArray | None = None
         self.rank: IntArray | None = None
         if ORDER in index["files"] and RANK in index["files"]:
-            order, rank = _mapped(directory / ORDER), _mapped(directory / RANK)
+            order, rank = mapped(directory / ORDER), mapped(directory / RANK)
             if order.shape != (self.n_rows,) or rank.shape != order.shape or order.dtype != np.int64:
                 raise ArtifactError(
                     f"artifact files '{ORDER}' / '{RANK}' do not hold {self.n_rows} positions"

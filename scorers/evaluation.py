@@ -14,9 +14,12 @@ and the rows are copied into a frame (their checksums checked again) only when
 (``scorers.runtime_packages``; docs/decisions.md 27 and 30).
 
 The rows' predictions are computed once at packaging (``ScoringExplainer.predict_table``) and stored
-beside them (``eval_predictions.npz``: class positions or values, and probabilities; no pickle), so that
-a served worker does not predict 100,000 rows before its dashboard can paint, with the library versions
-they were made with (manifest ``evaluation.predictions_versions``).  They are only a cache:
+beside them as ``.npy`` files a served worker memory-maps like the columns (``eval_predictions.npy``:
+class positions or values; ``eval_probabilities.npy``: a classifier's probabilities; no pickle, each
+listed with its sha256 and checked when the artifact is loaded, not read again), so that a served worker
+does not predict 100,000 rows before its dashboard can paint, with the library versions they were made
+with (manifest ``evaluation.predictions_versions``).  Artifacts packaged before kept them in one
+``eval_predictions.npz``: still read (its checksum checked again on the read, the zip inflated).  They are only a cache:
 ``ScoringExplainer.eval_predictions`` predicts again when the serving versions differ, or when the model
 disagrees with them on rows checked across the table (``scorers.bulk.stored_or_predicted``).
 """
@@ -46,7 +49,9 @@ if TYPE_CHECKING:
 
 EVAL_FILE = eval_columns.INDEX_FILE
 LEGACY_FILE = "eval.parquet"
-PREDICTIONS_FILE = "eval_predictions.npz"
+PREDICTIONS_FILE = "eval_predictions.npy"
+PROBABILITIES_FILE = "eval_probabilities.npy"
+LEGACY_PREDICTIONS = "eval_predictions.npz"  # both in one zip: artifacts packaged before the .npy files
 
 
 @dataclass
@@ -64,7 +69,8 @@ class Evaluation:
     # the rows' predictions at packaging: what predict_table answered (labels or values, probabilities)
     predictions: tuple[np.ndarray, np.ndarray | None] | None = None
     predictions_path: Path | None = None
-    predictions_sha256: str | None = None
+    predictions_sha256: str | None = None  # checked again when read: the legacy .npz only
+    probabilities_path: Path | None = None
     predictions_versions: dict[str, str] | None = None  # the libraries they were made with (None: unknown)
     predictions_codes: np.ndarray | None = None  # a classifier's stored labels as class positions
     # SHAP values of the first rows of the fixed order, explained at packaging (``scorers.eval_sample``)
@@ -197,6 +203,7 @@ def evaluate(
     explainer.manifest.evaluation = EvaluationSection(
         file=EVAL_FILE,
         predictions_file=PREDICTIONS_FILE if stored else None,
+        probabilities_file=PROBABILITIES_FILE if stored and predictions[1] is not None else None,
         predictions_versions=versions if stored else None,
         shap_sample_file=eval_sample.FILE,
         rows=len(frame),
@@ -214,9 +221,13 @@ def write(explainer: ScoringExplainer, directory: Path, section: EvaluationSecti
     ev = explainer.evaluation
     frame, labels = ev.rows()
     stored = ev.stored_predictions(explainer.classes)
-    arrays = _encode((stored.labels, stored.proba), explainer.classes) if stored is not None else None
-    if section is not None and section.predictions_file is not None and arrays is not None:
-        np.savez(directory / section.predictions_file, **arrays)  # type: ignore[arg-type]
+    arrays = (
+        None if stored is None else _encode((stored.labels, stored.proba), explainer.classes, stored.codes)
+    )
+    for name in (PREDICTIONS_FILE, PROBABILITIES_FILE, LEGACY_PREDICTIONS):
+        (directory / name).unlink(missing_ok=True)  # a new file, not the one a loaded artifact has mapped
+    if section is not None:
+        _write_predictions(directory, section, arrays if section.predictions_file is not None else None)
     shap_sample = ev.stored_shap_sample()  # read before the file is replaced (saved over itself)
     (directory / eval_sample.FILE).unlink(missing_ok=True)
     if section is not None and section.shap_sample_file is not None and shap_sample is not None:
@@ -231,15 +242,38 @@ def write(explainer: ScoringExplainer, directory: Path, section: EvaluationSecti
         section.file = EVAL_FILE
 
 
+def _write_predictions(
+    directory: Path, section: EvaluationSection, arrays: dict[str, np.ndarray] | None
+) -> None:
+    """The stored predictions as ``.npy`` files (an artifact packaged with the ``.npz`` and saved over
+    itself now has them too); the section names what was written."""
+    section.predictions_file = section.probabilities_file = None
+    if arrays is None:
+        return
+    labels = arrays["codes"] if "codes" in arrays else arrays["values"]
+    np.save(directory / PREDICTIONS_FILE, np.ascontiguousarray(labels), allow_pickle=False)
+    section.predictions_file = PREDICTIONS_FILE
+    if "probabilities" in arrays:
+        np.save(
+            directory / PROBABILITIES_FILE, np.ascontiguousarray(arrays["probabilities"]), allow_pickle=False
+        )
+        section.probabilities_file = PROBABILITIES_FILE
+
+
 def _encode(
-    predictions: tuple[np.ndarray, np.ndarray | None], classes: list[Any] | None
+    predictions: tuple[np.ndarray, np.ndarray | None],
+    classes: list[Any] | None,
+    codes: np.ndarray | None = None,
 ) -> dict[str, np.ndarray] | None:
-    """Arrays without objects: class positions (classifiers) or float64 values, and the probabilities.
-    None when a predicted label names no class (nothing is stored then, and it is predicted when served)."""
+    """Arrays without objects: class positions (classifiers; ``codes`` when known) or float64 values, and
+    the probabilities.  None when a predicted label names no class (nothing is stored then, and it is
+    predicted when served)."""
     labels, proba = predictions
     out: dict[str, np.ndarray] = {}
     if classes is None:
         out["values"] = np.asarray(labels, dtype=np.float64)
+    elif codes is not None:
+        out["codes"] = np.asarray(codes, dtype=np.int64)
     else:
         index = {_key(c): i for i, c in enumerate(classes)}
         codes = np.fromiter((index.get(_key(v), -1) for v in labels), dtype=np.int64, count=len(labels))
@@ -258,22 +292,49 @@ def _key(v: Any) -> str:
 def _read_predictions(
     ev: Evaluation, classes: list[Any] | None
 ) -> tuple[tuple[np.ndarray, np.ndarray | None], np.ndarray | None]:
-    """(labels or values, probabilities) and, for a classifier, the class positions they were stored as."""
-    from .model_io import sha256_file
-
+    """(labels or values, probabilities) and, for a classifier, the class positions they were stored as:
+    mapped ``.npy`` files (checked when the artifact was loaded), or an older artifact's ``.npz``."""
     path = ev.predictions_path
     assert path is not None
-    if not path.is_file() or sha256_file(path) != ev.predictions_sha256:
-        raise ArtifactError(f"artifact file '{path.name}' is missing or fails its checksum")
-    with np.load(path, allow_pickle=False) as npz:
-        arrays = {k: npz[k] for k in npz.files}
-    proba = arrays.get("probabilities")
+    if path.suffix == ".npz":
+        arrays = _read_legacy(path, ev.predictions_sha256)
+        stored, proba = arrays["codes" if classes is not None else "values"], arrays.get("probabilities")
+    else:
+        stored = eval_columns.mapped(path)
+        proba = None if ev.probabilities_path is None else eval_columns.mapped(ev.probabilities_path)
+    _check_predictions(path.name, ev.n_rows, stored, proba, classes)
     if classes is None:
-        return (arrays["values"], proba), None
+        return (stored, proba), None
     names = np.empty(len(classes), dtype=object)
     names[:] = list(classes)
-    codes = np.asarray(arrays["codes"], dtype=np.int64)
-    return (names[codes], proba), codes
+    return (names[stored], proba), stored
+
+
+def _read_legacy(path: Path, sha256: str | None) -> dict[str, np.ndarray]:
+    from .model_io import sha256_file
+
+    if not path.is_file() or sha256_file(path) != sha256:
+        raise ArtifactError(f"artifact file '{path.name}' is missing or fails its checksum")
+    with np.load(path, allow_pickle=False) as npz:
+        return {k: npz[k] for k in npz.files}
+
+
+def _check_predictions(
+    name: str, n: int, stored: np.ndarray, proba: np.ndarray | None, classes: list[Any] | None
+) -> None:
+    """One prediction per row: class positions of ``classes`` (int64) or float64 values, and (n, K)
+    float64 probabilities."""
+    kind = np.int64 if classes is not None else np.float64
+    fine = stored.shape == (n,) and stored.dtype == kind
+    if fine and classes is not None and n:
+        fine = int(stored.min()) >= 0 and int(stored.max()) < len(classes)
+    if proba is not None:
+        fine = fine and proba.dtype == np.float64 and proba.shape == (n, len(classes or []))
+    if not fine:
+        raise ArtifactError(
+            f"artifact file '{name}': expected the {n} rows' predictions "
+            + ("as positions in the model's classes" if classes is not None else "as float64 values")
+        )
 
 
 def read(directory: Path, manifest: Manifest, schema: Schema) -> Evaluation | None:
@@ -284,6 +345,7 @@ def read(directory: Path, manifest: Manifest, schema: Schema) -> Evaluation | No
     listed = (
         ("file", section.file),
         ("predictions_file", section.predictions_file),
+        ("probabilities_file", section.probabilities_file),
         ("shap_sample_file", section.shap_sample_file),
     )
     for name, value in listed:
@@ -296,6 +358,7 @@ def read(directory: Path, manifest: Manifest, schema: Schema) -> Evaluation | No
                 f"artifact file '{EVAL_FILE}' names '{value}', which the manifest does not list"
             )
     predictions, shap_sample = section.predictions_file, section.shap_sample_file
+    probabilities = section.probabilities_file
     return Evaluation(
         section.rows,
         section.label_column,
@@ -305,6 +368,7 @@ def read(directory: Path, manifest: Manifest, schema: Schema) -> Evaluation | No
         schema=schema,
         predictions_path=None if predictions is None else directory / predictions,
         predictions_sha256=None if predictions is None else manifest.files[predictions],
+        probabilities_path=None if probabilities is None else directory / probabilities,
         predictions_versions=section.predictions_versions,
         shap_sample_path=None if shap_sample is None else directory / shap_sample,
         shap_sample_sha256=None if shap_sample is None else manifest.files[shap_sample],

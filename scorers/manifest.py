@@ -151,9 +151,15 @@ class EvaluationSection(_Section):
     )
     predictions_file: str | None = Field(
         None,
-        description="The rows' predictions at packaging (class positions or values, probabilities; .npz "
-        "without pickle), checked against the model on rows across the table before they are used; null: "
-        "none stored, the rows are predicted when served.",
+        description="The rows' predictions at packaging: class positions (int64) or values (float64), a "
+        ".npy file a served worker memory-maps (eval_predictions.npz, class positions or values and "
+        "probabilities without pickle, in artifacts packaged before), checked against the model on rows "
+        "across the table before they are used; null: none stored, the rows are predicted when served.",
+    )
+    probabilities_file: str | None = Field(
+        None,
+        description="A classifier's stored probabilities (rows x classes, float64 .npy, memory-mapped) beside "
+        "predictions_file; null: none stored, or kept in the .npz of an artifact packaged before.",
     )
     predictions_versions: dict[str, str] | None = Field(
         None,

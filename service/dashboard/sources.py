@@ -519,9 +519,9 @@ def dataset(core: ScoringService, key: str | None) -> Dataset:
     return registry(core).get(key)
 
 
-def preload(core: ScoringService) -> threading.Thread:
-    """Open the explanation store and load the default data set (its SHAP sample started), then run
-    what ``prepared`` registered on it, each in a background thread; returns the data set's."""
+def preload(core: ScoringService, *, store: bool = True) -> threading.Thread:
+    """Load the default data set (its SHAP sample started), then run what ``prepared`` registered on it,
+    in a background thread, which this returns; with ``store``, open the explanation store in another."""
 
     def load() -> None:
         try:
@@ -537,7 +537,8 @@ def preload(core: ScoringService) -> threading.Thread:
         except Exception:  # noqa: BLE001 - the sources route reports the store as unavailable
             return
 
-    threading.Thread(target=open_store, name="dashboard-store", daemon=True).start()
+    if store:
+        threading.Thread(target=open_store, name="dashboard-store", daemon=True).start()
     thread = threading.Thread(target=load, name="dashboard-preload", daemon=True)
     thread.start()
     return thread
@@ -546,13 +547,14 @@ def preload(core: ScoringService) -> threading.Thread:
 def warm(core: ScoringService) -> None:
     """On the first page request of this worker: ``preload``, so that the data are loaded while the
     browser fetches and runs the page's files (the page itself holds no data; its data routes need the
-    key as before)."""
+    key as before).  Not the store: its opening (the sqlalchemy / alembic import, 0.3-0.7 s of CPU)
+    would share the cores with the first paint; the page lists the stored sources after it, on demand."""
     reg = registry(core)
     with reg._lock:
         if reg.warmed:
             return
         reg.warmed = True
-    preload(core)
+    preload(core, store=False)
 
 
 __all__ = [

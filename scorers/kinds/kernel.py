@@ -109,16 +109,14 @@ class KernelScorer(DesignScorer):
         if anchored is None or len(x) > 1 or not self._anchors_rows():
             return super().shap_values(x)
         joint, exact = anchored
-        if self.estimator == SECANT:  # per background row, in slices of max_batch hybrids
-            per_b = self.background_split(x)
-            return np.einsum("b,bkm->km", joint.weights, per_b)[None], np.array(
-                joint.outputs(x)[:, : per_b.shape[1]]
-            )
-        if exact.splits_background and len(self.masks_) * len(joint.weights) <= joint.max_batch:
-            per_b = self._anchored_split(x, joint, exact, slice(None))
-            return np.einsum("b,bkm->km", joint.weights, per_b)[None], np.array(
-                joint.outputs(x)[:, : per_b.shape[1]]
-            )
+        # per background row: the secant always (in slices of max_batch hybrids), the least-squares
+        # slopes when the whole design fits one batch
+        if self.estimator == SECANT or (
+            exact.splits_background and len(self.masks_) * len(joint.weights) <= joint.max_batch
+        ):
+            both = joint.outputs(x)  # (1, K + K')
+            per_b = self._anchored_rows(x, joint, exact, both)
+            return np.einsum("b,bkm->km", joint.weights, per_b)[None], np.array(both[:, : per_b.shape[1]])
         ctx = self._check_fitted()
         k = ctx.game.base.shape[0]
         both = joint.outputs(x)  # (1, K + K')
@@ -146,7 +144,7 @@ class KernelScorer(DesignScorer):
         return self.masks_.shape[0] > 0 or self.estimator == SECANT
 
     def _anchored_split(
-        self, x: np.ndarray, joint: Game, exact: Any, rows: slice, psi_all: FloatArray | None = None
+        self, x: np.ndarray, joint: Game, exact: Any, rows: slice, psi_all: FloatArray, both: FloatArray
     ) -> FloatArray:
         """One control variate per background row: the game is a weighted sum of one game per row b.
 
@@ -154,10 +152,9 @@ class KernelScorer(DesignScorer):
         game's, so its own slope c_b fits the target better (the least-squares slope over the design, or
         the secant slope of the row's two ends, ``estimator="secant"``); each row's anchored estimate
         keeps additivity on its own.  Unweighted, for the background rows ``rows``: (nb', K, M).
-        ``psi_all``: the exact scorer's ``background_split(x)`` when the caller has it already.
+        ``psi_all``: the exact scorer's ``background_split(x)``; ``both``: ``joint.outputs(x)``, (1, K + K').
         """
         k = self._check_fitted().game.base.shape[0]
-        both = joint.outputs(x)  # (1, K + K')
         at_b = self.joint_at_background_[rows]  # (nb', K + K'): each row's empty coalition
         if len(self.masks_):
             sub = Game(joint.masking, joint.fn, joint.background[rows], np.ones(len(at_b)))
@@ -170,7 +167,7 @@ class KernelScorer(DesignScorer):
             c = secant_slopes(both[:, :k] - at_b[:, :k], both[:, k:] - at_b[:, k:])  # (nb', K)
         else:
             c = slopes(np.swapaxes(hyb[..., :k], 0, 1), np.swapaxes(hyb[..., k:], 0, 1))
-        psi = (exact.background_split(x) if psi_all is None else psi_all)[rows]  # (nb', K', M), unweighted
+        psi = psi_all[rows]  # (nb', K', M), unweighted
         return est[:, :k] + c[:, :, None] * (psi - est[:, k:])
 
     def background_split(self, x: np.ndarray) -> FloatArray:
@@ -178,13 +175,17 @@ class KernelScorer(DesignScorer):
         if anchored is None or not self._anchors_rows() or not anchored[1].splits_background:
             return super().background_split(x)
         joint, exact = anchored
-        nb = len(joint.weights)
+        return self._anchored_rows(x[:1], joint, exact, joint.outputs(x[:1]))
+
+    def _anchored_rows(self, x: np.ndarray, joint: Game, exact: Any, both: FloatArray) -> FloatArray:
+        """``_anchored_split`` of every background row, in slices of ``max_batch`` hybrids, with the
+        row's outputs ``both`` and the exact scorer's split computed once: (nb, K, M)."""
         step = max(1, joint.max_batch // max(1, len(self.masks_)))
-        psi_all = exact.background_split(x[:1])
+        psi_all = exact.background_split(x)
         return np.concatenate(
             [
-                self._anchored_split(x[:1], joint, exact, slice(lo, lo + step), psi_all)
-                for lo in range(0, nb, step)
+                self._anchored_split(x, joint, exact, slice(lo, lo + step), psi_all, both)
+                for lo in range(0, len(joint.weights), step)
             ]
         )
 

@@ -30,7 +30,9 @@ class ChainPath(ABC):
         output space, or None when the head is not one it reads (any unsupported parameter -> None)."""
 
     @abstractmethod
-    def values(self, x: np.ndarray, background: np.ndarray, orders: np.ndarray, fallback: OutputFn) -> np.ndarray:
+    def values(
+        self, x: np.ndarray, background: np.ndarray, orders: np.ndarray, fallback: OutputFn
+    ) -> np.ndarray:
         """x: (d,) float64, one encoded row; background: (R, d) float64; orders: (R, P, M) int64, each a
         permutation of the M players (column_group maps each of the d encoded columns to its player).
         Returns (R, P, M - 1, K) float64: out[r, p, t] = f(hybrid) where the hybrid takes from x the

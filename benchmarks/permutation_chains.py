@@ -34,6 +34,7 @@ import numpy as np
 
 import scorers
 from scorers.allocator import keep_freed_memory
+from scorers.threads import limit_threads
 from scorers.kinds.base import FitOptions
 from scorers.kinds.permutation import PermutationScorer
 
@@ -127,6 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     pairs = [int(p) for p in args.pairs.split(",") if p]
     keep_freed_memory()  # as a serving worker (scorers.allocator)
+    limit_threads(1)  # as a serving worker (SHAPSERVE_BLAS_THREADS=1): process time is then this thread's
     seconds = compile_seconds()
     section(
         "permutation scorer: numba chain path vs main's default, error and per-row CPU time (unseen rows)"

@@ -18,7 +18,7 @@ from ..errors import ArtifactError
 from ..masking import RAW
 from ..permutations import antithetic_orders, chain_masks
 from ..runtimes.coalitions import probe_hybrids
-from . import chain_path
+from . import chain_path, estimates
 from .base import ChainPath, OutputFn
 
 PROBE_ROWS, PROBE_BACKGROUND = 8, 32  # explained rows and background rows of the parity check
@@ -47,6 +47,7 @@ def choose(
         return None, {**record, "reason": f"no chain path reads {type(head).__name__} in the {space} space"}
     try:
         path.warm_up()
+        estimates.warm_up()
     except ImportError as err:  # numba absent where the model is packaged: served by hybrid rows
         return None, {**record, "reason": f"{path.name} needs {err.name or 'numba'}, which is not installed"}
     diff = parity(path, fn, np.asarray(background, dtype=np.float64), column_group, n_players)

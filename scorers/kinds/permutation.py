@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ..chains import choice
+from ..chains import choice, estimates
 from ..errors import InputError
 from ..permutations import ORDERS, chain_masks, contributions, row_estimates
 from .base import FitContext, FitOptions, FloatArray, register
@@ -127,7 +127,12 @@ class PermutationScorer(DesignScorer):
         if ctx.masking.n_players < 2:  # a single player takes the whole difference
             return (fx - self.at_rows_)[:, :, None], np.zeros((nb, fx.shape[1], 1)), fx
         chain = self._chain_values(x)
-        est, var = row_estimates(contributions(self.ranks_, chain, self.at_rows_, fx[0]))
+        if (
+            self.path_ is not None
+        ):  # numba is there: the same estimates in one pass (scorers.chains.estimates)
+            est, var = estimates.row_estimates(self.ranks_, chain, self.at_rows_, fx[0])
+        else:
+            est, var = row_estimates(contributions(self.ranks_, chain, self.at_rows_, fx[0]))
         return est, var, fx
 
     def _chain_values(self, x: np.ndarray) -> FloatArray:

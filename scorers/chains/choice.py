@@ -49,7 +49,8 @@ def choose(
         path.warm_up()
         estimates.warm_up()
     except ImportError as err:  # numba absent where the model is packaged: served by hybrid rows
-        return None, {**record, "reason": f"{path.name} needs {err.name or 'numba'}, which is not installed"}
+        reason = f"{path.name} needs numba, which is not installed (importing {err.name} failed)"
+        return None, {**record, "reason": reason}
     diff = parity(path, fn, np.asarray(background, dtype=np.float64), column_group, n_players)
     record.update(max_abs_diff=diff, speedup=path.speedup)
     if not diff <= tolerance:

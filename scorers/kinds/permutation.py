@@ -25,7 +25,7 @@ from .design import DesignScorer
 from .kernel import default_coalitions
 
 KERNEL_ROWS = 20  # the kernel scorer's default background: the budget is its rows x its coalitions
-PAIR_CAP = 16  # pairs per background row with a chain path, at most (decision 45)
+PAIR_CAP = 6  # pairs per background row with a chain path, at most: today's per-row time (decision 45)
 
 
 def evaluations(n_players: int) -> int:

@@ -34,9 +34,9 @@ import numpy as np
 
 import scorers
 from scorers.allocator import keep_freed_memory
-from scorers.threads import limit_threads
 from scorers.kinds.base import FitOptions
 from scorers.kinds.permutation import PermutationScorer
+from scorers.threads import limit_threads
 
 from . import blackbox
 from .common import log, section

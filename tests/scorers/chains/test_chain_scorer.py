@@ -48,6 +48,9 @@ def test_packaging_records_the_chain_path_and_serves_more_pairs() -> None:
         == min(PAIR_CAP, int(today * chain["speedup"]))
     )
     assert params["pairs"] > today  # 5 features, 16 units: a hybrid row 230 flops, a prefix 65
+    from cli.report import packaging_report
+
+    assert packaging_report(explainer)["runtimes"]["chain"] == "numba-chain-mlp"
     needed = runtime_packages.needed(explainer.manifest)
     assert needed["numba"].endswith("chain path is numba-chain-mlp")
     # the Bento takes the extra's lock, pinned to the numba and llvmlite this environment runs

@@ -3,7 +3,8 @@
 Each route's endpoint: refuse until the model is loaded; parse the JSON body once into the route's
 pydantic model (our error shape for every refusal); run a blocking handler in a handler thread within the
 time budget while the client stays (``service.handoff``: either ending sets the request's cancellation
-token); map any error in one place (``service.errors``); count the request in ``/metrics``.
+token), or on the event loop when it is alone and predicted short (``service.inline``); map any error
+in one place (``service.errors``); count the request in ``/metrics``.
 """
 
 from __future__ import annotations
@@ -19,14 +20,16 @@ from starlette.routing import Route
 
 from .core import ScoringService
 from .errors import NotReadyError, TimedOutError, to_response
-from .handoff import in_thread
-from .metrics import REQUEST_SECONDS, REQUESTS
+from .inline import InlineRule
+from .metrics import INLINE, REQUEST_SECONDS, REQUESTS
 from .parsing import parse_body
 from .routing import Call, RouteSpec
 from .settings import Settings
 
 
-def _endpoint(spec: RouteSpec, settings: Settings) -> Callable[[Request], Awaitable[Response]]:
+def _endpoint(
+    spec: RouteSpec, settings: Settings, rule: InlineRule
+) -> Callable[[Request], Awaitable[Response]]:
     budget = float(getattr(settings, spec.timeout))  # the route's time budget (seconds)
 
     async def endpoint(request: Request) -> Response:
@@ -43,7 +46,12 @@ def _endpoint(spec: RouteSpec, settings: Settings) -> Callable[[Request], Awaita
                 core, body, dict(request.query_params), dict(request.path_params), dict(request.headers)
             )
             if spec.blocking:
-                result = await in_thread(partial(spec.handler, call), call.cancel, budget, request.receive)
+                rows = spec.rows(body) if spec.rows is not None else None
+                work = partial(spec.handler, call)
+                inline = partial(_count_inline, core, spec.name)
+                result = await rule.run(
+                    spec.name, rows, work, call.cancel, budget, request.scope, request.receive, inline
+                )
             else:
                 result = spec.handler(call)
             response = (
@@ -66,6 +74,10 @@ def _endpoint(spec: RouteSpec, settings: Settings) -> Callable[[Request], Awaita
     return endpoint
 
 
+def _count_inline(core: ScoringService, route: str) -> None:
+    INLINE.labels(**core.labels, route=route).inc()
+
+
 def _count_error(core: ScoringService | None, kind: str) -> None:
     if core is not None:
         core.count_error(kind)
@@ -74,8 +86,9 @@ def _count_error(core: ScoringService | None, kind: str) -> None:
 def build_app(routes: tuple[RouteSpec, ...], settings: Settings) -> Starlette:
     """A Starlette app of the table (BentoML's PassiveMount matches a Starlette app route by route, so
     its own /livez, /readyz and /metrics stay its own).  ``app.state.core`` is set once the model loads."""
+    rule = InlineRule(settings.inline_ms)  # this worker's estimates, shared by its routes
     app = Starlette(
-        routes=[Route(spec.path, _endpoint(spec, settings), methods=[spec.method]) for spec in routes]
+        routes=[Route(spec.path, _endpoint(spec, settings, rule), methods=[spec.method]) for spec in routes]
     )
     app.state.core = None
     return app

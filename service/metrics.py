@@ -36,6 +36,11 @@ REQUESTS = bentoml.metrics.Counter(
     documentation="Requests answered by each route of the route table, by status",
     labelnames=[*_LABELS, "route", "status"],
 )
+INLINE = bentoml.metrics.Counter(
+    name="shapserve_inline_requests_total",
+    documentation="Requests computed on the event loop instead of a handler thread (service/inline.py)",
+    labelnames=[*_LABELS, "route"],
+)
 REQUEST_SECONDS = bentoml.metrics.Histogram(
     name="shapserve_request_seconds",
     documentation="Time to answer a request, by route",

@@ -22,6 +22,7 @@ from .errors import (
     UnsupportedMediaTypeError,
     asgi_parts,
 )
+from .inline import INFLIGHT
 from .routing import RouteSpec, route_for
 from .settings import Settings
 
@@ -48,6 +49,7 @@ class RequestGuard:
         self.on_reject = on_reject
         self.api_keys = tuple(k.encode() for k in self.settings.api_keys() if k)
         self.inflight = 0
+        self._count = lambda: self.inflight
 
     def _authorized(self, headers: dict[str, str]) -> bool:
         scheme, _, token = headers.get("authorization", "").partition(" ")
@@ -93,6 +95,7 @@ class RequestGuard:
             )
             return
         self.inflight += 1
+        scope[INFLIGHT] = self._count  # read by the app when it chooses a request's path
         try:
             await self._admitted(scope, receive, send, headers, exact)
         finally:

@@ -62,6 +62,9 @@ class RouteSpec:
     body_limit: str = "max_body_bytes"
     # the settings field holding this route's time budget, when it is not ``request_timeout``
     timeout: str = "request_timeout"
+    # the request's rows from its parsed body, before the handler runs (None: not known), which lets a
+    # lone short request run on the event loop (``service.inline``); unset: always a handler thread
+    rows: Callable[[Any], int | None] | None = None
 
     @property
     def name(self) -> str:

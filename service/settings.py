@@ -36,6 +36,13 @@ class Settings(BaseSettings):
     request_timeout: float = Field(
         30.0, gt=0, description="Time budget of one request in seconds (504 with our error shape beyond)."
     )
+    inline_ms: float = Field(
+        20.0,
+        ge=0,
+        description="A lone scoring request predicted to take less than this many ms (its rows times the "
+        "route's measured handler time per row, and under a tenth of its time budget) is computed on the "
+        "event loop instead of a handler thread (service/inline.py). 0: never.",
+    )
     drain_seconds: float = Field(
         0.0,
         ge=0,

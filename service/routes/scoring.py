@@ -23,6 +23,12 @@ def explain(call: Call) -> dict[str, Any]:
     )
 
 
+def rows(body: Any) -> int | None:
+    """The rows of a body's ``instances`` before they are validated (None unless a list)."""
+    instances = body.instances
+    return len(instances) if isinstance(instances, list) else None
+
+
 ROUTES = (
     RouteSpec(
         "/predict",
@@ -32,6 +38,7 @@ ROUTES = (
         body=PredictRequest,
         response=PredictResponse,
         scoring=True,
+        rows=rows,
         tags=("scoring",),
     ),
     RouteSpec(
@@ -42,6 +49,7 @@ ROUTES = (
         body=ExplainRequest,
         response=ExplainResponse,
         scoring=True,
+        rows=rows,
         tags=("scoring",),
     ),
 )

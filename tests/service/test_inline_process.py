@@ -1,0 +1,119 @@
+"""Against a real server of one worker: a lone 1-row ``/explain`` runs on the event loop
+(``shapserve_inline_requests_total``) and answers bit for bit what the same row answers in a handler
+thread, alone or sent concurrently; a large request held past its small time budget still answers our
+504 while ``/livez`` and other requests are served.
+
+The served model is gated (tests/gated_model.py): the large request of sentinel rows stays inside the
+model for as long as the test keeps the gate closed, so nothing here depends on how fast the machine
+computes.  The server's inline bound is 200 ms (its budget's tenth, 300 ms, is larger): a 1-row request
+is predicted under it, and the held request's 1,000 rows, at the 1-row requests' time per row (their
+fixed costs included), over it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from gated_model import Gate, metric_value, rows, wait_metric
+from svc_helpers import additivity_error, free_port, stop, wait_ready
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+BUDGET = 3  # SHAPSERVE_REQUEST_TIMEOUT of the server, seconds
+HELD = 1000  # rows of the request held in the model
+INLINE = "shapserve_inline_requests_total"
+ROUTE = {"route": "POST /explain"}
+pytestmark = pytest.mark.slow
+
+
+class Server:
+    def __init__(self, tag: str, gate: Gate, log: Path) -> None:
+        self.gate = gate
+        self.url = f"http://127.0.0.1:{free_port()}"
+        env = {
+            **os.environ,
+            **gate.server_env(),
+            "BENTOML_DO_NOT_TRACK": "true",
+            "SHAPSERVE_WORKERS": "1",
+            "SHAPSERVE_REQUEST_TIMEOUT": str(BUDGET),
+            "SHAPSERVE_INLINE_MS": "200",
+            "SHAPSERVE_MAX_ROWS": str(HELD),
+            "SHAPSERVE_MAX_INFLIGHT_ROWS": str(2 * HELD),
+        }
+        port = self.url.rsplit(":", 1)[1]
+        self.proc = subprocess.Popen(
+            [str(BIN / "shapserve"), "serve", tag, "--port", port],
+            env=env,
+            cwd=ROOT,
+            stdout=log.open("w"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def explain(self, body: dict[str, Any], timeout: float = 60) -> httpx.Response:
+        return httpx.post(self.url + "/explain", json=body, timeout=timeout)
+
+    def inline(self) -> float:
+        return metric_value(httpx.get(self.url + "/metrics", timeout=10).text, INLINE, **ROUTE)
+
+
+@pytest.fixture(scope="module")
+def server(gated_tag: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    tmp = tmp_path_factory.mktemp("inline-server")
+    srv = Server(gated_tag, Gate(tmp / "gate"), tmp / "server.log")
+    try:
+        wait_ready(srv.url, srv.proc)
+        yield srv
+    finally:
+        srv.gate.open()
+        stop(srv.proc)
+
+
+ROW = {"instances": rows(1, sentinel=False, start=5)}
+
+
+def _answer(r: httpx.Response) -> dict[str, Any]:
+    assert r.status_code == 200, r.text[:500]
+    body: dict[str, Any] = r.json()
+    assert additivity_error(body) < 1e-6
+    return body
+
+
+def test_a_lone_row_runs_inline_and_answers_as_the_same_row_in_a_thread(server: Server) -> None:
+    first = _answer(server.explain(ROW))  # the route's first request: measured in a handler thread
+    before = server.inline()
+    lone = [_answer(server.explain(ROW)) for _ in range(3)]
+    assert server.inline() == before + 3  # each one alone, and predicted short
+    assert all(a == first for a in lone)  # bit for bit: JSON floats are exact
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(lambda _: _answer(server.explain(ROW)), range(12)))
+    assert all(a == first for a in together)
+
+
+def test_a_held_request_answers_504_while_livez_and_other_requests_are_served(server: Server) -> None:
+    lone = _answer(server.explain(ROW))  # the estimate exists (also when this test runs alone)
+    since = len(server.gate.calls())
+    server.gate.close()
+    try:
+        with ThreadPoolExecutor(1) as pool:
+            held = pool.submit(server.explain, {"instances": rows(HELD, sentinel=True)}, BUDGET + 60)
+            server.gate.wait_for_calls(since)  # it is inside the model
+            assert httpx.get(server.url + "/livez", timeout=10).status_code == 200
+            before = server.inline()
+            # not alone: a handler thread, and the same answer as alone on the event loop
+            assert _answer(server.explain(ROW)) == lone
+            assert server.inline() == before
+            r = held.result()
+    finally:
+        server.gate.open()
+    assert r.status_code == 504, r.text[:500]
+    assert r.json()["kind"] == "timeout"
+    wait_metric(server.url, "shapserve_inflight_rows", lambda v: v == 0)  # its work stopped
+    assert httpx.get(server.url + "/livez", timeout=10).status_code == 200

@@ -1,0 +1,301 @@
+"""A KNN's values along permutation chains, without hybrid rows: ``KNeighborsRegressor`` and
+``KNeighborsClassifier`` with uniform weights, Euclidean, Manhattan or Minkowski-p distances (issue 24).
+
+A hybrid's distance to training row n, to the power p (squared for Euclidean), is a sum over encoded
+columns of ``|h_c - t_nc|^p``, each term x's or the background row b's; summed per player, it is
+``start[n] = sum_j B[j, n]`` plus, for each player j in the coalition, ``delta[j, n] = X[j, n] - B[j, n]``.
+So, per background row, the fused kernel computes the (player, training row) terms once, and each prefix
+of an order costs one add per training row (the new player's delta) and one compare: the k + 1 rows
+nearest the previous prefix, moved by the same delta, bound the new (k + 1)-th distance from above
+(``tau``), and every row farther than ``tau`` is rejected by that compare; the few that pass are sorted
+into the new k + 1 nearest.  Before the chains, rows that no hybrid of this background row can bring
+into the k + 1 nearest are dropped: a row's distance over every coalition lies between ``start`` plus its
+negative deltas and ``start`` plus its positive ones, and a row whose lower bound exceeds the (k + 1)-th
+smallest upper bound never qualifies.
+
+The prediction is the k nearest rows' mean target (regressor) or class fractions (classifier, then the
+space's conversion, ``scorers.spaces``), as scikit-learn computes them.  Where the k-th and the (k + 1)-th
+distances are within a rounding margin (``TIE`` relative to the distances' magnitude; the model's own
+distances carry rounding too, and it breaks exact ties its own way), the hybrid goes to ``fallback``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numba import njit
+
+from .. import spaces
+from ..runtimes.base import OutputFn
+from ._protocol_tmp import ChainPath
+
+TIE = 1e-9  # the tie margin, relative to the distances' magnitude (both sides' rounding is ~1e-15 of it)
+_EUCLIDEAN = ("euclidean", "l2")
+_MANHATTAN = ("manhattan", "l1", "cityblock")
+
+
+def _power(head: Any) -> float | None:
+    """The exponent p of the head's distance (as a sum of per-column terms), or None if it has none."""
+    metric = getattr(head, "effective_metric_", None)
+    params = dict(getattr(head, "effective_metric_params_", None) or {})
+    if metric in _EUCLIDEAN and not params:
+        return 2.0
+    if metric in _MANHATTAN and not params:
+        return 1.0
+    if metric == "minkowski" and set(params) <= {"p", "w"} and params.get("w") is None:
+        p = float(params.get("p", 2.0))
+        return p if 0.0 < p < np.inf else None
+    return None
+
+
+@njit(fastmath=True, cache=False)
+def _player_terms(row, train_t, group, power, out):  # type: ignore[no-untyped-def]
+    """out[j, n] = sum over player j's columns c of |row_c - train_t[c, n]|^power."""
+    out[:] = 0.0
+    for c in range(train_t.shape[0]):
+        at = out[group[c]]
+        col = train_t[c]
+        v = row[c]
+        if power == 2.0:
+            for n in range(col.shape[0]):
+                at[n] += (v - col[n]) * (v - col[n])
+        elif power == 1.0:
+            for n in range(col.shape[0]):
+                at[n] += abs(v - col[n])
+        else:
+            for n in range(col.shape[0]):
+                at[n] += abs(v - col[n]) ** power
+
+
+@njit(fastmath=True, cache=False)
+def _smallest(values, m, best_d, best_i):  # type: ignore[no-untyped-def]
+    """The m smallest of values into best_d / best_i, ascending (the first seen first among equals)."""
+    filled = 0
+    for i in range(values.shape[0]):
+        v = values[i]
+        if filled < m:
+            pos = filled
+            filled += 1
+        elif v < best_d[m - 1]:
+            pos = m - 1
+        else:
+            continue
+        while pos > 0 and best_d[pos - 1] > v:
+            best_d[pos] = best_d[pos - 1]
+            best_i[pos] = best_i[pos - 1]
+            pos -= 1
+        best_d[pos] = v
+        best_i[pos] = i
+
+
+@njit(fastmath=True, cache=False, inline="always")
+def _place(best_d, best_i, pos, v, i):  # type: ignore[no-untyped-def]
+    """Insert (v, i) at slot ``pos`` of the ascending best_d / best_i and move it down into place."""
+    while pos > 0 and best_d[pos - 1] > v:
+        best_d[pos] = best_d[pos - 1]
+        best_i[pos] = best_i[pos - 1]
+        pos -= 1
+    best_d[pos] = v
+    best_i[pos] = i
+
+
+@njit(fastmath=True, cache=False)
+def _step(dist, row, k, near, best_d, member, flags, words, cand):  # type: ignore[no-untyped-def]
+    """One prefix: dist += row, and near / best_d become the k + 1 nearest, ascending.
+
+    The previous prefix's k + 1 nearest, moved by ``row``, are sorted first (they were in order before
+    the move); the largest of them bounds the new (k + 1)-th distance from above, so one vectorised pass
+    adds the row and flags only the other rows below that bound (the rest are rejected by that compare),
+    read back a word of flags at a time, and each flagged row is placed if it beats the (k + 1)-th."""
+    size = k + 1
+    for q in range(size):
+        i = near[q]
+        member[i] = True
+        _place(best_d, near, q, dist[i] + row[i], i)
+    tau = best_d[k]
+    for i in range(dist.shape[0]):
+        v = dist[i] + row[i]
+        dist[i] = v
+        flags[i] = (v < tau) & (not member[i])
+    n_cand = 0
+    for w in range(words.shape[0]):
+        if words[w] != 0:
+            for i in range(8 * w, 8 * w + 8):
+                cand[n_cand] = i
+                n_cand += flags[i]
+    for q in range(size):
+        member[near[q]] = False
+    for q in range(n_cand):
+        i = cand[q]
+        if dist[i] < best_d[size - 1]:
+            _place(best_d, near, size - 1, dist[i], i)
+
+
+@njit(fastmath=True, cache=False)
+def _chains(x, background, orders, train_t, targets, group, k, power, margin, out, tie):  # type: ignore[no-untyped-def]
+    """The fused kernel (module docstring): fills out (R, P, M - 1, K) and tie (R, P, M - 1)."""
+    n_rows, n_orders, m = orders.shape
+    n_train = train_t.shape[1]
+    n_out = targets.shape[1]
+    k1 = k + 1
+    at_x = np.empty((m, n_train))
+    _player_terms(x, train_t, group, power, at_x)
+    at_b = np.empty((m, n_train))
+    moves = np.empty((m, n_train))
+    start = np.empty(n_train)
+    dist = np.empty(n_train)
+    cand = np.empty(n_train, dtype=np.int64)
+    member = np.zeros(n_train, dtype=np.bool_)
+    flags = np.zeros(8 * ((n_train + 7) // 8), dtype=np.uint8)  # the tail stays 0
+    words = flags.view(np.uint64)
+    best_d = np.empty(k1)
+    first = np.empty(k1, dtype=np.int64)
+    near = np.empty(k1, dtype=np.int64)
+    for r in range(n_rows):
+        _player_terms(background[r], train_t, group, power, at_b)
+        start[:] = 0.0
+        for j in range(m):
+            for n in range(n_train):
+                start[n] += at_b[j, n]
+                moves[j, n] = at_x[j, n] - at_b[j, n]
+        _smallest(start, k1, best_d, first)
+        for p in range(n_orders):
+            dist[:] = start
+            near[:] = first
+            for t in range(m - 1):
+                _step(dist, moves[orders[r, p, t]], k, near, best_d, member, flags[:n_train], words, cand)
+                tie[r, p, t] = best_d[k] - best_d[k - 1] <= margin
+                for o in range(n_out):
+                    s = 0.0
+                    for q in range(k):
+                        s += targets[near[q], o]
+                    out[r, p, t, o] = s / k
+
+
+class KnnChain(ChainPath):
+    """A scikit-learn KNN's prefix values by the fused kernel (module docstring)."""
+
+    name = "numba-chain-knn"
+
+    def __init__(
+        self,
+        train: np.ndarray,
+        targets: np.ndarray,
+        k: int,
+        power: float,
+        space: str,
+        group: np.ndarray,
+        n_players: int,
+    ) -> None:
+        self.train = np.ascontiguousarray(train, dtype=np.float64)
+        self.train_t = np.ascontiguousarray(self.train.T)
+        self.targets = np.ascontiguousarray(targets, dtype=np.float64)
+        self.k = k
+        self.power = power
+        self.space = space
+        self.group = np.ascontiguousarray(group, dtype=np.int64)
+        self.n_players = n_players
+        self.train_scale = float(np.max(np.sum(np.abs(self.train) ** power, axis=1)))
+
+    @classmethod
+    def build(cls, head: Any, space: str, column_group: np.ndarray, n_players: int) -> KnnChain | None:
+        from scipy.sparse import issparse
+        from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
+
+        kind = type(head)
+        if kind not in (KNeighborsClassifier, KNeighborsRegressor) or head.weights != "uniform":
+            return None
+        power = _power(head)
+        train = getattr(head, "_fit_X", None)
+        group = np.asarray(column_group)
+        if power is None or train is None or issparse(train) or np.ndim(train) != 2:
+            return None
+        if train.shape[1] != len(group) or not int(head.n_neighbors) < len(train) or n_players < 1:
+            return None
+        if group.min(initial=0) < 0 or group.max(initial=0) >= n_players:
+            return None
+        labels = np.asarray(head._y)
+        if kind is KNeighborsRegressor:
+            if space != spaces.RAW:
+                return None
+            targets = labels.astype(np.float64).reshape(len(train), -1)
+        else:
+            if head.outputs_2d_ or space not in (spaces.PROBABILITY, spaces.LOG_ODDS):
+                return None
+            targets = np.eye(len(head.classes_))[labels.astype(np.int64)]
+        return cls(train, targets, int(head.n_neighbors), power, space, group, n_players)
+
+    def _margin(self, x: np.ndarray, background: np.ndarray) -> float:
+        """The tie margin: TIE times a bound on the terms the distances are computed from (both x's and
+        the rows' columns, and the training rows'), the magnitude of either side's rounding."""
+        widest = np.maximum(np.abs(x), np.abs(background).max(axis=0, initial=0.0))
+        return TIE * (1.0 + self.train_scale + float(np.sum(widest**self.power)))
+
+    def values(
+        self, x: np.ndarray, background: np.ndarray, orders: np.ndarray, fallback: OutputFn
+    ) -> np.ndarray:
+        x = np.ascontiguousarray(x, dtype=np.float64)
+        background = np.ascontiguousarray(background, dtype=np.float64)
+        orders = np.ascontiguousarray(orders, dtype=np.int64)
+        r, p, m = orders.shape
+        out = np.zeros((r, p, max(m - 1, 0), self.targets.shape[1]))
+        tie = np.ones(out.shape[:3], dtype=np.bool_)
+        if m > 1 and bool(np.isfinite(x).all()):  # a non-finite row: the model's own answer, every hybrid
+            margin = self._margin(x, background)
+            _chains(
+                x,
+                background,
+                orders,
+                self.train_t,
+                self.targets,
+                self.group,
+                self.k,
+                self.power,
+                margin,
+                out,
+                tie,
+            )
+            if self.space != spaces.PROBABILITY and self.space != spaces.RAW:
+                out = spaces.from_probability(out.reshape(-1, out.shape[-1]), self.space).reshape(out.shape)
+        if tie.any():
+            where = np.nonzero(tie)
+            rank = np.argsort(orders[where[0], where[1]], axis=-1)  # (n, M): each player's position
+            in_prefix = rank[:, self.group] <= where[2][:, None]  # (n, d)
+            hybrids = np.where(in_prefix, x[None, :], background[where[0]])
+            out[where] = np.asarray(fallback(hybrids), dtype=np.float64).reshape(len(hybrids), -1)
+        return out
+
+    def warm_up(self) -> None:
+        d, m = len(self.group), self.n_players
+        train_t = np.zeros((d, self.k + 1))
+        orders = np.arange(m, dtype=np.int64)[None, None, :]
+        out = np.zeros((1, 1, max(m - 1, 0), self.targets.shape[1]))
+        tie = np.zeros(out.shape[:3], dtype=np.bool_)
+        targets = np.zeros((self.k + 1, self.targets.shape[1]))
+        _chains(
+            np.zeros(d),
+            np.zeros((1, d)),
+            orders,
+            train_t,
+            targets,
+            self.group,
+            self.k,
+            self.power,
+            0.0,
+            out,
+            tie,
+        )
+
+    @property
+    def speedup(self) -> float:
+        """Counted per training row: a hybrid row costs the model its d column terms and one selection
+        compare; a prefix one add and one compare (the fused pass).  Both pay the output (k x K adds);
+        a prefix also pays its share of the background row's set-up (d terms and 2M adds per training row,
+        shared by the 2 (M - 1) prefixes of one antithetic pair: more pairs share it more)."""
+        n, d = self.train.shape
+        m = self.n_players
+        output = self.k * self.targets.shape[1]
+        hybrid = n * (d + 1) + output
+        prefix = 2 * n + output + n * (d + 2 * m) / (2 * max(m - 1, 1))
+        return float(hybrid / prefix)

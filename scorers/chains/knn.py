@@ -7,11 +7,10 @@ columns of ``|h_c - t_nc|^p``, each term x's or the background row b's; summed p
 So, per background row, the fused kernel computes the (player, training row) terms once, and each prefix
 of an order costs one add per training row (the new player's delta) and one compare: the k + 1 rows
 nearest the previous prefix, moved by the same delta, bound the new (k + 1)-th distance from above
-(``tau``), and every row farther than ``tau`` is rejected by that compare; the few that pass are sorted
-into the new k + 1 nearest.  Before the chains, rows that no hybrid of this background row can bring
-into the k + 1 nearest are dropped: a row's distance over every coalition lies between ``start`` plus its
-negative deltas and ``start`` plus its positive ones, and a row whose lower bound exceeds the (k + 1)-th
-smallest upper bound never qualifies.
+(``tau``), and every row farther than ``tau`` is rejected by that compare; the few that pass replace
+the farthest of the set when nearer (``_step``).  (Dropping, per background row, the training rows that
+no coalition can bring into the k + 1 nearest, by bounds on their distance over all coalitions, was
+tried: on benchmarks/blackbox.py's KNN 282 of 300 rows survive, so it is not done.)
 
 The prediction is the k nearest rows' mean target (regressor) or class fractions (classifier, then the
 space's conversion, ``scorers.spaces``), as scikit-learn computes them.  Where the k-th and the (k + 1)-th
@@ -24,7 +23,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.extending import intrinsic
 
 from .. import spaces
 from ..runtimes.base import OutputFn
@@ -89,38 +89,59 @@ def _smallest(values, m, best_d, best_i):  # type: ignore[no-untyped-def]
         best_i[pos] = i
 
 
-@njit(fastmath=True, cache=False, inline="always")
-def _place(best_d, best_i, pos, v, i):  # type: ignore[no-untyped-def]
-    """Insert (v, i) at slot ``pos`` of the ascending best_d / best_i and move it down into place."""
-    while pos > 0 and best_d[pos - 1] > v:
-        best_d[pos] = best_d[pos - 1]
-        best_i[pos] = best_i[pos - 1]
-        pos -= 1
-    best_d[pos] = v
-    best_i[pos] = i
+@intrinsic
+def _cttz(typingctx, x):  # type: ignore[no-untyped-def]
+    """Trailing zero bits of a uint64 (LLVM's cttz): the index of its lowest set bit."""
+    from llvmlite import ir
+
+    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+        return builder.cttz(args[0], ir.Constant(ir.IntType(1), 1))
+
+    return types.int64(types.uint64), codegen
+
+
+@njit(fastmath=True, cache=False)
+def _top(best_d, size):  # type: ignore[no-untyped-def]
+    """The slot of the largest of best_d[:size] (branch-free scan)."""
+    slot = 0
+    top = best_d[0]
+    for q in range(1, size):
+        bigger = best_d[q] > top
+        top = best_d[q] if bigger else top
+        slot = q if bigger else slot
+    return slot
 
 
 @njit(fastmath=True, cache=False)
 def _step(dist, row, k, near, best_d, member, flags, words, cand):  # type: ignore[no-untyped-def]
-    """One prefix: dist += row, and near / best_d become the k + 1 nearest, ascending.
+    """One prefix: dist += row; near / best_d become the k + 1 nearest rows and their distances, the
+    k nearest first (in no order), then the k-th at slot k - 1 and the (k + 1)-th at slot k.
 
-    The previous prefix's k + 1 nearest, moved by ``row``, are sorted first (they were in order before
-    the move); the largest of them bounds the new (k + 1)-th distance from above, so one vectorised pass
-    adds the row and flags only the other rows below that bound (the rest are rejected by that compare),
-    read back a word of flags at a time, and each flagged row is placed if it beats the (k + 1)-th."""
+    The previous prefix's k + 1 nearest, moved by ``row``: the largest of them bounds the new (k + 1)-th
+    distance from above.  One vectorised pass adds ``row`` to every distance and flags the other rows
+    below that bound (every other row is rejected by that one compare); the flags are read back a word
+    of 8 at a time, the non-zero words found by their bits (``_cttz``), and each flagged row replaces the
+    largest of the set when it is nearer.  No sort: the set's largest is a branch-free scan."""
     size = k + 1
     for q in range(size):
         i = near[q]
         member[i] = True
-        _place(best_d, near, q, dist[i] + row[i], i)
-    tau = best_d[k]
+        best_d[q] = dist[i] + row[i]
+    slot = _top(best_d, size)
+    tau = best_d[slot]
     for i in range(dist.shape[0]):
         v = dist[i] + row[i]
         dist[i] = v
         flags[i] = (v < tau) & (not member[i])
     n_cand = 0
-    for w in range(words.shape[0]):
-        if words[w] != 0:
+    for lo in range(0, words.shape[0], 64):
+        hi = min(lo + 64, words.shape[0])
+        hit = np.uint64(0)
+        for w in range(lo, hi):
+            hit |= np.uint64(words[w] != 0) << np.uint64(w - lo)
+        while hit != 0:
+            w = lo + _cttz(hit)
+            hit &= hit - np.uint64(1)
             for i in range(8 * w, 8 * w + 8):
                 cand[n_cand] = i
                 n_cand += flags[i]
@@ -128,8 +149,17 @@ def _step(dist, row, k, near, best_d, member, flags, words, cand):  # type: igno
         member[near[q]] = False
     for q in range(n_cand):
         i = cand[q]
-        if dist[i] < best_d[size - 1]:
-            _place(best_d, near, size - 1, dist[i], i)
+        if dist[i] < best_d[slot]:
+            best_d[slot] = dist[i]
+            near[slot] = i
+            slot = _top(best_d, size)
+    # the (k + 1)-th to slot k, the k-th to slot k - 1
+    top = _top(best_d, size)
+    best_d[top], best_d[k] = best_d[k], best_d[top]
+    near[top], near[k] = near[k], near[top]
+    second = _top(best_d, k)
+    best_d[second], best_d[k - 1] = best_d[k - 1], best_d[second]
+    near[second], near[k - 1] = near[k - 1], near[second]
 
 
 @njit(fastmath=True, cache=False)

@@ -113,26 +113,28 @@ def _top(best_d, size):  # type: ignore[no-untyped-def]
 
 
 @njit(fastmath=True, cache=False)
-def _step(dist, row, k, near, best_d, member, flags, words, cand):  # type: ignore[no-untyped-def]
+def _step(dist, row, k, near, best_d, flags, words, cand):  # type: ignore[no-untyped-def]
     """One prefix: dist += row; near / best_d become the k + 1 nearest rows and their distances, the
     k nearest first (in no order), then the k-th at slot k - 1 and the (k + 1)-th at slot k.
 
     The previous prefix's k + 1 nearest, moved by ``row``: the largest of them bounds the new (k + 1)-th
-    distance from above.  One vectorised pass adds ``row`` to every distance and flags the other rows
-    below that bound (every other row is rejected by that one compare); the flags are read back a word
-    of 8 at a time, the non-zero words found by their bits (``_cttz``), and each flagged row replaces the
-    largest of the set when it is nearer.  No sort: the set's largest is a branch-free scan."""
+    distance from above.  One vectorised pass adds ``row`` to every distance and flags the rows below
+    that bound (every other row is rejected by that one compare), the set's own then unflagged; the
+    flags are read back a word of 8 at a time, the non-zero words found by their bits (``_cttz``), and
+    each flagged row replaces the largest of the set when it is nearer.  No sort: the set's largest is a
+    branch-free scan."""
     size = k + 1
     for q in range(size):
         i = near[q]
-        member[i] = True
         best_d[q] = dist[i] + row[i]
     slot = _top(best_d, size)
     tau = best_d[slot]
     for i in range(dist.shape[0]):
         v = dist[i] + row[i]
         dist[i] = v
-        flags[i] = (v < tau) & (not member[i])
+        flags[i] = v < tau
+    for q in range(size):
+        flags[near[q]] = 0  # the set's own rows are no candidates
     n_cand = 0
     for lo in range(0, words.shape[0], 64):
         hi = min(lo + 64, words.shape[0])
@@ -145,8 +147,6 @@ def _step(dist, row, k, near, best_d, member, flags, words, cand):  # type: igno
             for i in range(8 * w, 8 * w + 8):
                 cand[n_cand] = i
                 n_cand += flags[i]
-    for q in range(size):
-        member[near[q]] = False
     for q in range(n_cand):
         i = cand[q]
         if dist[i] < best_d[slot]:
@@ -176,7 +176,6 @@ def _chains(x, background, orders, train_t, targets, group, k, power, margin, ou
     start = np.empty(n_train)
     dist = np.empty(n_train)
     cand = np.empty(n_train, dtype=np.int64)
-    member = np.zeros(n_train, dtype=np.bool_)
     flags = np.zeros(8 * ((n_train + 7) // 8), dtype=np.uint8)  # the tail stays 0
     words = flags.view(np.uint64)
     best_d = np.empty(k1)
@@ -194,7 +193,7 @@ def _chains(x, background, orders, train_t, targets, group, k, power, margin, ou
             dist[:] = start
             near[:] = first
             for t in range(m - 1):
-                _step(dist, moves[orders[r, p, t]], k, near, best_d, member, flags[:n_train], words, cand)
+                _step(dist, moves[orders[r, p, t]], k, near, best_d, flags[:n_train], words, cand)
                 tie[r, p, t] = best_d[k] - best_d[k - 1] <= margin
                 for o in range(n_out):
                     s = 0.0

@@ -1,7 +1,7 @@
 """The KNN chain path (``scorers.chains.knn``) against today's hybrid rows: per-row CPU time and error
 (issue 24).
 
-``.venv/bin/python -m benchmarks.knn_chain [--seeds N] [--pairs 1,2,4,6,8] [--rounds R]`` packages the
+``.venv/bin/python -m benchmarks.knn_chain [--seeds N] [--pairs 1,2,4,5,6,8] [--rounds R]`` packages the
 KNN regressor of benchmarks/blackbox.py (k = 10, brute, 12 features, 300 rows) as
 benchmarks/blackbox_time.py does (``scorer="permutation"``, all 300 training rows its background) and
 refits the scorer on that context:
@@ -92,7 +92,7 @@ def packaged() -> tuple[scorers.ScoringExplainer, np.ndarray, np.ndarray]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, default=4, help="permutation draws per variant")
-    parser.add_argument("--pairs", default="1,2,4,6,8", help="pairs per background row of the chain")
+    parser.add_argument("--pairs", default="1,2,4,5,6,8", help="pairs per background row of the chain")
     parser.add_argument("--rounds", type=int, default=3, help="timed rounds (variants alternating)")
     args = parser.parse_args(argv)
     pairs = [int(p) for p in args.pairs.split(",") if p]

@@ -93,6 +93,17 @@ def test_every_prefix_equals_the_models_own_output(metric: str, task: str, space
     assert len(fallback.rows) == 0  # continuous rows: no tie
 
 
+def test_a_multi_output_regressor_gives_each_output() -> None:
+    x, y, _ = _continuous(5, 90, 4)
+    model = KNeighborsRegressor(5).fit(x[:70], np.column_stack([y[:70], x[:70, 0] * x[:70, 3]]))
+    path = KnnChain.build(model, "raw", np.arange(4), 4)
+    assert path is not None
+    fallback = _check_every_prefix(
+        path, lambda a: np.asarray(model.predict(a)), x[80], x[70:80], np.arange(4)
+    )
+    assert len(fallback.rows) == 0
+
+
 def test_one_hot_groups_several_columns_per_player() -> None:
     """Encoded columns: a 3-level one-hot (player 0), two numbers (players 1, 2), a 2-level one-hot
     (player 3) and two numbers of one player (4).  One-hot distances are 0 or 2 exactly, so exact ties
@@ -163,6 +174,7 @@ def test_unsupported_heads_build_no_path() -> None:
     assert KnnChain.build(plain, "raw", group, 3) is None  # a column of a 4th player among 3
     path = KnnChain.build(plain, "raw", group, 4)
     assert path is not None and path.speedup > 1.0 and path.speedup == path.speedup
+    path.warm_up()  # compiles (or finds compiled) the kernel on a toy problem of the head's shapes
 
 
 def test_a_non_finite_row_is_the_models_answer_on_every_hybrid() -> None:

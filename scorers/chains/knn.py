@@ -3,14 +3,16 @@
 
 A hybrid's distance to training row n, to the power p (squared for Euclidean), is a sum over encoded
 columns of ``|h_c - t_nc|^p``, each term x's or the background row b's; summed per player, it is
-``start[n] = sum_j B[j, n]`` plus, for each player j in the coalition, ``delta[j, n] = X[j, n] - B[j, n]``.
-So, per background row, the fused kernel computes the (player, training row) terms once, and each prefix
-of an order costs one add per training row (the new player's delta) and one compare: the k + 1 rows
-nearest the previous prefix, moved by the same delta, bound the new (k + 1)-th distance from above
-(``tau``), and every row farther than ``tau`` is rejected by that compare; the few that pass replace
-the farthest of the set when nearer (``_step``).  (Dropping, per background row, the training rows that
-no coalition can bring into the k + 1 nearest, by bounds on their distance over all coalitions, was
-tried: on benchmarks/blackbox.py's KNN 282 of 300 rows survive, so it is not done.)
+``start[n] = sum_j B[j, n]`` plus, for each player j in the coalition, ``moves[j, n] = X[j, n] - B[j, n]``
+(Euclidean: ``sum_c (x_c - b_c)(x_c + b_c - 2 t_nc)`` over the player's columns, one product per term).
+So, per background row, the fused kernel computes the (player, training row) moves once, and each prefix
+of an order costs one add per training row (the new player's move) and one compare: the k rows nearest
+the previous prefix, moved by the same move, bound the new k-th distance from above, tightened by a few
+reserve rows (the last rows pushed out of the set) that replace the set's farthest when nearer, and every
+row farther than that bound is rejected by the compare; the few that pass replace the farthest of the set
+when nearer (``_step``).  (Dropping, per background row, the training rows that no coalition can bring
+into the k + 1 nearest, by bounds on their distance over all coalitions, was tried: on
+benchmarks/blackbox.py's KNN 282 of 300 rows survive, so it is not done.)
 
 The prediction is the k nearest rows' mean target (regressor) or class fractions (classifier, then the
 space's conversion, ``scorers.spaces``), as scikit-learn computes them.  Where the k-th and the (k + 1)-th
@@ -31,6 +33,9 @@ from ..runtimes.base import OutputFn
 from ._protocol_tmp import ChainPath
 
 TIE = 1e-9  # the tie margin, relative to the distances' magnitude (both sides' rounding is ~1e-15 of it)
+RESERVE = (
+    4  # rows just pushed out of the set, tried first each prefix (benchmarks/README.md: 2, 4 and 8 measured)
+)
 _EUCLIDEAN = ("euclidean", "l2")
 _MANHATTAN = ("manhattan", "l1", "cityblock")
 
@@ -100,7 +105,7 @@ def _cttz(typingctx, x):  # type: ignore[no-untyped-def]
     return types.int64(types.uint64), codegen
 
 
-@njit(fastmath=True, cache=False)
+@njit(fastmath=True, cache=False, inline="always")
 def _top(best_d, size):  # type: ignore[no-untyped-def]
     """The slot of the largest of best_d[:size] (branch-free scan)."""
     slot = 0
@@ -112,28 +117,43 @@ def _top(best_d, size):  # type: ignore[no-untyped-def]
     return slot
 
 
-@njit(fastmath=True, cache=False)
-def _step(dist, row, k, near, best_d, flags, words, cand):  # type: ignore[no-untyped-def]
-    """One prefix: dist += row; near / best_d become the k + 1 nearest rows and their distances, the
-    k nearest first (in no order), then the k-th at slot k - 1 and the (k + 1)-th at slot k.
+@njit(fastmath=True, cache=False, inline="always")
+def _step(dist, row, k, near, best_d, flags, words, cand, margin, member, reserve, slot_in):  # type: ignore[no-untyped-def]
+    """One prefix: dist += row; near / best_d become the k nearest rows and their distances (in no
+    order), member flags them.  Returns whether the k-th and the (k + 1)-th are within margin, and the
+    reserve's next slot.
 
-    The previous prefix's k + 1 nearest, moved by ``row``: the largest of them bounds the new (k + 1)-th
-    distance from above.  One vectorised pass adds ``row`` to every distance and flags the rows below
-    that bound (every other row is rejected by that one compare), the set's own then unflagged; the
-    flags are read back a word of 8 at a time, the non-zero words found by their bits (``_cttz``), and
-    each flagged row replaces the largest of the set when it is nearer.  No sort: the set's largest is a
-    branch-free scan."""
-    size = k + 1
-    for q in range(size):
+    The previous prefix's k nearest, moved by ``row``, bound the new k-th distance from above; the reserve
+    rows (not in the set) replace the set's farthest when nearer, tightening that bound to the k-th of
+    both.  One vectorised pass adds ``row`` to every distance and flags the rows at or below the bound
+    plus ``margin`` (every other row is rejected by that one compare, and is farther than the k-th by
+    more than margin), the set's own then unflagged; the flags are read back a word of 8 at a time, the
+    non-zero words found by their bits (``_cttz``), and each flagged row replaces the farthest of the set
+    when nearer, the row it pushes out going to the reserve (a ring).  The nearest row outside the set is
+    among the rows pushed out or flagged and not taken, unless it is farther than the k-th by more than
+    margin.  No sort: the set's farthest is a branch-free scan."""
+    for q in range(k):
         i = near[q]
         best_d[q] = dist[i] + row[i]
-    slot = _top(best_d, size)
-    tau = best_d[slot]
+    slot = _top(best_d, k)
+    for q in range(reserve.shape[0]):
+        i = reserve[q]
+        if member[i]:
+            continue
+        v = dist[i] + row[i]
+        if v < best_d[slot]:
+            member[near[slot]] = 0
+            member[i] = 1
+            reserve[q] = near[slot]
+            best_d[slot] = v
+            near[slot] = i
+            slot = _top(best_d, k)
+    tau = best_d[slot] + margin
     for i in range(dist.shape[0]):
         v = dist[i] + row[i]
         dist[i] = v
-        flags[i] = v < tau
-    for q in range(size):
+        flags[i] = v <= tau
+    for q in range(k):
         flags[near[q]] = 0  # the set's own rows are no candidates
     n_cand = 0
     for lo in range(0, words.shape[0], 64):
@@ -147,19 +167,48 @@ def _step(dist, row, k, near, best_d, flags, words, cand):  # type: ignore[no-un
             for i in range(8 * w, 8 * w + 8):
                 cand[n_cand] = i
                 n_cand += flags[i]
+    second = np.inf  # the nearest row seen outside the set
+    ring = slot_in
     for q in range(n_cand):
         i = cand[q]
-        if dist[i] < best_d[slot]:
-            best_d[slot] = dist[i]
+        v = dist[i]
+        if v < best_d[slot]:
+            second = min(second, best_d[slot])
+            member[near[slot]] = 0
+            member[i] = 1
+            reserve[ring] = near[slot]
+            ring = ring + 1 if ring + 1 < reserve.shape[0] else 0
+            best_d[slot] = v
             near[slot] = i
-            slot = _top(best_d, size)
-    # the (k + 1)-th to slot k, the k-th to slot k - 1
-    top = _top(best_d, size)
-    best_d[top], best_d[k] = best_d[k], best_d[top]
-    near[top], near[k] = near[k], near[top]
-    second = _top(best_d, k)
-    best_d[second], best_d[k - 1] = best_d[k - 1], best_d[second]
-    near[second], near[k - 1] = near[k - 1], near[second]
+            slot = _top(best_d, k)
+        else:
+            second = min(second, v)
+    return second - best_d[slot] <= margin, ring
+
+
+@njit(fastmath=True, cache=False)
+def _moves(x, b, train_t, group, power, at_x, at_b, moves, start):  # type: ignore[no-untyped-def]
+    """One background row's set-up: start[n] = b's distance term sum to training row n, moves[j, n] =
+    player j's change of it when x's columns replace b's (at_x: x's terms, unused when power is 2)."""
+    n_train = train_t.shape[1]
+    start[:] = 0.0
+    if power == 2.0:
+        moves[:] = 0.0
+        for c in range(train_t.shape[0]):
+            at = moves[group[c]]
+            col = train_t[c]
+            bc = b[c]
+            diff = x[c] - bc
+            both = x[c] + bc
+            for n in range(n_train):
+                at[n] += diff * (both - 2.0 * col[n])
+                start[n] += (bc - col[n]) * (bc - col[n])
+    else:
+        _player_terms(b, train_t, group, power, at_b)
+        for j in range(moves.shape[0]):
+            for n in range(n_train):
+                start[n] += at_b[j, n]
+                moves[j, n] = at_x[j, n] - at_b[j, n]
 
 
 @njit(fastmath=True, cache=False)
@@ -168,9 +217,10 @@ def _chains(x, background, orders, train_t, targets, group, k, power, margin, ou
     n_rows, n_orders, m = orders.shape
     n_train = train_t.shape[1]
     n_out = targets.shape[1]
-    k1 = k + 1
+    n_reserve = min(RESERVE, n_train - k)
     at_x = np.empty((m, n_train))
-    _player_terms(x, train_t, group, power, at_x)
+    if power != 2.0:
+        _player_terms(x, train_t, group, power, at_x)
     at_b = np.empty((m, n_train))
     moves = np.empty((m, n_train))
     start = np.empty(n_train)
@@ -178,23 +228,37 @@ def _chains(x, background, orders, train_t, targets, group, k, power, margin, ou
     cand = np.empty(n_train, dtype=np.int64)
     flags = np.zeros(8 * ((n_train + 7) // 8), dtype=np.uint8)  # the tail stays 0
     words = flags.view(np.uint64)
-    best_d = np.empty(k1)
-    first = np.empty(k1, dtype=np.int64)
-    near = np.empty(k1, dtype=np.int64)
+    member = np.zeros(n_train, dtype=np.uint8)
+    first_d = np.empty(k + n_reserve)
+    first = np.empty(k + n_reserve, dtype=np.int64)
+    best_d = np.empty(k)
+    near = np.empty(k, dtype=np.int64)
+    reserve = np.empty(n_reserve, dtype=np.int64)
     for r in range(n_rows):
-        _player_terms(background[r], train_t, group, power, at_b)
-        start[:] = 0.0
-        for j in range(m):
-            for n in range(n_train):
-                start[n] += at_b[j, n]
-                moves[j, n] = at_x[j, n] - at_b[j, n]
-        _smallest(start, k1, best_d, first)
+        _moves(x, background[r], train_t, group, power, at_x, at_b, moves, start)
+        _smallest(start, k + n_reserve, first_d, first)
         for p in range(n_orders):
             dist[:] = start
-            near[:] = first
+            member[:] = 0
+            near[:] = first[:k]
+            member[near] = 1
+            reserve[:] = first[k:]
+            ring = 0
             for t in range(m - 1):
-                _step(dist, moves[orders[r, p, t]], k, near, best_d, flags[:n_train], words, cand)
-                tie[r, p, t] = best_d[k] - best_d[k - 1] <= margin
+                tie[r, p, t], ring = _step(
+                    dist,
+                    moves[orders[r, p, t]],
+                    k,
+                    near,
+                    best_d,
+                    flags[:n_train],
+                    words,
+                    cand,
+                    margin,
+                    member,
+                    reserve,
+                    ring,
+                )
                 for o in range(n_out):
                     s = 0.0
                     for q in range(k):

@@ -104,6 +104,22 @@ def test_a_multi_output_regressor_gives_each_output() -> None:
     assert len(fallback.rows) == 0
 
 
+@pytest.mark.parametrize(("n_train", "k"), [(8, 6), (4, 3), (30, 1)])
+def test_a_training_set_barely_larger_than_k(n_train: int, k: int) -> None:
+    """Fewer reserve rows than ``RESERVE`` (n_train - k of them: 2 and 1), and k = 1 (a set of one row):
+    every prefix still equals the model."""
+    x, y, labels = _continuous(6, n_train + 12, 5)
+    group = np.arange(5)
+    for model, space in (
+        (KNeighborsRegressor(k).fit(x[:n_train], y[:n_train]), "raw"),
+        (KNeighborsClassifier(k, p=3).fit(x[:n_train], labels[:n_train]), "probability"),
+    ):
+        path = KnnChain.build(model, space, group, 5)
+        assert path is not None
+        fallback = _check_every_prefix(path, _output(model, space), x[-1], x[n_train:-1], group)
+        assert len(fallback.rows) == 0
+
+
 def test_one_hot_groups_several_columns_per_player() -> None:
     """Encoded columns: a 3-level one-hot (player 0), two numbers (players 1, 2), a 2-level one-hot
     (player 3) and two numbers of one player (4).  One-hot distances are 0 or 2 exactly, so exact ties

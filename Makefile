@@ -13,7 +13,7 @@ export BENTOML_DO_NOT_TRACK := true
 # the serving image installs requirements.lock and its model's extras (cli/bento.py)
 # the serving core (requirements.lock) and every model's optional packages (requirements-<extra>.lock,
 # scorers/runtime_packages.py): a Bento takes only those its model needs
-EXTRA_LOCKS := requirements-onnx.lock requirements-lightgbm.lock requirements-xgboost.lock requirements-parquet.lock
+EXTRA_LOCKS := requirements-onnx.lock requirements-lightgbm.lock requirements-xgboost.lock requirements-parquet.lock requirements-numba.lock
 $(BIN)/shapserve: pyproject.toml requirements.lock $(EXTRA_LOCKS) requirements-dev.lock requirements-batch.lock
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip

@@ -8,7 +8,8 @@ refits the scorer on that context:
 
 - ``hybrids x1``: the served scorer, one antithetic pair per background row, its prefix values by the
   packaged model function on the hybrid rows (the coalition runtime);
-- ``chain xN``: the same scorer at N pairs per background row, its prefix values from ``KnnChain``.
+- ``chain xN``: the same scorer at N pairs per background row, its prefix values from ``KnnChain`` and
+  each row's estimates by ``scorers.chains.estimates``, as the scorer serves a chain path.
 
 First the chain is checked against the hybrids on one row (same orders, largest difference printed;
 at most 1e-10).  Time: ``scorer.shap_values`` one unseen row at a time, as CPU time of this one thread
@@ -45,14 +46,16 @@ NAME = "KNN regressor"
 
 
 class ChainScorer(PermutationScorer):
-    """The ``permutation`` scorer with its prefix values from a chain path (this benchmark only)."""
+    """The ``permutation`` scorer served with the KNN chain path, as it serves a path that
+    ``scorers.chains.PATHS`` lists (its prefix values from the path, each row's estimates by the numba
+    pass); this benchmark only, the KNN's path not being listed there yet."""
 
     path: Any = None
 
-    def _chain_values(self, x: np.ndarray) -> np.ndarray:
-        game = self._check_fitted().game
-        bg = np.asarray(game.background, dtype=np.float64)
-        return np.asarray(self.path.values(np.asarray(x[0], dtype=np.float64), bg, self.orders_, game.fn))
+    def _restore(self, ctx: Any) -> None:
+        super()._restore(ctx)
+        self.path_, self.cols_ = self.path, None
+        self.background_ = np.ascontiguousarray(ctx.game.background, dtype=np.float64)
 
 
 def _scorer(path: KnnChain | None, pairs: int, seed: int, ctx: Any) -> PermutationScorer:

@@ -18,7 +18,12 @@ def packaging_report(explainer: ScoringExplainer) -> dict[str, Any]:
         "features": len(explainer.features),
         "classes": explainer.classes,
         "background": m.background.model_dump(exclude={"file"}),
-        "runtimes": {"predictions": m.model.prediction_runtime, "coalitions": m.model.coalition_runtime},
+        "runtimes": {
+            "predictions": m.model.prediction_runtime,
+            "coalitions": m.model.coalition_runtime,
+            # the permutation scorer's chain path (decision 45): its name, or why there is none
+            **({"chain": _chain(m.scorer.params["chain"])} if m.scorer.params.get("chain") else {}),
+        },
         "checks": m.checks.model_dump() if m.checks else {},
         # the stated error beside the time it costs: what a background buys
         "fidelity": {
@@ -32,6 +37,10 @@ def packaging_report(explainer: ScoringExplainer) -> dict[str, Any]:
         },
         **({"evaluation": _evaluation(explainer)} if m.evaluation is not None else {}),
     }
+
+
+def _chain(record: dict[str, Any]) -> str:
+    return str(record["name"]) if record.get("name") else f"none ({record.get('reason', '')})"
 
 
 def _evaluation(explainer: ScoringExplainer) -> dict[str, Any]:

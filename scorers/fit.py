@@ -127,6 +127,7 @@ def package(
         max_exact_features=options.max_exact_features,
         anchor=options.anchor,
         seed=options.seed,
+        tolerance=options.onnx_tolerance,
     )
     frame = _training_rows(background, options.feature_names, options.target)
     features = infer_features(frame)

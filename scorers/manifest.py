@@ -227,7 +227,8 @@ class FidelitySection(_Section):
     estimators: dict[str, float] | None = Field(
         None,
         description="Black-box estimators measured at packaging (scorer kind -> error on the checked rows, "
-        "equal model evaluations per row); the served kind is the smallest (scorers.fidelity.estimator).",
+        "equal model evaluations per row, or permutation's pairs by its chain path in the same time: "
+        "scorer.params.chain); the served kind is the smallest (scorers.fidelity.estimator).",
     )
 
 

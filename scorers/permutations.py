@@ -75,16 +75,19 @@ def contributions(ranks: IntArray, chain: FloatArray, at_rows: FloatArray, at_x:
 
     ``ranks`` (R, P, M) each player's position in its permutation (``np.argsort`` of the order); ``chain``
     (R, P, M - 1, K) the values at the prefixes; ``at_rows`` (R, K) each row's own value (the empty
-    coalition); ``at_x`` (K,) the full coalition -> (R, P, K, M).
+    coalition); ``at_x`` (K,) the full coalition -> (R, P, K, M), a view of a C-ordered (R, P, M, K)
+    array (``row_estimates`` reads it in that order).
     """
     r, p, m = ranks.shape
     k = at_x.shape[-1]
-    ends = np.empty((r, p, m + 1, k))
-    ends[:, :, 0] = at_rows[:, None, :]
-    ends[:, :, 1:m] = chain
-    ends[:, :, m] = at_x
-    steps = np.diff(ends, axis=2)  # (R, P, M, K): the step at position t belongs to the order's t-th player
-    per_player = np.take_along_axis(steps, ranks[..., None], axis=2)  # player j's step sits at rank[j]
+    steps = np.empty((r, p, m, k))  # the step at position t belongs to the order's t-th player
+    np.subtract(chain[:, :, 0], at_rows[:, None, :], out=steps[:, :, 0])
+    np.subtract(chain[:, :, 1:], chain[:, :, :-1], out=steps[:, :, 1 : m - 1])
+    np.subtract(at_x, chain[:, :, -1], out=steps[:, :, m - 1])
+    flat = (np.arange(r * p)[:, None] * m + ranks.reshape(r * p, m)).reshape(
+        -1
+    )  # player j's step sits at rank[j]
+    per_player = steps.reshape(-1, k)[flat].reshape(r, p, m, k)
     return np.swapaxes(per_player, 2, 3)
 
 
@@ -96,10 +99,16 @@ def row_estimates(per_permutation: FloatArray) -> tuple[FloatArray, FloatArray]:
     only the half-difference ``((a - b) / 2)^2`` is there: it estimates ``sigma^2 (1 - rho) / 2`` where the
     pair mean's variance is ``sigma^2 (1 + rho) / 2``, so it overstates it by ``(1 - rho) / (1 + rho)``
     wherever the antithetic halves are negatively correlated (rho < 0, what they are drawn for)."""
-    r, p, k, m = per_permutation.shape
-    pairs = per_permutation.reshape(r, p // 2, 2, k, m)
+    per = np.swapaxes(per_permutation, 2, 3)  # (R, P, M, K): contiguous when from ``contributions``
+    r, p, m, k = per.shape
     n_pairs = p // 2
+    pairs = per.reshape(r, n_pairs, 2, m, k)
     if n_pairs >= 2:
-        return per_permutation.mean(axis=1), np.var(pairs.mean(axis=2), axis=1, ddof=1) / n_pairs
-    half = (pairs[:, :, 0] - pairs[:, :, 1]) / 2.0  # (R, pairs, K, M)
-    return per_permutation.mean(axis=1), np.mean(half**2, axis=1) / n_pairs
+        means = (pairs[:, :, 0] + pairs[:, :, 1]) * 0.5  # (R, pairs, M, K)
+        est = means.mean(axis=1)
+        var = np.var(means, axis=1, ddof=1) / n_pairs
+    else:
+        half = (pairs[:, :, 0] - pairs[:, :, 1]) / 2.0  # (R, pairs, M, K)
+        est = per.mean(axis=1)
+        var = np.mean(half**2, axis=1) / n_pairs
+    return np.swapaxes(est, 1, 2), np.swapaxes(var, 1, 2)

@@ -38,6 +38,7 @@ EXTRAS: dict[str, Extra] = {
         Extra("lightgbm", ("lightgbm",)),
         Extra("xgboost", ("xgboost",)),
         Extra("parquet", ("pyarrow",)),
+        Extra("numba", ("numba", "llvmlite")),
     )
 }
 # runtime names (manifest model.prediction_runtime / coalition_runtime / format) -> extra
@@ -90,6 +91,10 @@ def needed(manifest: Manifest) -> dict[str, str]:
         extra = _PACKAGE_EXTRA.get(package)
         if extra is not None:
             out.setdefault(extra, f"the model ({info.type}) is built from {package}")
+    chain = manifest.scorer.params.get("chain")
+    name = chain.get("name") if isinstance(chain, dict) else None
+    if isinstance(name, str) and name.startswith("numba"):
+        out.setdefault("numba", f"its permutation scorer's chain path is {name}")
     ev = manifest.evaluation
     if ev is not None and ev.file.endswith(".parquet"):
         out.setdefault("parquet", f"its evaluation rows are stored as Parquet ({ev.file})")

@@ -1,6 +1,6 @@
 """Every module the serving image carries imports without the optional packages (scorers/runtime_packages.py):
-the SVC's image has no onnx, onnxruntime, LightGBM, XGBoost or pyarrow, so none of them may be imported at
-module level outside the modules that only their models reach.
+the SVC's image has no onnx, onnxruntime, LightGBM, XGBoost, pyarrow or numba, so none of them may be imported
+at module level outside the modules that only their models reach.
 
 Run in a child process where those packages are made absent (``sys.modules[name] = None``, Python's
 documented import block), walking every module of the packages the Bento includes."""
@@ -14,9 +14,21 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-BLOCKED = ("onnx", "onnxruntime", "lightgbm", "xgboost", "pyarrow", "skl2onnx", "pyspark")
+BLOCKED = (
+    "onnx",
+    "onnxruntime",
+    "lightgbm",
+    "xgboost",
+    "pyarrow",
+    "skl2onnx",
+    "pyspark",
+    "numba",
+    "llvmlite",
+)
 # reached only through an ONNX model (lazily, from scorers/runtimes/onnx.py and the tree scorer)
 NEEDS_ONNX = {"scorers.runtimes.onnx_read", "scorers.runtimes.onnx_linear"}
+# reached only through a numba chain path (lazily, from scorers/chains/mlp.py, knn.py and estimates.py)
+NEEDS_NUMBA = {"scorers.chains._mlp_kernel", "scorers.chains._knn_kernel", "scorers.chains._estimates_kernel"}
 
 WALK = f"""
 import importlib, json, pkgutil, sys
@@ -42,5 +54,5 @@ def test_serving_modules_import_without_the_optional_packages() -> None:
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     failed = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert set(failed) == NEEDS_ONNX, failed
-    assert all("onnx" in why for why in failed.values()), failed
+    assert set(failed) == NEEDS_ONNX | NEEDS_NUMBA, failed
+    assert all(("numba" if name in NEEDS_NUMBA else "onnx") in why for name, why in failed.items()), failed

@@ -2,7 +2,8 @@
 
 The ``kernel`` scorer (a shared KernelSHAP design on a small calibrated background) and the
 ``permutation`` scorer (antithetic permutations per row of a wide uniform background, the same model
-evaluations per explained row) are both measured against the full-data reference on the checked rows;
+evaluations per explained row, or more pairs in the same time where a chain path reads the model:
+decision 45) are both measured against the full-data reference on the checked rows;
 the one with the smaller error is served, and both errors are recorded (manifest
 ``fidelity.estimators``).  docs/fidelity.md (Black-box estimators side by side) explains the candidates.
 """
@@ -59,10 +60,14 @@ def choose(
         wide_background(frame, encoded_all, pool, default_rows(m), seed), kind=PermutationScorer.name
     )
     errors[other.scorer.name] = measure(other)
+    chain = other.scorer.params.get("chain") or {}
+    pairs = other.scorer.params.get("pairs")
+    way = f"by its chain path {chain['name']}" if chain.get("name") else "by hybrid rows"
     say(
         "estimator: "
         + ", ".join(f"{k} {v:.4f}" for k, v in errors.items())
-        + " on the checked rows (equal model evaluations per row)"
+        + f" on the checked rows (permutation: {pairs} pair(s) per background row {way}; one pair by hybrid"
+        + " rows is the kernel's model evaluations per row)"
     )
     if errors[other.scorer.name] < errors[explainer.scorer.name]:
         return other, errors

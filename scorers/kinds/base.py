@@ -21,6 +21,7 @@ import numpy.typing as npt
 
 from ..errors import NotFittedError
 from ..masking import Game, Masking
+from ..packaging_options import PackagingOptions
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -50,6 +51,8 @@ class FitOptions:
     anchor: bool = True
     anchor_estimator: str | None = None  # the anchored kernel's estimator (scorers.kinds.anchor.SECANT)
     seed: int = 0
+    # parity of an alternative model evaluation (a chain path, scorers.chains) with the model function
+    tolerance: float = PackagingOptions.onnx_tolerance
 
 
 class Scorer:

@@ -106,7 +106,7 @@ def test_a_multi_output_regressor_gives_each_output() -> None:
 
 @pytest.mark.parametrize(("n_train", "k"), [(8, 6), (4, 3), (30, 1)])
 def test_a_training_set_barely_larger_than_k(n_train: int, k: int) -> None:
-    """Fewer reserve rows than ``RESERVE`` (n_train - k of them: 2 and 1), and k = 1 (a set of one row):
+    """Fewer reserve rows than ``_knn_kernel.RESERVE`` (n_train - k of them: 2 and 1), and k = 1 (a set of one row):
     every prefix still equals the model."""
     x, y, labels = _continuous(6, n_train + 12, 5)
     group = np.arange(5)

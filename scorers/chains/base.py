@@ -1,14 +1,23 @@
-"""A temporary copy of the shared chain-path protocol (``scorers/chains/base.py`` is written on another
-branch); the KNN path imports it from here until the lead switches the import at merge."""
+"""The chain-path protocol: a model evaluated along permutation chains without hybrid rows (issue 24).
+
+The ``permutation`` scorer needs, per background row and permutation, the model's output at every proper
+prefix of the order (``scorers.kinds.permutation``).  Built plainly, that is one hybrid row per prefix
+through the model.  For some families the model's work on a prefix is the previous prefix's plus one
+player's move (an MLP's first-layer pre-activation, a KNN's per-feature distance terms), so a chain path
+returns the same ``(R, P, M - 1, K)`` array for far less work, and the scorer spends the saving on more
+permutation pairs (decision 45).  A path is served only when it matches the scorer's own model function
+on probe rows at packaging (``scorers.chains.choose``).
+"""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import numpy as np
 
-from ..runtimes.base import OutputFn
+OutputFn = Callable[[np.ndarray], np.ndarray]
 
 
 class ChainPath(ABC):

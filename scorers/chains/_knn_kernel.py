@@ -12,6 +12,7 @@ from numba import njit, types
 from numba.extending import intrinsic
 
 RESERVE = 4  # rows just pushed out of the set, tried first each prefix (2, 4 and 8 measured)
+_FAR = float(np.finfo(np.float64).max)
 
 
 @njit(fastmath=True, cache=False)
@@ -127,7 +128,7 @@ def _step(dist, row, k, near, best_d, flags, words, cand, margin, member, reserv
             for i in range(8 * w, 8 * w + 8):
                 cand[n_cand] = i
                 n_cand += flags[i]
-    second = np.inf  # the nearest row seen outside the set
+    second = _FAR  # the nearest row seen outside the set (finite: fastmath assumes no infinities)
     ring = slot_in
     for q in range(n_cand):
         i = cand[q]

@@ -5,7 +5,11 @@ one worker each; 1-row calls of each kind alternate between the two servers in b
 (``/proc``, clock ticks) and the median wall ms; this process's in-process ``explain`` (no error estimate,
 one BLAS thread, freed memory kept, as the worker) alongside.
 
-``.venv/bin/python -m benchmarks.request_path [--base main] [--calls 300] [--reps 4]``
+``.venv/bin/python -m benchmarks.request_path [--base main] [--calls 300] [--reps 4] [--env KEY=VALUE ...]``
+
+``--env`` serves this tree's server with a setting changed (e.g. ``BENTOML_CONFIG_OPTIONS=...``), so a
+setting is compared with ``--base`` served as it is (``--base`` naming this tree's revision compares the
+setting alone).
 
 The goal of issue 23: a served 1-row ``/explain`` within 1.5 ms of CPU of the in-process explanation plus
 ``/livez`` (docs/performance.md, "the request path").
@@ -33,6 +37,29 @@ ROOT = Path(__file__).resolve().parents[1]
 KINDS = ("GET /livez", "POST /predict", "POST /explain")
 
 
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser()
+    p.add_argument("--base", default="main", help="the git revision to compare with")
+    p.add_argument("--calls", type=int, default=300, help="1-row calls per block")
+    p.add_argument("--reps", type=int, default=4, help="blocks of each kind per server")
+    p.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        type=_setting,
+        metavar="KEY=VALUE",
+        help="an environment variable of this tree's server only (repeatable)",
+    )
+    return p
+
+
+def _setting(text: str) -> tuple[str, str]:
+    key, eq, value = text.partition("=")
+    if not key or not eq:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    return key, value
+
+
 def _export(rev: str, into: Path) -> Path:
     """The tree of ``rev`` written into ``into`` (``git archive``)."""
     archive = subprocess.run(["git", "archive", rev], cwd=ROOT, check=True, capture_output=True).stdout
@@ -44,13 +71,12 @@ def main(argv: list[str] | None = None) -> int:
     import httpx
     import pandas as pd
 
-    p = argparse.ArgumentParser()
-    p.add_argument("--base", default="main", help="the git revision to compare with")
-    p.add_argument("--calls", type=int, default=300, help="1-row calls per block")
-    p.add_argument("--reps", type=int, default=4, help="blocks of each kind per server")
-    opts = p.parse_args(argv)
+    opts = _parser().parse_args(argv)
+    extra = dict(opts.env)
     section(f"the request path: this tree against {opts.base}, served side by side")
     say(f"load average at start: {load_average()}")
+    if extra:
+        say(f"this tree's server with {extra}")
     scratch = Path(tempfile.mkdtemp(prefix="request-path-"))
     homes = {"base": scratch / "home-base", "this": scratch / "home-this"}
     code = {"base": _export(opts.base, Path(tempfile.mkdtemp(dir=scratch))), "this": ROOT}
@@ -65,10 +91,9 @@ def main(argv: list[str] | None = None) -> int:
     model, x_train, x_test, *_ = breast_cancer_svc()
     tag = package(model, x_train, name="request-path", progress=lambda _m: None)["model_tag"]
     shutil.copytree(homes["this"] / "models", homes["base"] / "models")
-    servers = {
-        name: _serve(tag, code[name], {"PYTHONPATH": str(code[name]), "BENTOML_HOME": str(homes[name])})
-        for name in ("base", "this")
-    }
+    envs = {name: {"PYTHONPATH": str(code[name]), "BENTOML_HOME": str(homes[name])} for name in code}
+    envs["this"].update(extra)
+    servers = {name: _serve(tag, code[name], envs[name]) for name in ("base", "this")}
     try:
         rows = x_test.to_numpy()[:15]
         bodies = [{"instances": rows[i : i + 1].tolist()} for i in range(len(rows))]
@@ -82,17 +107,25 @@ def main(argv: list[str] | None = None) -> int:
     say("| 1-row call | CPU ms per call (mean of blocks) | blocks | wall p50 ms |")
     say("|---|---|---|---|")
     for key, got in results.items():
-        cpu = [c for c, _ in got]
-        say(
-            f"| {key} | {np.mean(cpu):.2f} | {', '.join(f'{c:.2f}' for c in cpu)} | {np.mean([w for _, w in got]):.2f} |"
-        )
-    inproc = np.mean([c for c, _ in results["explain in-process"]])
+        blocks = ", ".join(f"{c:.2f}" for c, _ in got)
+        say(f"| {key} | {_mean(results, key, 0):.2f} | {blocks} | {_mean(results, key, 1):.2f} |")
     for name in ("base", "this"):
-        over = np.mean([c for c, _ in results[f"POST /explain ({name})"]]) - inproc
-        over -= np.mean([c for c, _ in results[f"GET /livez ({name})"]])
-        say(f"{name}: /explain CPU over in-process explain + /livez: {over:.2f} ms (goal <= 1.5)")
+        cpu, wall = (
+            _mean(results, f"POST /explain ({name})", i)
+            - _mean(results, "explain in-process", i)
+            - _mean(results, f"GET /livez ({name})", i)
+            for i in (0, 1)
+        )
+        say(
+            f"{name}: /explain over in-process explain + /livez: CPU {cpu:.2f} ms (goal <= 1.5), wall p50 {wall:.2f} ms"
+        )
     say(f"load average at end: {load_average()}")
     return 0
+
+
+def _mean(results: dict[str, list[tuple[float, float]]], key: str, i: int) -> float:
+    """The mean over blocks of ``key``'s CPU ms per call (``i`` = 0) or wall p50 ms (``i`` = 1)."""
+    return float(np.mean([block[i] for block in results[key]]))
 
 
 def _in_process(tag: str, rows: np.ndarray, pd: Any) -> Any:

@@ -24,6 +24,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -72,38 +74,13 @@ def main(argv: list[str] | None = None) -> int:
     import pandas as pd
 
     opts = _parser().parse_args(argv)
-    extra = dict(opts.env)
     section(f"the request path: this tree against {opts.base}, served side by side")
     say(f"load average at start: {load_average()}")
-    if extra:
-        say(f"this tree's server with {extra}")
-    scratch = Path(tempfile.mkdtemp(prefix="request-path-"))
-    homes = {"base": scratch / "home-base", "this": scratch / "home-this"}
-    code = {"base": _export(opts.base, Path(tempfile.mkdtemp(dir=scratch))), "this": ROOT}
-    os.environ["BENTOML_HOME"] = str(homes["this"])
-    os.environ["BENTOML_DO_NOT_TRACK"] = "true"
-    import warnings
-
-    warnings.simplefilter("ignore")
-    from cli.bento import package
-    from scorers.examples import breast_cancer_svc
-
-    model, x_train, x_test, *_ = breast_cancer_svc()
-    tag = package(model, x_train, name="request-path", progress=lambda _m: None)["model_tag"]
-    shutil.copytree(homes["this"] / "models", homes["base"] / "models")
-    envs = {name: {"PYTHONPATH": str(code[name]), "BENTOML_HOME": str(homes[name])} for name in code}
-    envs["this"].update(extra)
-    servers = {name: _serve(tag, code[name], envs[name]) for name in ("base", "this")}
-    try:
+    with served_pair(opts.base, dict(opts.env)) as (tag, servers, x_test):
         rows = x_test.to_numpy()[:15]
         bodies = [{"instances": rows[i : i + 1].tolist()} for i in range(len(rows))]
         clients = {name: httpx.Client(base_url=url, timeout=600) for name, (_, url) in servers.items()}
         results = _alternate(clients, servers, bodies, opts.calls, opts.reps, _in_process(tag, rows, pd))
-    finally:
-        for proc, _ in servers.values():
-            proc.terminate()
-            proc.wait(60)
-        shutil.rmtree(scratch, ignore_errors=True)
     say("| 1-row call | CPU ms per call (mean of blocks) | blocks | wall p50 ms |")
     say("|---|---|---|---|")
     for key, got in results.items():
@@ -121,6 +98,38 @@ def main(argv: list[str] | None = None) -> int:
         )
     say(f"load average at end: {load_average()}")
     return 0
+
+
+@contextmanager
+def served_pair(base: str, extra: dict[str, str]) -> Iterator[tuple[str, dict[str, Any], Any]]:
+    """The seed's SVC packaged once (the CLI's defaults) and served by ``base`` and this tree (with
+    ``extra`` in its environment), one worker each: (tag, {"base"/"this": (process, url)}, test rows)."""
+    if extra:
+        say(f"this tree's server with {extra}")
+    scratch = Path(tempfile.mkdtemp(prefix="request-path-"))
+    homes = {"base": scratch / "home-base", "this": scratch / "home-this"}
+    code = {"base": _export(base, Path(tempfile.mkdtemp(dir=scratch))), "this": ROOT}
+    os.environ["BENTOML_HOME"] = str(homes["this"])
+    os.environ["BENTOML_DO_NOT_TRACK"] = "true"
+    import warnings
+
+    warnings.simplefilter("ignore")
+    from cli.bento import package
+    from scorers.examples import breast_cancer_svc
+
+    model, x_train, x_test, *_ = breast_cancer_svc()
+    tag = package(model, x_train, name="request-path", progress=lambda _m: None)["model_tag"]
+    shutil.copytree(homes["this"] / "models", homes["base"] / "models")
+    envs = {name: {"PYTHONPATH": str(code[name]), "BENTOML_HOME": str(homes[name])} for name in code}
+    envs["this"].update(extra)
+    servers = {name: _serve(tag, code[name], envs[name]) for name in ("base", "this")}
+    try:
+        yield tag, servers, x_test
+    finally:
+        for proc, _ in servers.values():
+            proc.terminate()
+            proc.wait(60)
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _mean(results: dict[str, list[tuple[float, float]]], key: str, i: int) -> float:

@@ -7,7 +7,9 @@ inline, on the event loop, only when both hold:
 
 - it is alone: the request guard (``service.middleware``) counts this worker's scoring requests in
   flight, this one included, and there is no other (concurrent requests keep the pool, so their numeric
-  work overlaps on the cores, and none waits behind another on the loop);
+  work overlaps on the cores, and none waits behind another on the loop).  It is counted after the
+  request has let the loop run ``YIELDS`` times: requests whose bytes arrived while the previous one
+  computed on the loop are admitted first, or concurrent clients would each find themselves alone;
 - it is predicted short: its rows times this worker's running estimate of the route's handler time per
   row (an EWMA of the handler's own successful calls, on either path) is below the bound
   (``SHAPSERVE_INLINE_MS``, 0: never) and below ``BUDGET_SHARE`` of its time budget.  A route with no
@@ -23,6 +25,7 @@ are, and the cancellation token is set after it, as after a handler thread.
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import threading
 import time
@@ -38,6 +41,10 @@ T = TypeVar("T")
 INFLIGHT = "shapserve.inflight"  # the ASGI scope key of the guard's count of scoring requests in flight
 BUDGET_SHARE = 0.1  # an inline request's predicted time is at most this share of its time budget
 WEIGHT = 0.2  # the EWMA's weight of the newest call
+# loop iterations a request predicted short yields before it counts the requests in flight: while one
+# computes on the loop, the others' bytes wait unread in their sockets and the guard has not counted them;
+# the first iteration polls the sockets and schedules their requests, the second runs them into the guard
+YIELDS = 2
 
 
 class InlineRule:
@@ -96,7 +103,11 @@ class InlineRule:
         called for a request run inline."""
         count = scope.get(INFLIGHT)
         work = self.timed(route, rows, fn)
-        if not self.inline(route, rows, count() if count is not None else None, budget):
+        if count is None or not self.inline(route, rows, 1, budget):
+            return await in_thread(work, token, budget, receive)
+        for _ in range(YIELDS):  # requests that arrived meanwhile are admitted and counted first
+            await asyncio.sleep(0)
+        if not self.inline(route, rows, count(), budget):
             return await in_thread(work, token, budget, receive)
         counted()
         try:

@@ -148,3 +148,35 @@ def test_the_first_request_of_a_route_measures_it_in_a_thread_then_runs_inline()
     rule.per_row[ROUTE] = 0.001  # what it measured is the machine's; the rule is tested apart, above
     second, counted = _run(rule, 1, threading.get_ident, threading.Event())
     assert second == threading.get_ident() and counted == 1
+
+
+def test_requests_that_arrive_together_are_counted_before_either_runs_inline() -> None:
+    """Two requests whose bytes were read in one loop iteration: each yields before it counts, so each
+    sees the other in flight and both take the pool (counted without the yields, the first would be
+    alone and hold the loop while the second waited)."""
+    rule = _rule()
+    inflight: list[int] = []
+    scope = {INFLIGHT: lambda: len(inflight)}
+    counted: list[int] = []
+
+    async def request() -> int:
+        inflight.append(1)  # the guard's admission
+        try:
+            return await rule.run(
+                ROUTE,
+                1,
+                threading.get_ident,
+                threading.Event(),
+                30.0,
+                scope,
+                _never,
+                lambda: counted.append(1),
+            )
+        finally:
+            inflight.pop()
+
+    async def main() -> list[int]:
+        return list(await asyncio.gather(request(), request()))
+
+    ran_on = asyncio.run(main())
+    assert counted == [] and threading.get_ident() not in ran_on

@@ -180,3 +180,17 @@ def test_requests_that_arrive_together_are_counted_before_either_runs_inline() -
 
     ran_on = asyncio.run(main())
     assert counted == [] and threading.get_ident() not in ran_on
+
+
+def test_an_explain_that_asks_for_an_error_estimate_or_a_refinement_never_runs_inline() -> None:
+    from service.routes.scoring import explain_rows, rows
+    from service.schemas import ExplainRequest, PredictRequest
+
+    row = [[1.0, 2.0]]
+    assert rows(PredictRequest(instances=row * 3)) == 3
+    assert rows(PredictRequest(instances={"a": 1})) is None  # refused by the handler, not counted here
+    assert explain_rows(ExplainRequest(instances=row, top_k=2)) == 1
+    assert explain_rows(ExplainRequest(instances=row, error_estimate=False)) == 1
+    # a refinement runs up to SHAPSERVE_MAX_ERROR_SECONDS whatever its rows
+    assert explain_rows(ExplainRequest(instances=row, max_error=0.01)) is None
+    assert explain_rows(ExplainRequest(instances=row, error_estimate=True)) is None

@@ -28,7 +28,10 @@ def served(packaged: dict[str, str]) -> Iterator[tuple[TestClient, Any]]:
     from service.routes import ROUTES
     from service.settings import Settings
 
-    settings = Settings(max_inflight_rows=BUDGET, max_rows=60, max_job_rows=1000)  # type: ignore[call-arg]
+    # inline_ms=0: every request in a handler thread, as these tests hold an explanation at a gate for
+    # as long as they like, which a request run on the event loop (a lone one predicted short,
+    # service/inline.py) cannot be while the test sends the next one
+    settings = Settings(max_inflight_rows=BUDGET, max_rows=60, max_job_rows=1000, inline_ms=0)  # type: ignore[call-arg]
     artifact = bentoml.models.get(packaged["loan"]).path_of("artifact")
     core = ScoringService(artifact, name="admission", version="1", settings=settings)
     app = build_app(ROUTES, settings)

@@ -18,30 +18,25 @@ from typing import Any
 
 import numpy as np
 
-from .common import load_average, say, section
+from .common import load_average, say
 from .http_fidelity import _cpu_seconds
-from .request_path import _setting, served_pair
+from .request_path import pair_options, served_pair
 
 INLINE = "shapserve_inline_requests_total"
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser()
-    p.add_argument("--base", default="main", help="the git revision to compare with")
+    p = pair_options(argparse.ArgumentParser())
     p.add_argument("--clients", type=int, default=4, help="concurrent clients")
     p.add_argument("--seconds", type=float, default=20.0, help="length of one block")
     p.add_argument("--reps", type=int, default=2, help="blocks per server")
-    p.add_argument("--env", action="append", default=[], type=_setting, metavar="KEY=VALUE")
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     opts = _parser().parse_args(argv)
-    section(f"{opts.clients} concurrent 1-row clients: this tree against {opts.base}, side by side")
-    say(f"load average at start: {load_average()}")
-    with served_pair(opts.base, dict(opts.env)) as (_tag, servers, x_test):
-        rows = x_test.to_numpy()[:15]
-        bodies = [{"instances": rows[i : i + 1].tolist()} for i in range(len(rows))]
+    title = f"{opts.clients} concurrent 1-row clients: this tree against {opts.base}, side by side"
+    with served_pair(title, opts.base, dict(opts.env)) as (_tag, servers, _rows, bodies):
         got: dict[str, list[tuple[float, float, float]]] = {"base": [], "this": []}
         for _, url in servers.values():  # warm-up: the route's estimate exists
             _block(url, bodies, 1, 1.0)

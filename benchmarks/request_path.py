@@ -40,10 +40,15 @@ KINDS = ("GET /livez", "POST /predict", "POST /explain")
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser()
-    p.add_argument("--base", default="main", help="the git revision to compare with")
+    p = pair_options(argparse.ArgumentParser())
     p.add_argument("--calls", type=int, default=300, help="1-row calls per block")
     p.add_argument("--reps", type=int, default=4, help="blocks of each kind per server")
+    return p
+
+
+def pair_options(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """``--base`` and ``--env``, the options of ``served_pair``."""
+    p.add_argument("--base", default="main", help="the git revision to compare with")
     p.add_argument(
         "--env",
         action="append",
@@ -74,11 +79,8 @@ def main(argv: list[str] | None = None) -> int:
     import pandas as pd
 
     opts = _parser().parse_args(argv)
-    section(f"the request path: this tree against {opts.base}, served side by side")
-    say(f"load average at start: {load_average()}")
-    with served_pair(opts.base, dict(opts.env)) as (tag, servers, x_test):
-        rows = x_test.to_numpy()[:15]
-        bodies = [{"instances": rows[i : i + 1].tolist()} for i in range(len(rows))]
+    title = f"the request path: this tree against {opts.base}, served side by side"
+    with served_pair(title, opts.base, dict(opts.env)) as (tag, servers, rows, bodies):
         clients = {name: httpx.Client(base_url=url, timeout=600) for name, (_, url) in servers.items()}
         results = _alternate(clients, servers, bodies, opts.calls, opts.reps, _in_process(tag, rows, pd))
     say("| 1-row call | CPU ms per call (mean of blocks) | blocks | wall p50 ms |")
@@ -101,9 +103,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 @contextmanager
-def served_pair(base: str, extra: dict[str, str]) -> Iterator[tuple[str, dict[str, Any], Any]]:
+def served_pair(
+    title: str, base: str, extra: dict[str, str]
+) -> Iterator[tuple[str, dict[str, Any], np.ndarray, list[dict[str, Any]]]]:
     """The seed's SVC packaged once (the CLI's defaults) and served by ``base`` and this tree (with
-    ``extra`` in its environment), one worker each: (tag, {"base"/"this": (process, url)}, test rows)."""
+    ``extra`` in its environment), one worker each: (tag, {"base"/"this": (process, url)}, 15 test rows,
+    their 1-row ``instances`` bodies); ``title`` and the load average printed first."""
+    section(title)
+    say(f"load average at start: {load_average()}")
     if extra:
         say(f"this tree's server with {extra}")
     scratch = Path(tempfile.mkdtemp(prefix="request-path-"))
@@ -123,8 +130,9 @@ def served_pair(base: str, extra: dict[str, str]) -> Iterator[tuple[str, dict[st
     envs = {name: {"PYTHONPATH": str(code[name]), "BENTOML_HOME": str(homes[name])} for name in code}
     envs["this"].update(extra)
     servers = {name: _serve(tag, code[name], envs[name]) for name in ("base", "this")}
+    rows = x_test.to_numpy()[:15]
     try:
-        yield tag, servers, x_test
+        yield tag, servers, rows, [{"instances": rows[i : i + 1].tolist()} for i in range(len(rows))]
     finally:
         for proc, _ in servers.values():
             proc.terminate()

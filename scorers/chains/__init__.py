@@ -10,9 +10,10 @@ from typing import Any
 import numpy as np
 
 from .base import ChainPath
+from .knn import KnnChain
 from .mlp import MlpChain
 
-PATHS: list[type[ChainPath]] = [MlpChain]
+PATHS: list[type[ChainPath]] = [MlpChain, KnnChain]
 
 
 def chain_path(head: Any, space: str, column_group: np.ndarray, n_players: int) -> ChainPath | None:

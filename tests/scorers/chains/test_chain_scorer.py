@@ -109,6 +109,38 @@ def test_a_one_hot_pipeline_is_served_by_its_head_along_the_chains() -> None:
     np.testing.assert_allclose(served.shap_values(x)[0], hybrids.shap_values(x)[0], rtol=0, atol=1e-10)
 
 
+def test_a_knn_is_served_by_its_chain_path_with_more_pairs(tmp_path: Path) -> None:
+    from sklearn.neighbors import KNeighborsRegressor
+
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(160, 6))
+    y = x[:, 0] * x[:, 1] + np.sin(3 * x[:, 2]) + (x[:, 3] > 0)
+    frame = pd.DataFrame(x, columns=[f"f{i}" for i in range(6)])
+    knn = KNeighborsRegressor(5).fit(frame.iloc[:120], y[:120])
+    explainer = scorers.fit(knn, frame.iloc[:120], **OPTIONS)
+    params = explainer.manifest.scorer.params
+    chain = params["chain"]
+    assert chain["name"] == "numba-chain-knn" and chain["max_abs_diff"] <= 1e-10
+    nb = len(explainer.background.weights)
+    today = max(1, evaluations(6) // (2 * 5 * nb))
+    assert params["pairs"] == chain_pairs(today, chain["speedup"]) > today
+    assert runtime_packages.needed(explainer.manifest)["numba"].endswith("chain path is numba-chain-knn")
+    served = explainer.scorer
+    rows = frame.iloc[120:126].reset_index(drop=True)  # rows the model never saw
+    xe = explainer.masking.encode(rows)
+    hybrids = PermutationScorer(pairs=params["pairs"], seed=params["seed"]).fit(served._check_fitted())
+    assert hybrids.path_ is None and served.path_ is not None
+    phi, fx = served.shap_values(xe)
+    np.testing.assert_allclose(phi, hybrids.shap_values(xe)[0], rtol=0, atol=1e-10)
+    np.testing.assert_allclose(phi.sum(axis=-1), fx - served.base_values, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(fx[:, 0], knn.predict(rows), rtol=0, atol=1e-12)
+    loaded = scorers.load(explainer.save(tmp_path / "knn"))
+    assert loaded.manifest.scorer.params == params
+    np.testing.assert_array_equal(
+        np.asarray(loaded.explain(rows).values), np.asarray(explainer.explain(rows).values)
+    )
+
+
 def test_a_saved_chain_path_loads_bit_for_bit(tmp_path: Path) -> None:
     explainer, rows, _ = _served()
     out = explainer.save(tmp_path / "mlp")
@@ -122,7 +154,8 @@ def test_a_saved_chain_path_loads_bit_for_bit(tmp_path: Path) -> None:
 
 def _without_numba(monkeypatch: pytest.MonkeyPatch) -> None:
     """numba absent, as Python documents it (``sys.modules[name] = None``), and the kernels with it."""
-    for name in ("numba", "llvmlite", "scorers.chains._mlp_kernel", "scorers.chains._estimates_kernel"):
+    kernels = ("_mlp_kernel", "_knn_kernel", "_estimates_kernel")
+    for name in ("numba", "llvmlite", *(f"scorers.chains.{k}" for k in kernels)):
         monkeypatch.setitem(sys.modules, name, None)
 
 

@@ -142,7 +142,8 @@ def test_heads_and_spaces_without_a_chain_path() -> None:
         pass
 
     assert chain_path(_fit(Mine((4,), max_iter=50), x, y), "probability", GROUP, M) is None
-    assert chain_path(_fit(KNeighborsRegressor(3), x, x[:, 0]), "raw", GROUP, M) is None
+    knn = chain_path(_fit(KNeighborsRegressor(3), x, x[:, 0]), "raw", GROUP, M)
+    assert knn is not None and knn.name == "numba-chain-knn"  # the registry's next path, not the MLP's
     assert chain_path(mlp, "probability", GROUP[:-1], M) is None  # columns that are not the model's
 
 

@@ -1,4 +1,4 @@
-"""Which blocking requests run on the event loop instead of the handler pool (docs/decisions.md 47).
+"""Which blocking requests run on the event loop instead of the handler pool (docs/decisions.md 48).
 
 Handing a request to the pool (``service.handoff``) wakes a sleeping thread and, when its answer is
 ready, the event loop sleeping in ``epoll``: about 1 ms of wall time and 0.4-0.8 ms of CPU for a lone

@@ -1,8 +1,8 @@
 """Which blocking requests run on the event loop instead of the handler pool (docs/decisions.md 48).
 
 Handing a request to the pool (``service.handoff``) wakes a sleeping thread and, when its answer is
-ready, the event loop sleeping in ``epoll``: about 1 ms of wall time and 0.4-0.8 ms of CPU for a lone
-1-row ``/explain`` (docs/performance.md, "The request path, round 6" and "round 7").  A request runs
+ready, the event loop sleeping in ``epoll``: 0.7-2.9 ms of wall time and up to 1.2 ms of CPU for a lone
+1-row ``/explain`` (docs/performance.md, "The request path, round 7", side by side with the pool).  A request runs
 inline, on the event loop, only when both hold:
 
 - it is alone: the request guard (``service.middleware``) counts this worker's scoring requests in

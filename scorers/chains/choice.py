@@ -46,8 +46,7 @@ def choose(
     if path is None:
         return None, {**record, "reason": f"no chain path reads {type(head).__name__} in the {space} space"}
     try:
-        path.warm_up()
-        estimates.warm_up()
+        _compile(path)
     except ImportError as err:  # numba absent where the model is packaged: served by hybrid rows
         reason = f"{path.name} needs numba, which is not installed (importing {err.name} failed)"
         return None, {**record, "reason": reason}
@@ -86,5 +85,12 @@ def replay(
         raise ArtifactError(
             f"the manifest names chain path '{record.get('name')}', which this model does not offer"
         )
-    path.warm_up()
+    _compile(path)
     return path
+
+
+def _compile(path: ChainPath) -> None:
+    """Compile what a served chain path runs per request: its own kernel and the estimates pass the
+    scorer reads its prefixes with (``scorers.chains.estimates``), so that no request pays for numba."""
+    path.warm_up()
+    estimates.warm_up()

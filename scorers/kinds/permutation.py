@@ -139,7 +139,9 @@ class PermutationScorer(DesignScorer):
         path, or by one model call over the hybrid rows (in slices of ``max_batch``)."""
         game = self._check_fitted().game
         if self.path_ is not None:
-            row = np.asarray(x[0], dtype=np.float64)
+            # a writeable copy: numba compiles a kernel again for a read-only array (an encoded request row
+            # can be one), which the path's warm-up at load did not see
+            row = np.array(x[0], dtype=np.float64)
             return self.path_.values(row, self.background_, self.orders_, game.fn)
         assert self.cols_ is not None
         r, p, steps, d = self.cols_.shape

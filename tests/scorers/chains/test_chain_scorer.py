@@ -7,6 +7,8 @@ refused, naming the package)."""
 from __future__ import annotations
 
 import functools
+import os
+import subprocess
 import sys
 import warnings
 from pathlib import Path
@@ -150,6 +152,44 @@ def test_a_saved_chain_path_loads_bit_for_bit(tmp_path: Path) -> None:
     np.testing.assert_array_equal(
         np.asarray(loaded.explain(rows).values), np.asarray(explainer.explain(rows).values)
     )
+
+
+_FIRST_REQUEST = """
+import sys
+import pandas as pd
+import scorers
+from scorers.chains import _estimates_kernel, _mlp_kernel
+
+def compiled():
+    kernels = [_estimates_kernel.estimates, *_mlp_kernel._COMPILED.values()]
+    return [len(k.signatures) for k in kernels]
+
+explainer = scorers.load(sys.argv[1])
+at_load = compiled()
+explainer.explain(pd.read_json(sys.argv[2], orient="split"))
+print(at_load, compiled())
+"""
+
+
+def test_a_load_compiles_everything_the_first_request_runs(tmp_path: Path) -> None:
+    """In a fresh process (numba's compiled kernels are per process): the load compiles the chain path and
+    the estimates pass, and a request's row (read-only once encoded) runs them without compiling again."""
+    explainer, rows, _ = _served()
+    out = explainer.save(tmp_path / "mlp")
+    rows_file = tmp_path / "rows.json"
+    rows.to_json(rows_file, orient="split")
+    root = Path(__file__).resolve().parents[3]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    done = subprocess.run(
+        [sys.executable, "-c", _FIRST_REQUEST, str(out), str(rows_file)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    at_load, after = done.stdout.strip().splitlines()[-1].split("] [")
+    assert at_load.strip("[]") == after.strip("[]"), done.stdout
+    assert all(int(n) >= 1 for n in after.strip("[]").split(", ")), done.stdout
 
 
 def _without_numba(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -84,9 +84,8 @@ def contributions(ranks: IntArray, chain: FloatArray, at_rows: FloatArray, at_x:
     np.subtract(chain[:, :, 0], at_rows[:, None, :], out=steps[:, :, 0])
     np.subtract(chain[:, :, 1:], chain[:, :, :-1], out=steps[:, :, 1 : m - 1])
     np.subtract(at_x, chain[:, :, -1], out=steps[:, :, m - 1])
-    flat = (np.arange(r * p)[:, None] * m + ranks.reshape(r * p, m)).reshape(
-        -1
-    )  # player j's step sits at rank[j]
+    # player j's step sits at rank[j] of its own permutation: flat indices into (R * P * M) steps
+    flat = (np.arange(r * p)[:, None] * m + ranks.reshape(r * p, m)).ravel()
     per_player = steps.reshape(-1, k)[flat].reshape(r, p, m, k)
     return np.swapaxes(per_player, 2, 3)
 

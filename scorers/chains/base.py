@@ -50,5 +50,6 @@ class ChainPath(ABC):
     @property
     @abstractmethod
     def speedup(self) -> float:
-        """Hybrid-row cost / chain-prefix cost by an operation count of this head (deterministic, no
-        clock): the permutation scorer serves floor(speedup x today's pairs) pairs, capped (see task)."""
+        """How many antithetic pairs of chain prefixes cost what one pair of hybrid rows costs, by an
+        operation count of this head (deterministic, no clock): the permutation scorer serves
+        ``chain_pairs(pairs, speedup)`` pairs per background row (``scorers.kinds.permutation``, decision 45)."""

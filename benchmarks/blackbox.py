@@ -330,10 +330,10 @@ def compare(
 def _equal_budget(served: Any, held: pd.DataFrame) -> tuple[str, Callable[[int], np.ndarray]]:
     """The served permutation scorer at the kernel's budget: main's pairs per row through hybrid rows
     (no chain path), the same background and seed."""
-    from scorers.kinds.permutation import PermutationScorer, evaluations
+    from scorers.kinds.permutation import PermutationScorer, hybrid_pairs
 
     m, nb = served.masking.n_players, len(served.background.weights)
-    pairs = max(1, evaluations(m) // (2 * max(1, m - 1) * nb))
+    pairs = hybrid_pairs(m, nb)
     plain = PermutationScorer(pairs=pairs, seed=served.scorer.params["seed"]).fit(
         served.scorer._check_fitted()
     )

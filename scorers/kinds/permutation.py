@@ -38,6 +38,11 @@ def default_rows(n_players: int) -> int:
     return max(1, evaluations(n_players) // (2 * max(1, n_players - 1)))
 
 
+def hybrid_pairs(n_players: int, n_rows: int) -> int:
+    """Antithetic pairs per background row that fit the kernel's evaluations by hybrid rows."""
+    return max(1, evaluations(n_players) // (2 * max(1, n_players - 1) * n_rows))
+
+
 def chain_pairs(pairs: int, speedup: float) -> int:
     """Pairs per background row a chain path serves in the time of ``pairs`` by hybrid rows."""
     return max(pairs, min(PAIR_CAP, int(np.floor(pairs * speedup))))
@@ -86,7 +91,7 @@ class PermutationScorer(DesignScorer):
     def _fit(self, ctx: FitContext) -> None:
         m = ctx.masking.n_players
         nb = len(ctx.game.weights)
-        pairs = self.pairs or max(1, evaluations(m) // (2 * max(1, m - 1) * nb))
+        pairs = self.pairs or hybrid_pairs(m, nb)
         if self.chain is not None and "name" not in self.chain:  # packaging: is there a chain path?
             path, self.chain = choice.choose(
                 ctx.head,

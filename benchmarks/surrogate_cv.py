@@ -27,8 +27,8 @@ to shap's mean.
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
-import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -41,7 +41,7 @@ from scorers.permutations import contributions
 
 from . import blackbox
 from .common import load_average, log, section
-from .permutation_orders import cases, mean_and_se, publish
+from .permutation_orders import each_case, mean_and_se, publish
 
 Fn = Callable[[np.ndarray], np.ndarray]
 FIT_HYBRIDS, HELD_HYBRIDS = 20_000, 4_000
@@ -136,11 +136,11 @@ def shap_errors(
 
 
 def compare(
-    name: str, e: scorers.ScoringExplainer, held: pd.DataFrame, truth: np.ndarray, seeds: int
+    seeds: int, name: str, e: scorers.ScoringExplainer, held: pd.DataFrame, truth: np.ndarray
 ) -> dict[str, Any]:
+    """Every variant and shap's KernelExplainer on one model's unseen rows, ``seeds`` draws each."""
     ctx = e.scorer._check_fitted()
-    x = e.masking.encode(held)
-    train = np.asarray(ctx.game.background, dtype=np.float64)
+    train, x = np.asarray(ctx.game.background, dtype=np.float64), e.masking.encode(held)
     model = next(m for n, m, _, _ in blackbox.models() if n == name)
     g, _, r2 = fit_rbf(ctx.game.fn, train)
     frame = pd.DataFrame(train, columns=list(held.columns))
@@ -188,11 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     section("surrogate control variates of the permutation scorer at equal model evaluations")
     log(f"load average {load_average()}")
-    results = []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for name, e, held, truth in cases([n for n in args.only.split(",") if n]):
-            results.append(compare(name, e, held, truth(), args.seeds))
+    results = each_case([n for n in args.only.split(",") if n], functools.partial(compare, args.seeds))
     log(f"load average {load_average()}")
     rows = []
     for r in results:

@@ -22,27 +22,31 @@ from numba import njit
 def kept(log_a, log_scale, screen, screen_c, log_c, threshold, tol):  # type: ignore[no-untyped-def]
     """The pairs to compute for one row (``KernelMachineScorer._kept``): log_a (S, M) the row's log
     factors, log_scale (nb S,) ``log |w_b alpha_i|``, screen (SCREEN,) the screening players, screen_c
-    (nb S, SCREEN) and log_c (nb S, M) the background's log factors, threshold the screened log bound a
+    (nb, SCREEN, S) and log_c (nb S, M) the background's log factors, threshold the screened log bound a
     candidate reaches, tol the share of PRUNE_TOL the full bounds may drop.  Returns (the kept pairs'
     flat indices ``b S + i`` in increasing order, the sum of their bounds, spread (M,): the largest
     ``|log a - log c|`` over them per player, 0 if none)."""
     n_pairs = log_scale.shape[0]
     n_sv, m = log_a.shape
     n_screen = screen.shape[0]
-    log_a_screen = np.empty((n_sv, n_screen))
-    for s in range(n_sv):
-        for i in range(n_screen):
-            log_a_screen[s, i] = log_a[s, screen[i]]
+    log_a_screen = np.empty((n_screen, n_sv))
+    for i in range(n_screen):
+        for s in range(n_sv):
+            log_a_screen[i, s] = log_a[s, screen[i]]
     cand = np.empty(n_pairs, dtype=np.int64)
     bound = np.empty(n_pairs)
+    upper = np.empty(n_sv)
     n = 0
-    for b in range(n_pairs // n_sv):
+    for b in range(n_pairs // n_sv):  # one background row's pairs: the screen runs over its S vectors
+        lo = b * n_sv
         for s in range(n_sv):
-            p = b * n_sv + s
-            upper = log_scale[p]
-            for i in range(n_screen):
-                upper += max(screen_c[p, i], log_a_screen[s, i])
-            if upper >= threshold:
+            upper[s] = log_scale[lo + s]
+        for i in range(n_screen):
+            for s in range(n_sv):
+                upper[s] += max(screen_c[b, i, s], log_a_screen[i, s])
+        for s in range(n_sv):
+            if upper[s] >= threshold:
+                p = lo + s
                 total = 0.0
                 for k in range(m):
                     total += max(log_a[s, k], log_c[p, k])

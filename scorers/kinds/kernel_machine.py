@@ -235,7 +235,9 @@ class KernelMachineScorer(Scorer):
         self.kernel_ = _pair_kernel(self.params.get("pair_kernel"))
         if self.kernel_ is not None:  # pair-major copies (writeable: numba types read-only arrays apart)
             log_c = np.array(self.log_c_.reshape(nb * s, m), dtype=np.float64)
-            screen_c = np.ascontiguousarray(log_c[:, self.screen_])
+            screen_c = np.ascontiguousarray(
+                self.log_c_[:, :, self.screen_].transpose(0, 2, 1)
+            )  # (nb, SCREEN, S)
             self.pair_major_ = (screen_c, log_c, np.exp(log_c), np.array(self.alpha_, dtype=np.float64))
             self.background_split(ctx.game.background[:1])  # compiles both loops now, not at a request
 

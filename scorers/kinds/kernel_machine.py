@@ -125,10 +125,8 @@ class KernelMachineScorer(Scorer):
         log_a = self._log_factors(np.asarray(x, dtype=np.float64))  # (n, S, M)
         nb, n_sv, m = self.log_c_.shape
         out = np.zeros((nb if per_background else x.shape[0], m))
-        if self.kernel_ is not None:
-            self._fused(log_a, log_scale, weights, per_background, out)
-        else:
-            self._numpy(log_a, log_scale, weights, per_background, out)
+        by_rows = self._numpy if self.kernel_ is None else self._fused
+        by_rows(log_a, (weights, log_scale), per_background, out)
         out = out[:, None, :]
         if ctx.task == CLASSIFIER:
             return np.concatenate([-out, out], axis=1)
@@ -146,15 +144,11 @@ class KernelMachineScorer(Scorer):
         return cached
 
     def _fused(
-        self,
-        log_a: np.ndarray,
-        log_scale: np.ndarray,
-        weights: np.ndarray,
-        per_background: bool,
-        out: FloatArray,
+        self, log_a: np.ndarray, scales: tuple[np.ndarray, np.ndarray], per_bg: bool, out: FloatArray
     ) -> None:
         """``_numpy``'s values by the fused numba loops (``scorers.kinds._rbf_pairs_kernel``), row by row."""
         kernel, (screen_c, log_c, c, alpha) = self.kernel_, self.pair_major_
+        weights, log_scale = scales
         threshold = math.log(PRUNE_TOL / (2 * log_scale.shape[0]))
         for r in range(log_a.shape[0]):
             log_a_r = np.ascontiguousarray(log_a[r])  # (S, M)
@@ -163,22 +157,18 @@ class KernelMachineScorer(Scorer):
             )
             plan = _Plan.of(spread, bound_sum + PRUNE_TOL)
             t, w = _legendre(plan.nodes)
-            into = out if per_background else out[r : r + 1]
+            into = out if per_bg else out[r : r + 1]
             kernel.values(
                 pairs, np.exp(log_a_r), c, log_c, weights, alpha, plan.active, plan.passive, plan.degree, t, w,
-                per_background, into,
+                per_bg, into,
             )  # fmt: skip
 
     def _numpy(
-        self,
-        log_a: np.ndarray,
-        log_scale: np.ndarray,
-        weights: np.ndarray,
-        per_background: bool,
-        out: FloatArray,
+        self, log_a: np.ndarray, scales: tuple[np.ndarray, np.ndarray], per_bg: bool, out: FloatArray
     ) -> None:
         """The values of the rows' log factors ``log_a`` (n, S, M) added into ``out`` by numpy passes over
         blocks of pairs: the reference of ``_fused``."""
+        weights, log_scale = scales
         nb, n_sv, m = self.log_c_.shape
         for r in range(log_a.shape[0]):
             log_a_r = np.ascontiguousarray(log_a[r].T)  # (M, S): players first, pairs last throughout

@@ -178,7 +178,7 @@ class KernelMachineScorer(Scorer):
             a = np.take(np.exp(log_a_r), s_idx, axis=1)
             coef = weights[b_idx] * self.alpha_[s_idx]
             pair = plan.values(a, np.take(self.c_t_, pairs, axis=1), log_c, coef)  # (M, P)
-            if per_background:  # one row: each background row's pairs summed
+            if per_bg:  # one row: each background row's pairs summed
                 for j in range(m):
                     out[:, j] += np.bincount(b_idx, weights=pair[j], minlength=nb)
             else:

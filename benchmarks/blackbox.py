@@ -24,6 +24,7 @@ The truth is cached in benchmarks/out/blackbox_truth.npz (delete it to recompute
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 import time
@@ -149,14 +150,20 @@ def _timed(fn: Callable[[int], np.ndarray], n: int) -> tuple[np.ndarray, float]:
     return out, 1000 * (time.perf_counter() - t0) / n
 
 
-def shap_kernel(f: Fn, bg: np.ndarray, w: np.ndarray, nsamples: int) -> Callable[[np.ndarray], np.ndarray]:
+def shap_kernel(
+    f: Fn, bg: np.ndarray, w: np.ndarray, nsamples: int, seed: int = SEED
+) -> Callable[[np.ndarray], np.ndarray]:
+    """shap's KernelExplainer, its coalition draws seeded (it samples with numpy's global generator):
+    the same seed gives the same values, and each seed of ``--seeds`` an independent draw."""
     import shap
     from shap.utils._legacy import DenseData
 
     data = DenseData(bg, [f"f{i}" for i in range(bg.shape[1])], None, w / w.sum())
     explainer = shap.KernelExplainer(f, data, silent=True)
+    calls = iter(range(1 << 30))
 
     def one(x: np.ndarray) -> np.ndarray:
+        np.random.seed(seed * 100_003 + next(calls))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             vals = explainer.shap_values(x[None], nsamples=nsamples, silent=True)
@@ -254,9 +261,12 @@ def _truth(name: str, f: Fn, train: np.ndarray, held: np.ndarray) -> np.ndarray:
 
 
 def compare(
-    name: str, model: Any, x: np.ndarray, kw: dict[str, Any], rows: list[list[Any]]
+    name: str, model: Any, x: np.ndarray, kw: dict[str, Any], rows: list[list[Any]], seeds: int = 1
 ) -> dict[str, Any]:
-    """Every estimator on one model's unseen rows: {label: {rel_mae, ms_per_row}} and table rows."""
+    """Every estimator on one model's unseen rows: {label: {rel_mae, ms_per_row}} and table rows.
+
+    The two sampled estimators the goal compares (ours at equal evaluations, shap's KernelExplainer) run
+    with ``seeds`` independent seeds: their rel. MAE is the mean over seeds, with its standard error."""
     train, held = x[:N_TRAIN], x[N_TRAIN:]
     frame = pd.DataFrame(train, columns=[f"f{i}" for i in range(x.shape[1])])
     held_frame = pd.DataFrame(held, columns=frame.columns)
@@ -283,6 +293,24 @@ def compare(
         log(f"{name}: {label}: rel. MAE {err:.4f}, {ms:.1f} ms/row")
         rows.append([name if len(entry["estimators"]) == 1 else "", label, f"{err:.4f}", f"{ms:.1f}"])
 
+    def report_seeds(label: str, one_of: Callable[[int], Callable[[int], np.ndarray]]) -> None:
+        """``one_of(seed)``: the estimator drawn with that seed; mean rel. MAE over ``seeds`` seeds."""
+        errs, times = [], []
+        for seed in range(SEED, SEED + seeds):
+            est, ms = _timed(one_of(seed), N_HELD_OUT)
+            errs.append(rel_mae(est.reshape(truth.shape), truth))
+            times.append(ms)
+        err, se = float(np.mean(errs)), float(np.std(errs, ddof=1) / np.sqrt(seeds)) if seeds > 1 else 0.0
+        entry["estimators"][label] = {
+            "rel_mae": err,
+            "se": se,
+            "seeds": seeds,
+            "ms_per_row": float(np.mean(times)),
+        }
+        shown = f"{err:.4f}" if seeds == 1 else f"{err:.4f} +- {se:.4f} ({seeds} seeds)"
+        log(f"{name}: {label}: rel. MAE {shown}")
+        rows.append([name if len(entry["estimators"]) == 1 else "", label, shown, f"{np.mean(times):.1f}"])
+
     def served_by(e: Any) -> Callable[[int], np.ndarray]:
         return lambda i: np.asarray(e.explain(held_frame.iloc[i : i + 1], error_estimate=False).values[0])
 
@@ -300,11 +328,13 @@ def compare(
     log(f"{name}: 2-sigma coverage {entry['coverage_2sigma']:.2f} of {N_HELD_OUT} rows")
     if kind != "kernel":
         report(f"kernel, served before ({len(bg)}x{c})", served_by(kernel))
-    if kind == "permutation" and served.scorer.params.get("chain", {}).get("name"):
+    if kind == "permutation":
         # the served default spends a chain path's saving on more pairs (more evaluations, decision 45);
         # the same estimator at the kernel's evaluations, through hybrid rows, is the equal-budget row
-        label, one = _equal_budget(served, held_frame)
-        report(f"ours at equal evaluations: {label}", one)
+        # (without a chain path it is the served estimator itself, here over ``seeds`` seeds)
+        label = f"ours at equal evaluations: {_equal_budget(served, held_frame)[0]}"
+        report_seeds(label, lambda seed: _equal_budget(served, held_frame, seed)[1])
+        entry["equal_evaluations"] = label
     from scorers.sampled_designs import leverage_design, msr_design, paired_kernel_design
 
     for label, design in (
@@ -317,8 +347,12 @@ def compare(
             _on_rows(design_estimator(design(bg.shape[1], c, SEED), f, bg, w), held),
         )
     report(f"MSR-tree, XGBoost ({len(bg)}x{c})", _on_rows(msr_tree(f, bg, w, c), held))
-    shap_one = shap_kernel(f, bg, w, c)
-    report(f"shap KernelExplainer (nsamples={c})", _on_rows(shap_one, held))
+    shap_label = f"shap KernelExplainer (nsamples={c})"
+    report_seeds(shap_label, lambda seed: _on_rows(shap_kernel(f, bg, w, c, seed), held))
+    if "equal_evaluations" in entry:
+        ours, theirs = entry["estimators"][entry["equal_evaluations"]], entry["estimators"][shap_label]
+        entry["ratio_to_shap_kernel"] = ours["rel_mae"] / theirs["rel_mae"]
+        log(f"{name}: ours / shap KernelExplainer at equal evaluations: {entry['ratio_to_shap_kernel']:.3f}")
     for approx in SHAPIQ:
         report(
             f"shapiq {approx} (budget={c + 2})",
@@ -327,14 +361,16 @@ def compare(
     return entry
 
 
-def _equal_budget(served: Any, held: pd.DataFrame) -> tuple[str, Callable[[int], np.ndarray]]:
+def _equal_budget(
+    served: Any, held: pd.DataFrame, seed: int = SEED
+) -> tuple[str, Callable[[int], np.ndarray]]:
     """The served permutation scorer at the kernel's budget: main's pairs per row through hybrid rows
-    (no chain path), the same background and seed."""
+    (no chain path), the same background; ``seed`` 0 is the served seed, others are offsets from it."""
     from scorers.kinds.permutation import PermutationScorer, hybrid_pairs
 
     m, nb = served.masking.n_players, len(served.background.weights)
     pairs = hybrid_pairs(m, nb)
-    plain = PermutationScorer(pairs=pairs, seed=served.scorer.params["seed"]).fit(
+    plain = PermutationScorer(pairs=pairs, seed=served.scorer.params["seed"] + seed - SEED).fit(
         served.scorer._check_fitted()
     )
     label = f"permutation, {pairs} pair(s) x {nb} rows, hybrid rows"
@@ -349,12 +385,32 @@ def _fmt(errors: dict[str, float] | None) -> str:
     return "-" if not errors else ", ".join(f"{k} {v:.4f}" for k, v in errors.items())
 
 
+NAMES = ("MLP classifier", "MLP regressor", "KNN regressor", "stacking ensemble")
+
+
 def main(argv: list[str] | None = None) -> int:
-    only = set(argv if argv is not None else sys.argv[1:])
+    parser = argparse.ArgumentParser(prog="benchmarks.blackbox", description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "models", nargs="*", metavar="MODEL", help=f"models to run, of {', '.join(NAMES)} (default: all)"
+    )
+    parser.add_argument(
+        "--seeds",
+        type=int,
+        default=1,
+        help="seeds of the two sampled estimators the goal compares (default 1)",
+    )
+    args = parser.parse_args(argv)
+    if unknown := set(args.models) - set(NAMES):
+        parser.error(f"unknown model(s) {sorted(unknown)}: expected some of {list(NAMES)}")
+    if args.seeds < 1:
+        parser.error(f"--seeds must be >= 1, got {args.seeds}")
+    only = set(args.models)
     section(f"black-box estimators at equal model evaluations (12-{M} features, {N_TRAIN} rows, unseen rows)")
     rows: list[list[Any]] = []
     results = [
-        compare(name, model, x, kw, rows) for name, model, x, kw in models() if not only or name in only
+        compare(name, model, x, kw, rows, args.seeds)
+        for name, model, x, kw in models()
+        if not only or name in only
     ]
     say(table(["model", "estimator (rows x coalitions)", "rel. MAE vs full data", "ms/row"], rows))
     say(

@@ -1,6 +1,6 @@
 """Where a 1-row in-process explain of the seed's SVC (the CLI's defaults) spends its CPU: the parts of the
 kernel_machine scorer on its numpy path (main's arithmetic) and on the fused numba loop, and what the
-explain spends outside the scorer (issue 23, docs/performance.md "round 8").
+explain spends outside the scorer (issue 23, docs/performance.md "Margin space, round 8").
 
 ``.venv/bin/python -m benchmarks.kernel_machine_parts [--passes 5]``
 

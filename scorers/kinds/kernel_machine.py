@@ -15,7 +15,7 @@ contraction.  An underflow to zero is an absolute error below 1e-300.  The (back
 vector) pairs are computed in blocks, and the pairs whose bounds sum to under PRUNE_TOL are skipped
 (docs/performance.md).  Where numba is installed at packaging, the scorer serves the same arithmetic one
 pair at a time in a fused loop (``scorers.kinds._rbf_pairs_kernel``, ``PAIR_KERNEL``: recorded in the
-manifest, compiled at load; the numpy path is its reference, decision 49).
+manifest, compiled at load; the numpy path is its reference, decision 51).
 Explained space: ``raw`` (the decision function; not predict_proba, which libsvm calibrates apart).
 """
 
@@ -45,7 +45,7 @@ PAIR_BLOCK = 1024
 PASSIVE = 1e-3
 # players whose log factors screen the pairs before their full bounds are computed (_kept)
 SCREEN = 3
-# the fused numba loop over pairs, recorded as the scorer's ``pair_kernel`` parameter (decision 49)
+# the fused numba loop over pairs, recorded as the scorer's ``pair_kernel`` parameter (decision 51)
 PAIR_KERNEL = "numba-pairs-rbf"
 
 

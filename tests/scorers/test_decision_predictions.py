@@ -55,7 +55,8 @@ def _model_asks(explainer: scorers.ScoringExplainer, monkeypatch: pytest.MonkeyP
 def _equal_to_the_model(explainer: scorers.ScoringExplainer, frame: pd.DataFrame, got: tuple) -> None:
     labels, proba = got
     assert list(labels) == list(explainer.predict_frame(frame))
-    assert proba is not None and np.array_equal(proba, explainer.predict_proba_frame(frame))
+    want = explainer.predict_proba_frame(frame)
+    assert proba is not None and proba.dtype == want.dtype and proba.tobytes() == want.tobytes()
 
 
 def test_unseen_rows_get_the_models_labels_without_calling_predict(
@@ -63,6 +64,7 @@ def test_unseen_rows_get_the_models_labels_without_calling_predict(
 ) -> None:
     explainer, x_test = seed
     assert explainer.decision_path is not None
+    assert explainer.decision_path.checked is not None  # the probabilities without scikit-learn's checks
     frame = explainer.validate(x_test)
     explained = explainer.explain_frame(frame)
     asked = _model_asks(explainer, monkeypatch)
@@ -121,3 +123,39 @@ def test_other_models_have_no_decision_path() -> None:
     x = pd.DataFrame(rng.normal(size=(80, 4)), columns=list("abcd"))
     logistic = LogisticRegression().fit(x.to_numpy(), x["a"] + x["b"] > 0)
     assert scorers.fit(logistic, x, calibrate=False, eval_size=10).decision_path is None
+
+
+def test_probabilities_past_the_checks_only_once_equal_to_the_model(
+    seed: tuple[scorers.ScoringExplainer, pd.DataFrame], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The libsvm step is used when it answers the model's ``predict_proba`` bit for bit on the packaged
+    rows; a library whose step answers otherwise (here one ulp off) keeps the model's own call."""
+    from scorers import decision_predictions
+
+    explainer, x_test = seed
+    real = decision_predictions._libsvm_proba(explainer.runtime.model)
+    assert real is not None
+    monkeypatch.setattr(
+        decision_predictions, "_libsvm_proba", lambda _m: lambda x: np.nextafter(real(x), 1.0)
+    )
+    path = verified(explainer)
+    assert path is not None and path.checked is None
+    frame = explainer.validate(x_test.iloc[:3])
+    _equal_to_the_model(explainer, frame, path.of(frame, explainer.explain_frame(frame).outputs))
+
+
+def test_a_non_finite_row_gets_the_models_own_call_and_refusal(
+    seed: tuple[scorers.ScoringExplainer, pd.DataFrame],
+) -> None:
+    """Rows the schema passes but scikit-learn's checks refuse (not finite) are not handed to libsvm
+    unchecked: the model's call answers them, with its own error."""
+    explainer, x_test = seed
+    path = explainer.decision_path
+    assert path is not None and path.checked is not None
+    frame = x_test.iloc[:2].astype(np.float64).copy()
+    frame.iloc[1, 0] = np.inf
+    with pytest.raises(ValueError, match="infinity") as unchecked:
+        path.proba(frame)
+    with pytest.raises(ValueError) as own:
+        explainer.runtime.predict_proba(frame)
+    assert str(unchecked.value) == str(own.value)

@@ -1,4 +1,4 @@
-"""The kernel_machine scorer's fused numba loop (``scorers.kinds._rbf_pairs_kernel``, decision 49) against
+"""The kernel_machine scorer's fused numba loop (``scorers.kinds._rbf_pairs_kernel``, decision 51) against
 its numpy path (the reference, 1e-12 relative) and the brute-force oracle (tests/scorers/scorer_support.py):
 pruned pairs (the screen, the bounds, the sort when the small bounds sum past the tolerance), passive
 players, one-hot groups, a classifier and a regressor, rows whose pairs underflow, per-background splits,

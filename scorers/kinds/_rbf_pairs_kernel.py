@@ -6,19 +6,39 @@ returns the kept ones with each player's largest ``|log a - log c|`` (the input 
 ``values`` sums the kept pairs' Shapley values.  Per pair, only arrays of the players' or the nodes'
 length are touched (no (players, nodes, pairs) temporaries).  The background's factors are read
 pair-major, ``(background row x support vector, players)``: one pair's factors are contiguous.
-No ``fastmath``: the values follow the numpy path's operations (the sums' order aside), and the pruning
-decisions compare the same bounds.
+``kept`` has no ``fastmath``: its pruning decisions compare the same bounds as the numpy path; ``values``
+only reassociates and fuses (its sums move by rounding, tested to 1e-12 against the numpy path).
+
+Both are cached on disk by numba where it finds a writable place (``NUMBA_CACHE_DIR``, which the image sets
+to /tmp/numba, next to this file, or the user's cache directory); where it finds none (a read-only
+filesystem without that variable) they are compiled at each load instead of failing the import
+(``_jit``).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from numba import njit
 
 
-@njit(nogil=True, cache=True)
+def _jit(**options: Any) -> Callable[[Callable[..., Any]], Any]:
+    """``njit(cache=True, **options)``, or without the cache where numba has no writable place for it
+    (numba raises RuntimeError "cannot cache function ...: no locator available" when decorating)."""
+
+    def wrap(fn: Callable[..., Any]) -> Any:
+        try:
+            return njit(cache=True, **options)(fn)
+        except RuntimeError:
+            return njit(**options)(fn)
+
+    return wrap
+
+
+@_jit(nogil=True)
 def kept(log_a, log_scale, screen, screen_c, log_c, threshold, tol):  # type: ignore[no-untyped-def]
     """The pairs to compute for one row (``KernelMachineScorer._kept``): log_a (S, M) the row's log
     factors, log_scale (nb S,) ``log |w_b alpha_i|``, screen (SCREEN,) the screening players, screen_c
@@ -85,7 +105,7 @@ def kept(log_a, log_scale, screen, screen_c, log_c, threshold, tol):  # type: ig
 LANES = 16  # pairs computed side by side: the innermost loops run over them (SIMD-wide, no branches)
 
 
-@njit(nogil=True, cache=True, fastmath={"reassoc", "contract", "nsz"})
+@_jit(nogil=True, fastmath={"reassoc", "contract", "nsz"})
 def values(pairs, a, c, log_c, weights, alpha, active, passive, degree, t, w, per_background, out):  # type: ignore[no-untyped-def]
     """Adds the Shapley values of the kept pairs' product games into out: out[b] (per_background) or
     out[0], (rows, M).  a (S, M) the row's factors, c and log_c (nb S, M) the background's, weights

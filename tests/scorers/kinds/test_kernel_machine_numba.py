@@ -239,3 +239,47 @@ def test_without_numba_a_load_is_refused_and_packaging_serves_the_numpy_path(
     assert record["name"] is None and "needs numba, which is not installed" in record["reason"]
     assert plain.scorer.kernel_ is None and "numba" not in runtime_packages.needed(plain.manifest)
     _assert_same(plain.explain(rows).values, explainer.explain(rows).values)
+
+
+_NO_CACHE_PLACE = """
+import sys
+import numpy as np
+import pandas as pd
+import scorers
+from scorers.kinds import _rbf_pairs_kernel as k
+
+explainer = scorers.load(sys.argv[1])
+rows = pd.DataFrame(np.load(sys.argv[2]), columns=sys.argv[4].split(","))  # the rows bit for bit
+np.save(sys.argv[3], np.asarray(explainer.explain(rows).values))
+print(type(k.kept._cache).__name__, type(k.values._cache).__name__)
+"""
+
+
+def test_without_a_writable_cache_place_the_loops_compile_and_serve(tmp_path: Path) -> None:
+    """A read-only filesystem without NUMBA_CACHE_DIR: numba has no place for its disk cache and raises on
+    ``cache=True`` when the module is imported; the loops are compiled without the cache and serve the same
+    values.  (Simulated by restricting numba's cache locators to the IPython one, which declines outside
+    IPython: the test runs as root, for whom no directory is read-only.)"""
+    _, _, explainer, rows = _cases()["svc"]
+    out = explainer.save(tmp_path / "svc")
+    np.save(tmp_path / "rows.npy", rows.to_numpy(dtype=np.float64))
+    root = Path(__file__).resolve().parents[3]
+    env = {**os.environ, "PYTHONPATH": str(root), "NUMBA_CACHE_LOCATOR_CLASSES": "IPythonCacheLocator"}
+    env.pop("NUMBA_CACHE_DIR", None)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            _NO_CACHE_PLACE,
+            str(out),
+            str(tmp_path / "rows.npy"),
+            str(tmp_path / "v.npy"),
+            ",".join(rows.columns),
+        ],  # fmt: skip
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    assert done.stdout.strip().splitlines()[-1] == "NullCache NullCache", done.stdout
+    np.testing.assert_array_equal(np.load(tmp_path / "v.npy"), np.asarray(explainer.explain(rows).values))

@@ -45,6 +45,11 @@ EXTRAS: dict[str, Extra] = {
 _RUNTIME_EXTRA = {"onnxruntime": "onnx", "onnx": "onnx", "lightgbm": "lightgbm", "xgboost": "xgboost"}
 # top-level packages a model object may be built from (manifest model.packages) -> extra
 _PACKAGE_EXTRA = {"onnxruntime": "onnx", "onnx": "onnx", "lightgbm": "lightgbm", "xgboost": "xgboost"}
+# scorer parameters that record a compiled path chosen at packaging ({"name": ...}) -> what it is
+_NUMBA_PATHS = {
+    "chain": "its permutation scorer's chain path",
+    "pair_kernel": "its kernel_machine scorer's pair loop",
+}
 
 
 class MissingPackageError(ArtifactError):
@@ -91,10 +96,11 @@ def needed(manifest: Manifest) -> dict[str, str]:
         extra = _PACKAGE_EXTRA.get(package)
         if extra is not None:
             out.setdefault(extra, f"the model ({info.type}) is built from {package}")
-    chain = manifest.scorer.params.get("chain")
-    name = chain.get("name") if isinstance(chain, dict) else None
-    if isinstance(name, str) and name.startswith("numba"):
-        out.setdefault("numba", f"its permutation scorer's chain path is {name}")
+    for key, what in _NUMBA_PATHS.items():
+        record = manifest.scorer.params.get(key)
+        name = record.get("name") if isinstance(record, dict) else None
+        if isinstance(name, str) and name.startswith("numba"):
+            out.setdefault("numba", f"{what} is {name}")
     ev = manifest.evaluation
     if ev is not None and ev.file.endswith(".parquet"):
         out.setdefault("parquet", f"its evaluation rows are stored as Parquet ({ev.file})")

@@ -76,7 +76,7 @@ def pool_scorer(
 def on_function(served: Scorer, fn: OutputFn) -> Scorer:
     """``served`` refitted on its own background with the model function ``fn``: the model's own runtime
     output, so that the reference, the calibration and the stated error do not depend on which
-    coalition runtime won the timing at packaging (decision 51)."""
+    coalition runtime won the timing at packaging (decision 52)."""
     ctx = served._check_fitted()
     game = Game(ctx.masking, fn, ctx.game.background, ctx.game.weights)
     return type(served)(**served.params).fit(replace(ctx, game=game))

@@ -13,13 +13,16 @@ error, which lowers the degree and the number of nodes.  Every factor lies in [0
 products at every node are prefix times suffix products (no division), summed over nodes by one
 contraction.  An underflow to zero is an absolute error below 1e-300.  The (background row, support
 vector) pairs are computed in blocks, and the pairs whose bounds sum to under PRUNE_TOL are skipped
-(docs/performance.md).
+(docs/performance.md).  Where numba is installed at packaging, the scorer serves the same arithmetic one
+pair at a time in a fused loop (``scorers.kinds._rbf_pairs_kernel``, ``PAIR_KERNEL``: recorded in the
+manifest, compiled at load; the numpy path is its reference, decision 51).
 Explained space: ``raw`` (the decision function; not predict_proba, which libsvm calibrates apart).
 """
 
 from __future__ import annotations
 
 import functools
+import importlib
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from .. import spaces
+from ..errors import ArtifactError
 from ..masking import GROUPED, IDENTITY, Masking
 from ..runtimes.base import CLASSIFIER
 from .base import FitContext, FloatArray, Scorer, register
@@ -41,6 +45,8 @@ PAIR_BLOCK = 1024
 PASSIVE = 1e-3
 # players whose log factors screen the pairs before their full bounds are computed (_kept)
 SCREEN = 3
+# the fused numba loop over pairs, recorded as the scorer's ``pair_kernel`` parameter (decision 51)
+PAIR_KERNEL = "numba-pairs-rbf"
 
 
 def rbf_parts(head: Any) -> tuple[np.ndarray, np.ndarray, float, float] | None:
@@ -94,6 +100,8 @@ class KernelMachineScorer(Scorer):
         self.nodes_ = (nodes + 1.0) / 2.0
         self.node_weights_ = weights / 2.0
         self.log_c_ = self._log_factors(ctx.game.background.astype(np.float64))  # (nb, S, M)
+        if self.params.get("pair_kernel") is None:  # packaging: the fused loop if numba is installed
+            self.params["pair_kernel"] = _pair_kernel_record()  # a load replays it (and needs numba)
         self._restore(ctx)
 
     def _log_factors(self, z: np.ndarray) -> np.ndarray:
@@ -113,30 +121,68 @@ class KernelMachineScorer(Scorer):
 
     def _values(self, x: np.ndarray, per_background: bool = False, unweighted: bool = False) -> FloatArray:
         ctx = self._check_fitted()
-        weights = np.ones_like(ctx.game.weights) if unweighted else ctx.game.weights
+        weights, log_scale = self._scales(np.ones_like(ctx.game.weights) if unweighted else ctx.game.weights)
         log_a = self._log_factors(np.asarray(x, dtype=np.float64))  # (n, S, M)
-        with np.errstate(divide="ignore"):  # a zero weight or alpha: log 0 = -inf, never kept
-            log_scale = np.log(np.abs(weights[:, None] * self.alpha_[None, :])).reshape(-1)  # (nb S,)
         nb, n_sv, m = self.log_c_.shape
         out = np.zeros((nb if per_background else x.shape[0], m))
-        for r in range(x.shape[0]):
-            log_a_r = np.ascontiguousarray(log_a[r].T)  # (M, S): players first, pairs last throughout
-            pairs, log_c, log_a_p, bound_sum = self._kept(log_a_r, log_scale)  # (P,), (M, P), (M, P)
-            b_idx, s_idx = np.divmod(pairs, n_sv)
-            log_ratio = log_a_p - log_c
-            plan = _Plan.of(log_ratio, bound_sum)
-            a = np.take(np.exp(log_a_r), s_idx, axis=1)
-            coef = weights[b_idx] * self.alpha_[s_idx]
-            pair = plan.values(a, np.take(self.c_t_, pairs, axis=1), log_c, coef)  # (M, P)
-            if per_background:  # one row: each background row's pairs summed
-                for j in range(m):
-                    out[:, j] += np.bincount(b_idx, weights=pair[j], minlength=nb)
-            else:
-                out[r] = pair.sum(axis=1)
+        by_rows = self._numpy if self.kernel_ is None else self._fused
+        by_rows(log_a, (weights, log_scale), per_background, out)
         out = out[:, None, :]
         if ctx.task == CLASSIFIER:
             return np.concatenate([-out, out], axis=1)
         return out
+
+    def _scales(self, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(the background's weights, ``log |w_b alpha_i|`` (nb S,)), kept from the last call with the same
+        weights (the request path's: the game's)."""
+        cached = getattr(self, "scales_", None)
+        if cached is None or not np.array_equal(cached[0], weights):
+            weights = np.array(weights, dtype=np.float64)  # a writeable copy (numba types it apart)
+            with np.errstate(divide="ignore"):  # a zero weight or alpha: log 0 = -inf, never kept
+                log_scale = np.log(np.abs(weights[:, None] * self.alpha_[None, :])).reshape(-1)
+            self.scales_ = cached = (weights, log_scale)
+        return cached
+
+    def _fused(
+        self, log_a: np.ndarray, scales: tuple[np.ndarray, np.ndarray], per_bg: bool, out: FloatArray
+    ) -> None:
+        """``_numpy``'s values by the fused numba loops (``scorers.kinds._rbf_pairs_kernel``), row by row."""
+        kernel, (screen_c, log_c, c, alpha) = self.kernel_, self.pair_major_
+        weights, log_scale = scales
+        threshold = math.log(PRUNE_TOL / (2 * log_scale.shape[0]))
+        for r in range(log_a.shape[0]):
+            log_a_r = np.ascontiguousarray(log_a[r])  # (S, M)
+            pairs, bound_sum, spread = kernel.kept(
+                log_a_r, log_scale, self.screen_, screen_c, log_c, threshold, PRUNE_TOL / 2
+            )
+            plan = _Plan.of(spread, bound_sum + PRUNE_TOL)
+            t, w = _legendre(plan.nodes)
+            into = out if per_bg else out[r : r + 1]
+            kernel.values(
+                pairs, np.exp(log_a_r), c, log_c, weights, alpha, plan.active, plan.passive, plan.degree, t, w,
+                per_bg, into,
+            )  # fmt: skip
+
+    def _numpy(
+        self, log_a: np.ndarray, scales: tuple[np.ndarray, np.ndarray], per_bg: bool, out: FloatArray
+    ) -> None:
+        """The values of the rows' log factors ``log_a`` (n, S, M) added into ``out`` by numpy passes over
+        blocks of pairs: the reference of ``_fused``."""
+        weights, log_scale = scales
+        nb, n_sv, m = self.log_c_.shape
+        for r in range(log_a.shape[0]):
+            log_a_r = np.ascontiguousarray(log_a[r].T)  # (M, S): players first, pairs last throughout
+            pairs, log_c, log_a_p, bound_sum = self._kept(log_a_r, log_scale)  # (P,), (M, P), (M, P)
+            b_idx, s_idx = np.divmod(pairs, n_sv)
+            plan = _Plan.of(_Plan.spread(log_a_p - log_c), bound_sum)
+            a = np.take(np.exp(log_a_r), s_idx, axis=1)
+            coef = weights[b_idx] * self.alpha_[s_idx]
+            pair = plan.values(a, np.take(self.c_t_, pairs, axis=1), log_c, coef)  # (M, P)
+            if per_bg:  # one row: each background row's pairs summed
+                for j in range(m):
+                    out[:, j] += np.bincount(b_idx, weights=pair[j], minlength=nb)
+            else:
+                out[r] = pair.sum(axis=1)
 
     def _kept(
         self, log_a: np.ndarray, log_scale: np.ndarray
@@ -176,6 +222,44 @@ class KernelMachineScorer(Scorer):
         self.c_t_ = np.exp(self.log_c_t_)
         # the screening players: the most negative log factors on average (they rule most pairs out)
         self.screen_ = np.sort(np.argsort(self.log_c_t_.mean(axis=1))[: min(SCREEN, m)])
+        self.kernel_ = _pair_kernel(self.params.get("pair_kernel"))
+        if self.kernel_ is not None:  # pair-major copies (writeable: numba types read-only arrays apart)
+            log_c = np.array(self.log_c_.reshape(nb * s, m), dtype=np.float64)
+            screen_c = np.ascontiguousarray(
+                self.log_c_[:, :, self.screen_].transpose(0, 2, 1)
+            )  # (nb, SCREEN, S)
+            self.pair_major_ = (screen_c, log_c, np.exp(log_c), np.array(self.alpha_, dtype=np.float64))
+            self.background_split(ctx.game.background[:1])  # compiles both loops now, not at a request
+
+
+def _pair_kernel_record() -> dict[str, Any]:
+    """The ``pair_kernel`` parameter recorded at packaging: the fused loop, or why not."""
+    try:
+        _load_kernel()
+    except ImportError as err:  # numba absent where the model is packaged: served by numpy passes
+        return {
+            "name": None,
+            "reason": f"{PAIR_KERNEL} needs numba, which is not installed (importing {err.name} failed)",
+        }
+    return {"name": PAIR_KERNEL, "reason": ""}
+
+
+def _pair_kernel(record: Any) -> Any:
+    """The numba module a manifest's ``pair_kernel`` names (numba imported only here), or None: the
+    numpy path.  An artifact from before the parameter existed has none and gets the numpy path."""
+    name = record.get("name") if isinstance(record, dict) else None
+    if name is None:
+        return None
+    if name != PAIR_KERNEL:
+        raise ArtifactError(
+            f"the manifest names pair kernel '{name}', which this kernel_machine scorer does not offer"
+        )
+    return _load_kernel()
+
+
+def _load_kernel() -> Any:
+    """``scorers.kinds._rbf_pairs_kernel``: the one place numba is imported for this scorer."""
+    return importlib.import_module(f"{__package__}._rbf_pairs_kernel")
 
 
 @functools.cache
@@ -205,11 +289,15 @@ class _Plan:
     nodes: int
 
     @staticmethod
-    def of(log_ratio: np.ndarray, bound_sum: float) -> _Plan:
-        """From the kept pairs' ``log a - log c`` (M, P) and the sum of their bounds."""
-        m = log_ratio.shape[0]
+    def spread(log_ratio: np.ndarray) -> np.ndarray:
+        """Each player's largest ``|log a - log c|`` over the kept pairs (M, P) -> (M,), 0 if none."""
+        return np.maximum(log_ratio.max(axis=1, initial=0.0), -log_ratio.min(axis=1, initial=0.0))
+
+    @staticmethod
+    def of(spread: np.ndarray, bound_sum: float) -> _Plan:
+        """From each player's ``spread`` over the kept pairs and the sum of their bounds."""
+        m = spread.shape[0]
         full = _Plan(np.arange(m), np.arange(0), 0, max(1, (m + 1) // 2))
-        spread = np.maximum(log_ratio.max(axis=1, initial=0.0), -log_ratio.min(axis=1, initial=0.0))  # (M,)
         passive = np.flatnonzero(spread <= np.log1p(PASSIVE))
         active = np.flatnonzero(spread > np.log1p(PASSIVE))
         if not len(passive) or not len(active):

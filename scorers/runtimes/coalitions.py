@@ -36,7 +36,7 @@ class CoalitionChoice:
     fast_path: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, Any] = field(default_factory=dict)
     # the model's own runtime output when another runtime won (None when ``fn`` is that output): the
-    # fixed function fidelity's reference and calibration are computed with (decision 51)
+    # fixed function fidelity's reference and calibration are computed with (decision 52)
     reference: OutputFn | None = None
 
 

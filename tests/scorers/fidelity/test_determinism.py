@@ -2,7 +2,7 @@
 
 - The coalition runtime is chosen by wall time (``scorers.runtimes.coalitions._preferred``); the
   reference, the calibration and so the background and the stated error are computed with the model's
-  own runtime output (decision 51), so forcing the choice each way packages the same background rows
+  own runtime output (decision 52), so forcing the choice each way packages the same background rows
   and weights and states the same error (to the runtimes' rounding).
 - A measured choice among candidates (``tune.cheapest_of_equals``: the calibrated size, the anchored
   split) takes the cheapest within ``TIE`` of the smallest error, so errors one bit apart choose alike.

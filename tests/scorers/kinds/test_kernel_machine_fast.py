@@ -1,5 +1,7 @@
 """The kernel_machine scorer's fast path (blocks of pairs, pruning, prefix/suffix products) against the
 brute-force oracle (tests/scorers/scorer_support.py), with blocks small enough that every row spans many.
+These tests run the numpy path (the reference of the fused numba loop, which
+tests/scorers/kinds/test_kernel_machine_numba.py holds to it and to the oracle).
 
 The model is an RBF SVC whose gamma makes some (background row, support vector) pairs negligible (so the
 pruning drops pairs) and others not, on rows that share values with the background (factors a == c)
@@ -43,6 +45,12 @@ def _fitted_small_scale() -> tuple[object, pd.DataFrame, object]:
     model = SVC(gamma=0.3, C=10.0).fit(x, y)
     explainer = scorers.fit(model, x, background_size=6, summary="kmeans", eval_size=5)
     return model, x, explainer
+
+
+@pytest.fixture(autouse=True)
+def _numpy_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    for fitted in (_fitted, _fitted_small_scale):
+        monkeypatch.setattr(fitted()[2].scorer, "kernel_", None)  # type: ignore[attr-defined]
 
 
 def _oracle(model: object, bg: pd.DataFrame, weights: np.ndarray, rows: pd.DataFrame) -> np.ndarray:
@@ -128,7 +136,7 @@ def _kept(explainer: object, row: np.ndarray) -> tuple[np.ndarray, np.ndarray, n
 
 def _plan(explainer: object, row: np.ndarray) -> _Plan:
     _, log_c, log_a, bound_sum = _kept(explainer, row)
-    return _Plan.of(log_a - log_c, bound_sum)
+    return _Plan.of(_Plan.spread(log_a - log_c), bound_sum)
 
 
 @pytest.mark.parametrize(("passive", "block"), [(1e-3, 8192), (1e-3, 2), (0.05, 3)])

@@ -74,8 +74,8 @@ def pool_scorer(
 
 
 def on_function(served: Scorer, fn: OutputFn) -> Scorer:
-    """``served`` refitted on its own background with the model function ``fn``: the model's own runtime
-    output, so that the reference, the calibration and the stated error do not depend on which
+    """``served`` refitted on its own background with the model function ``fn`` (one fixed without
+    timing), so that the reference, the calibration and the stated error do not depend on which
     coalition runtime won the timing at packaging (decision 52)."""
     ctx = served._check_fitted()
     game = Game(ctx.masking, fn, ctx.game.background, ctx.game.weights)

@@ -143,9 +143,9 @@ def tune(
     holdout: pd.DataFrame | None = None,
     reference_fn: OutputFn | None = None,
 ) -> tuple[ScoringExplainer, FidelitySection]:
-    """``reference_fn``: the model's own runtime output when another coalition runtime serves; the
-    reference and the calibration are computed with it (``reference.on_function``), and the served
-    runtime's deviation from it is part of the measured error."""
+    """``reference_fn``: the model function fixed without timing (``CoalitionChoice.reference``) when
+    another coalition runtime serves; the reference and the calibration are computed with it
+    (``reference.on_function``), and the served runtime's deviation from it is part of the measured error."""
     t0 = time.perf_counter()
     n = len(frame)
     served = (

@@ -6,7 +6,8 @@ skl2onnx export of a scikit-learn head, or a model-specific numpy fast path.  An
 candidate only when it matches the runtime's own output on probe hybrids to ``tol``; the most
 preferred candidate wins unless another is clearly faster (``_preferred``).  The manifest records the winner's name, and ``replay`` rebuilds it at load.
 The choice is by wall time, so it only decides speed: fidelity's reference and calibration are computed
-with the runtime's own output (``CoalitionChoice.reference``), whichever candidate won.
+with one function fixed without timing (``CoalitionChoice.reference``: the model-specific fast path when
+it is faithful, else the runtime's own output), whichever candidate won.
 """
 
 from __future__ import annotations
@@ -35,8 +36,8 @@ class CoalitionChoice:
     onnx: dict[str, Any] = field(default_factory=dict)
     fast_path: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, Any] = field(default_factory=dict)
-    # the model's own runtime output when another runtime won (None when ``fn`` is that output): the
-    # fixed function fidelity's reference and calibration are computed with (decision 52)
+    # the function fidelity's reference and calibration are computed with, chosen without timing (the
+    # faithful fast path, else the model's own runtime output); None when ``fn`` is it (decision 52)
     reference: OutputFn | None = None
 
 
@@ -93,7 +94,8 @@ def choose(
     choice.timings = {"probe_rows": len(probe), **{f"{k}_s": v for k, v in times.items()}}
     choice.name = _preferred(times, [fast[0] if fast else "", ONNX_EXPORT, runtime.name])
     choice.fn = candidates[choice.name]
-    choice.reference = None if choice.name == runtime.name else native
+    fixed = fast[0] if fast is not None and fast[0] in candidates else runtime.name
+    choice.reference = None if choice.name == fixed else candidates[fixed]
     if fast is not None and choice.name == fast[0]:
         choice.fast_path["used"] = True
     return choice

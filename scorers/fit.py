@@ -239,6 +239,7 @@ def package(
         ),
         say,
         holdout=None if options.holdout is None else read_table(options.holdout, list(schema.names)),
+        reference_fn=coalition.reference,
     )
     explainer.manifest.fidelity = stated
     kernel = explainer.manifest.scorer.kernel_params()

@@ -26,6 +26,7 @@ from ..kinds import Scorer
 from ..kinds.exact import ExactScorer
 from ..kinds.kernel import KernelScorer
 from ..masking import Game
+from ..runtimes.base import OutputFn
 from .measure import FloatArray
 
 # memory for the splits of all checked and calibration rows (float64)
@@ -70,6 +71,15 @@ def pool_scorer(
     game = Game(ctx.masking, ctx.game.fn, background, w)
     template = template or served
     return type(template)(**template.params).fit(replace(ctx, game=game))
+
+
+def on_function(served: Scorer, fn: OutputFn) -> Scorer:
+    """``served`` refitted on its own background with the model function ``fn`` (one fixed without
+    timing), so that the reference, the calibration and the stated error do not depend on which
+    coalition runtime won the timing at packaging (decision 52)."""
+    ctx = served._check_fitted()
+    game = Game(ctx.masking, fn, ctx.game.background, ctx.game.weights)
+    return type(served)(**served.params).fit(replace(ctx, game=game))
 
 
 def split_rows(scorer: Scorer, x: np.ndarray) -> FloatArray:

@@ -9,8 +9,9 @@ the background that states the smallest error within what the user asked for.
 - ``split_evaluations`` (the anchored ``kernel`` kind's default, issue 23): a budget of model
   evaluations per explained row (background rows x coalitions), split among ``SPLITS`` ways, each with
   the least-squares and the secant control variate (``scorers.kinds.anchor``), and the secant alone (no
-  coalitions) on the largest split's rows; the candidate with the smallest measured error on the checked
-  rows (its calibrated background's part and its design's sampling part) is served.  An exact anchor
+  coalitions) on the largest split's rows; of the candidates within ``TIE`` of the smallest measured
+  error on the checked rows (its calibrated background's part and its design's sampling part), the one
+  with the fewest evaluations is served.  An exact anchor
   takes most of the sampling error away, so the split that wins is usually more background rows and
   fewer coalitions than the unanchored default.
 
@@ -23,7 +24,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,7 +34,7 @@ import pandas as pd
 from ..background import Background
 from ..kinds.anchor import SECANT
 from ..manifest import FidelitySection, HoldoutSection
-from ..runtimes.base import time_call
+from ..runtimes.base import OutputFn, time_call
 from ..scoring_explainer import ScoringExplainer
 from . import calibrate, estimator, reference
 from .measure import MAE_PER_SE, FloatArray, rel_mae, with_reference_noise
@@ -57,8 +58,9 @@ AIM = 0.8
 SPLIT_EVALUATIONS = 4096
 SPLITS = (16, 32, 64)
 # candidates whose estimated errors are within this factor of the smallest are not told apart by 16
-# checked rows: the one with the fewest model evaluations per row is served (docs/performance.md)
-SPLIT_TIE = 1.05
+# checked rows: the cheapest is served (``cheapest_of_equals``: the fewest model evaluations per row of
+# a split, the fewest calibrated rows of a size; docs/performance.md, docs/fidelity.md)
+TIE = 1.05
 Split = tuple[int, int, str | None]  # (background rows, coalitions, the anchored estimator)
 
 
@@ -78,8 +80,8 @@ def _split_name(split: Split) -> str:
 
 # an exact kind's default (issue 23): a budget of work per explained row in the kind's own count
 # (``Scorer.background_row_work``: pairs of background row and support vector for ``kernel_machine``),
-# and the calibrated sizes tried, as multiples of the kind's default size; the one with the smallest
-# measured error on the checked rows is served (docs/performance.md)
+# and the calibrated sizes tried, as multiples of the kind's default size; the fewest rows whose measured
+# error on the checked rows is within ``TIE`` of the smallest are served (docs/performance.md)
 SIZE_BUDGET = 20480
 SIZE_STEPS = (1.0, 1.2, 1.5, 2.0)
 
@@ -139,10 +141,16 @@ def tune(
     options: FidelityOptions,
     say: Progress,
     holdout: pd.DataFrame | None = None,
+    reference_fn: OutputFn | None = None,
 ) -> tuple[ScoringExplainer, FidelitySection]:
+    """``reference_fn``: the model function fixed without timing (``CoalitionChoice.reference``) when
+    another coalition runtime serves; the reference and the calibration are computed with it
+    (``reference.on_function``), and the served runtime's deviation from it is part of the measured error."""
     t0 = time.perf_counter()
     n = len(frame)
-    served = explainer.scorer
+    served = (
+        explainer.scorer if reference_fn is None else reference.on_function(explainer.scorer, reference_fn)
+    )
     everything = explainer.background.method == "all" and len(explainer.background.weights) == n
     if everything and served.exact and options.latency_budget_ms is None:
         return explainer, FidelitySection(
@@ -204,12 +212,15 @@ def tune(
         )
     elif calibrating:
         sizes = _budget_sizes(start, len(pool), served.background_row_work(), options.size_budget)
-        best = min((candidate(rows) for rows in sizes), key=lambda c: c.error)
+        sized = [candidate(rows) for rows in sizes]
+        best = sized[cheapest_of_equals([c.error for c in sized], sizes)]
         if len(sizes) > 1:
-            say(f"fidelity: {len(best.columns)} calibrated rows of {sizes}: estimated error {best.error:.4f}")
+            errors = ", ".join(f"{c.error:.4f}" for c in sized)
+            say(f"fidelity: {len(best.columns)} calibrated rows of {sizes} (estimated errors {errors})")
             method_sizes = (
                 f"; the calibrated size chosen among {', '.join(map(str, sizes))} rows (within "
-                f"{options.size_budget} units of work per explained row) by the same measured error"
+                f"{options.size_budget} units of work per explained row) by the same measured error "
+                f"(within {TIE:g}x of the smallest: the fewest rows)"
             )
         chosen = _if_better(best, splits, target, plain_calib)
     if chosen is not None:
@@ -259,7 +270,7 @@ def tune(
         method += (
             f"; the split of {options.split_evaluations} model evaluations per row chosen among "
             f"{', '.join(_split_name(t) for t in tried)} (rows x coalitions, the anchor's slopes "
-            f"least-squares unless named) by the same measured error (within {SPLIT_TIE:g}x of the smallest: "
+            f"least-squares unless named) by the same measured error (within {TIE:g}x of the smallest: "
             "the fewest evaluations)"
         )
     if uncertainty > 0:
@@ -366,7 +377,7 @@ def _best_split(
     """The (calibrated background, coalitions, estimator) of ``tried`` with the smallest error on the
     checked rows: sqrt(background part^2 + design part^2), both measured as ``tune`` states them (the
     design part against an independent design of ``SAMPLING_FACTOR`` x the coalitions, or for the secant
-    alone against its control variate on ``CALIB_COALITIONS``).  Errors within ``SPLIT_TIE`` of the
+    alone against its control variate on ``CALIB_COALITIONS``).  Errors within ``TIE`` of the
     smallest are equals: the fewest model evaluations per row (rows x coalitions, then rows) wins."""
     measured: list[tuple[float, _Candidate, int, str | None]] = []
     calibrated: dict[int, _Candidate] = {}
@@ -388,10 +399,19 @@ def _best_split(
             f"(background {cand.error:.4f}, design {sampling:.4f})"
         )
         measured.append((error, cand, coalitions, slope))
-    smallest = min(m[0] for m in measured)
-    equals = [m for m in measured if m[0] <= SPLIT_TIE * smallest]
-    best = min(equals, key=lambda m: (len(m[1].columns) * m[2], len(m[1].columns)))
+    costs = [(len(m[1].columns) * m[2], len(m[1].columns)) for m in measured]
+    best = measured[cheapest_of_equals([m[0] for m in measured], costs)]
     return best[1], best[2], best[3]
+
+
+def cheapest_of_equals(errors: Sequence[float], costs: Sequence[Any]) -> int:
+    """The position of the cheapest candidate (the first of equal costs) among those whose error is
+    within ``TIE`` x the smallest.  A plain minimum of near-equal errors flips with the last bit of the
+    values (issue 23: the seed's SVC chose 60 or 75 calibrated rows on values 1e-15 apart), and the
+    rows that choose are the rows that state the error, so a narrow win is mostly their noise."""
+    smallest = min(errors)
+    equals = [i for i, error in enumerate(errors) if error <= TIE * smallest]
+    return min(equals, key=lambda i: costs[i])
 
 
 def _holdout_error(

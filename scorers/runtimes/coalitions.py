@@ -5,6 +5,9 @@ explained space is chosen once, at fit: the runtime's own output (``sklearn``, `
 skl2onnx export of a scikit-learn head, or a model-specific numpy fast path.  An alternative is a
 candidate only when it matches the runtime's own output on probe hybrids to ``tol``; the most
 preferred candidate wins unless another is clearly faster (``_preferred``).  The manifest records the winner's name, and ``replay`` rebuilds it at load.
+The choice is by wall time, so it only decides speed: fidelity's reference and calibration are computed
+with one function fixed without timing (``CoalitionChoice.reference``: the model-specific fast path when
+it is faithful, else the runtime's own output), whichever candidate won.
 """
 
 from __future__ import annotations
@@ -33,6 +36,9 @@ class CoalitionChoice:
     onnx: dict[str, Any] = field(default_factory=dict)
     fast_path: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, Any] = field(default_factory=dict)
+    # the function fidelity's reference and calibration are computed with, chosen without timing (the
+    # faithful fast path, else the model's own runtime output); None when ``fn`` is it (decision 52)
+    reference: OutputFn | None = None
 
 
 def choose(
@@ -88,6 +94,8 @@ def choose(
     choice.timings = {"probe_rows": len(probe), **{f"{k}_s": v for k, v in times.items()}}
     choice.name = _preferred(times, [fast[0] if fast else "", ONNX_EXPORT, runtime.name])
     choice.fn = candidates[choice.name]
+    fixed = fast[0] if fast is not None and fast[0] in candidates else runtime.name
+    choice.reference = None if choice.name == fixed else candidates[fixed]
     if fast is not None and choice.name == fast[0]:
         choice.fast_path["used"] = True
     return choice

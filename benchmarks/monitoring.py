@@ -4,15 +4,17 @@
 
 On the seed (``scorers.examples.breast_cancer_svc()``, 30 features, 2 classes; baseline from its 114
 test rows, as in tests/scorers/monitoring/test_monitoring.py), times per 1-row call, interleaved call by call so
-load from other jobs hits all alike:
+load from other jobs hits all alike (the mean carries the folds: it is the per-request cost):
 
-* ``Monitor.update`` (the engine: code the row's inputs, bin its SHAP values, add to both windows);
+* ``Monitor.update`` (the engine: code the row's inputs and append them to the pending requests, counted
+  into both windows in one vectorised pass every ``FOLD_ROWS`` rows: scorers/monitoring/pending.py);
+* ``Monitor.update`` with ``fold_rows=1`` (each request counted as it comes: the monitor before batching);
 * ``WorkerMonitor.observe`` (what ``POST /explain`` runs per request: the same, with the worker's
   background flush thread writing its windows to a temporary directory every second);
 * the 1-row ``explain`` itself, in-process, for scale (every 10th call: it is ~100x slower).
 
 Not over HTTP: the difference (tens of microseconds) is far below the spread of a 1-row HTTP call on
-this shared machine, and would need two packaged servers. Goal: p50 <= 0.2 ms. Results printed and
+this shared machine, and would need two packaged servers. Goal: mean <= 0.2 ms. Results printed and
 written to benchmarks/out/monitoring.json.
 """
 
@@ -56,10 +58,12 @@ def main(argv: list[str] | None = None) -> int:
     row_values = [values[i : i + 1] for i in range(len(pool))]
 
     engine = Monitor(base)
+    one_by_one = Monitor(base, fold_rows=1)
     with tempfile.TemporaryDirectory(prefix="shapserve-bench-monitoring-") as tmp:
         worker = WorkerMonitor(base, Settings(monitoring_dir=tmp), Path(tmp), {"model": "m", "version": "v"})
         calls = {
             "Monitor.update": lambda i: engine.update(rows[i], row_values[i]),
+            "Monitor.update, fold_rows=1": lambda i: one_by_one.update(rows[i], row_values[i]),
             "WorkerMonitor.observe": lambda i: worker.observe(rows[i], row_values[i]),
         }
         times: dict[str, list[float]] = {name: [] for name in [*calls, "explain (1 row)"]}
@@ -78,10 +82,11 @@ def main(argv: list[str] | None = None) -> int:
                 times["explain (1 row)"].append(time.perf_counter() - t0)
         worker.close()
 
-    section(f"Monitoring cost per 1-row call (ms; goal p50 <= {GOAL_MS} ms)")
+    section(f"Monitoring cost per 1-row call (ms; goal mean <= {GOAL_MS} ms)")
     results = {
         name: {
             "calls": len(ts),
+            "mean_ms": 1000 * float(np.mean(ts)),
             "p50_ms": 1000 * float(np.percentile(ts, 50)),
             "p99_ms": 1000 * float(np.percentile(ts, 99)),
         }
@@ -89,14 +94,17 @@ def main(argv: list[str] | None = None) -> int:
     }
     say(
         table(
-            ["call", "calls", "p50 ms", "p99 ms"],
-            [[n, r["calls"], f"{r['p50_ms']:.4f}", f"{r['p99_ms']:.4f}"] for n, r in results.items()],
+            ["call", "calls", "mean ms", "p50 ms", "p99 ms"],
+            [
+                [n, r["calls"], f"{r['mean_ms']:.4f}", f"{r['p50_ms']:.4f}", f"{r['p99_ms']:.4f}"]
+                for n, r in results.items()
+            ],
         )
     )
-    observe = results["WorkerMonitor.observe"]["p50_ms"]
-    share = observe / results["explain (1 row)"]["p50_ms"]
+    observe = results["WorkerMonitor.observe"]["mean_ms"]
+    share = observe / results["explain (1 row)"]["mean_ms"]
     say(
-        f"per-request monitoring p50 {observe:.4f} ms ({share:.1%} of the 1-row explain); goal met: {observe <= GOAL_MS}"
+        f"per-request monitoring mean {observe:.4f} ms ({share:.1%} of the 1-row explain); goal met: {observe <= GOAL_MS}"
     )
     OUT.mkdir(exist_ok=True)
     (OUT / "monitoring.json").write_text(json.dumps(results, indent=2))

@@ -4,7 +4,9 @@
 ranking) and the rows: adding two is merging them (two blocks, two windows, two workers).  A
 ``RowWindow`` is the last N rows as a ring of fixed-size blocks (between N - block and N rows); a
 ``TimeWindow`` is the last span of seconds as a ring of time buckets.  Memory is fixed by the baseline's
-shape and the ring sizes, whatever the traffic.
+shape and the ring sizes, whatever the traffic.  A ``Run`` is the counts of several requests at once
+(``pending``): its integer counts add in any order, its sums of |SHAP| one request after the other, as
+adding each request's ``Counts`` did.
 """
 
 from __future__ import annotations
@@ -30,10 +32,13 @@ class Counts:
             np.zeros_like(base.input_counts), np.zeros_like(base.attr_counts), np.zeros_like(base.mean_abs)
         )
 
-    def add(self, other: Counts) -> None:
+    def add(self, other: Counts | Run) -> None:
         self.inputs += other.inputs
         self.attributions += other.attributions
-        self.abs_sum += other.abs_sum
+        if isinstance(other, Run):  # each request's sum in turn: the same floats as one add per request
+            self.abs_sum[...] = np.add.accumulate(np.concatenate([self.abs_sum[None], other.sums]))[-1]
+        else:
+            self.abs_sum += other.abs_sum
         self.rows += other.rows
 
     def clear(self) -> None:
@@ -60,15 +65,32 @@ class Counts:
         )
 
 
+@dataclass
+class Run:
+    """The counts of consecutive requests: their rows' bin counts and each request's sum of |SHAP|."""
+
+    inputs: IntArray  # (M, B + 1)
+    attributions: IntArray  # (K * M, B + 1)
+    sums: FloatArray  # (requests, K, M): ``abs_sum`` of each request, in the order they came
+    rows: int
+
+
+def abs_sum(values: FloatArray) -> FloatArray:
+    """The sum of |SHAP| of one request's rows: (n, K, M) -> (K, M)."""
+    return np.asarray(np.abs(values).sum(axis=0), dtype=np.float64)
+
+
+def bins(base: Baseline, coded: FloatArray, values: FloatArray) -> tuple[IntArray, IntArray]:
+    """The bins of n rows' inputs (n, M) and SHAP values (n, K * M)."""
+    n = coded.shape[0]
+    return bin_index(coded, base.input_edges), bin_index(values.reshape(n, -1), base.attr_edges)
+
+
 def observe(base: Baseline, coded: FloatArray, values: FloatArray) -> Counts:
     """The counts of n rows: ``coded`` (n, M) from ``Baseline.code_inputs``, ``values`` (n, K, M)."""
-    n = coded.shape[0]
-    flat = values.reshape(n, -1)
+    inputs, attributions = bins(base, coded, values)
     return Counts(
-        counts(bin_index(coded, base.input_edges), base.n_bins),
-        counts(bin_index(flat, base.attr_edges), base.n_bins),
-        np.abs(values).sum(axis=0),
-        n,
+        counts(inputs, base.n_bins), counts(attributions, base.n_bins), abs_sum(values), coded.shape[0]
     )
 
 
@@ -81,7 +103,7 @@ class RowWindow:
         self.open = Counts.zeros(base)
         self.next = 0
 
-    def add(self, c: Counts) -> None:
+    def add(self, c: Counts | Run) -> None:
         self.open.add(c)
         if self.open.rows >= self.block:  # a request larger than a block closes one larger block
             self.ring[self.next], self.open = self.open, self.ring[self.next]
@@ -103,8 +125,12 @@ class TimeWindow:
         self.ring = [Counts.zeros(base) for _ in range(buckets)]
         self.stamp = [-1] * buckets  # the bucket number each slot holds
 
-    def add(self, c: Counts, now: float) -> None:
-        number = int(now // self.width)
+    def number(self, now: float) -> int:
+        """The bucket number of a time (seconds)."""
+        return int(now // self.width)
+
+    def add(self, c: Counts | Run, now: float) -> None:
+        number = self.number(now)
         slot = number % len(self.ring)
         if self.stamp[slot] != number:
             self.ring[slot].clear()

@@ -1,6 +1,7 @@
 """GET /monitoring on a real server with two workers: every worker's rows are counted, and a shifted
 batch raises the drift scores; GET /monitoring/history (every answer recorded) scores the same rows alike
-(docs/monitoring.md).
+(docs/monitoring.md).  On one worker, the row window after K requests (counted in batches,
+scorers/monitoring/pending.py) is exactly the one the same requests counted one by one give.
 
 The server serves the session's gated model (tests/gated_model.py: 4 features, packaged once per session
 and shared with test_jobs_process.py; its gate stays open, no sentinel rows are sent), whose baseline
@@ -30,14 +31,14 @@ KEY = "monitor-key"
 
 
 class Server:
-    def __init__(self, tag: str, directory: Path) -> None:
+    def __init__(self, tag: str, directory: Path, workers: int = 2) -> None:
         self.directory = directory
         self.url = f"http://127.0.0.1:{free_port()}"
         env = {
             **os.environ,
             **Gate(directory / "gate").server_env(),
             "BENTOML_DO_NOT_TRACK": "true",
-            "SHAPSERVE_WORKERS": "2",
+            "SHAPSERVE_WORKERS": str(workers),
             "SHAPSERVE_API_KEY": KEY,
             "SHAPSERVE_MONITORING_DIR": str(directory),
             "SHAPSERVE_MONITORING_WINDOW_ROWS": "2000",
@@ -57,7 +58,7 @@ class Server:
     def get(self, path: str, **kw: Any) -> httpx.Response:
         return httpx.get(self.url + path, headers={"authorization": f"Bearer {KEY}"}, timeout=30, **kw)
 
-    def explain(self, instances: list[dict[str, float]]) -> None:
+    def explain(self, instances: list[dict[str, float]]) -> dict[str, Any]:
         r = httpx.post(
             self.url + "/explain",
             json={"instances": instances},
@@ -65,6 +66,7 @@ class Server:
             timeout=60,
         )
         assert r.status_code == 200, r.text
+        return dict(r.json())
 
     def worker_files(self) -> list[Path]:
         return sorted(self.directory.rglob("*-*.npz"))
@@ -76,14 +78,18 @@ def x_test() -> pd.DataFrame:
     return pd.DataFrame(rows(96, sentinel=False), columns=FEATURES)
 
 
-@pytest.fixture(scope="module")
-def server(gated_tag: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    srv = Server(gated_tag, tmp_path_factory.mktemp("monitoring"))
+def _serving(tag: str, directory: Path, workers: int) -> Iterator[Server]:
+    srv = Server(tag, directory, workers)
     try:
         wait_ready(srv.url, srv.proc)
         yield srv
     finally:
         assert stop(srv.proc) in (0, -15)
+
+
+@pytest.fixture(scope="module")
+def server(gated_tag: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    yield from _serving(gated_tag, tmp_path_factory.mktemp("monitoring"), 2)
 
 
 def _window_rows_reach(server: Server, n: int) -> dict[str, Any]:
@@ -161,3 +167,38 @@ def test_history_of_the_recorded_answers_scores_them_like_the_live_window(server
     ):
         bad = server.get("/monitoring/history", params=params)
         assert bad.status_code == 400 and bad.json()["field"] == field, (params, bad.text)
+
+
+def test_the_row_window_after_k_requests_is_the_per_request_count(
+    gated_tag: str, x_test: pd.DataFrame, tmp_path: Path
+) -> None:
+    import numpy as np
+
+    import scorers
+    from cli.bento import artifact_path
+    from scorers.monitoring import Monitor, report
+    from service.monitoring.workers import thresholds
+    from service.settings import Settings
+
+    exp = scorers.load(artifact_path(gated_tag), trust_pickle=True)  # the session's own test model
+    base, settings = exp.baseline, Settings()
+    assert base is not None
+    oracle = Monitor(base, window_rows=2000, block_rows=settings.monitoring_block_rows, fold_rows=1)
+    records = x_test.to_dict("records")
+    sizes = [1, 3, 1, 1, 2] * 8  # 40 requests, 64 rows: folded in a batch (64 rows) and by the reads
+    for srv in _serving(gated_tag, tmp_path, 1):
+        start = 0
+        for i, n in enumerate(sizes):
+            batch = records[start : start + n]
+            start += n
+            answer = srv.explain(batch)
+            values = np.asarray(answer["local_importance_values"], dtype=np.float64)[:, None, :]
+            oracle.update(exp.validate(pd.DataFrame(batch)), values)  # counted as it came
+            if i in (9, 30):  # a read in the middle
+                assert srv.get("/monitoring").json() == {
+                    "window": "rows",
+                    **report(base, oracle.rows.total(base), thresholds(settings)),
+                }
+        got = srv.get("/monitoring").json()
+    want = report(base, oracle.rows.total(base), thresholds(settings))
+    assert got == {"window": "rows", **want} and got["window_rows"] == sum(sizes)

@@ -27,8 +27,14 @@ BLOCKED = (
 )
 # reached only through an ONNX model (lazily, from scorers/runtimes/onnx.py and the tree scorer)
 NEEDS_ONNX = {"scorers.runtimes.onnx_read", "scorers.runtimes.onnx_linear"}
-# reached only through a numba chain path (lazily, from scorers/chains/mlp.py, knn.py and estimates.py)
-NEEDS_NUMBA = {"scorers.chains._mlp_kernel", "scorers.chains._knn_kernel", "scorers.chains._estimates_kernel"}
+# reached only through a numba path recorded at packaging (lazily: the chain paths from scorers/chains/mlp.py,
+# knn.py and estimates.py; the kernel_machine scorer's pair loop from scorers/kinds/kernel_machine.py)
+NEEDS_NUMBA = {
+    "scorers.chains._mlp_kernel",
+    "scorers.chains._knn_kernel",
+    "scorers.chains._estimates_kernel",
+    "scorers.kinds._rbf_pairs_kernel",
+}
 
 WALK = f"""
 import importlib, json, pkgutil, sys

@@ -332,8 +332,8 @@ def compare(
         # the served default spends a chain path's saving on more pairs (more evaluations, decision 45);
         # the same estimator at the kernel's evaluations, through hybrid rows, is the equal-budget row
         # (without a chain path it is the served estimator itself, here over ``seeds`` seeds)
-        label = f"ours at equal evaluations: {_equal_budget(served, held_frame)[0]}"
-        report_seeds(label, lambda seed: _equal_budget(served, held_frame, seed)[1])
+        label = f"ours at equal evaluations: {_equal_budget_label(served)}"
+        report_seeds(label, lambda seed: _equal_budget(served, held_frame, seed))
         entry["equal_evaluations"] = label
     from scorers.sampled_designs import leverage_design, msr_design, paired_kernel_design
 
@@ -361,20 +361,29 @@ def compare(
     return entry
 
 
-def _equal_budget(
-    served: Any, held: pd.DataFrame, seed: int = SEED
-) -> tuple[str, Callable[[int], np.ndarray]]:
-    """The served permutation scorer at the kernel's budget: main's pairs per row through hybrid rows
-    (no chain path), the same background; ``seed`` 0 is the served seed, others are offsets from it."""
-    from scorers.kinds.permutation import PermutationScorer, hybrid_pairs
+def _equal_budget_pairs(served: Any) -> tuple[int, int]:
+    """(main's pairs per background row through hybrid rows at the kernel's budget, background rows)."""
+    from scorers.kinds.permutation import hybrid_pairs
 
     m, nb = served.masking.n_players, len(served.background.weights)
-    pairs = hybrid_pairs(m, nb)
+    return hybrid_pairs(m, nb), nb
+
+
+def _equal_budget_label(served: Any) -> str:
+    pairs, nb = _equal_budget_pairs(served)
+    return f"permutation, {pairs} pair(s) x {nb} rows, hybrid rows"
+
+
+def _equal_budget(served: Any, held: pd.DataFrame, seed: int = SEED) -> Callable[[int], np.ndarray]:
+    """The served permutation scorer at the kernel's budget: main's pairs per row through hybrid rows
+    (no chain path), the same background; ``seed`` 0 is the served seed, others are offsets from it."""
+    from scorers.kinds.permutation import PermutationScorer
+
+    pairs, _ = _equal_budget_pairs(served)
     plain = PermutationScorer(pairs=pairs, seed=served.scorer.params["seed"] + seed - SEED).fit(
         served.scorer._check_fitted()
     )
-    label = f"permutation, {pairs} pair(s) x {nb} rows, hybrid rows"
-    return label, lambda i: plain.shap_values(served.masking.encode(held.iloc[i : i + 1]))[0][0]
+    return lambda i: plain.shap_values(served.masking.encode(held.iloc[i : i + 1]))[0][0]
 
 
 def _on_rows(one: Callable[[np.ndarray], np.ndarray], held: np.ndarray) -> Callable[[int], np.ndarray]:

@@ -83,7 +83,17 @@ class Gate:
         path = os.pathsep.join(
             p for p in (str(HERE.parent), str(HERE), os.environ.get("PYTHONPATH", "")) if p
         )
-        return {GATE_ENV: str(self.folder), "PYTHONPATH": path, "SHAPSERVE_TRUST_PICKLE": "true"}
+        # a gated model is the model docs/decisions.md 48 warns of: predicted short from its open-gate
+        # calls, then waiting at the gate. Inline on the event loop it would hold the worker with no 504
+        # and no disconnect seen, and whether a request is predicted short depends on the machine's speed
+        # (a 64-row request of it went inline on a fast CI machine). Its servers never run a request
+        # inline unless a test sets a bound of its own (tests/service/test_inline_process.py).
+        return {
+            GATE_ENV: str(self.folder),
+            "PYTHONPATH": path,
+            "SHAPSERVE_TRUST_PICKLE": "true",
+            "SHAPSERVE_INLINE_MS": "0",
+        }
 
     def close(self) -> None:
         (self.folder / "closed").touch()

@@ -273,7 +273,7 @@ def tune(
     if len(state):
         x_state = encoded_all[state]
         say(f"fidelity: reference values against {len(pool)} training rows for {len(state)} statement rows")
-        stating = reference.build(served, which, encoded_all, x_state, x_state[:0], pool)
+        stating = reference.build(served, which, encoded_all, x_state, x_state[:0], pool, truth_only=True)
     uncertainty = stating.standard_error(everyone, n)
     error, sampling = _error_at(explainer, served, which, stating, x_state)
     error = with_reference_noise(error, uncertainty)
@@ -454,7 +454,7 @@ def _holdout_error(
     picked = holdout_rows(len(holdout), n_check, options.seed)
     x_held = explainer.masking.encode(explainer.validate(holdout.iloc[picked].reset_index(drop=True)))
     say(f"fidelity: reference values against {len(pool)} training rows for {len(picked)} evaluation rows")
-    held_splits = reference.build(served, which, encoded_all, x_held, x_held[:0], pool)
+    held_splits = reference.build(served, which, encoded_all, x_held, x_held[:0], pool, truth_only=True)
     held_error, _ = _error_at(explainer, served, which, held_splits, x_held)
     held_uncertainty = held_splits.standard_error(everyone, n)
     held_error = with_reference_noise(held_error, held_uncertainty)

@@ -213,7 +213,7 @@ class FidelitySection(_Section):
     statement_rows: list[int] | None = Field(
         None,
         description="Positions among the training rows of the rows the error is stated on: rows apart "
-        "from the calibration and the checked rows, which chose nothing (decision 54); null when there "
+        "from the calibration and the checked rows, which chose nothing (decision 55); null when there "
         "were too few training rows (the checked rows state it) or the served values are exact.",
     )
     reference_rows: int = Field(description="Training rows the reference is taken against.")

@@ -16,6 +16,7 @@ from scorers.threads import loaded_with_threads
 from service.app import attach, build_app
 from service.core import ScoringService
 from service.drain import Drain
+from service.log_lines import install as cheaper_log_lines
 from service.middleware import RequestGuard
 from service.preflight import refuse_unservable
 from service.routes import ROUTES
@@ -52,6 +53,7 @@ class Shapserve:
             ),
         )
         attach(app, self.core)
+        cheaper_log_lines()  # BentoML's log lines, its access line among them, the same text (service/log_lines.py)
         drain.install()  # after uvicorn's handler: SIGTERM turns /readyz 503 first (service/drain.py)
         self.core.start_shared_jobs()
         from service.dashboard import assets

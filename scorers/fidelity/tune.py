@@ -17,7 +17,7 @@ the background that states the smallest error within what the user asked for.
 
 The candidates are measured on checked rows (training rows held apart from calibration), and the
 error is stated on statement rows: training rows apart from both, which chose nothing, so the winner's
-luck on the checked rows is not in the figure (decision 54).  When the user gives evaluation rows
+luck on the checked rows is not in the figure (decision 55).  When the user gives evaluation rows
 (``holdout``), the same error is also measured on some of them: rows that no fit has seen, whose error
 is what a new row should expect (``FidelitySection.holdout``).
 """
@@ -100,7 +100,7 @@ class FidelityOptions:
     size_budget: int | None = None  # choose the calibrated size within this much work per row
     n_check: int = 16
     n_calib: int = 48
-    n_state: int = 48  # statement rows: they choose nothing and state the error (decision 54)
+    n_state: int = 48  # statement rows: they choose nothing and state the error (decision 55)
     seed: int = 0
 
 

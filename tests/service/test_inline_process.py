@@ -1,7 +1,8 @@
 """Against a real server of one worker: a lone 1-row ``/explain`` runs on the event loop
 (``shapserve_inline_requests_total``) and answers bit for bit what the same row answers in a handler
 thread, alone or sent concurrently; a large request held past its small time budget still answers our
-504 while ``/livez`` and other requests are served.
+504 while ``/livez`` and other requests are served; BentoML's access line of each request is written with
+all its fields (by service.log_lines' filter and formatter).
 
 The served model is gated (tests/gated_model.py): the large request of sentinel rows stays inside the
 model for as long as the test keeps the gate closed, so nothing here depends on how fast the machine
@@ -12,8 +13,10 @@ fixed costs included), over it."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -36,6 +39,7 @@ pytestmark = pytest.mark.slow
 class Server:
     def __init__(self, tag: str, gate: Gate, log: Path) -> None:
         self.gate = gate
+        self.log = log
         self.url = f"http://127.0.0.1:{free_port()}"
         env = {
             **os.environ,
@@ -117,3 +121,26 @@ def test_a_held_request_answers_504_while_livez_and_other_requests_are_served(se
     assert r.json()["kind"] == "timeout"
     wait_metric(server.url, "shapserve_inflight_rows", lambda v: v == 0)  # its work stopped
     assert httpx.get(server.url + "/livez", timeout=10).status_code == 200
+
+
+# BentoML's access line: time, level, component, client, request and response fields, latency, trace
+ACCESS_LINE = re.compile(
+    r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4} \[INFO\] \[entry_service:shapserve:1\] 127\.0\.0\.1:\d+ "
+    r"\(scheme=http,method=POST,path=/explain,type=application/json,length=(\d+)\) "
+    r"\(status=200,type=application/json,length=(\d+)\) \d+\.\d{3}ms "
+    r"\(trace=[0-9a-f]{32},span=[0-9a-f]{16},sampled=[01],service\.name=shapserve\)"
+)
+
+
+def test_each_request_writes_bentomls_access_line(server: Server) -> None:
+    before = len(ACCESS_LINE.findall(server.log.read_text()))
+    body = {"instances": rows(1, sentinel=False, start=7)}
+    sent = [server.explain(body) for _ in range(3)]
+    lines: list[tuple[str, str]] = []
+    for _ in range(100):  # the worker's stdout reaches the file shortly after the answers
+        lines = ACCESS_LINE.findall(server.log.read_text())[before:]
+        if len(lines) >= 3:
+            break
+        time.sleep(0.1)
+    sizes = {(str(len(r.request.content)), r.headers["content-length"]) for r in sent}
+    assert len(lines) == 3 and set(lines) == sizes, (lines, sizes)

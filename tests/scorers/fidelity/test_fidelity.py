@@ -324,7 +324,7 @@ def test_values_split_by_background_row_sum_to_the_served_values() -> None:
 
 def test_the_stated_error_holds_for_rows_the_model_never_saw() -> None:
     """Without evaluation rows, the stated error (measured on training rows that chose nothing, apart from
-    the calibration and the checked rows: decision 54) is within 2x of the oracle's error on rows the
+    the calibration and the checked rows: decision 55) is within 2x of the oracle's error on rows the
     model never saw, both ways, with no absolute slack."""
     from sklearn.datasets import make_friedman1
     from sklearn.neighbors import KNeighborsRegressor

@@ -1,4 +1,4 @@
-"""The stated error is measured on statement rows, training rows that chose nothing (decision 54).
+"""The stated error is measured on statement rows, training rows that chose nothing (decision 55).
 
 The calibrated background and its size are chosen on the checked rows; stating the error on those same
 rows states the winner's luck.  These tests check that the statement rows are apart from the checked

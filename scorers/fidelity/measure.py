@@ -22,6 +22,16 @@ def rel_mae(values: FloatArray, reference: FloatArray) -> float:
     return err / scale
 
 
+def rel_mae_rows(values: FloatArray, reference: FloatArray) -> FloatArray:
+    """Each row's share of ``rel_mae``: mean |values - reference| over the row's outputs and features,
+    relative to the mean |reference| over every row (their mean is ``rel_mae``; 0 when both are 0)."""
+    diff = np.abs(np.asarray(values) - np.asarray(reference)).reshape(len(values), -1).mean(axis=1)
+    scale = float(np.mean(np.abs(reference)))
+    if scale == 0.0:
+        return np.where(diff == 0.0, 0.0, np.inf)
+    return np.asarray(diff / scale, dtype=np.float64)
+
+
 def with_reference_noise(error: float, uncertainty: float) -> float:
     """The error against the full data when ``error`` was measured against a sampled reference whose
     relative standard error is ``uncertainty``.

@@ -38,8 +38,8 @@ from ..kinds.anchor import SECANT
 from ..manifest import FidelitySection, HoldoutSection
 from ..runtimes.base import OutputFn, time_call
 from ..scoring_explainer import ScoringExplainer
-from . import calibrate, estimator, reference
-from .measure import MAE_PER_SE, FloatArray, rel_mae, with_reference_noise
+from . import calibrate, estimator, paired, reference
+from .measure import MAE_PER_SE, FloatArray, rel_mae, rel_mae_rows, with_reference_noise
 
 Progress = Callable[[str], None]
 # (background, n_coalitions or None, kind= another black-box kind on the same model)
@@ -109,6 +109,7 @@ class _Candidate:
     columns: np.ndarray  # pool columns
     weights: np.ndarray
     error: float  # estimated on the checked rows from the splits
+    per_row: FloatArray  # each checked row's share of ``error`` (``rel_mae_rows``)
 
 
 POOL_CAP = 2000  # training rows the reference is taken against; a uniform sample beyond (its error stated)
@@ -202,7 +203,8 @@ def tune(
 
     def candidate(rows: int) -> _Candidate:
         cols, w = calibrate.calibrated(splits.calib, target, splits.outputs, base, rows, options.seed)
-        return _Candidate(cols, w, rel_mae(calibrate.values_of(splits.check, cols, w), design_ref))
+        values = calibrate.values_of(splits.check, cols, w)
+        return _Candidate(cols, w, rel_mae(values, design_ref), rel_mae_rows(values, design_ref))
 
     plain_calib = rel_mae(_values(explainer, x_calib), target) if len(calib) else 0.0
     start = len(explainer.background.weights)
@@ -402,7 +404,7 @@ def _best_split(
     design part against an independent design of ``SAMPLING_FACTOR`` x the coalitions, or for the secant
     alone against its control variate on ``CALIB_COALITIONS``).  Errors within ``TIE`` of the
     smallest are equals: the fewest model evaluations per row (rows x coalitions, then rows) wins."""
-    measured: list[tuple[float, _Candidate, int, str | None]] = []
+    measured: list[tuple[FloatArray, _Candidate, int, str | None]] = []
     calibrated: dict[int, _Candidate] = {}
     for rows, coalitions, slope in tried:
         rows = min(rows, pool)
@@ -414,16 +416,18 @@ def _best_split(
             frame.iloc[idx].reset_index(drop=True), encoded_all[idx], cand.weights, "calibrated", len(frame)
         )
         trial = rebuild(background, coalitions, **({"estimator": slope} if slope else {}))
-        sampling = _sampling_error(trial, x_check, _values(trial, x_check))
+        sampling_rows = _sampling_rows(trial, x_check, _values(trial, x_check))
+        sampling = float(sampling_rows.mean())
         error = math.sqrt(cand.error**2 + sampling**2)
         say(
             f"fidelity: {len(cand.columns)} calibrated rows x {trial.scorer.n_coalitions} coalitions"
             f"{' ' + slope if slope else ''}: estimated error {error:.4f} "
             f"(background {cand.error:.4f}, design {sampling:.4f})"
         )
-        measured.append((error, cand, coalitions, slope))
-    costs = [(len(m[1].columns) * m[2], len(m[1].columns)) for m in measured]
-    best = measured[cheapest_of_equals([m[0] for m in measured], costs)]
+        measured.append((np.hypot(cand.per_row, sampling_rows), cand, coalitions, slope))
+    # the most background rows, then the fewest model evaluations per row, among the paired equals
+    keys = [(-len(m[1].columns), len(m[1].columns) * m[2]) for m in measured]
+    best = measured[paired.preferred_of_equals([m[0] for m in measured], keys, TIE)]
     return best[1], best[2], best[3]
 
 
@@ -567,6 +571,16 @@ def _grow_design(
 def _sampling_error(explainer: ScoringExplainer, x: np.ndarray, served: FloatArray) -> float:
     """The kernel kind's coalition sampling error: served values against an independent, larger design
     on the same background (its own error is about half as large, and is included)."""
+    return rel_mae(served, _independent_design(explainer, x))
+
+
+def _sampling_rows(explainer: ScoringExplainer, x: np.ndarray, served: FloatArray) -> FloatArray:
+    """``_sampling_error``'s share of each row of ``x`` (``rel_mae_rows``)."""
+    return rel_mae_rows(served, _independent_design(explainer, x))
+
+
+def _independent_design(explainer: ScoringExplainer, x: np.ndarray) -> FloatArray:
+    """The values at ``x`` of an independent design of ``SAMPLING_FACTOR`` x the served coalitions."""
     scorer = explainer.scorer
     params = dict(scorer.params)
     # the secant alone (0 coalitions) is measured against its own control variate on a fixed design
@@ -575,4 +589,4 @@ def _sampling_error(explainer: ScoringExplainer, x: np.ndarray, served: FloatArr
         params["pairs"] = SAMPLING_FACTOR * int(params["pairs"])
     params["seed"] = int(params.get("seed", 0)) + 1
     other = type(scorer)(**params).fit(scorer._check_fitted())
-    return rel_mae(served, other.shap_values(x)[0])
+    return np.asarray(other.shap_values(x)[0], dtype=np.float64)

@@ -4,8 +4,9 @@
   reference, the calibration and so the background and the stated error are computed with the model's
   own runtime output (decision 52), so forcing the choice each way packages the same background rows
   and weights and states the same error (to the runtimes' rounding).
-- A measured choice among candidates (``tune.cheapest_of_equals``: the calibrated size, the anchored
-  split) takes the cheapest within ``TIE`` of the smallest error, so errors one bit apart choose alike.
+- A measured choice among candidates (``tune.cheapest_of_equals``: the calibrated size) takes the
+  cheapest within ``TIE`` of the smallest error, so errors one bit apart choose alike; the anchored
+  split's paired test counts ``TIE`` as a tie too (``paired.equals``, tests/scorers/fidelity/test_paired_choice.py).
 """
 
 from __future__ import annotations

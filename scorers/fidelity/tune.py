@@ -11,8 +11,8 @@ the background that states the smallest error within what the user asked for.
   the least-squares and the secant control variate (``scorers.kinds.anchor``), and the secant alone (no
   coalitions) on the largest split's rows; of the candidates a paired test on the checked rows does not
   tell from the smallest measured error (its calibrated background's part and its design's sampling
-  part; ``paired.equals``: within 2 standard errors of the per-row differences, or ``TIE``), the one
-  with the most background rows, then the fewest evaluations, is served (decision 56).  An exact anchor
+  part; ``paired.equals``: within one standard error of the per-row differences, or ``TIE``), the one
+  with the fewest evaluations is served (decision 56).  An exact anchor
   takes most of the sampling error away, so the split that wins is usually more background rows and
   fewer coalitions than the unanchored default.
 
@@ -65,7 +65,7 @@ SPLIT_EVALUATIONS = 4096
 SPLITS = (16, 32, 64)
 # candidates whose estimated errors are within this factor of the smallest are not told apart by 16
 # checked rows: of a size, the fewest calibrated rows is served (``cheapest_of_equals``); of a split,
-# this and a paired test are the tie (``paired.equals``, decision 56; docs/performance.md, docs/fidelity.md)
+# this or a paired test is the tie (``paired.equals``, decision 56; docs/performance.md, docs/fidelity.md)
 TIE = 1.05
 Split = tuple[int, int, str | None]  # (background rows, coalitions, the anchored estimator)
 
@@ -296,8 +296,8 @@ def tune(
             f"; the split of {options.split_evaluations} model evaluations per row chosen among "
             f"{', '.join(_split_name(t) for t in tried)} (rows x coalitions, the anchor's slopes "
             f"least-squares unless named) by the same measured error: of those within {paired.TIE_SE:g} "
-            f"standard errors of the per-row differences from the smallest (or {TIE:g}x it), the most "
-            "background rows, then the fewest evaluations"
+            f"standard error of the per-row differences from the smallest (or {TIE:g}x it), the fewest "
+            "evaluations"
         )
     if uncertainty > 0:
         method += (
@@ -405,12 +405,11 @@ def _best_split(
     checked rows: sqrt(background part^2 + design part^2), both measured as ``tune`` states them (the
     design part against an independent design of ``SAMPLING_FACTOR`` x the coalitions, or for the secant
     alone against its control variate on ``CALIB_COALITIONS``), per checked row.  Candidates that a paired
-    test on those rows does not tell from the smallest (``paired.equals``, or within ``TIE`` of it) are
-    equals: the most background rows wins, then the fewest model evaluations per row.  On issue 23's
-    seed SVC the 16 x 256 secant split measured 7% below the secant alone on 64 rows, 0.2 standard
-    errors apart, and was the worse on the statement and on unseen rows; a larger calibrated background
-    is less the fit of 48 calibration rows, and its part of the error grew less from training to unseen
-    rows there (docs/fidelity.md, "Which split: a paired test")."""
+    test on those rows does not tell from the smallest (``paired.equals``: the one-standard-error rule,
+    or within ``TIE`` of it) are equals: the fewest model evaluations per row (rows x coalitions, then
+    rows) wins.  On issue 23's seed SVC the 16 x 256 secant split measured 7% below the secant alone
+    on 64 rows, 0.2 standard errors apart, and was the worse on the statement and on unseen rows
+    (docs/fidelity.md, "Which split: a paired test")."""
     measured: list[tuple[FloatArray, _Candidate, int, str | None]] = []
     calibrated: dict[int, _Candidate] = {}
     for rows, coalitions, slope in tried:
@@ -432,9 +431,8 @@ def _best_split(
             f"(background {cand.error:.4f}, design {sampling:.4f})"
         )
         measured.append((np.hypot(cand.per_row, sampling_rows), cand, coalitions, slope))
-    # the most background rows, then the fewest model evaluations per row, among the paired equals
-    keys = [(-len(m[1].columns), len(m[1].columns) * m[2]) for m in measured]
-    best = measured[paired.preferred_of_equals([m[0] for m in measured], keys, TIE)]
+    costs = [(len(m[1].columns) * m[2], len(m[1].columns)) for m in measured]
+    best = measured[paired.preferred_of_equals([m[0] for m in measured], costs, TIE)]
     return best[1], best[2], best[3]
 
 

@@ -11,20 +11,27 @@ from scorers.fidelity.measure import rel_mae, rel_mae_rows
 from scorers.fidelity.paired import TIE_SE, equals, preferred_of_equals
 
 
-def test_a_difference_within_two_paired_standard_errors_is_a_tie() -> None:
+def test_a_difference_within_one_paired_standard_error_is_a_tie() -> None:
     best = np.array([0.10, 0.30, 0.10, 0.30])
     noisy = np.array([0.30, 0.12, 0.30, 0.12])  # mean 0.21 vs 0.20: d = (0.2, -0.18, 0.2, -0.18)
     d = noisy - best
-    assert d.mean() <= TIE_SE * d.std(ddof=1) / 2  # 0.01 against 2 x 0.11
+    assert d.mean() <= TIE_SE * d.std(ddof=1) / 2  # 0.01 against 0.11
     assert equals([best, noisy]) == [0, 1]
-    assert preferred_of_equals([best, noisy], keys=[(-16,), (-64,)]) == 1  # the larger background
+    assert preferred_of_equals([best, noisy], keys=[4096, 0]) == 1  # the cheaper
+
+
+def test_a_difference_past_one_paired_standard_error_is_not_a_tie() -> None:
+    best = np.array([0.10, 0.20, 0.10, 0.20])
+    worse = best + np.array([0.05, 0.01, 0.05, 0.01])  # mean d 0.03, s.e. 0.0115: 2.6 s.e.
+    assert equals([best, worse]) == [0]
+    assert equals([best, worse], tie=1.25) == [0, 1]  # 0.18 / 0.15 = 1.2: within a 1.25 relative tie
 
 
 def test_a_consistent_difference_is_not_a_tie_however_small() -> None:
     best = np.array([0.100, 0.200, 0.300, 0.400])
     worse = best + np.array([0.010, 0.011, 0.010, 0.011])  # 3% worse, every row: s.e. 0.0003
     assert equals([best, worse]) == [0]
-    assert preferred_of_equals([worse, best], keys=[(-64,), (-16,)]) == 1
+    assert preferred_of_equals([worse, best], keys=[0, 4096]) == 1
 
 
 def test_errors_a_last_bit_apart_are_equals_through_the_relative_tie() -> None:

@@ -176,7 +176,9 @@ def stated_vs_unseen(only: str = "") -> int:
         train = x.iloc[:N_TRAIN].reset_index(drop=True)
         held_out = x.iloc[N_TRAIN:].reset_index(drop=True)
         log(f"{name}: packaging with the default")
+        t0 = time.perf_counter()
         e = scorers.fit(model, train, eval_size=20, **kwargs)
+        fit_s = time.perf_counter() - t0
         fid = e.manifest.fidelity
         assert fid is not None
         log(f"{name}: brute force against all {N_TRAIN} rows at {len(held_out)} unseen rows")
@@ -190,11 +192,26 @@ def stated_vs_unseen(only: str = "") -> int:
                 "stated": stated,
                 "unseen": unseen,
                 "ratio": ratio,
+                "rows_stated": fid.rows_checked,
+                "fidelity_s": fid.seconds,
+                "fit_s": fit_s,
             }
         )
-        rows.append([name, e.manifest.scorer.kind, f"{stated:.4f}", f"{unseen:.4f}", f"{ratio:.2f}"])
+        rows.append(
+            [
+                name,
+                e.manifest.scorer.kind,
+                f"{stated:.4f}",
+                f"{unseen:.4f}",
+                f"{ratio:.2f}",
+                fid.rows_checked,
+                f"{fid.seconds or 0:.1f}",
+                f"{fit_s:.1f}",
+            ]
+        )
         log(f"{name}: stated {stated:.4f}, unseen {unseen:.4f}, ratio {ratio:.2f}")
-    say(table(["model", "scorer", "stated", f"unseen ({N_HELD_OUT} rows)", "unseen / stated"], rows))
+    headers = ["model", "scorer", "stated", f"unseen ({N_HELD_OUT} rows)", "unseen / stated"]
+    say(table([*headers, "rows stated", "fidelity s", "packaging s"], rows))
     OUT.mkdir(exist_ok=True)
     (OUT / "fidelity_stated.json").write_text(json.dumps(results, indent=2))
     return 0

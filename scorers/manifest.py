@@ -205,10 +205,17 @@ class FidelitySection(_Section):
     """How far the served explanations are from the full-data ones (scorers.fidelity; docs/fidelity.md)."""
 
     rel_mae_vs_full_data: float = Field(
-        description="mean |served - full-data SHAP value| / mean |full-data value| on the checked rows"
+        description="mean |served - full-data SHAP value| / mean |full-data value| on the statement rows "
+        "(statement_rows; else the checked rows)"
     )
-    rows_checked: int
+    rows_checked: int = Field(description="Rows the error is stated on.")
     method: str = Field(description="How the error and its reference were computed.")
+    statement_rows: list[int] | None = Field(
+        None,
+        description="Positions among the training rows of the rows the error is stated on: rows apart "
+        "from the calibration and the checked rows, which chose nothing (decision 55); null when there "
+        "were too few training rows (the checked rows state it) or the served values are exact.",
+    )
     reference_rows: int = Field(description="Training rows the reference is taken against.")
     training_rows: int
     background_rows: int = Field(description="Rows of the served background.")

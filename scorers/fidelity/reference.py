@@ -134,16 +134,18 @@ def build(
     x_check: np.ndarray,
     x_calib: np.ndarray,
     pool: np.ndarray,
+    truth_only: bool = False,
 ) -> PoolSplits:
+    """``truth_only``: rows that only state an error (the statement and the evaluation rows) need the
+    truth alone; their ``check`` is the truth, not the calibration scorer's values."""
     pool_bg = encoded_all[pool]
     calib_scorer = pool_scorer(served, pool_bg, which.calib)
-    check = split_rows(calib_scorer, x_check)
     calib = split_rows(calib_scorer, x_calib)
-    truth = (
-        check
-        if which.truth is which.calib
-        else split_rows(pool_scorer(served, pool_bg, which.truth), x_check)
-    )
+    if which.truth is which.calib:
+        check = truth = split_rows(calib_scorer, x_check)
+    else:
+        truth = split_rows(pool_scorer(served, pool_bg, which.truth), x_check)
+        check = truth if truth_only else split_rows(calib_scorer, x_check)
     outputs = calib_scorer._check_fitted().game.fn(pool_bg)
     n_train, n_pool = len(encoded_all), len(pool)
     label = (

@@ -65,6 +65,18 @@ def _scaled_build(scale: float) -> Callable[..., reference.PoolSplits]:
     return scaled
 
 
+def _scaled_truth_at(scale: float) -> Callable[..., reference.PoolSplits]:
+    truth_at = reference.truth_at
+
+    def scaled(*args: Any, **kwargs: Any) -> reference.PoolSplits:
+        splits = truth_at(*args, **kwargs)
+        if scale != 1.0:
+            splits.check, splits.truth = scale * splits.check, scale * splits.truth
+        return splits
+
+    return scaled
+
+
 def svc() -> None:
     section("the seed's SVC, default: the calibrated size, the stated and the unseen error, by last bit")
     model, x_train, x_test, *_ = breast_cancer_svc()
@@ -74,7 +86,10 @@ def svc() -> None:
     out = []
     for scale in SCALES:
         said: list[str] = []
-        with _patched(tune.reference, "build", _scaled_build(scale)):
+        with (
+            _patched(tune.reference, "build", _scaled_build(scale)),
+            _patched(tune.reference, "truth_at", _scaled_truth_at(scale)),
+        ):
             explainer = scorers.fit(model, x_train, eval_size=5, progress=said.append)
         fidelity = explainer.manifest.fidelity
         assert fidelity is not None

@@ -82,6 +82,7 @@ class Game:
         self.masking = masking
         self.fn = fn
         self.background = background
+        self._c_rows: np.ndarray | None = None
         self.weights = np.asarray(weights, dtype=np.float64) / np.sum(weights)
         self.max_batch = max_batch
         self.base: FloatArray = self.weights @ self.fn(background)
@@ -89,11 +90,20 @@ class Game:
     def outputs(self, x: np.ndarray) -> FloatArray:
         return self.fn(x)
 
+    @property
+    def _rows(self) -> np.ndarray:
+        """The background in row-major order, which the hybrids are built from: ``np.where`` lays its
+        result out like its inputs, and from a column-major background (a DataFrame's values) every
+        batch was a non-C array that ``reshape`` then copied whole (the same values either way)."""
+        if self._c_rows is None:
+            self._c_rows = np.ascontiguousarray(self.background)
+        return self._c_rows
+
     def hybrid_values(self, x: np.ndarray, masks: npt.NDArray[np.bool_]) -> FloatArray:
         """f on every hybrid of one row, per background row (not averaged): x (1, d) -> (C, nb, K)."""
         cols = masks[:, self.masking.column_group]
         nb, d = self.background.shape
-        hyb = np.where(cols[:, None, :], x[0][None, None, :], self.background[None, :, :])
+        hyb = np.where(cols[:, None, :], x[0][None, None, :], self._rows[None, :, :])
         f = self.fn(hyb.reshape(-1, d))
         return f.reshape(len(cols), nb, f.shape[1])
 
@@ -111,10 +121,8 @@ class Game:
         if per_row <= self.max_batch:
             rows_per_call = max(1, self.max_batch // per_row)
             for start in range(0, n, rows_per_call):
-                xs = x[start : start + rows_per_call]
-                hyb = np.where(
-                    cols[None, :, None, :], xs[:, None, None, :], self.background[None, None, :, :]
-                )
+                xs = np.ascontiguousarray(x[start : start + rows_per_call])
+                hyb = np.where(cols[None, :, None, :], xs[:, None, None, :], self._rows[None, None, :, :])
                 f = self.fn(hyb.reshape(-1, d))
                 k = f.shape[1]
                 v = np.einsum("rcbk,b->rck", f.reshape(len(xs), n_coal, nb, k), self.weights)
@@ -126,7 +134,7 @@ class Game:
             for i in range(n):
                 for start in range(0, n_coal, coal_per_call):
                     cs = cols[start : start + coal_per_call]
-                    hyb = np.where(cs[:, None, :], x[i][None, None, :], self.background[None, :, :])
+                    hyb = np.where(cs[:, None, :], x[i][None, None, :], self._rows[None, :, :])
                     f = self.fn(hyb.reshape(-1, d))
                     k = f.shape[1]
                     v = np.einsum("cbk,b->ck", f.reshape(len(cs), nb, k), self.weights)

@@ -14,10 +14,14 @@ Two splits are computed:
   served kind, or for expensive designs (more than ``CALIB_COALITIONS`` coalitions) a KernelSHAP design
   of that size on the same game.  Background weights are fitted on these (``calibrate``); the stated
   error is always measured against ``truth``.
+
+Rows that only state an error (the statement rows, the evaluation rows) need the truth alone:
+``truth_at`` computes it with the truth scorer ``build`` fitted on the pool, and fits nothing.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -28,6 +32,7 @@ from ..kinds.kernel import KernelScorer
 from ..masking import Game
 from ..runtimes.base import OutputFn
 from .measure import FloatArray
+from .replay import Replay
 
 # memory for the splits of all checked and calibration rows (float64)
 SPLIT_BYTES = 256 * 2**20
@@ -48,6 +53,8 @@ class PoolSplits:
     truth: FloatArray  # (n_check, P, K, M): each pool row's exact values at the checked rows
     exact: bool  # ``truth`` has no coalition sampling in it (an exact kind, or enumeration)
     label: str  # how the reference was computed, for the manifest's ``method``
+    truth_scorer: Scorer  # fitted on the pool: ``truth_at`` computes more rows' truth with it
+    fn: Replay  # the model function of the pool's scorers (``truth_at`` may record its outputs)
 
     def reference(self, columns: np.ndarray) -> FloatArray:
         """(n_check, K, M): the mean of the pool rows ``columns``' own values at the checked rows."""
@@ -63,12 +70,17 @@ class PoolSplits:
 
 
 def pool_scorer(
-    served: Scorer, background: np.ndarray, template: Scorer | None = None, weights: np.ndarray | None = None
+    served: Scorer,
+    background: np.ndarray,
+    template: Scorer | None = None,
+    weights: np.ndarray | None = None,
+    fn: Callable[[np.ndarray], FloatArray] | None = None,
 ) -> Scorer:
-    """A scorer like ``template`` (default: the served one) on ``background`` (equal weights by default)."""
+    """A scorer like ``template`` (default: the served one) on ``background`` (equal weights by default),
+    with the served scorer's model function (or ``fn``, the same function recorded: ``Replay``)."""
     ctx = served._check_fitted()
     w = np.full(len(background), 1.0 / len(background)) if weights is None else weights
-    game = Game(ctx.masking, ctx.game.fn, background, w)
+    game = Game(ctx.masking, fn or ctx.game.fn, background, w)
     template = template or served
     return type(template)(**template.params).fit(replace(ctx, game=game))
 
@@ -134,23 +146,38 @@ def build(
     x_check: np.ndarray,
     x_calib: np.ndarray,
     pool: np.ndarray,
-    truth_only: bool = False,
 ) -> PoolSplits:
-    """``truth_only``: rows that only state an error (the statement and the evaluation rows) need the
-    truth alone; their ``check`` is the truth, not the calibration scorer's values."""
+    """The splits of the checked and the calibration rows against the pool rows ``pool``."""
     pool_bg = encoded_all[pool]
-    calib_scorer = pool_scorer(served, pool_bg, which.calib)
+    fn = Replay(served._check_fitted().game.fn)
+    calib_scorer = pool_scorer(served, pool_bg, which.calib, fn=fn)
     calib = split_rows(calib_scorer, x_calib)
     if which.truth is which.calib:
+        truth_scorer = calib_scorer
         check = truth = split_rows(calib_scorer, x_check)
     else:
-        truth = split_rows(pool_scorer(served, pool_bg, which.truth), x_check)
-        check = truth if truth_only else split_rows(calib_scorer, x_check)
-    outputs = calib_scorer._check_fitted().game.fn(pool_bg)
+        truth_scorer = pool_scorer(served, pool_bg, which.truth, fn=fn)
+        truth = split_rows(truth_scorer, x_check)
+        check = split_rows(calib_scorer, x_check)
+    outputs = fn(pool_bg)
     n_train, n_pool = len(encoded_all), len(pool)
     label = (
         f"each of the {n_pool} training rows as background"
         if n_pool == n_train
         else (f"a uniform sample of {n_pool} of the {n_train} training rows as background")
     )
-    return PoolSplits(pool, check, calib, outputs, truth, which.exact, label + which.label)
+    return PoolSplits(pool, check, calib, outputs, truth, which.exact, label + which.label, truth_scorer, fn)
+
+
+def truth_at(splits: PoolSplits, x: np.ndarray, record: bool = False) -> PoolSplits:
+    """``splits`` at rows ``x`` that only state an error (the statement and the evaluation rows): the
+    truth alone, by the truth scorer already fitted on the same pool (their ``check`` is the truth, and
+    they have no calibration rows).  ``record``: keep the model's outputs on the truth's hybrids for one
+    replay each (``Replay``: a same-design scorer on the pool's rows, ``tune._error_at``)."""
+    splits.fn.forget()
+    splits.fn.recording = record
+    try:
+        truth = split_rows(splits.truth_scorer, x)
+    finally:
+        splits.fn.recording = False
+    return replace(splits, check=truth, calib=truth[:0], truth=truth)

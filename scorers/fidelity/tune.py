@@ -276,9 +276,10 @@ def tune(
     if len(state):
         x_state = encoded_all[state]
         say(f"fidelity: reference values against {len(pool)} training rows for {len(state)} statement rows")
-        stating = reference.build(served, which, encoded_all, x_state, x_state[:0], pool, truth_only=True)
+        stating = reference.truth_at(splits, x_state, record=_replays(explainer, splits))
     uncertainty = stating.standard_error(everyone, n)
     error, sampling = _error_at(explainer, served, which, stating, x_state)
+    splits.fn.forget()
     error = with_reference_noise(error, uncertainty)
     if sampling is not None and not explainer.scorer.n_coalitions:
         method += (
@@ -313,9 +314,7 @@ def tune(
     say(f"fidelity: stated error {error:.4f} ({time.perf_counter() - t0:.1f} s)")
     held = None
     if holdout is not None and len(holdout):
-        held = _holdout_error(
-            explainer, served, which, holdout, encoded_all, pool, len(check), n, options, say
-        )
+        held = _holdout_error(explainer, served, which, holdout, splits, len(check), n, options, say)
     return explainer, FidelitySection(
         rel_mae_vs_full_data=error,
         rows_checked=len(state) or len(check),
@@ -332,6 +331,15 @@ def tune(
         holdout=held,
         estimators=estimators,
     )
+
+
+def _replays(explainer: ScoringExplainer, splits: reference.PoolSplits) -> bool:
+    """Whether ``_error_at``'s same-design values will evaluate the statement truth's hybrids again: the
+    truth is the calibration design (not exact), and the served background is the pool's rows in the
+    pool's order (the ``permutation`` kind's wide background on at most its rows of training data).  Then
+    the truth records the model's outputs and the same-design values replay them (``replay.Replay``)."""
+    bg, pool_rows = explainer.background.encoded, splits.truth_scorer._check_fitted().game.background
+    return not splits.exact and len(bg) == len(pool_rows) and bool(np.array_equal(bg, pool_rows))
 
 
 def _chooses_estimator(explainer: ScoringExplainer, options: FidelityOptions) -> bool:
@@ -451,20 +459,22 @@ def _holdout_error(
     served: Any,
     which: Any,
     holdout: pd.DataFrame,
-    encoded_all: np.ndarray,
-    pool: np.ndarray,
+    splits: reference.PoolSplits,
     n_check: int,
     n: int,
     options: FidelityOptions,
     say: Progress,
 ) -> HoldoutSection:
     """The same error on evaluation rows no fit has seen (``--eval-data``)."""
-    everyone = np.arange(len(pool))
+    everyone = np.arange(len(splits.pool))
     picked = holdout_rows(len(holdout), n_check, options.seed)
     x_held = explainer.masking.encode(explainer.validate(holdout.iloc[picked].reset_index(drop=True)))
-    say(f"fidelity: reference values against {len(pool)} training rows for {len(picked)} evaluation rows")
-    held_splits = reference.build(served, which, encoded_all, x_held, x_held[:0], pool, truth_only=True)
+    say(
+        f"fidelity: reference values against {len(splits.pool)} training rows for {len(picked)} evaluation rows"
+    )
+    held_splits = reference.truth_at(splits, x_held, record=_replays(explainer, splits))
     held_error, _ = _error_at(explainer, served, which, held_splits, x_held)
+    splits.fn.forget()
     held_uncertainty = held_splits.standard_error(everyone, n)
     held_error = with_reference_noise(held_error, held_uncertainty)
     held = HoldoutSection(
@@ -491,7 +501,7 @@ def _error_at(
     if splits.exact:
         return rel_mae(final, splits.reference(everyone)), None
     bg = explainer.background
-    same_design = reference.pool_scorer(served, bg.encoded, which.calib, bg.weights)
+    same_design = reference.pool_scorer(served, bg.encoded, which.calib, bg.weights, fn=splits.fn)
     background_part = rel_mae(same_design.shap_values(x)[0], splits.reference(everyone))
     sampling = _sampling_error(explainer, x, final)
     return math.sqrt(background_part**2 + sampling**2), sampling

@@ -23,6 +23,13 @@ Measure = Callable[[ScoringExplainer], float]  # an explainer's error on the che
 Rebuild = Callable[..., ScoringExplainer]
 
 
+def takes_pool(n_pool: int, n_players: int) -> bool:
+    """Whether ``choose``'s permutation candidate has every pool row as its background (its
+    ``wide_background`` of ``default_rows`` rows): then its same-design values at the checked rows
+    evaluate the hybrids of the checked rows' truth again (``tune``, ``replay.Replay``)."""
+    return n_pool <= default_rows(n_players)
+
+
 def wide_background(
     frame: pd.DataFrame, encoded_all: np.ndarray, pool: np.ndarray, rows: int, seed: int
 ) -> Background:

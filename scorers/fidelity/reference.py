@@ -146,15 +146,22 @@ def build(
     x_check: np.ndarray,
     x_calib: np.ndarray,
     pool: np.ndarray,
+    record_check: bool = False,
 ) -> PoolSplits:
-    """The splits of the checked and the calibration rows against the pool rows ``pool``."""
+    """The splits of the checked and the calibration rows against the pool rows ``pool``.
+    ``record_check``: keep the model's outputs on the checked rows' truth for one replay each, where it
+    is the calibration design (``truth_at``'s ``record``)."""
     pool_bg = encoded_all[pool]
     fn = Replay(served._check_fitted().game.fn)
     calib_scorer = pool_scorer(served, pool_bg, which.calib, fn=fn)
     calib = split_rows(calib_scorer, x_calib)
     if which.truth is which.calib:
         truth_scorer = calib_scorer
-        check = truth = split_rows(calib_scorer, x_check)
+        fn.recording = record_check
+        try:
+            check = truth = split_rows(calib_scorer, x_check)
+        finally:
+            fn.recording = False
     else:
         truth_scorer = pool_scorer(served, pool_bg, which.truth, fn=fn)
         truth = split_rows(truth_scorer, x_check)

@@ -196,7 +196,9 @@ def tune(
     say(
         f"fidelity: reference values against {len(pool)} of {n} training rows for {len(check) + len(calib)} rows"
     )
-    splits = reference.build(served, which, encoded_all, x_check, x_calib, pool)
+    # the permutation candidate's same-design values will evaluate the checked rows' truth again
+    replay_check = _chooses_estimator(explainer, options) and estimator.takes_pool(len(pool), m)
+    splits = reference.build(served, which, encoded_all, x_check, x_calib, pool, record_check=replay_check)
     everyone = np.arange(len(pool))
     base = splits.outputs.mean(axis=0)
     target = splits.calib.mean(axis=1)  # full-data values at the calibration rows (calibration scorer)
@@ -272,6 +274,7 @@ def tune(
             options.seed,
             say,
         )
+    splits.fn.forget()
     stating, x_state = splits, x_check
     if len(state):
         x_state = encoded_all[state]

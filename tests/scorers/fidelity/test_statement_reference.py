@@ -1,4 +1,4 @@
-"""The statement rows' reference does no work it does not need, and gives the same bits (decision 57).
+"""The statement rows' reference does no work it does not need, and gives the same bits (decision 59).
 
 ``reference.truth_at`` computes rows' truth with the truth scorer ``reference.build`` fitted on the pool:
 it fits no scorer (no calibration scorer, no second truth scorer), and its values are those a fresh

@@ -1,8 +1,10 @@
 """The JSON of our answers: orjson's speed with the standard library's rules (docs/decisions.md 57).
 
-Every JSON answer our app makes (a handler's result, an error) is ``JSONAnswer``.  orjson is 10-30x
-faster than ``json`` on a 1-row ``/explain`` answer (docs/performance.md, "The request path, round
-11"), but its rules differ in a few places, so ``dumps`` keeps the standard library's outcome:
+Every JSON answer our app makes (a handler's result, an error, a job's 202) is ``JSONAnswer``; a
+route that builds its own ``Response`` (SageMaker's, OIP v2's binary extension) writes its own bytes.
+orjson is 5-25x faster than ``json`` on a 1-row ``/explain`` answer (in a served worker about 15-18 us
+against 90; docs/performance.md, "The request path, round 11"), but its rules differ in a few places, so ``dumps`` keeps the standard library's
+outcome:
 
 - orjson writes a non-finite float as ``null``, where the standard library with ``allow_nan=False``
   (Starlette's ``JSONResponse``) raises ``ValueError``: whenever orjson's text holds ``null`` (a

@@ -69,9 +69,9 @@ def _old_way(explainer: Any, rows: pd.DataFrame, top_k: int | None) -> dict[str,
     """The answer of ``rows`` as main built it before the cuts, each part from the model's own calls."""
     frame = explainer.validate(rows)  # the DataFrame path of the schema
     exp = explainer.explain_frame(frame)
-    model = explainer.runtime.model
-    labels = [v.item() if isinstance(v, np.generic) else v for v in model.predict(frame)]
-    proba = np.asarray(model.predict_proba(frame), dtype=np.float64)
+    # the runtime's own predict and predict_proba, as main answered a model without a decision path
+    labels = [v.item() if isinstance(v, np.generic) else v for v in explainer.predict_frame(frame)]
+    proba = np.asarray(explainer.predict_proba_frame(frame), dtype=np.float64)
     classes = [c.item() if isinstance(c, np.generic) else c for c in explainer.classes]
     out: dict[str, Any] = {
         "predictions": labels,

@@ -22,7 +22,7 @@ from .core import ScoringService
 from .errors import NotReadyError, TimedOutError, to_response
 from .inline import InlineRule
 from .json_codec import JSONAnswer
-from .metrics import INLINE, REQUEST_SECONDS, REQUESTS, child
+from .metrics import INLINE, REQUEST_SECONDS, REQUESTS
 from .parsing import parse_body
 from .routing import Call, RouteSpec
 from .settings import Settings
@@ -64,16 +64,15 @@ def _endpoint(
             response, kind = to_response(exc)
             _count_error(core, kind)
         if core is not None:
-            model, version = core.labels["model"], core.labels["version"]
-            child(REQUESTS, model, version, spec.name, str(response.status_code)).inc()
-            child(REQUEST_SECONDS, model, version, spec.name).observe(time.perf_counter() - t0)
+            core.metrics.child(REQUESTS, route=spec.name, status=str(response.status_code)).inc()
+            core.metrics.child(REQUEST_SECONDS, route=spec.name).observe(time.perf_counter() - t0)
         return response
 
     return endpoint
 
 
 def _count_inline(core: ScoringService, route: str) -> None:
-    child(INLINE, core.labels["model"], core.labels["version"], route).inc()
+    core.metrics.child(INLINE, route=route).inc()
 
 
 def _count_error(core: ScoringService | None, kind: str) -> None:

@@ -6,8 +6,6 @@ server's own ``/metrics`` beside BentoML's request metrics.
 
 from __future__ import annotations
 
-from typing import Any
-
 import bentoml
 
 _LABELS = ["model", "version"]
@@ -107,17 +105,3 @@ RECORDING_DROPPED = bentoml.metrics.Counter(
     "before the worker stopped)",
     labelnames=[*_LABELS, "reason"],
 )
-
-
-_CHILDREN: dict[tuple[Any, ...], Any] = {}
-
-
-def child(metric: Any, *values: str) -> Any:
-    """``metric.labels(*values)`` (the values in the order of its label names), looked up once: the same
-    child every time, 2-4 us cheaper per request than ``labels`` (docs/performance.md, round 11).  Its
-    keys are bounded (routes x statuses x the worker's model), and no child here is ever removed."""
-    key = (metric, *values)
-    found = _CHILDREN.get(key)
-    if found is None:
-        found = _CHILDREN[key] = metric.labels(*values)
-    return found

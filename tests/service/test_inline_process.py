@@ -147,7 +147,7 @@ def test_each_request_writes_bentomls_access_line(server: Server) -> None:
 
 
 def test_each_request_is_counted_by_its_route_and_status(server: Server) -> None:
-    """The worker looks each metric child up once (service.metrics.child); every request still adds one
+    """The worker looks each metric child up once (service/model_metrics.py); every request still adds one
     to its own route's and status's count and one observation to its route's time histogram."""
 
     def counts() -> dict[tuple[str, str], float]:

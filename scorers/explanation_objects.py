@@ -67,13 +67,17 @@ class Explanation:
     def ranked(
         self, top_k: int, output_index: list[int] | npt.NDArray[np.int64]
     ) -> list[dict[str, list[Any]]]:
-        """Per row, the top-k features by |value| for one output (the predicted class)."""
-        out = []
-        for i, k in enumerate(output_index):
-            v = self.values[i, int(k)]
-            order = np.argsort(-np.abs(v), kind="stable")[:top_k]
-            out.append({"names": [self.features[j] for j in order], "values": v[order].tolist()})
-        return out
+        """Per row, the top-k features by |value| for one output (the predicted class): every row's order
+        from one stable sort along the features, the same order as each row sorted alone."""
+        rows = np.arange(len(output_index))[:, None]
+        v = self.values[rows[:, 0], np.asarray(output_index, dtype=np.intp)]  # (n, M): each row's output
+        order = np.argsort(-np.abs(v), axis=1, kind="stable")[:, :top_k]
+        names = self.features
+        values = v[rows, order].tolist()
+        return [
+            {"names": [names[j] for j in row], "values": x}
+            for row, x in zip(order.tolist(), values, strict=True)
+        ]
 
     def get_ranked_local_names(self) -> list[list[list[str]]]:
         """Seed API: per output, per row, feature names by decreasing |importance|."""

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError, MissingFeatureError, UnknownFeatureError, WrongTypeError, WrongWidthError
+from .plain_rows import plain_block
 
 NUMBER = "number"
 CATEGORY = "category"
@@ -82,10 +83,11 @@ class Schema:
         self._index = {n: i for i, n in enumerate(self.names)}
         self._cats = [set(f.categories) for f in self.features]
         self._nullable = np.array([f.nullable for f in self.features], dtype=bool)
+        self._numeric_only = all(f.dtype == NUMBER for f in self.features)
 
     @property
     def numeric_only(self) -> bool:
-        return all(f.dtype == NUMBER for f in self.features)
+        return self._numeric_only
 
     def to_json(self) -> list[dict[str, Any]]:
         return [f.to_json() for f in self.features]
@@ -133,6 +135,15 @@ class Schema:
             raise InputError(f"expected a list of rows, got {type(rows).__name__}", field="instances")
         if len(rows) == 0:
             raise InputError("expected at least one row", field="instances")
+        if self._numeric_only:  # plain finite numbers need no check per cell (scorers.plain_rows)
+            block = plain_block(rows, self.names)
+            if block is not None:
+                return self._block_frame(block)
+        return self.cells_to_frame(rows)
+
+    def cells_to_frame(self, rows: Sequence[Any]) -> pd.DataFrame:
+        """``rows_to_frame`` of a non-empty list of rows, every cell checked in turn: the first bad one
+        raises the error naming its row and field."""
         width = len(self.names)
         columns: list[list[Any]] = [[None] * len(rows) for _ in range(width)]
         for i, row in enumerate(rows):
@@ -171,8 +182,7 @@ class Schema:
     def _frame(self, columns: list[Any]) -> pd.DataFrame:
         """Validated columns (lists or float arrays) to the model's DataFrame: floats, or objects with NaN."""
         if self.numeric_only:  # one float block, rows x features in C order: cheap to build and read back
-            values = np.array(columns, dtype=np.float64).T.copy()
-            return pd.DataFrame(values, columns=self.columns, copy=False)
+            return self._block_frame(np.array(columns, dtype=np.float64).T.copy())
         data = {}
         for feat, col in zip(self.features, columns, strict=True):
             if feat.dtype == NUMBER:
@@ -192,6 +202,10 @@ class Schema:
             if bad.any():
                 i, j = np.argwhere(bad)[0]
                 self._cell(values[i, j], int(j), int(i))
+        return self._block_frame(values)
+
+    def _block_frame(self, values: np.ndarray) -> pd.DataFrame:
+        """The model's DataFrame of a checked (n, M) float64 block, without a copy."""
         return pd.DataFrame(values, columns=self.columns, copy=False)
 
     def validate_frame(self, frame: pd.DataFrame | np.ndarray) -> pd.DataFrame:

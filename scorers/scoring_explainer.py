@@ -347,6 +347,8 @@ class ScoringExplainer:
             rate = (hi - lo) / max(time.perf_counter() - t0, 1e-9)
             size = max(block, min(2 * (hi - lo), _MAX_SLICE, int(rate * _SLICE_SECONDS)))
             lo = hi
+        if len(parts) == 1:  # one slice (a 1-row request): its arrays, as an uncancellable call gives them
+            return parts[0]
         return tuple(np.concatenate([p[j] for p in parts]) for j in range(len(parts[0])))
 
     def interactions(self, rows: Any, *, cancel: Callable[[], bool] | None = None) -> Interactions:

@@ -15,12 +15,13 @@ from functools import partial
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from .core import ScoringService
 from .errors import NotReadyError, TimedOutError, to_response
 from .inline import InlineRule
+from .json_codec import JSONAnswer
 from .metrics import INLINE, REQUEST_SECONDS, REQUESTS
 from .parsing import parse_body
 from .routing import Call, RouteSpec
@@ -42,9 +43,8 @@ def _endpoint(
             if spec.body is not None:
                 raw = await request.body()
                 body = spec.parse(raw, request.headers) if spec.parse else parse_body(raw, spec.body)
-            call = Call(
-                core, body, dict(request.query_params), dict(request.path_params), dict(request.headers)
-            )
+            # read-only views, not copies: the handlers only read them
+            call = Call(core, body, request.query_params, request.path_params, request.headers)
             if spec.blocking:
                 rows = spec.rows(body) if spec.rows is not None else None
                 work = partial(spec.handler, call)
@@ -54,9 +54,7 @@ def _endpoint(
                 )
             else:
                 result = spec.handler(call)
-            response = (
-                result if isinstance(result, Response) else JSONResponse(result, status_code=spec.status)
-            )
+            response = result if isinstance(result, Response) else JSONAnswer(result, status_code=spec.status)
         except TimeoutError:
             response, kind = to_response(
                 TimedOutError(f"the request took longer than its time budget of {budget:g} s")
@@ -66,16 +64,15 @@ def _endpoint(
             response, kind = to_response(exc)
             _count_error(core, kind)
         if core is not None:
-            labels = {**core.labels, "route": spec.name}
-            REQUESTS.labels(**labels, status=str(response.status_code)).inc()
-            REQUEST_SECONDS.labels(**labels).observe(time.perf_counter() - t0)
+            core.metrics.child(REQUESTS, route=spec.name, status=str(response.status_code)).inc()
+            core.metrics.child(REQUEST_SECONDS, route=spec.name).observe(time.perf_counter() - t0)
         return response
 
     return endpoint
 
 
 def _count_inline(core: ScoringService, route: str) -> None:
-    INLINE.labels(**core.labels, route=route).inc()
+    core.metrics.child(INLINE, route=route).inc()
 
 
 def _count_error(core: ScoringService | None, kind: str) -> None:

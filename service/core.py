@@ -35,6 +35,7 @@ from .metrics import (
     RECORDING_WRITTEN,
     ROWS,
 )
+from .model_metrics import ModelMetrics
 from .monitoring.workers import WorkerMonitor, monitoring_root
 from .parsing import check_error_options, check_instances, check_pairs
 from .settings import Settings
@@ -66,6 +67,7 @@ class ScoringService:
         )
         self.manifest = self.explainer.manifest
         self.labels = {"model": name, "version": version}
+        self.metrics = ModelMetrics(self.labels)  # the Prometheus children, looked up once each
         self.monitor: WorkerMonitor | None = None
         if settings.monitoring and self.explainer.baseline is not None:
             directory = monitoring_root(settings, name, version)
@@ -140,11 +142,11 @@ class ScoringService:
         from store.record_writer import SAMPLED, WRITTEN
 
         if event == SAMPLED:
-            RECORDING_SAMPLED.labels(**self.labels).inc(n)
+            self.metrics.child(RECORDING_SAMPLED).inc(n)
         elif event == WRITTEN:
-            RECORDING_WRITTEN.labels(**self.labels).inc(n)
+            self.metrics.child(RECORDING_WRITTEN).inc(n)
         else:
-            RECORDING_DROPPED.labels(**self.labels, reason=event).inc(n)
+            self.metrics.child(RECORDING_DROPPED, reason=event).inc(n)
 
     # -- request parts ------------------------------------------------------------------------------
     def rows(self, instances: Any) -> pd.DataFrame:
@@ -174,14 +176,14 @@ class ScoringService:
         from which a verified decision path reads them (``ScoringExplainer.predictions``)."""
         t0 = time.perf_counter()
         labels, proba = self.explainer.predictions(frame, outputs)
-        PREDICT_SECONDS.labels(**self.labels).observe(time.perf_counter() - t0)
+        self.metrics.child(PREDICT_SECONDS).observe(time.perf_counter() - t0)
         return answers.prediction(labels, proba, self.explainer.classes), proba
 
     # -- endpoints --------------------------------------------------------------------------------------
     def predict(self, instances: Any) -> dict[str, Any]:
         with self.admitted(instances) as frame:
             out, _ = self.prediction(frame)
-        ROWS.labels(**self.labels, endpoint="predict").inc(len(frame))
+        self.metrics.child(ROWS, endpoint="predict").inc(len(frame))
         return out
 
     def explain(
@@ -207,12 +209,12 @@ class ScoringService:
                 max_error=target,
                 max_error_seconds=self.settings.max_error_seconds,
             )
-            EXPLAIN_SECONDS.labels(**self.labels).observe(time.perf_counter() - t0)
+            self.metrics.child(EXPLAIN_SECONDS).observe(time.perf_counter() - t0)
             out, proba = self.prediction(frame, exp.outputs)
         if self.monitor is not None:
             self.monitor.observe(frame, exp.values)
         out = answers.explanation(out, proba, exp, k)
-        ROWS.labels(**self.labels, endpoint="explain").inc(len(frame))
+        self.metrics.child(ROWS, endpoint="explain").inc(len(frame))
         self.record(out, frame)  # a sample into the store, when SHAPSERVE_STORE_RECORD_SAMPLE_RATE > 0
         return out
 
@@ -221,7 +223,7 @@ class ScoringService:
         says why in its entry; a mistake in the request is a 400 naming the field."""
         with self.admitted(instances) as frame:
             found = self.explainer.counterfactuals_frame(frame, target, count=count, constraints=constraints)
-        ROWS.labels(**self.labels, endpoint="counterfactuals").inc(len(frame))
+        self.metrics.child(ROWS, endpoint="counterfactuals").inc(len(frame))
         return answers.counterfactuals(found, frame, self.explainer)
 
     def interactions(
@@ -242,12 +244,12 @@ class ScoringService:
             out, proba = self.prediction(frame)
             t0 = time.perf_counter()
             inter = self.explainer.interactions_frame(frame, cancel=cancel)
-            EXPLAIN_SECONDS.labels(**self.labels).observe(time.perf_counter() - t0)
-        ROWS.labels(**self.labels, endpoint="explain_interactions").inc(len(frame))
+            self.metrics.child(EXPLAIN_SECONDS).observe(time.perf_counter() - t0)
+        self.metrics.child(ROWS, endpoint="explain_interactions").inc(len(frame))
         return answers.interactions(out, proba, inter, chosen, k)
 
     def count_error(self, kind: str) -> None:
-        ERRORS.labels(**self.labels, kind=kind).inc()
+        self.metrics.child(ERRORS, kind=kind).inc()
 
     def metadata(self) -> dict[str, Any]:
         m = self.manifest
@@ -332,6 +334,6 @@ class ScoringService:
             k = self.top_k(top_k)
             t0 = time.perf_counter()
             glob = global_kinds.explain_global(self.explainer, frame, kind=kind, labels=labels, **options)
-            EXPLAIN_SECONDS.labels(**self.labels).observe(time.perf_counter() - t0)
-        ROWS.labels(**self.labels, endpoint="explain_global").inc(len(frame))
+            self.metrics.child(EXPLAIN_SECONDS).observe(time.perf_counter() - t0)
+        self.metrics.child(ROWS, endpoint="explain_global").inc(len(frame))
         return answers.global_body(glob, k)

@@ -14,9 +14,9 @@ import logging
 import uuid
 from typing import Any
 
-from starlette.responses import JSONResponse
-
 from scorers.errors import InputError, ShapserveError
+
+from .json_codec import JSONAnswer
 
 log = logging.getLogger("shapserve")
 
@@ -125,10 +125,10 @@ def describe(exc: BaseException) -> tuple[int, dict[str, Any], dict[str, str]]:
     return 500, body, {"X-Request-ID": request_id}
 
 
-def to_response(exc: BaseException) -> tuple[JSONResponse, str]:
+def to_response(exc: BaseException) -> tuple[JSONAnswer, str]:
     """(response, metric kind); BentoML reserves 5xx bodies for itself, so ours are built here."""
     status, body, headers = describe(exc)
-    return JSONResponse(body, status_code=status, headers=headers), body["kind"]
+    return JSONAnswer(body, status_code=status, headers=headers), body["kind"]
 
 
 def asgi_parts(exc: BaseException) -> tuple[int, list[tuple[bytes, bytes]], bytes, str]:

@@ -9,16 +9,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from starlette.responses import JSONResponse
-
 from ..jobs.schemas import JobQuery, JobStatus
+from ..json_codec import JSONAnswer
 from ..routing import Call, RouteSpec
 from ..schemas import ExplainRequest
 
 
-def submit(call: Call) -> JSONResponse:
+def submit(call: Call) -> JSONAnswer:
     status = call.core.jobs.submit(call.body, call.cancel)
-    return JSONResponse(status, status_code=202, headers={"location": f"/explain_jobs/{status['id']}"})
+    return JSONAnswer(status, status_code=202, headers={"location": f"/explain_jobs/{status['id']}"})
 
 
 def status(call: Call) -> dict[str, Any]:

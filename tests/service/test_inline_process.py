@@ -144,3 +144,40 @@ def test_each_request_writes_bentomls_access_line(server: Server) -> None:
         time.sleep(0.1)
     sizes = {(str(len(r.request.content)), r.headers["content-length"]) for r in sent}
     assert len(lines) == 3 and set(lines) == sizes, (lines, sizes)
+
+
+def test_each_request_is_counted_by_its_route_and_status(server: Server) -> None:
+    """The worker looks each metric child up once (service/model_metrics.py); every request still adds one
+    to its own route's and status's count and one observation to its route's time histogram."""
+
+    def counts() -> dict[tuple[str, str], float]:
+        text = httpx.get(server.url + "/metrics", timeout=10).text
+        out = {
+            (route, status): metric_value(text, "shapserve_requests_total", route=route, status=status)
+            for route in ("POST /explain", "POST /predict", "GET /metadata")
+            for status in ("200", "400")
+        }
+        for route in ("POST /explain", "POST /predict"):
+            out[route, "seconds"] = metric_value(text, "shapserve_request_seconds_count", route=route)
+        return out
+
+    before = counts()
+    for _ in range(3):
+        _answer(server.explain(ROW))
+    for _ in range(2):
+        assert server.explain({"instances": [[1.0]]}).status_code == 400
+    predicted = httpx.post(server.url + "/predict", json=ROW, timeout=60)
+    assert predicted.status_code == 200, predicted.text[:500]
+    assert httpx.get(server.url + "/metadata", timeout=10).status_code == 200
+    after = counts()
+    added = {key: after[key] - before[key] for key in after}
+    assert added == {
+        ("POST /explain", "200"): 3,
+        ("POST /explain", "400"): 2,
+        ("POST /predict", "200"): 1,
+        ("POST /predict", "400"): 0,
+        ("GET /metadata", "200"): 1,
+        ("GET /metadata", "400"): 0,
+        ("POST /explain", "seconds"): 5,
+        ("POST /predict", "seconds"): 1,
+    }, added

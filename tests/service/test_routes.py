@@ -140,10 +140,12 @@ def test_a_route_has_the_time_budget_its_table_entry_names() -> None:
     from starlette.testclient import TestClient
 
     from service.app import attach, build_app
+    from service.model_metrics import ModelMetrics
     from service.settings import Settings
 
     class Core:
         labels = {"model": "m", "version": "v"}
+        metrics = ModelMetrics(labels)
 
         def count_error(self, kind: str) -> None:
             pass

@@ -71,6 +71,10 @@ class Server:
     def worker_files(self) -> list[Path]:
         return sorted(self.directory.rglob("*-*.npz"))
 
+    def workers(self) -> set[str]:
+        """The workers that have written their windows (a file per worker: ``<server>-<worker pid>.npz``)."""
+        return {p.name.split("-")[1] for p in self.worker_files()}
+
 
 @pytest.fixture(scope="module")
 def x_test() -> pd.DataFrame:
@@ -108,13 +112,20 @@ def test_monitoring_counts_every_workers_rows_and_sees_a_shift(server: Server, x
     records = x_test.to_dict("records")
     batches = [records[i : i + 4] for i in range(0, 96, 4)]  # 24 requests, 96 rows, same distribution
     sent = 0
-    with ThreadPoolExecutor(4) as pool:
-        for _ in range(5):  # until both workers have answered some (the kernel spreads connections)
+    # until both workers have answered some: the kernel hands each connection to whichever worker accepts
+    # first, which a fast worker may win many times in a row, and a worker's file is written by its flush
+    # thread up to SHAPSERVE_MONITORING_FLUSH_SECONDS (0.2 s) after its rows, so rounds go on, each
+    # followed by a pause longer than that, until both files are there (CI once saw one worker take all 120
+    # requests of a fixed five rounds)
+    deadline = time.monotonic() + 90
+    with ThreadPoolExecutor(8) as pool:
+        while True:
             list(pool.map(server.explain, batches))
             sent += 96
-            if len(server.worker_files()) >= 2:
+            time.sleep(0.5)
+            if len(server.workers()) == 2 or time.monotonic() > deadline:
                 break
-    assert len({p.name.split("-")[1] for p in server.worker_files()}) == 2, server.worker_files()
+    assert len(server.workers()) == 2, (sent, server.worker_files())
     before = _window_rows_reach(server, sent)
     assert before["window_rows"] == sent  # every worker's rows, summed
     assert before["window"] == "rows" and set(before["features"]) == set(x_test.columns)

@@ -2,7 +2,7 @@
 
 Body shape for every error we answer: ``{"error": message, "kind": kind, "row": i|null, "field": name|null}``.
 Every status code we answer comes from an error class: the engine's (``scorers.errors``: 400 bad input,
-422 a model no scorer explains, 500 internal) and the service's below (401, 404, 406, 413, 415, 429, 499, 503,
+422 a model no scorer explains, 500 internal) and the service's below (401, 404, 406, 408, 413, 415, 429, 499, 503,
 504).  Client errors carry their message; anything else is logged with a request id and answered with a
 generic message, never a traceback or a path.
 """
@@ -36,6 +36,14 @@ class UnauthorizedError(ShapserveError):
 class NotFoundError(ShapserveError):
     status = 404
     kind = "not_found"
+
+
+class BodyTimeoutError(ShapserveError):
+    """The request body did not arrive within the route's time budget (408): the client declared more
+    than it sent, or sends too slowly."""
+
+    status = 408
+    kind = "body_timeout"
 
 
 class BodyTooLargeError(ShapserveError):

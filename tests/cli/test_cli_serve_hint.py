@@ -26,7 +26,9 @@ def tags() -> dict[str, str]:
     return {"loan": loan["model_tag"], "plain": plain["model_tag"]}
 
 
-def test_a_demo_model_gets_its_own_example_request(tags: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_demo_model_gets_its_own_example_request(
+    tags: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(PROJECT_ROOT)
     line = try_line(tags["loan"], "0.0.0.0", 3100)
     assert line == (

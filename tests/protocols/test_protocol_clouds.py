@@ -167,6 +167,7 @@ def test_vertex_bodies(client: Any) -> None:
     )
     r = c.post(base + ":predict", json={"instances": LOAN_ROWS, "parameters": {"top_k": 2}})
     assert r.status_code == 400 and r.json()["field"] == "parameters"
+    assert r.json()["error"] == "field 'parameters': shapserve takes no parameters (send null or {})"
     r = c.post(base + ":explain", json={"rows": LOAN_ROWS})
     assert r.status_code == 400, r.text
     explained = c.post(base + ":explain", json={"instances": LOAN_ROWS}).json()

@@ -39,8 +39,10 @@ def check_pickle_trust(path: Path, trust: bool, sha256: str | None, how_to_trust
     digest = sha256_file(path)
     if trust or (sha256 is not None and sha256.lower() == digest):
         return
+    pinned = "" if sha256 is None else f"Its sha256 is not the {sha256} pinned: it is another file. "
     raise UntrustedModelError(
         f"'{path.name}' is a pickle, and a pickle is code: loading it runs whatever its author put in it. "
+        + pinned
         + how_to_trust.format(digest=digest)
     )
 

@@ -9,14 +9,13 @@ generic message, never a traceback or a path.
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 from typing import Any
 
 from scorers.errors import InputError, ShapserveError
 
-from .json_codec import JSONAnswer
+from .json_codec import JSONAnswer, dumps
 
 log = logging.getLogger("shapserve")
 
@@ -142,7 +141,7 @@ def to_response(exc: BaseException) -> tuple[JSONAnswer, str]:
 def asgi_parts(exc: BaseException) -> tuple[int, list[tuple[bytes, bytes]], bytes, str]:
     """(status, raw headers, body, kind) for an ASGI-level answer (the request guard)."""
     status, body, headers = describe(exc)
-    raw = json.dumps(body).encode()
+    raw = dumps(body)
     out = [(b"content-type", b"application/json"), (b"content-length", str(len(raw)).encode())]
     out += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
     return status, out, raw, body["kind"]

@@ -144,8 +144,10 @@ def test_pickle_needs_trust(pickled) -> None:  # type: ignore[no-untyped-def]
         scorers.load(directory)
     assert isinstance(info.value, scorers.ArtifactError)
     wrong = "0" * 64
-    with pytest.raises(scorers.UntrustedModelError):
+    with pytest.raises(scorers.UntrustedModelError, match=f"not the {wrong} pinned") as pinned:
         scorers.load(directory, expected_sha256=wrong)
+    assert hashlib.sha256((directory / "model.joblib").read_bytes()).hexdigest() in str(pinned.value)
+    assert "pinned" not in str(info.value)  # without a pin the message offers one
 
 
 @pytest.mark.parametrize("how", ["trust_pickle", "sha256"])

@@ -19,6 +19,8 @@ from .plain_rows import plain_block
 
 NUMBER = "number"
 CATEGORY = "category"
+# float32's largest value as its shortest decimal: every float64 up to it casts to a finite float32
+FLOAT32_MAX = 3.4028235e38
 
 
 class NanLiteral(float):
@@ -42,6 +44,8 @@ class Feature:
     ``nullable``: a missing value (JSON null / NaN) is accepted because the model imputes it.
     ``unseen``: what happens to a category not seen in the background: ``"accepted"`` (the encoder
     maps it, e.g. ``OneHotEncoder(handle_unknown="ignore")`` to all zeros) or ``"rejected"`` (400).
+    ``max_abs``: the largest magnitude the model reads in this number (``scorers.magnitude`` probes it
+    at packaging; e.g. float32's largest for a scikit-learn tree); None: any finite number.
     """
 
     name: str
@@ -49,17 +53,21 @@ class Feature:
     categories: list[str] = field(default_factory=list)
     nullable: bool = False
     unseen: str = "rejected"
+    max_abs: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
         if self.dtype == NUMBER:
             d.pop("categories")
             d.pop("unseen")
+        if self.max_abs is None:  # no bound: the JSON of artifacts packaged before bounds existed
+            d.pop("max_abs")
         return d
 
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> Feature:
-        return cls(**{k: d[k] for k in ("name", "dtype", "categories", "nullable", "unseen") if k in d})
+        keys = ("name", "dtype", "categories", "nullable", "unseen", "max_abs")
+        return cls(**{k: d[k] for k in keys if k in d})
 
 
 def _is_categorical(series: pd.Series) -> bool:
@@ -98,6 +106,9 @@ class Schema:
         self._cats = [set(f.categories) for f in self.features]
         self._nullable = np.array([f.nullable for f in self.features], dtype=bool)
         self._numeric_only = all(f.dtype == NUMBER for f in self.features)
+        # each column's largest magnitude (inf: none), or None when no feature has a bound
+        bounds = [math.inf if f.max_abs is None else f.max_abs for f in self.features]
+        self._limits = np.array(bounds) if any(f.max_abs is not None for f in self.features) else None
 
     @property
     def numeric_only(self) -> bool:
@@ -137,6 +148,13 @@ class Schema:
                 ) from None
             if not math.isfinite(f):
                 raise WrongTypeError(f"expected a finite number, got {value!r}", row=row, field=feat.name)
+            if feat.max_abs is not None and abs(f) > feat.max_abs:
+                why = "the model reads float32" if feat.max_abs == FLOAT32_MAX else "the model refuses larger"
+                raise WrongTypeError(
+                    f"expected a number with magnitude <= {feat.max_abs!r} ({why}), got {f!r}",
+                    row=row,
+                    field=feat.name,
+                )
             return f
         if not isinstance(value, str):
             raise WrongTypeError(
@@ -160,7 +178,7 @@ class Schema:
         if len(rows) == 0:
             raise InputError("expected at least one row", field="instances")
         if self._numeric_only:  # plain finite numbers need no check per cell (scorers.plain_rows)
-            block = plain_block(rows, self.names)
+            block = plain_block(rows, self.names, self._limits)
             if block is not None:
                 return self._block_frame(block)
         return self.cells_to_frame(rows)
@@ -218,14 +236,17 @@ class Schema:
         return pd.DataFrame(data, columns=self.columns, copy=False)
 
     def _checked_block(self, values: np.ndarray) -> pd.DataFrame:
-        """An (n, M) numeric block: every cell finite, NaN only where the model imputes."""
+        """An (n, M) numeric block: every cell finite and within its bound, NaN only where the model
+        imputes."""
         values = np.ascontiguousarray(values, dtype=np.float64)
         bad = ~np.isfinite(values)
         if bad.any():
             bad &= np.isinf(values) | ~self._nullable[None, :]
-            if bad.any():
-                i, j = np.argwhere(bad)[0]
-                self._cell(values[i, j], int(j), int(i))
+        if self._limits is not None:
+            bad |= np.abs(values) > self._limits[None, :]
+        if bad.any():
+            i, j = np.argwhere(bad)[0]
+            self._cell(values[i, j], int(j), int(i))
         return self._block_frame(values)
 
     def _block_frame(self, values: np.ndarray) -> pd.DataFrame:
@@ -272,7 +293,10 @@ class Schema:
                 and not pd.api.types.is_bool_dtype(col)
             ):
                 values = col.to_numpy(dtype=np.float64, na_value=np.nan)
-                bad = np.flatnonzero(np.isinf(values) | (np.isnan(values) & (not feat.nullable)))
+                wrong = np.isinf(values) | (np.isnan(values) & (not feat.nullable))
+                if feat.max_abs is not None:
+                    wrong |= np.abs(values) > feat.max_abs
+                bad = np.flatnonzero(wrong)
                 if bad.size:
                     self._cell(values[bad[0]], j, int(bad[0]))
                 out[feat.name] = values

@@ -1,5 +1,6 @@
-"""Model probing at fit: ask the model which raw features it can impute and whether it takes unseen
-categories, so that validation at serving time accepts exactly what the model accepts."""
+"""Model probing at fit: ask the model which raw features it can impute, whether it takes unseen
+categories and how large a number it reads (``scorers.magnitude``), so that validation at serving time
+accepts exactly what the model accepts."""
 
 from __future__ import annotations
 
@@ -7,13 +8,14 @@ import numpy as np
 import pandas as pd
 
 from .input_schema import CATEGORY, Feature
+from .magnitude import probe_magnitude
 from .runtimes import CLASSIFIER, ModelRuntime
 
 UNSEEN = "__shapserve_unseen_category__"
 
 
 def probe_features(model: ModelRuntime, frame: pd.DataFrame, features: list[Feature]) -> None:
-    """Set ``nullable`` and ``unseen`` on each feature by trying two training rows."""
+    """Set ``nullable``, ``unseen`` and ``max_abs`` on each feature by trying two training rows."""
     rows = frame.iloc[:2].copy()
 
     def works(test: pd.DataFrame) -> bool:
@@ -34,3 +36,4 @@ def probe_features(model: ModelRuntime, frame: pd.DataFrame, features: list[Feat
             test = rows.copy()
             test[feat.name] = UNSEEN
             feat.unseen = "accepted" if works(test) else "rejected"
+    probe_magnitude(model, frame, features)

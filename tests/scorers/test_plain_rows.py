@@ -11,11 +11,20 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scorers.input_schema import NUMBER, Feature, Schema
+from scorers.input_schema import FLOAT32_MAX, NUMBER, Feature, Schema
 from scorers.plain_rows import plain_block
 
 NAMES = ["a", "b", "c"]
 SCHEMA = Schema([Feature("a", NUMBER, nullable=True), Feature("b", NUMBER), Feature("c", NUMBER)])
+# a model that reads float32 in b and c (scorers.magnitude): a larger magnitude is refused there
+BOUNDED = Schema(
+    [
+        Feature("a", NUMBER, nullable=True),
+        Feature("b", NUMBER, max_abs=FLOAT32_MAX),
+        Feature("c", NUMBER, max_abs=FLOAT32_MAX),
+    ]
+)
+LIMITS = np.array([np.inf, FLOAT32_MAX, FLOAT32_MAX])
 
 # (rows, whether the plain path takes them)
 CASES: list[tuple[Any, bool]] = [
@@ -50,6 +59,16 @@ CASES: list[tuple[Any, bool]] = [
     ([[1.0, 2.0, 3.0], 7], False),
     ([[1.0, 2.0, 3.0], None], False),
 ]
+# (rows, whether the plain path takes them under BOUNDED)
+BOUNDED_CASES: list[tuple[Any, bool]] = [
+    ([[1e308, FLOAT32_MAX, -FLOAT32_MAX]], True),  # at the bound; a has none
+    ([{"a": 1.0, "b": -(3 * 10**38), "c": 3.4e38}], True),
+    ([[1.0, 1e300, 2.0]], False),
+    ([[1.0, 2.0, -3.5e38]], False),  # just beyond float32's largest
+    ([[1.0, 2.0, 3.0], {"a": 1.0, "b": 2.0, "c": 10**39}], False),
+    ([[1.0, -(10**300), 2.0]], False),
+    ([[1.0, 2.0, float("inf")]], False),
+]
 
 
 def _answer(fn: Any, rows: Any) -> Any:
@@ -73,6 +92,14 @@ def _answer(fn: Any, rows: Any) -> Any:
 def test_the_plain_path_answers_what_the_cell_checks_answer(rows: Any, plain: bool) -> None:
     assert (plain_block(rows, NAMES) is not None) == plain
     assert _answer(SCHEMA.rows_to_frame, rows) == _answer(SCHEMA.cells_to_frame, rows)
+
+
+@pytest.mark.parametrize(("rows", "plain"), BOUNDED_CASES, ids=[str(i) for i in range(len(BOUNDED_CASES))])
+def test_the_plain_path_answers_what_the_cell_checks_answer_under_a_bound(rows: Any, plain: bool) -> None:
+    assert (plain_block(rows, NAMES, LIMITS) is not None) == plain
+    assert _answer(BOUNDED.rows_to_frame, rows) == _answer(BOUNDED.cells_to_frame, rows)
+    if not plain:
+        assert _answer(BOUNDED.rows_to_frame, rows)[0] == "error"
 
 
 def test_random_plain_rows_give_the_cell_checks_bytes() -> None:

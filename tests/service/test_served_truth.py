@@ -202,6 +202,34 @@ def test_explain_and_kserve_v1_answer_the_truth(served: dict[str, Served], key: 
     assert predicted["classes"] == s.classes
 
 
+def test_a_number_beyond_float32_is_a_400_naming_the_field_and_the_server_answers_after(
+    served: dict[str, Served],
+) -> None:
+    """The forest reads float32 (packaging probed it: scorers.magnitude): a finite 1e300 was a 500."""
+    s = served["named"]
+    good = s.records()
+    bad = {**good[0], "petal width (cm)": 1e300}
+    matrix = {
+        "name": "x",
+        "shape": [2, 4],
+        "datatype": "FP64",
+        "data": [[5.1, 3.5, 1.4, 0.2], [5.1, 3.5, 1.4, -1e39]],
+    }
+    for path, body in (
+        ("/predict", {"instances": [good[0], bad]}),
+        ("/explain", {"instances": [good[0], bad]}),
+        (f"/v2/models/{s.name}/infer", {"inputs": [matrix]}),
+    ):
+        r = httpx.post(s.url + path, json=body, timeout=60)
+        assert r.status_code == 400, (path, r.text)
+        answer = r.json()
+        assert (answer["kind"], answer["field"], answer["row"]) == ("wrong_type", "petal width (cm)", 1), (
+            answer
+        )
+        assert "magnitude <= 3.4028235e+38 (the model reads float32)" in answer["error"], (path, answer)
+    _check_explain_answer(s, s.post("/explain", {"instances": good}))
+
+
 @pytest.mark.parametrize("key", MODELS)
 def test_score_answers_the_truth_in_azure_ml_layout(served: dict[str, Served], key: str) -> None:
     s = served[key]

@@ -144,8 +144,12 @@ def test_pickle_needs_trust(pickled) -> None:  # type: ignore[no-untyped-def]
         scorers.load(directory)
     assert isinstance(info.value, scorers.ArtifactError)
     wrong = "0" * 64
-    with pytest.raises(scorers.UntrustedModelError):
-        scorers.load(directory, expected_sha256=wrong)
+    digest = hashlib.sha256((directory / "model.joblib").read_bytes()).hexdigest()
+    for trust in (False, True):  # a checksum given is checked, trusted or not
+        with pytest.raises(scorers.UntrustedModelError) as info:
+            scorers.load(directory, expected_sha256=wrong, trust_pickle=trust)
+        message = str(info.value)  # both digests, and no advice to pin the file's own
+        assert f"expected {wrong}, the file's is {digest}" in message and "pass" not in message, message
 
 
 @pytest.mark.parametrize("how", ["trust_pickle", "sha256"])

@@ -134,6 +134,50 @@ def test_a_boolean_training_column_is_refused_saying_how_to_encode_it() -> None:
     np.testing.assert_allclose(exp.outputs, fx, rtol=0, atol=1e-9)
 
 
+def _training_rows_cases() -> dict[str, tuple[object, pd.DataFrame, type, str | None, str]]:
+    """name -> (model, training rows, error, field, text): packaging refuses rows that are not the
+    model's input with a typed error, instead of a scikit-learn traceback from inside a scorer."""
+    from sklearn.linear_model import LogisticRegression
+
+    x = pd.DataFrame(np.random.default_rng(3).normal(size=(40, 3)), columns=["a", "b", "c"])
+    model = LogisticRegression().fit(x, (x.a > 0).astype(int))
+    twice = x.set_axis(["a", "a", "c"], axis=1)
+    return {
+        "missing values it does not impute": (
+            model,
+            x.assign(b=x.b.mask(x.b > 1)),
+            scorers.InputError,
+            "b",
+            "missing values in 'b'",
+        ),
+        "a column it never saw": (model, x.assign(d=1.0), scorers.InputError, "background", "unseen at fit"),
+        "a column it needs is absent": (
+            model,
+            x[["a", "b"]],
+            scorers.InputError,
+            "background",
+            "missing: - c",
+        ),
+        "a column named twice": (model, twice, scorers.InputError, "a", "appears more than once"),
+        "an unfitted model": (LogisticRegression(), x, scorers.UnsupportedModelError, None, "not fitted"),
+    }
+
+
+@pytest.mark.parametrize("case", list(_training_rows_cases()))
+def test_training_rows_the_model_cannot_take_are_refused_naming_why(case: str) -> None:
+    model, rows, error, field, text = _training_rows_cases()[case]
+    with pytest.raises(error) as info:
+        scorers.fit(model, rows)
+    assert type(info.value) is error and getattr(info.value, "field", None) == field, str(info.value)
+    assert text in str(info.value), str(info.value)
+
+
+def test_no_rows_to_explain_is_refused_as_over_http() -> None:
+    with pytest.raises(scorers.InputError, match="at least one row") as info:
+        numeric().explain(dataset("binary")[0].iloc[:0])
+    assert info.value.field == "rows"
+
+
 def test_missing_column() -> None:
     row = good_row()
     del row["x3"]

@@ -190,6 +190,21 @@ def verify_stored(tag: str) -> Path:
     return path
 
 
+def try_line(tag: str, host: str, port: int) -> str:
+    """The request ``serve`` suggests: a model of ``shapserve demo`` (its ``example`` label) gets its own
+    example request under ``examples/``; any other model ``GET /metadata``, which lists the features a
+    row takes. The request file's path is relative to the working directory when it lies below it."""
+    import bentoml
+
+    url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
+    example = bentoml.models.get(tag).info.labels.get("example")
+    request = PROJECT_ROOT / "examples" / f"{str(example).replace('-', '_')}_request.json"
+    if example is None or not request.is_file():
+        return f"try: curl -s {url}/metadata   (the features a row of POST {url}/explain takes)"
+    shown = request.relative_to(Path.cwd()) if request.is_relative_to(Path.cwd()) else request
+    return f"try: curl -s -X POST {url}/explain -H 'Content-Type: application/json' -d @{shown}"
+
+
 def serve(name_or_tag: str | None, port: int, host: str) -> int:
     tag = name_or_tag or DEFAULT_NAME
     if ":" not in tag:
@@ -198,11 +213,7 @@ def serve(name_or_tag: str | None, port: int, host: str) -> int:
     env = bentoml_env()
     env["SHAPSERVE_MODEL"] = tag
     print(f"serving {tag} on http://{host}:{port}", file=sys.stderr)
-    print(
-        f"try: curl -s -X POST http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}/explain "
-        "-H 'Content-Type: application/json' -d @examples/breast_cancer_request.json",
-        file=sys.stderr,
-    )
+    print(try_line(tag, host, port), file=sys.stderr)
     cmd = [
         sys.executable,
         "-m",

@@ -22,6 +22,20 @@ NUMBER = "number"
 CATEGORY = "category"
 
 
+class NanLiteral(float):
+    """``NaN`` read from a JSON text (``service.parsing``): JSON has no such value, so a field that reads a
+    number refuses it as it refuses ``Infinity`` ("expected a finite number, got NaN"); the missing value
+    of JSON is ``null``.  A float NaN from a frame or a binary tensor is still a missing value."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "NaN"
+
+
+NAN_LITERAL = NanLiteral("nan")
+
+
 @dataclass
 class Feature:
     """One raw input column.
@@ -103,7 +117,9 @@ class Schema:
     # -- validation ---------------------------------------------------------------------------------
     def _cell(self, value: Any, j: int, row: int) -> Any:
         feat = self.features[j]
-        missing = value is None or (isinstance(value, float) and math.isnan(value))
+        missing = value is None or (
+            isinstance(value, float) and math.isnan(value) and type(value) is not NanLiteral
+        )
         if missing:
             if not feat.nullable:
                 raise WrongTypeError(
@@ -116,15 +132,23 @@ class Schema:
         if feat.dtype == NUMBER:
             if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
                 raise WrongTypeError(
-                    f"expected a number, got {type(value).__name__} {_short(value)}", row=row, field=feat.name
+                    f"expected a number, got {_type_name(value)} {_short(value)}", row=row, field=feat.name
                 )
-            f = float(value)
+            try:
+                f = float(value)
+            except OverflowError:  # an integer beyond float64's range (a JSON number may have any digits)
+                raise WrongTypeError(
+                    f"expected a finite number, got an integer of {len(str(abs(value)))} digits, beyond "
+                    "float64's range (about 1.8e308)",
+                    row=row,
+                    field=feat.name,
+                ) from None
             if not math.isfinite(f):
                 raise WrongTypeError(f"expected a finite number, got {value!r}", row=row, field=feat.name)
             return f
         if not isinstance(value, str):
             raise WrongTypeError(
-                f"expected a string category, got {type(value).__name__} {_short(value)}",
+                f"expected a string category, got {_type_name(value)} {_short(value)}",
                 row=row,
                 field=feat.name,
             )
@@ -264,6 +288,10 @@ class Schema:
             else:
                 out[feat.name] = [self._cell(v, j, i) for i, v in enumerate(col.tolist())]
         return self._frame([out[n] for n in self.names])
+
+
+def _type_name(value: Any) -> str:
+    return "float" if type(value) is NanLiteral else type(value).__name__
 
 
 def _short(value: Any) -> str:

@@ -42,9 +42,9 @@ def check_pickle_trust(path: Path, trust: bool, sha256: str | None, how_to_trust
     digest = sha256_file(path)
     if sha256 is not None and sha256.strip().lower() != digest:
         raise UntrustedModelError(
-            f"'{path.name}' does not match the sha256 it was pinned to: expected {sha256.strip()}, the file's is "
-            f"{digest}. The file changed since its checksum was taken, or the checksum is wrong; a pickle is "
-            "code, so it is not loaded"
+            f"'{path.name}' is not the file pinned: its sha256 is {digest}, not the {sha256.strip()} pinned. "
+            "The file changed since its checksum was taken, or the checksum is wrong; a pickle is code, so it "
+            "is not loaded"
         )
     if trust or sha256 is not None:
         return

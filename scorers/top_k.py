@@ -41,7 +41,13 @@ def _integer(value: Any, source: Source) -> int | None:
     if isinstance(value, bool):
         return None
     if source == QUERY:
-        return int(value) if isinstance(value, str) and value.isascii() and value.isdigit() else None
+        return query_integer(value)
     if source == JSON:
         return value if isinstance(value, int) else None
     return int(value) if isinstance(value, numbers.Integral) else None
+
+
+def query_integer(value: Any) -> int | None:
+    """The integer a query-string value spells under the rule above (ASCII digits, leading zeros allowed,
+    no sign or space), else None: also for the counts of other query parameters (a job's ``offset``)."""
+    return int(value) if isinstance(value, str) and value.isascii() and value.isdigit() else None

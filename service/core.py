@@ -295,7 +295,7 @@ class ScoringService:
 
     def explain_global(self, top_k: Any, kind: Any = None) -> dict[str, Any]:
         """The global explanation of a kind stored at packaging (default: shap)."""
-        glob = self.explainer.explain_global(kind=global_kinds.check_kind(kind or "shap"))
+        glob = self.explainer.explain_global(kind=global_kinds.check_kind("shap" if kind is None else kind))
         return answers.global_body(glob, parse_top_k(top_k, len(glob.features), source=QUERY))
 
     def explain_global_rows(
@@ -310,7 +310,7 @@ class ScoringService:
         surrogate: Any = None,
     ) -> dict[str, Any]:
         """A global explanation of a kind computed on the posted rows (within the row limit)."""
-        kind = global_kinds.check_kind(kind or "shap")
+        kind = global_kinds.check_kind("shap" if kind is None else kind)
         for name, value, owner in (
             ("labels", labels, "pfi"),
             ("metric", metric, "pfi"),

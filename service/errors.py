@@ -2,21 +2,20 @@
 
 Body shape for every error we answer: ``{"error": message, "kind": kind, "row": i|null, "field": name|null}``.
 Every status code we answer comes from an error class: the engine's (``scorers.errors``: 400 bad input,
-422 a model no scorer explains, 500 internal) and the service's below (401, 404, 406, 413, 415, 429, 499, 503,
+422 a model no scorer explains, 500 internal) and the service's below (401, 404, 406, 408, 413, 415, 429, 499, 503,
 504).  Client errors carry their message; anything else is logged with a request id and answered with a
 generic message, never a traceback or a path.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 from typing import Any
 
 from scorers.errors import InputError, ShapserveError
 
-from .json_codec import JSONAnswer
+from .json_codec import JSONAnswer, dumps
 
 log = logging.getLogger("shapserve")
 
@@ -36,6 +35,14 @@ class UnauthorizedError(ShapserveError):
 class NotFoundError(ShapserveError):
     status = 404
     kind = "not_found"
+
+
+class BodyTimeoutError(ShapserveError):
+    """The request body did not arrive within the route's time budget (408): the client declared more
+    than it sent, or sends too slowly."""
+
+    status = 408
+    kind = "body_timeout"
 
 
 class BodyTooLargeError(ShapserveError):
@@ -134,7 +141,7 @@ def to_response(exc: BaseException) -> tuple[JSONAnswer, str]:
 def asgi_parts(exc: BaseException) -> tuple[int, list[tuple[bytes, bytes]], bytes, str]:
     """(status, raw headers, body, kind) for an ASGI-level answer (the request guard)."""
     status, body, headers = describe(exc)
-    raw = json.dumps(body).encode()
+    raw = dumps(body)
     out = [(b"content-type", b"application/json"), (b"content-length", str(len(raw)).encode())]
     out += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
     return status, out, raw, body["kind"]

@@ -9,6 +9,7 @@ at once with 429 + Retry-After instead of waiting with unbounded latency.  Bento
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 from collections.abc import Callable
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .errors import (
+    BodyTimeoutError,
     BodyTooLargeError,
     OverloadedError,
     UnauthorizedError,
@@ -122,23 +124,28 @@ class RequestGuard:
                 UnsupportedMediaTypeError(f"expected Content-Type {expected}, got '{ctype or 'none'}'"),
             )
             return
-        chunks: list[bytes] = []
-        size = 0
-        more = True
-        while more:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > limit:
-                await self._reject(
-                    send, BodyTooLargeError(f"request body exceeds the limit of {limit} bytes")
-                )
-                return
-            chunks.append(chunk)
-            more = message.get("more_body", False)
-        body = b"".join(chunks)
+        # the body arrives within the route's time budget, or the request ends: a client that declares
+        # more bytes than it sends would otherwise hold its in-flight place for as long as it stays
+        budget = float(getattr(self.settings, spec.timeout))
+        got: list[int] = [0]
+        try:
+            async with asyncio.timeout(budget):
+                body = await self._read(receive, limit, got)
+        except TimeoutError:
+            declared = f" of the {length} declared" if length is not None else ""
+            await self._reject(
+                send,
+                BodyTimeoutError(
+                    f"the request body did not arrive within its time budget of {budget:g} s "
+                    f"({got[0]} bytes{declared} arrived); send the whole body at once"
+                ),
+            )
+            return
+        except BodyTooLargeError as exc:
+            await self._reject(send, exc)
+            return
+        if body is None:  # the client went away
+            return
         replayed = False
 
         async def replay() -> Message:
@@ -149,3 +156,20 @@ class RequestGuard:
             return await receive()
 
         await self.app(scope, replay, send)
+
+    @staticmethod
+    async def _read(receive: Receive, limit: int, got: list[int]) -> bytes | None:
+        """The whole body (``got[0]``: bytes so far), None when the client disconnects first."""
+        chunks: list[bytes] = []
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return None
+            chunk = message.get("body", b"")
+            got[0] += len(chunk)
+            if got[0] > limit:
+                raise BodyTooLargeError(f"request body exceeds the limit of {limit} bytes")
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        return b"".join(chunks)

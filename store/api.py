@@ -160,6 +160,9 @@ def upload(store: ExplanationStore, payload: Any, max_bytes: int) -> dict[str, A
     return {"id": explanation_id}
 
 
+SQL_LIMIT_MAX = 2**63 - 1  # a LIMIT beyond a signed 64-bit integer is an error in SQLite and PostgreSQL
+
+
 def list_(
     store: ExplanationStore,
     comment: str | None = None,
@@ -176,7 +179,8 @@ def list_(
         engineered=engineered_filter(parse_bool(raw, "raw"), parse_bool(engineered, "engineered")),
         source=parse_source(source),
     )
-    return [m.to_json() for m in store.list(filters, limit=parse_top_k(limit, source=QUERY, field="limit"))]
+    count = parse_top_k(limit, SQL_LIMIT_MAX, source=QUERY, field="limit")
+    return [m.to_json() for m in store.list(filters, limit=count)]
 
 
 def get(store: ExplanationStore, explanation_id: str, top_k: Any = None) -> dict[str, Any]:

@@ -33,7 +33,10 @@ COMMAND = "explanations"
 def add_subparser(subparsers: Any) -> argparse.ArgumentParser:
     """Register ``explanations`` on the ``shapserve`` command's subparsers; dispatch with :func:`run`."""
     parser: argparse.ArgumentParser = subparsers.add_parser(
-        COMMAND, help="upload, download, list and delete stored explanations", description=__doc__
+        COMMAND,
+        help="upload, download, list and delete stored explanations",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,  # the usage lines stay lines
     )
     parser.set_defaults(handler=run, run=run)  # cli.main dispatches on args.run
     sub = parser.add_subparsers(dest="explanations_command", required=True)

@@ -69,7 +69,10 @@ class Target:
         return np.array([_same(p, self.label) for p in predictions], dtype=bool)
 
     def to_json(self) -> Any:
-        return [self.low, self.high] if self.is_range else self.label
+        """The target as the request gave it: a class, or [low, high] with null for an open end."""
+        if not self.is_range:
+            return self.label
+        return [None if math.isinf(v) else v for v in (self.low, self.high)]
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -88,13 +91,26 @@ def parse_target(raw: Any, classes: list[Any] | None) -> Target:
         return Target(label=next(c for c in plain if _same(c, raw)))
     if not isinstance(raw, (list, tuple)) or len(raw) != 2:
         raise InputError(f"expected a range [low, high] of the prediction, got {raw!r}", field="target")
-    bounds = [-math.inf if v is None and i == 0 else math.inf if v is None else v for i, v in enumerate(raw)]
-    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in bounds):
-        raise InputError(f"expected numbers (or null for an open end), got {raw!r}", field="target")
-    low, high = float(bounds[0]), float(bounds[1])
-    if math.isnan(low) or math.isnan(high) or low > high:
+    bounds = [None if v is None else _finite(v) for v in raw]
+    if any(b is None and v is not None for b, v in zip(bounds, raw, strict=True)):
+        raise InputError(f"expected finite numbers (or null for an open end), got {raw!r}", field="target")
+    low = -math.inf if bounds[0] is None else bounds[0]
+    high = math.inf if bounds[1] is None else bounds[1]
+    if low > high:
         raise InputError(f"the range [{low}, {high}] is empty", field="target")
     return Target(low=low, high=high)
+
+
+def _finite(value: Any) -> float | None:
+    """A JSON number as a finite float, else None (a bool, a string, NaN, an infinity, an integer beyond
+    float64's range)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        f = float(value)
+    except OverflowError:
+        return None
+    return f if math.isfinite(f) else None
 
 
 def parse_count(raw: Any) -> int:
@@ -135,13 +151,10 @@ def allowed(space: Space, constraints: Constraints, immutable: Sequence[str]) ->
         j = column(name, where)
         if not space.numeric[j]:
             raise InputError("a range is for a number; give a category list under categories", field=where)
-        if (
-            not isinstance(bounds, (list, tuple))
-            or len(bounds) != 2
-            or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in bounds)
-        ):
-            raise InputError(f"expected [low, high], got {bounds!r}", field=where)
-        lo, hi = float(bounds[0]), float(bounds[1])
+        ends = [_finite(v) for v in bounds] if isinstance(bounds, (list, tuple)) else []
+        if len(ends) != 2 or ends[0] is None or ends[1] is None:
+            raise InputError(f"expected [low, high] of finite numbers, got {bounds!r}", field=where)
+        lo, hi = ends[0], ends[1]
         if not lo <= hi:
             raise InputError(f"the range [{lo}, {hi}] is empty", field=where)
         if hi < space.low[j] or lo > space.high[j]:

@@ -56,6 +56,8 @@ def _number(value: Any, where: str) -> float:
 
 def _condition(col: Column, flt: Filter, at: str) -> Mask:
     op, value, where = flt.op, flt.value, f"{at}.value"
+    if op in ("missing", "present") and value is not None:
+        raise InputError(f"'{op}' takes no value, got {value!r}; send null or leave it out", field=where)
     if op == "missing":
         return col.missing()
     if op == "present":
@@ -68,7 +70,7 @@ def _condition(col: Column, flt: Filter, at: str) -> Mask:
         if not isinstance(value, list):
             raise InputError(f"expected a list of categories, got {value!r}", field=where)
         cats = col.categories or []
-        unknown = [v for v in value if str(v) not in cats]
+        unknown = [v for v in value if not isinstance(v, str) or v not in cats]  # no number read as text
         if unknown:
             raise InputError(f"unknown categories {unknown[:5]}; expected some of {cats[:30]}", field=where)
         chosen = np.zeros(len(cats) + 1, dtype=bool)  # the last entry: a missing value (-1)

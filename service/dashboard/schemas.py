@@ -12,7 +12,11 @@ Scalar = float | str | None
 
 
 class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """Unknown keys refused, and no coercion: a count or a row index is a JSON integer (not ``"3"``,
+    ``3.0`` or ``true``, which lax validation would read as 3 or row 1), a name a string, a value a
+    number or a string (not a boolean)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class Filter(_Body):
@@ -32,7 +36,9 @@ class Cohort(_Body):
 
     name: str = Field("All data", min_length=1, max_length=100)
     filters: list[Filter] = Field(default_factory=list, max_length=20)
-    since: datetime | None = Field(None, description="ISO 8601 time (UTC without a zone); source recorded.")
+    since: datetime | None = Field(
+        None, strict=False, description="ISO 8601 time (UTC without a zone); source recorded."
+    )
 
 
 def _all() -> list[Cohort]:

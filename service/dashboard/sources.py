@@ -135,6 +135,8 @@ class Dataset:
     def class_index(self, name: Any, where: str = "class") -> int:
         """The output a class name selects (0 for regressors; default: the positive class of two)."""
         if self.classes is None:
+            if name is not None:  # not silently ignored: the request meant something this data set lacks
+                raise InputError(f"a regressor has no classes; leave {where} out, got {name!r}", field=where)
             return 0
         if name is None:
             return 1 if len(self.classes) == 2 else 0

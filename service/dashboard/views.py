@@ -197,8 +197,8 @@ def performance(core: ScoringService, body: PerformanceBody) -> dict[str, Any]:
         "notes": ds.notes,
     }
     cohorts = []
+    k = ds.class_index(body.class_)  # refuses a class asked of a regressor
     if ds.classes is not None:
-        k = ds.class_index(body.class_)
         bin_edges = _proba_edges(body.bins)
         out.update({"class": ds.classes[k], "proba_edges": bin_edges.tolist()})
         for c, m in zip(body.cohorts, ms, strict=True):

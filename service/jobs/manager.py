@@ -32,6 +32,7 @@ import scorers.errors as engine_errors
 from scorers import Explanation
 from scorers.errorbars import ErrorEstimate
 from scorers.scoring_explainer import ROW_BLOCK, slice_end
+from scorers.top_k import query_integer
 
 from .. import answers, errors
 from ..errors import ClientDisconnectedError, NotFoundError, NotReadyError, OverloadedError, error_body
@@ -464,7 +465,7 @@ def _page_args(offset: Any, limit: Any) -> tuple[int, int]:
 
 
 def _whole(value: Any, name: str, expected: str) -> int:
-    text = str(value).strip()
-    if not text.isdigit():
+    number = query_integer(value)  # the one rule of a query string's integer (scorers.top_k)
+    if number is None:
         raise engine_errors.InputError(f"expected an integer from {expected}, got {value!r}", field=name)
-    return int(text)
+    return number

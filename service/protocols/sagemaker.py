@@ -26,6 +26,7 @@ from pydantic import ConfigDict, RootModel
 from scorers.errors import InputError
 
 from ..errors import InvalidJsonError, NotAcceptableError
+from ..parsing import load_json
 from . import pandas_json
 
 JSON = "application/json"
@@ -50,9 +51,9 @@ class Invocation:
         if self.content_type == CSV:
             return csv_rows(self.raw, features), {}
         try:
-            body = json.loads(self.raw)
-        except (UnicodeDecodeError, ValueError) as exc:
-            raise InvalidJsonError(f"the body is not JSON: {exc}", field="body") from None
+            body = load_json(self.raw)  # the rules of every JSON body (service.parsing)
+        except InvalidJsonError as exc:
+            raise InvalidJsonError(exc.detail, field=exc.field or "body") from None
         if isinstance(body, dict) and "instances" in body and set(body) <= {"instances", *EXPLAIN_OPTIONS}:
             options = {k: v for k, v in body.items() if k != "instances"}
             return body["instances"], options  # checked by ScoringService like /explain's instances

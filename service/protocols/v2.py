@@ -37,6 +37,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from scorers.errors import InputError
+from scorers.input_schema import NanLiteral
 
 if TYPE_CHECKING:
     from ..core import ScoringService
@@ -199,13 +200,17 @@ def _elements(tensor: RequestInput) -> list[Any]:
     size = math.prod(tensor.shape)
     if len(flat) != size:
         raise InputError(f"shape {tensor.shape} holds {size} elements, data has {len(flat)}", field=where)
-    accepts, expected = _ELEMENT_CHECKS[_family(tensor.datatype)]
+    family = _family(tensor.datatype)
+    accepts, expected = _ELEMENT_CHECKS[family]
     for i, v in enumerate(flat):
         if v is not None and not accepts(v):
             raise InputError(
                 f"datatype {tensor.datatype} expects {expected}; element {i} is {type(v).__name__} {v!r:.40}",
                 field=where,
             )
+    if family == "FP" and any(type(v) is NanLiteral for v in flat):
+        # NaN in a float tensor is a missing value here, in JSON as in binary data (docs/protocols.md)
+        flat = [math.nan if type(v) is NanLiteral else v for v in flat]
     return flat
 
 

@@ -32,9 +32,7 @@ class VertexRequest(Body):
 
     def rows(self) -> Any:
         if self.parameters not in (None, {}):
-            raise InputError(
-                "parameters: shapserve takes no parameters (send null or {})", field="parameters"
-            )
+            raise InputError("shapserve takes no parameters (send null or {})", field="parameters")
         return self.instances
 
 

@@ -8,13 +8,13 @@ pointed at shapserve directly with ``endpoint_url``.  The entrypoint takes ``ser
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from starlette.responses import Response
 
 from scorers.errors import InputError
 
+from ..json_codec import dumps
 from ..protocols import sagemaker
 from ..routing import Call, RouteSpec
 
@@ -36,11 +36,11 @@ def invocations(call: Call) -> Response:
     if request.clarify is not None:
         answer = core.explain(rows, cancel=call.cancel.is_set) if request.clarify else core.predict(rows)
         body = sagemaker.clarify(answer, request.accept, explained=request.clarify)
-        return Response(json.dumps(body, allow_nan=False), media_type=sagemaker.JSON)
+        return Response(dumps(body), media_type=sagemaker.JSON)
     if request.accept == sagemaker.CSV:
         return Response(sagemaker.predictions_csv(core.predict(rows)), media_type=sagemaker.CSV)
     answer = core.explain(rows, cancel=call.cancel.is_set, **options)
-    return Response(json.dumps(answer, allow_nan=False), media_type=sagemaker.JSON)
+    return Response(dumps(answer), media_type=sagemaker.JSON)
 
 
 _TAGS = ("sagemaker",)

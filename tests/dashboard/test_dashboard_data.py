@@ -279,6 +279,11 @@ def test_regression_metrics_match_scikit_learn(
         assert entry["scatter"]["prediction"] == pytest.approx(pred[entry["scatter"]["rows"]].tolist())
     summary = post(c, "summary", {})
     assert {"@residual", "@error"} <= {f["id"] for f in summary["fields"]} and summary["classes"] is None
+    # a class asked of a regressor is refused, not ignored (decision 60)
+    for route, body in (("performance", {"class": "x"}), ("dependence", {"feature": "age", "class": "x"})):
+        r = c.post(API + route, json=body)
+        assert r.status_code == 400 and r.json()["field"] == "class", r.text
+        assert "a regressor has no classes" in r.json()["error"]
 
 
 # ------------------------------------------------------------------------------------ explorer

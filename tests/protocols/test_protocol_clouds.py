@@ -15,6 +15,7 @@ import pytest
 from proto_helpers import ROOT, additive, run_client
 from serving_helpers import LOAN_ROW
 
+from service.json_codec import dumps
 from service.routes import vertex
 from service.settings import Settings
 
@@ -52,6 +53,17 @@ def test_invocations_json_and_csv_equal_explain(client: Any) -> None:
     header = ",".join(_features(c)) + "\n"
     assert _post(c, "/invocations", header + CSV).json() == explained  # a header line is skipped
     assert _post(c, "/endpoints/any-name/invocations", CSV).json() == explained  # the runtime's path
+
+
+def test_invocations_json_is_compact_as_every_answer(client: Any) -> None:
+    """docs/api.md: every JSON answer is compact (the one encoder, service/json_codec.py); SageMaker's JSON
+    and Clarify answers were written by the standard library with spaces."""
+    c = client("loan")
+    plain = c.post("/invocations", json={"instances": LOAN_ROWS})
+    clarify = _post(c, "/invocations", CSV, **{"X-Amzn-SageMaker-Enable-Explanations": "`true`"})
+    for r in (plain, clarify):
+        assert r.status_code == 200 and r.headers["content-type"].startswith("application/json")
+        assert r.content == dumps(r.json())
 
 
 def test_invocations_error_estimate_beside_instances(client: Any) -> None:
@@ -155,6 +167,7 @@ def test_vertex_bodies(client: Any) -> None:
     )
     r = c.post(base + ":predict", json={"instances": LOAN_ROWS, "parameters": {"top_k": 2}})
     assert r.status_code == 400 and r.json()["field"] == "parameters"
+    assert r.json()["error"] == "field 'parameters': shapserve takes no parameters (send null or {})"
     r = c.post(base + ":explain", json={"rows": LOAN_ROWS})
     assert r.status_code == 400, r.text
     explained = c.post(base + ":explain", json={"instances": LOAN_ROWS}).json()

@@ -126,6 +126,20 @@ def test_regressor_reaches_the_range(client_for: Any) -> None:
     _check_served(c, r.json(), rows, target)
 
 
+def test_an_open_ended_range_is_echoed_with_null(client_for: Any) -> None:
+    """``null`` is an open end of a regressor's target: it reached the answer as an infinity, which JSON
+    cannot write (a 500 before); the answer echoes the target as sent."""
+    from sklearn.datasets import load_diabetes
+
+    c = client_for("reg")
+    rows = load_diabetes(as_frame=True).data.iloc[:2].to_dict("records")
+    low = max(c.post("/predict", json={"instances": rows}).json()["predictions"]) + 20.0
+    r = c.post("/counterfactuals", json={"instances": rows, "target": [low, None]})
+    assert r.status_code == 200, r.text
+    assert r.json()["target"] == [low, None]
+    _check_served(c, r.json(), rows, [low, float("inf")])
+
+
 @pytest.mark.parametrize(
     ("model", "extra", "field", "needle"),
     [
@@ -145,6 +159,14 @@ def test_regressor_reaches_the_range(client_for: Any) -> None:
         ),
         ("loan", {"target": "approved", "count": 0}, "count", "1 to 20"),
         ("reg", {"target": [10.0, 5.0]}, "target", "empty"),
+        # an integer beyond float64 (a 500 before), or a non-finite end: null is the open end
+        ("reg", {"target": [10**400, None]}, "target", "finite numbers"),
+        (
+            "loan",
+            {"target": "approved", "constraints": {"ranges": {"age": [0, 10**400]}}},
+            "constraints.ranges.age",
+            "finite",
+        ),
     ],
 )
 def test_bad_requests_name_the_field(

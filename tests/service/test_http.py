@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 from svc_helpers import LOAN_ROW, additivity_error
 
+from service.json_codec import dumps
+
 
 def _err(resp: Any, status: int, *needles: str) -> dict[str, Any]:
     assert resp.status_code == status, resp.text
@@ -165,6 +167,17 @@ def test_raw_body_errors(client_for: Any) -> None:
         ),
         400,
     )
+
+
+def test_the_guards_refusals_are_compact_json_as_every_answer(client_for: Any) -> None:
+    """docs/api.md: every JSON answer is compact (the one encoder, service/json_codec.py); the request
+    guard's refusals (415, 401; 413, 429 and 503 take the same path) were written with spaces."""
+    unsupported = client_for("loan").post("/explain", content=b"{}", headers={"content-type": "text/csv"})
+    unauthorized = client_for("loan", SHAPSERVE_API_KEY="s3cret-key").get("/metadata")
+    for r, status in ((unsupported, 415), (unauthorized, 401)):
+        _err(r, status)
+        assert r.content == dumps(r.json())
+        assert r.headers["content-length"] == str(len(r.content))
 
 
 def test_non_finite_and_null_rules(client_for: Any) -> None:

@@ -12,8 +12,10 @@ fixed costs included), over it."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import socket
 import subprocess
 import sys
 import time
@@ -121,6 +123,44 @@ def test_a_held_request_answers_504_while_livez_and_other_requests_are_served(se
     assert r.json()["kind"] == "timeout"
     wait_metric(server.url, "shapserve_inflight_rows", lambda v: v == 0)  # its work stopped
     assert httpx.get(server.url + "/livez", timeout=10).status_code == 200
+
+
+def _whole_answer(sock: socket.socket) -> tuple[str, str]:
+    """(the head, the body) of one HTTP/1.1 answer read from ``sock``."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += sock.recv(4096)
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = int(re.search(rb"content-length: (\d+)", head, re.IGNORECASE).group(1))  # type: ignore[union-attr]
+    while len(body) < length:
+        body += sock.recv(4096)
+    return head.decode(), body.decode()
+
+
+def test_a_body_that_never_arrives_ends_in_408_and_frees_its_place(server: Server) -> None:
+    """Clients that declare more bytes than they send: each held its in-flight place for as long as it
+    stayed connected (SHAPSERVE_MAX_INFLIGHT of them shed every request with 429, without end); each now
+    gets a 408 once the route's time budget has passed, and the server answers again (decision 60)."""
+    port = int(server.url.rsplit(":", 1)[1])
+    head = (
+        b"POST /explain HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 5000\r\n\r\n"
+    )
+    stalled = [socket.create_connection(("127.0.0.1", port), timeout=60) for _ in range(8)]  # the limit
+    try:
+        for s in stalled:
+            s.sendall(head + b'{"instances": ')
+        answers = [_whole_answer(s) for s in stalled]  # blocks until the server answers each one
+    finally:
+        for s in stalled:
+            s.close()
+    for status, body in answers:
+        assert status.startswith("HTTP/1.1 408"), status
+        error = json.loads(body)
+        assert error["kind"] == "body_timeout" and f"time budget of {BUDGET} s" in error["error"], error
+        assert "14 bytes of the 5000 declared arrived" in error["error"], error
+    # served again (a /predict: the access-line test below counts the /explain lines that follow it)
+    again = httpx.post(server.url + "/predict", json=ROW, timeout=60)
+    assert again.status_code == 200, again.text[:500]
 
 
 # BentoML's access line: time, level, component, client, request and response fields, latency, trace

@@ -176,6 +176,8 @@ def test_a_job_body_is_refused_like_explain(jobs_client: Any) -> None:
         ("?limit=10001", "limit"),
         ("?offset=-1", "offset"),
         ("?offset=10", "offset"),
+        ("?offset=%201", "offset"),  # a query string's integer is ASCII digits alone (scorers.top_k)
+        ("?limit=%2B5", "limit"),
     ):
         r = client.get(f"/explain_jobs/{job['id']}{query}")
         assert r.status_code == 400 and r.json()["field"] == field, (query, r.text)

@@ -98,6 +98,153 @@ def test_openapi_fuzz_finds_no_server_error(
     assert r.status_code == 200 and additivity_error(r.json()) < 1e-6
 
 
+def _json(url: str, path: str, raw: bytes, **headers: str) -> httpx.Response:
+    return httpx.post(
+        url + path, content=raw, headers={"content-type": "application/json", **headers}, timeout=20
+    )
+
+
+def test_malformed_input_found_by_the_audit_is_a_4xx_naming_it(
+    server: tuple[subprocess.Popen[bytes], str],
+) -> None:
+    """The cases an HTTP audit of every route found answered 500, or 200 having dropped or coerced
+    something (docs/decisions.md 60): each is now a 400 naming the field and what was expected, nothing
+    is stored, and the server answers a good request right after each."""
+    _, url = server
+    row = _loan_rows(url, 1)[0]
+    rows = json.dumps([row])
+    good = httpx.post(url + "/explain", json={"instances": [row]}, timeout=20).json()
+    big = "1" + "0" * 400  # an integer beyond float64's range
+    stored = httpx.get(url + "/explanations", timeout=20).json()
+    cases: list[tuple[str, httpx.Response, str, str | None, str]] = [
+        # (what, answer, kind, field, a needle of the message)
+        (
+            "a key twice",
+            _json(url, "/explain", f'{{"instances": [], "instances": {rows}}}'.encode()),
+            "invalid_json",
+            "instances",
+            "duplicate key 'instances'",
+        ),
+        (
+            "a feature twice",
+            _json(url, "/predict", f'{{"instances": [{{"age": 1.0, {rows[2:-2]}}}]}}'.encode()),
+            "invalid_json",
+            "age",
+            "duplicate key 'age'",
+        ),
+        (
+            "a store upload's key twice",
+            _json(
+                url, "/explanations", f'{{"explanation": {{}}, "explanation": {json.dumps(good)}}}'.encode()
+            ),
+            "invalid_json",
+            "explanation",
+            "duplicate key",
+        ),
+        (
+            "a lone surrogate",
+            _json(url, "/explain", rows.replace('"own"', '"\\ud800"').join(['{"instances": ', "}"]).encode()),
+            "invalid_json",
+            None,
+            "lone surrogate",
+        ),
+        (
+            "5000 digits",
+            _json(
+                url, "/explain", f'{{"instances": [[{"9" * 5000}, 1, 1, 1, "own", "car", "north"]]}}'.encode()
+            ),
+            "invalid_json",
+            None,
+            "4300 digits",
+        ),
+        (
+            "an integer beyond float64",
+            _json(url, "/explain", rows.replace("41.0", big).join(['{"instances": ', "}"]).encode()),
+            "wrong_type",
+            "age",
+            "beyond float64",
+        ),
+        (
+            "max_error beyond float64",
+            _json(url, "/explain", f'{{"instances": {rows}, "max_error": {big}}}'.encode()),
+            "invalid_input",
+            "max_error",
+            "finite number",
+        ),
+        (
+            "NaN where null is the missing value",
+            _json(url, "/explain", rows.replace("52000.0", "NaN").join(['{"instances": ', "}"]).encode()),
+            "wrong_type",
+            "income",
+            "expected a finite number, got NaN",
+        ),
+        (
+            "a SageMaker key twice",
+            _json(url, "/invocations", f'{{"instances": [], "instances": {rows}}}'.encode()),
+            "invalid_json",
+            "instances",
+            "duplicate key",
+        ),
+        (
+            "a list limit beyond SQL's",
+            httpx.get(url + "/explanations", params={"limit": "9" * 25}, timeout=20),
+            "invalid_input",
+            "limit",
+            "between 1 and",
+        ),
+        (
+            "an empty kind",
+            httpx.get(url + "/explain_global", params={"kind": ""}, timeout=20),
+            "invalid_input",
+            "kind",
+            "unknown kind ''",
+        ),
+        (
+            "a row index true",
+            httpx.post(url + "/dashboard/api/row", json={"row": True}, timeout=20),
+            "invalid_input",
+            "row",
+            "valid integer",
+        ),
+        (
+            "a bin count as text",
+            httpx.post(url + "/dashboard/api/performance", json={"bins": "20"}, timeout=20),
+            "invalid_input",
+            "bins",
+            "valid integer",
+        ),
+        (
+            "a value for 'missing'",
+            httpx.post(
+                url + "/dashboard/api/cohorts",
+                json={"cohorts": [{"filters": [{"field": "age", "op": "missing", "value": 3}]}]},
+                timeout=20,
+            ),
+            "invalid_input",
+            "cohorts.0.filters.0.value",
+            "takes no value",
+        ),
+        (
+            "a boolean filter value",
+            httpx.post(
+                url + "/dashboard/api/cohorts",
+                json={"cohorts": [{"filters": [{"field": "age", "op": "lt", "value": True}]}]},
+                timeout=20,
+            ),
+            "invalid_input",
+            "cohorts.0.filters.0.value",
+            "valid number",
+        ),
+    ]
+    for what, r, kind, field, needle in cases:
+        assert r.status_code == 400, (what, r.status_code, r.text[:300])
+        body = r.json()
+        assert (body["kind"], body["field"]) == (kind, field) and needle in body["error"], (what, body)
+        again = httpx.post(url + "/explain", json={"instances": [row]}, timeout=20)
+        assert again.status_code == 200 and again.json() == good, what
+    assert httpx.get(url + "/explanations", timeout=20).json() == stored  # no refused upload was kept
+
+
 def test_sigterm_drains_in_flight_requests(gated_tag: str, tmp_path: Path) -> None:
     """A request held inside the gated model (tests/gated_model.py) while the server is told to stop:
     the worker stops listening, then answers the request in full once the model returns, and exits 0."""

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from store_support import explain_answer, global_answer, iris
 
 from store import cli
@@ -20,6 +21,17 @@ def _run(*argv: str) -> int:
     args = parser.parse_args(["explanations", *argv])
     assert args.handler is cli.run and args.run is cli.run
     return int(args.run(args))
+
+
+def test_help_shows_one_usage_line_per_command(capsys):
+    """``shapserve explanations --help`` printed its four usage lines run together into one paragraph."""
+    parser = argparse.ArgumentParser(prog="shapserve")
+    cli.add_parser(parser.add_subparsers(dest="command", required=True))
+    with pytest.raises(SystemExit):
+        parser.parse_args(["explanations", "--help"])
+    lines = capsys.readouterr().out.splitlines()
+    for command in ("upload FILE.json", "download [ID]", "list [--comment C]", "delete ID"):
+        assert sum(line.startswith(f"    shapserve explanations {command}") for line in lines) == 1, command
 
 
 def test_upload_list_download_delete(store_url, tmp_path, capsys):

@@ -39,7 +39,7 @@ from .manifest import (
 )
 from .masking import IDENTITY, Masking
 from .packaging_options import PackagingOptions
-from .probe import probe_features
+from .probe import check_training_rows, probe_features
 from .runtime_packages import model_packages
 from .runtimes import CLASSIFIER, ModelRuntime, coalitions
 from .scoring_explainer import ScoringExplainer
@@ -256,6 +256,7 @@ def _runtime(
     """The model in its runtime, probed on the rows; its classes' names when they differ from its labels."""
     schema = Schema(features)
     runtime = runtimes.wrap(model, schema, task=options.task)
+    check_training_rows(runtime, frame)
     probe_features(runtime, frame, features)
     schema = Schema(features)
     runtime.schema = schema

@@ -16,6 +16,7 @@ import pandas as pd
 
 from .errors import InputError, MissingFeatureError, UnknownFeatureError, WrongTypeError, WrongWidthError
 from .plain_rows import plain_block
+from .tables import string_columns
 
 NUMBER = "number"
 CATEGORY = "category"
@@ -81,6 +82,13 @@ def infer_features(frame: pd.DataFrame) -> list[Feature]:
         col = frame[name]
         if _is_categorical(col):
             bad = [v for v in col.dropna().unique() if not isinstance(v, str)]
+            if bad and all(isinstance(v, (bool, np.bool_)) for v in bad):
+                raise InputError(
+                    f"a column of booleans ({bad[0]!r}): rows are numbers or string categories, as in a JSON "
+                    "request; encode it as 0/1 numbers (what a model fed booleans computes with), or as "
+                    "strings where the model encodes it as a category",
+                    field=str(name),
+                )
             if bad:
                 raise InputError(
                     f"categorical column holds a non-string value {bad[0]!r}; encode categories as strings",
@@ -265,6 +273,7 @@ class Schema:
             frame = pd.DataFrame(frame, columns=self.names)
         if not isinstance(frame, pd.DataFrame):
             return self.rows_to_frame(frame)
+        frame = string_columns(frame)
         unknown = [c for c in frame.columns if c not in self._index]
         if unknown:
             raise UnknownFeatureError(

@@ -35,14 +35,21 @@ def sha256_file(path: Path) -> str:
 
 
 def check_pickle_trust(path: Path, trust: bool, sha256: str | None, how_to_trust: str) -> None:
-    """Refuse a pickle unless trusted or pinned by its sha256; ``how_to_trust`` names the caller's knobs."""
+    """Refuse a pickle unless trusted or pinned by its sha256; ``how_to_trust`` names the caller's knobs.
+
+    A sha256 given is always checked, trust or not: a file that does not match it is refused with both
+    digests and no advice to pin the file's own (that would pin whatever replaced the file)."""
     digest = sha256_file(path)
-    if trust or (sha256 is not None and sha256.lower() == digest):
+    if sha256 is not None and sha256.strip().lower() != digest:
+        raise UntrustedModelError(
+            f"'{path.name}' is not the file pinned: its sha256 is {digest}, not the {sha256.strip()} pinned. "
+            "The file changed since its checksum was taken, or the checksum is wrong; a pickle is code, so it "
+            "is not loaded"
+        )
+    if trust or sha256 is not None:
         return
-    pinned = "" if sha256 is None else f"Its sha256 is not the {sha256} pinned: it is another file. "
     raise UntrustedModelError(
         f"'{path.name}' is a pickle, and a pickle is code: loading it runs whatever its author put in it. "
-        + pinned
         + how_to_trust.format(digest=digest)
     )
 

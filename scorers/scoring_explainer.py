@@ -18,7 +18,7 @@ import pandas as pd
 
 from . import errorbars
 from .background import Background
-from .errors import ExplanationCancelled, UnsupportedModelError
+from .errors import ExplanationCancelled, InputError, UnsupportedModelError
 from .explanation_objects import Explanation, GlobalExplanation
 from .input_schema import Schema
 from .kinds import Scorer
@@ -223,9 +223,13 @@ class ScoringExplainer:
         """Local explanation of rows (see :class:`Explanation` for shapes), with each row's error estimate
         (``Explanation.error_estimate``, scorers.errorbars) unless ``error_estimate=False``; ``max_error``
         refines rows towards that per-row sigma within ``max_error_seconds``.  Engineered explanations
-        (linear, tree: exact for their background) carry no estimate."""
+        (linear, tree: exact for their background) carry no estimate.  No rows: an InputError, as over
+        HTTP (an empty ``instances``)."""
+        frame = self.validate(rows)
+        if len(frame) == 0:
+            raise InputError("expected at least one row to explain, got none", field="rows")
         return self.explain_frame(
-            self.validate(rows),
+            frame,
             engineered=engineered,
             cancel=cancel,
             error_estimate=error_estimate and not engineered,

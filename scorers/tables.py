@@ -23,9 +23,20 @@ def read_table(
             return pd.read_csv(path)
         raise InputError(f"expected a .csv or .parquet file, got '{path.name}'", field="data")
     if isinstance(data, pd.DataFrame):
-        data = data.reset_index(drop=True)
-        data.columns = [str(c) for c in data.columns]
-        return data
+        return string_columns(data.reset_index(drop=True))
     arr = np.asarray(data)
     names = list(feature_names) if feature_names is not None else [f"x{j}" for j in range(arr.shape[1])]
     return pd.DataFrame(arr, columns=names)
+
+
+def string_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with its column names as strings (``0`` -> ``'0'``): a schema's features are named by
+    strings, so training rows and rows to explain are matched to them by the same rule.  A name that
+    appears twice (after ``str``) is refused: no feature could be told from the other."""
+    names = [str(c) for c in frame.columns]
+    twice = [n for i, n in enumerate(names) if n in names[:i]]
+    if twice:
+        raise InputError(f"column '{twice[0]}' appears more than once; name each column once", field=twice[0])
+    if all(isinstance(c, str) for c in frame.columns):
+        return frame
+    return frame.set_axis(names, axis=1)

@@ -8,7 +8,8 @@ A one-input graph made of a tree ensemble or an affine head is read into the hea
 onnxruntime on every packaged row; else the graph is a black box and the masking reason says why.
 Predictions and the explained model function stay onnxruntime's; a classifier whose graph ends in a
 ``LOGISTIC`` / ``SOFTMAX`` post-transform gives its log-odds from the same graph with the post-transform
-removed (its margin, not the log of float32 probabilities).
+removed (its margin, not the log of float32 probabilities), where nothing but pass-through nodes (and, after
+a SOFTMAX, an L1 ``Normalizer``, skipped) lies between its scores and the output (``margin_graph``).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from ..masking import IDENTITY, RAW
 from .base import CLASSIFIER, REGRESSOR, FloatArray, OutputFn, raw_frame
 
 _POST = ("TreeEnsembleClassifier", "LinearClassifier")
+_KEEP = ("Identity", "Cast", "ZipMap")  # nodes that carry the scores to the output unchanged
 
 
 def ort_session(model_bytes: bytes, threads: int = 1) -> Any:
@@ -66,6 +68,53 @@ def _onnx_signature(session: Any) -> OnnxSignature:
             else:
                 value = value or out.name
     return OnnxSignature(single, types, label, proba, value)
+
+
+def margin_graph(model_bytes: bytes, proba_output: str | None) -> tuple[bytes, bool] | None:
+    """The graph whose probability output carries its classifier's margin, and whether that margin is a
+    binary LOGISTIC's ``[-s, s]``; None when the graph has no one such node or when anything but
+    ``Identity`` / ``Cast`` / ``ZipMap`` lies between the node's scores and the probability output.
+
+    The post-transform is set to NONE.  An L1 ``Normalizer`` after a SOFTMAX (skl2onnx's multiclass
+    logistic regression) leaves softmax probabilities as they are but would rescale the logits, so the
+    margin graph skips it (the scores take its output's name); after a LOGISTIC it is one-vs-rest's
+    normalisation, which the margin cannot give, so the log-odds then come from the probabilities.
+    """
+    import onnx
+
+    model = onnx.load_from_string(model_bytes)
+    nodes = list(model.graph.node)
+    posts = [
+        (node, a)
+        for node in nodes
+        if node.op_type in _POST
+        for a in node.attribute
+        if a.name == "post_transform" and a.s in (b"LOGISTIC", b"SOFTMAX")
+    ]
+    if len(posts) != 1 or len(posts[0][0].output) < 2:
+        return None
+    node, post = posts[0]
+    softmax = post.s == b"SOFTMAX"
+    producer, index = node, 1  # the node and output slot that carry the scores so far
+    for _ in range(len(nodes)):
+        name = producer.output[index]
+        if name == proba_output:
+            post.s = b"NONE"
+            return model.SerializeToString(), not softmax
+        users = [n for n in nodes if name in n.input]
+        if len(users) != 1 or name in (o.name for o in model.graph.output):
+            return None
+        user = users[0]
+        norm = {a.name: a.s for a in user.attribute}.get("norm")
+        if softmax and user.op_type == "Normalizer" and norm == b"L1":
+            producer.output[index] = user.output[0]  # skip it: the scores take its output's name
+            model.graph.node.remove(user)
+            nodes.remove(user)
+            continue
+        if user.op_type not in _KEEP:
+            return None
+        producer, index = user, 0
+    return None
 
 
 class OnnxRuntime:
@@ -234,20 +283,9 @@ class OnnxRuntime:
     def _margin_session(self) -> Any:
         """The graph with its classifier node's LOGISTIC / SOFTMAX post-transform removed, or False."""
         if self._margin is None:
-            import onnx
-
-            model = onnx.load_from_string(self.model_bytes)
-            posts = [
-                a
-                for node in model.graph.node
-                if node.op_type in _POST
-                for a in node.attribute
-                if a.name == "post_transform" and a.s in (b"LOGISTIC", b"SOFTMAX")
-            ]
-            self._halve = bool(posts) and posts[0].s == b"LOGISTIC"  # [-s, s] scores, else softmax logits
-            for a in posts:
-                a.s = b"NONE"
-            self._margin = ort_session(model.SerializeToString()) if len(posts) == 1 else False
+            found = margin_graph(self.model_bytes, self.sig.proba_output)
+            self._halve = found is not None and found[1]  # [-s, s] scores, else softmax logits
+            self._margin = ort_session(found[0]) if found is not None else False
         return self._margin or None
 
     def _margin_output(self, n_classes: int) -> OutputFn:

@@ -81,6 +81,13 @@ class SklearnRuntime:
     format = "skops"  # skops when it round-trips, else a trusted joblib pickle (scorers.model_io)
 
     def __init__(self, model: Any, schema: Schema) -> None:
+        from sklearn.exceptions import NotFittedError
+        from sklearn.utils.validation import check_is_fitted
+
+        try:
+            check_is_fitted(model)
+        except NotFittedError as exc:
+            raise UnsupportedModelError(f"the model is not fitted: {exc}") from None
         self.model = model
         self.schema = schema
         task = sklearn_task(model)

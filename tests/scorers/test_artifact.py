@@ -144,9 +144,12 @@ def test_pickle_needs_trust(pickled) -> None:  # type: ignore[no-untyped-def]
         scorers.load(directory)
     assert isinstance(info.value, scorers.ArtifactError)
     wrong = "0" * 64
-    with pytest.raises(scorers.UntrustedModelError, match=f"not the {wrong} pinned") as pinned:
-        scorers.load(directory, expected_sha256=wrong)
-    assert hashlib.sha256((directory / "model.joblib").read_bytes()).hexdigest() in str(pinned.value)
+    digest = hashlib.sha256((directory / "model.joblib").read_bytes()).hexdigest()
+    for trust in (False, True):  # a checksum given is checked, trusted or not
+        with pytest.raises(scorers.UntrustedModelError, match=f"not the {wrong} pinned") as pinned:
+            scorers.load(directory, expected_sha256=wrong, trust_pickle=trust)
+        message = str(pinned.value)  # both digests, and no advice to pin the file's own
+        assert f"its sha256 is {digest}, not the {wrong} pinned" in message and "pass" not in message, message
     assert "pinned" not in str(info.value)  # without a pin the message offers one
 
 

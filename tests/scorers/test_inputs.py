@@ -7,7 +7,7 @@ import functools
 import numpy as np
 import pandas as pd
 import pytest
-from scorer_support import dataset, fitted_explainer, loan
+from scorer_support import dataset, fitted_explainer, frame_model, loan, shapley_oracle
 
 import scorers
 
@@ -74,6 +74,108 @@ def test_unknown_column() -> None:
     _raises(scorers.UnknownFeatureError, "colour", [row], "unknown feature", "x0")
     frame = pd.DataFrame([row])
     _raises(scorers.UnknownFeatureError, "colour", frame, "expected features")
+
+
+def test_integer_column_names_are_matched_as_at_packaging() -> None:
+    """Training rows whose columns are named 0, 1, 2 (a frame made from an array) are packaged with the
+    features '0', '1', '2'; the same frame's rows are explained, equal to the oracle, not refused as an
+    unknown feature '0' (as they were), and a missing or unknown one is still named."""
+    from sklearn.linear_model import LogisticRegression
+
+    x = pd.DataFrame(np.random.default_rng(1).normal(size=(60, 3)))
+    model = LogisticRegression().fit(x.to_numpy(), (x[0] + x[1] > 0).astype(int))
+    explainer = scorers.fit(model, x, eval_size=5)
+    assert explainer.features == ["0", "1", "2"]
+    rows = x.iloc[[3, 17, 40]]
+    exp = explainer.explain(rows)
+    bg = explainer.background
+    phi, base, fx = shapley_oracle(
+        frame_model(model, exp.output_space, as_array=True),
+        bg.raw,
+        np.asarray(bg.weights),
+        rows.set_axis(bg.raw.columns, axis=1),
+    )
+    np.testing.assert_allclose(exp.values, phi, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(exp.outputs, fx, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(
+        explainer.predict_proba(rows), model.predict_proba(rows.to_numpy()), rtol=0, atol=1e-12
+    )
+    _raises(scorers.MissingFeatureError, "2", rows[[0, 1]], "missing feature '2'", explainer=explainer)
+    _raises(
+        scorers.UnknownFeatureError,
+        "3",
+        rows.assign(**{"3": 1.0}),
+        "unknown feature '3'",
+        explainer=explainer,
+    )
+
+
+def test_a_boolean_training_column_is_refused_saying_how_to_encode_it() -> None:
+    """A pandas bool column (a model fed it computes with 0/1) is refused at packaging with the
+    encoding that keeps the model's numbers; 0/1 then explains as the model computes, to the oracle."""
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(2)
+    x = pd.DataFrame({"age": rng.normal(40, 9, 80), "member": rng.random(80) < 0.4})
+    y = ((x.age - 40) / 9 + x.member > 0.5).astype(int)
+    model = LogisticRegression().fit(x, y)
+    with pytest.raises(scorers.InputError) as info:
+        scorers.fit(model, x)
+    assert info.value.field == "member" and "0/1 numbers" in str(info.value), str(info.value)
+    numbers = x.astype({"member": np.int64})
+    explainer = scorers.fit(model, numbers, eval_size=5)
+    rows = numbers.iloc[[1, 2, 60]]
+    exp = explainer.explain(rows)
+    bg = explainer.background
+    phi, _, fx = shapley_oracle(
+        frame_model(model, exp.output_space, as_array=False), bg.raw, np.asarray(bg.weights), rows
+    )
+    np.testing.assert_allclose(exp.values, phi, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(exp.outputs, fx, rtol=0, atol=1e-9)
+
+
+def _training_rows_cases() -> dict[str, tuple[object, pd.DataFrame, type, str | None, str]]:
+    """name -> (model, training rows, error, field, text): packaging refuses rows that are not the
+    model's input with a typed error, instead of a scikit-learn traceback from inside a scorer."""
+    from sklearn.linear_model import LogisticRegression
+
+    x = pd.DataFrame(np.random.default_rng(3).normal(size=(40, 3)), columns=["a", "b", "c"])
+    model = LogisticRegression().fit(x, (x.a > 0).astype(int))
+    twice = x.set_axis(["a", "a", "c"], axis=1)
+    return {
+        "missing values it does not impute": (
+            model,
+            x.assign(b=x.b.mask(x.b > 1)),
+            scorers.InputError,
+            "b",
+            "missing values in 'b'",
+        ),
+        "a column it never saw": (model, x.assign(d=1.0), scorers.InputError, "background", "unseen at fit"),
+        "a column it needs is absent": (
+            model,
+            x[["a", "b"]],
+            scorers.InputError,
+            "background",
+            "missing: - c",
+        ),
+        "a column named twice": (model, twice, scorers.InputError, "a", "appears more than once"),
+        "an unfitted model": (LogisticRegression(), x, scorers.UnsupportedModelError, None, "not fitted"),
+    }
+
+
+@pytest.mark.parametrize("case", list(_training_rows_cases()))
+def test_training_rows_the_model_cannot_take_are_refused_naming_why(case: str) -> None:
+    model, rows, error, field, text = _training_rows_cases()[case]
+    with pytest.raises(error) as info:
+        scorers.fit(model, rows)
+    assert type(info.value) is error and getattr(info.value, "field", None) == field, str(info.value)
+    assert text in str(info.value), str(info.value)
+
+
+def test_no_rows_to_explain_is_refused_as_over_http() -> None:
+    with pytest.raises(scorers.InputError, match="at least one row") as info:
+        numeric().explain(dataset("binary")[0].iloc[:0])
+    assert info.value.field == "rows"
 
 
 def test_missing_column() -> None:

@@ -86,7 +86,7 @@ class Dataset:
     # validated raw rows (kind rows): some of them by position, and all of them (read only when asked)
     take_rows: Callable[[npt.NDArray[np.int64]], pd.DataFrame] | None = None
     all_rows: Callable[[], pd.DataFrame] | None = None
-    stored: dict[str, Any] | None = None  # a stored local explanation's base values and outputs
+    stored: dict[str, Any] | None = None  # a stored local explanation's base values, outputs, error estimate
     global_only: GlobalOnly | None = None
     order: npt.NDArray[np.int64] | None = None  # the rows by rank (rank's inverse), when kept
     notes: list[str] = field(default_factory=list)
@@ -334,6 +334,8 @@ def rows_from_columns(
 
 def stored_dataset(core: ScoringService, key: str) -> Dataset:
     """An explanation from the store: local (SHAP values, predictions, labels) or global."""
+    from store.records import ERROR_VALUES  # the store is open here (core.store)
+
     explanation_id = key[len(STORED) :]
     meta, record = core.store.get(explanation_id)
     same_model = meta.model_name == core.name and meta.model_version in (None, core.version)
@@ -405,7 +407,12 @@ def stored_dataset(core: ScoringService, key: str) -> Dataset:
         truth=truth,
         rank=rank,
         shap=ShapSample.complete(values),
-        stored={"base_values": np.asarray(a["base_values"], dtype=np.float64), "outputs": outputs},
+        stored={
+            "base_values": np.asarray(a["base_values"], dtype=np.float64),
+            "outputs": outputs,
+            # the error estimate the explanation was stored with (issue 24), else absent
+            **({"error_rows": a["error_rows"], "error_values": a[ERROR_VALUES]} if ERROR_VALUES in a else {}),
+        },
         notes=[
             *notes,
             "a stored explanation has no feature values: what-if, ICE and dependence plots need them",

@@ -582,6 +582,8 @@ def row(core: ScoringService, body: RowBody) -> dict[str, Any]:
         values = ds.shap.values[r]
         base, outputs = ds.stored["base_values"], ds.stored["outputs"][r]
         computed, scorer, error = "stored", None, None
+        if "error_values" in ds.stored:  # stored with its error estimate: shown as a live one is
+            error = {"row": float(ds.stored["error_rows"][r]), "values": ds.stored["error_values"][r].tolist()}
     out["explanation"] = {
         "features": ds.features,
         "values": values.tolist(),
@@ -592,7 +594,7 @@ def row(core: ScoringService, body: RowBody) -> dict[str, Any]:
         "fidelity": ds.fidelity,
         "scorer": scorer,
         "computed": computed,
-        "error": error,  # live: the row's error estimate (scorers.errorbars): per row, per (class, feature)
+        "error": error,  # live or stored with one: the row's error estimate: per row, per (class, feature)
     }
     return out
 

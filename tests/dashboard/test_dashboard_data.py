@@ -469,6 +469,7 @@ def test_a_stored_explanation_is_a_source(
     row = post(c, "row", {"source": source, "row": 5})
     assert row["instance"] is None and row["explanation"]["computed"] == "stored"
     np.testing.assert_allclose(row["explanation"]["values"], values[5], atol=1e-12)
+    assert row["explanation"]["error"] is None  # stored without an error estimate
     ice = c.post(API + "ice", json={"source": source, "feature": "age"})
     assert ice.status_code == 400 and ice.json()["field"] == "source"
     glob = c.post("/explanations", json={"explanation": c.get("/explain_global").json()}).json()["id"]
@@ -480,6 +481,23 @@ def test_a_stored_explanation_is_a_source(
         ).status_code
         == 400
     )
+
+
+def test_a_stored_explanation_shows_the_error_estimate_it_was_stored_with(
+    client_for: Any, reg_eval: tuple[pd.DataFrame, pd.Series], tmp_path: Any
+) -> None:
+    # issue 24: the estimate is shown beside each local explanation, a stored one's too (the store keeps it)
+    c = client_for("reg", SHAPSERVE_STORE_URL=f"sqlite:///{tmp_path}/store.db")
+    r = c.post("/explain", json={"instances": records(reg_eval[0].iloc[:6]), "error_estimate": True})
+    assert r.status_code == 200, r.text
+    answer = r.json()
+    up = c.post("/explanations", json={"explanation": answer})
+    assert up.status_code == 200, up.text
+    row = post(c, "row", {"source": "stored:" + up.json()["id"], "row": 4})
+    est = answer["error_estimate"]
+    assert row["explanation"]["computed"] == "stored"
+    assert row["explanation"]["error"] == {"row": est["rows"][4], "values": [est["values"][4]]}
+    assert est["rows"][4] > 0
 
 
 # ------------------------------------------------------------------------------------ pure parts

@@ -563,3 +563,56 @@ def test_counterfactuals_panel_shows_the_route_and_opens_one_in_what_if(
     probs = json.loads(page.locator("#whatif-probabilities").get_attribute("data-values"))
     assert probs == pytest.approx(found[0]["probabilities"], abs=1e-12)
     rec.assert_clean(served)
+
+
+FITS = """() => {
+  // what a 390 px screen shows wrong: a page wider than the screen, a plot not as wide as its box, a title or
+  // axis title cut off at its plot's edge, a legend over the x axis' title
+  const out = [], w = document.documentElement.clientWidth;
+  if (document.documentElement.scrollWidth > w) out.push('page ' + document.documentElement.scrollWidth + ' > ' + w);
+  for (const gd of document.querySelectorAll('.panel:not([hidden]) .js-plotly-plot')) {
+    const box = gd.getBoundingClientRect(), svg = gd.querySelector('svg.main-svg');
+    if (Math.abs(Number(svg.getAttribute('width')) - gd.clientWidth) > 1) out.push(gd.id + ' drawn ' + svg.getAttribute('width') + ' wide in ' + gd.clientWidth);
+    for (const t of gd.querySelectorAll('.gtitle, .xtitle, .ytitle')) {
+      const r = t.getBoundingClientRect();
+      if (r.left < box.left - 1 || r.right > box.right + 1) out.push(gd.id + ' ' + t.getAttribute('class') + ' cut: ' + t.textContent);
+    }
+    const entries = [...gd.querySelectorAll('.legend .legendtext')], xt = gd.querySelector('.xtitle');
+    if (xt && entries.some((e) => e.getBoundingClientRect().top < xt.getBoundingClientRect().bottom)) out.push(gd.id + ' legend over the x title');
+  }
+  return out;
+}"""
+
+
+def test_at_390_px_every_view_fits_the_screen(browser: Any, served: Served) -> None:
+    long = "a nightly run of the loan model with a comment as long as people write them, " * 2
+    answer = served.post("/explain", {"instances": [ROW]})
+    served.post("/explanations", {"explanation": answer, "comment": long.strip()})
+    context = browser.new_context(viewport={"width": 390, "height": 850})
+    context.add_init_script(f"sessionStorage.setItem('shapserve.key', {json.dumps(KEY)})")
+    page = context.new_page()
+    rec = Recorded(page)
+    page.on("request", lambda r: rec.requests.append(r.url))
+    page.on("console", lambda m: rec.errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: rec.errors.append(str(e)))
+    page.goto(served.url + "/dashboard")
+    page.wait_for_selector("body[data-state=ready]")
+    page.hover("#source")  # the store's sources are listed: one has a long title
+    page.wait_for_function("() => [...document.querySelectorAll('#source option')].some(o => o.text.includes('nightly'))")
+    # the user moves on while the explorer loads: its plots are drawn in a hidden panel
+    page.evaluate(
+        "() => { document.querySelector('nav button[data-tab=explorer]').click();"
+        " document.querySelector('nav button[data-tab=cohorts]').click(); }"
+    )
+    page.wait_for_selector("#panel-explorer[data-status=ready]", state="attached", timeout=60_000)
+    for name in ("explorer", "importance", "individual", "whatif", "counterfactuals", "interactions"):
+        tab(page, name)
+        if name == "importance":
+            page.wait_for_selector("#dep-plot.js-plotly-plot")
+        if name == "whatif":
+            page.wait_for_selector("#whatif-plot.js-plotly-plot")
+        assert page.evaluate(FITS) == [], name
+    found = page.locator("#cf-found").inner_text()  # the target in words, not as JSON
+    assert "reaching class approved;" in found or "reaching class denied;" in found, found
+    rec.assert_clean(served)
+    context.close()

@@ -28,6 +28,14 @@
     return [num("#cf-low"), num("#cf-high")];
   }
 
+  function targetText(lib, target) {
+    // the answer's target in words: a class, or a range of the prediction whose open end is null
+    if (!Array.isArray(target)) return `class ${lib.fmt(target)}`;
+    const [low, high] = target.map((v) => (v === null ? null : lib.fmt(v)));
+    if (low !== null && high !== null) return `a prediction from ${low} to ${high}`;
+    return low !== null ? `a prediction of at least ${low}` : `a prediction of at most ${high}`;
+  }
+
   function outcome(lib, item, classes, target) {
     // what the bars show: the target class's probability, or the prediction of a regressor
     if (!classes) return item.prediction;
@@ -66,7 +74,7 @@
       h("button", { class: "alt cf-open", id: `cf-open-${i}`, text: "Open in What-if", onclick: () => openInWhatif(lib, point, c, i) }))));
     const said = row.reason ? h("p", { class: "hint", id: "cf-reason", text: row.reason }) : "";
     out.replaceChildren(h("p", { class: "hint", id: "cf-found", "data-found": row.found,
-      text: `${row.found} counterfactual${row.found === 1 ? "" : "s"} reaching ${JSON.stringify(ans.target)}; changed values are shown, "·" keeps the row's value.` }),
+      text: `${row.found} counterfactual${row.found === 1 ? "" : "s"} reaching ${targetText(lib, ans.target)}; changed values are shown, "·" keeps the row's value.` }),
     said, h("table", { class: "grid", id: "cf-table" }, h("thead", {}, head), h("tbody", {}, ...feats, dist, open), h("tfoot", {}, preds)));
     const classes = ans.classes;
     const target = S.summary.classes ? body.target : null;

@@ -82,10 +82,51 @@
     box.hidden = !text;
   }
 
-  function plot(el, traces, layout) {
+  function wrapText(text, chars) {
+    // text broken at spaces into lines of at most `chars` characters (Plotly does not wrap titles)
+    const lines = [];
+    for (const word of String(text).split(" ")) {
+      const last = lines.length ? lines[lines.length - 1] : null;
+      if (last !== null && last.length + 1 + word.length <= chars) lines[lines.length - 1] = last + " " + word;
+      else lines.push(word);
+    }
+    return lines;
+  }
+
+  function fitLayout(el, layout) {
+    // a narrow plot (a phone's 390 px): titles wrapped to its width, tick labels and axis titles given
+    // the margins they need (automargin), the legend below the axis title
+    const width = el.clientWidth || 600, m = layout.margin;
+    if (width < 600) m.l = Math.min(m.l, 60); // automargin widens it to the tick labels
+    const title = layout.title && layout.title.text;
+    if (title) {
+      const lines = wrapText(title, Math.max(Math.floor((width - 20) / 9.5), 12)); // 16.8 px title font
+      layout.title = Object.assign({}, layout.title, { text: lines.join("<br>") });
+      m.t += 20 * (lines.length - 1);
+    }
+    for (const ax of ["xaxis", "yaxis"]) {
+      const axis = layout[ax] = Object.assign({ automargin: true }, layout[ax] || {});
+      if (ax === "xaxis" && axis.title && axis.title.text) {
+        const room = width - Math.max(m.l, 60) - m.r; // the plot area, about
+        axis.title = Object.assign({}, axis.title, { text: wrapText(axis.title.text, Math.max(Math.floor(room / 7.5), 12)).join("<br>") });
+      }
+    }
+    if (layout.legend && layout.legend.orientation === "h" && layout.legend.y === undefined) {
+      // at the bottom of the figure (not a share of the plot area's height): the margin grows to hold it
+      layout.legend = Object.assign({}, layout.legend, { yref: "container", y: 0, yanchor: "bottom" });
+    }
+    return layout;
+  }
+
+  async function plot(el, traces, layout) {
     const base = { margin: { l: 60, r: 20, t: 36, b: 50 }, font: { size: 12 }, paper_bgcolor: "#fff",
-      plot_bgcolor: "#fff", legend: { orientation: "h", y: -0.18 } };
-    return window.shapserveCanvasPoints.draw(Plotly, el, traces, Object.assign(base, layout || {}), CONFIG); // canvas_points.js
+      plot_bgcolor: "#fff", legend: { orientation: "h" } };
+    const full = fitLayout(el, Object.assign(base, layout || {}));
+    const out = await window.shapserveCanvasPoints.draw(Plotly, el, traces, full, CONFIG); // canvas_points.js
+    // a plot first drawn in a hidden tab (the user moved on while it loaded) took Plotly's default 700 px
+    // and keeps it through later draws: fitted to its box once it is shown
+    if (el.clientWidth && el._fullLayout && Math.abs(el._fullLayout.width - el.clientWidth) > 1) await Plotly.Plots.resize(el);
+    return out;
   }
 
   function select(options, value, attrs) {

@@ -86,7 +86,7 @@
     ];
     await plot($("#mon-plot"), traces, { title: { text: "Drift scores per bucket" }, xaxis: { title: { text: "time (UTC)" } },
       yaxis: { title: { text: "PSI (largest over features)" }, rangemode: "tozero" },
-      yaxis2: { title: { text: "nDCG" }, overlaying: "y", side: "right", range: [0, 1.02] } });
+      yaxis2: { title: { text: "nDCG" }, overlaying: "y", side: "right", range: [0, 1.02], automargin: true }, margin: { l: 60, r: 60, t: 36, b: 50 } });
   }
 
   async function drawMoved(res) {

@@ -583,7 +583,10 @@ def row(core: ScoringService, body: RowBody) -> dict[str, Any]:
         base, outputs = ds.stored["base_values"], ds.stored["outputs"][r]
         computed, scorer, error = "stored", None, None
         if "error_values" in ds.stored:  # stored with its error estimate: shown as a live one is
-            error = {"row": float(ds.stored["error_rows"][r]), "values": ds.stored["error_values"][r].tolist()}
+            error = {
+                "row": float(ds.stored["error_rows"][r]),
+                "values": ds.stored["error_values"][r].tolist(),
+            }
     out["explanation"] = {
         "features": ds.features,
         "values": values.tolist(),

@@ -90,8 +90,10 @@ def browser() -> Iterator[Any]:
         b.close()
 
 
-def open_page(browser: Any, served: Served, *, key: bool = True) -> Recorded:
-    context = browser.new_context(viewport={"width": 1400, "height": 950})
+def open_page(
+    browser: Any, served: Served, *, key: bool = True, width: int = 1400, height: int = 950
+) -> Recorded:
+    context = browser.new_context(viewport={"width": width, "height": height})
     if key:
         context.add_init_script(f"sessionStorage.setItem('shapserve.key', {json.dumps(KEY)})")
     page = context.new_page()
@@ -588,17 +590,12 @@ def test_at_390_px_every_view_fits_the_screen(browser: Any, served: Served) -> N
     long = "a nightly run of the loan model with a comment as long as people write them, " * 2
     answer = served.post("/explain", {"instances": [ROW]})
     served.post("/explanations", {"explanation": answer, "comment": long.strip()})
-    context = browser.new_context(viewport={"width": 390, "height": 850})
-    context.add_init_script(f"sessionStorage.setItem('shapserve.key', {json.dumps(KEY)})")
-    page = context.new_page()
-    rec = Recorded(page)
-    page.on("request", lambda r: rec.requests.append(r.url))
-    page.on("console", lambda m: rec.errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: rec.errors.append(str(e)))
-    page.goto(served.url + "/dashboard")
-    page.wait_for_selector("body[data-state=ready]")
+    rec = open_page(browser, served, width=390, height=850)
+    page = rec.page
     page.hover("#source")  # the store's sources are listed: one has a long title
-    page.wait_for_function("() => [...document.querySelectorAll('#source option')].some(o => o.text.includes('nightly'))")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#source option')].some(o => o.text.includes('nightly'))"
+    )
     # the user moves on while the explorer loads: its plots are drawn in a hidden panel
     page.evaluate(
         "() => { document.querySelector('nav button[data-tab=explorer]').click();"
@@ -615,4 +612,3 @@ def test_at_390_px_every_view_fits_the_screen(browser: Any, served: Served) -> N
     found = page.locator("#cf-found").inner_text()  # the target in words, not as JSON
     assert "reaching class approved;" in found or "reaching class denied;" in found, found
     rec.assert_clean(served)
-    context.close()

@@ -24,15 +24,16 @@ CATEGORY = "category"
 FLOAT32_MAX = 3.4028235e38
 # the largest magnitude of each number type narrower than float64 that a model may read its input as
 # (an ONNX graph's declared input type, ``scorers.magnitude``): a float64 up to it casts into the type
-# exactly or to a finite value; a signed integer's bound is its largest value (2**63 - 1024 for int64,
-# the largest float64 below 2**63), so its most negative one is refused too
+# exactly or to a finite value.  A signed integer's bound is its largest value (so its most negative one
+# is refused too), and int64's is 2**53 - 1: rows are validated as float64, which holds every integer
+# only up to 2**53, so a larger JSON integer would reach the model rounded (2**53 + 1 as 2**53)
 TYPE_BOUNDS = {
     "float16": 65504.0,
     "float32": FLOAT32_MAX,
     "int8": 127.0,
     "int16": 32767.0,
     "int32": 2147483647.0,
-    "int64": 9223372036854774784.0,
+    "int64": 9007199254740991.0,
 }
 _BOUND_TYPES = {bound: name for name, bound in TYPE_BOUNDS.items()}
 

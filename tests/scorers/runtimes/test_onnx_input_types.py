@@ -112,12 +112,18 @@ def test_an_int64_input_takes_integers_only() -> None:
     ]:  # the plain path, the cell checks, the block path and (an object column beside) the column path
         status, row, field, text = _refusal(call, given)
         assert (status, row, field) == (400, 1, "n") and want in text, text
-    assert "got 1e+19" in _refusal(schema.rows_to_frame, [[0.5, 10**19]])[3]  # beyond int64's range
-    assert "missing value" in _refusal(schema.rows_to_frame, [[0.5, None]])[3]  # NaN is no int64
-    taken = [[0.25, -3], [0.25, 2**62]]
+    call = schema.rows_to_frame
+    assert "got 1e+19" in _refusal(call, [[0.5, 10**19]])[3]  # beyond int64's range
+    assert "missing value" in _refusal(call, [[0.5, None]])[3]  # NaN is no int64
+    # float64, which rows are validated as, holds every integer only up to 2**53: 2**53 + 1 would be rounded
+    assert (
+        TYPE_BOUNDS["int64"] == 2**53 - 1
+        and "got 9007199254740992.0" in _refusal(call, [[0.5, 2**53 + 1]])[3]
+    )
+    taken = [[0.25, -3], [0.25, 2**53 - 1]]
     assert runtime.predict(schema.rows_to_frame(taken)).tolist() == [
         0.25 * W[0] - 3 * W[1] + B,
-        0.25 * W[0] + 2.0**62 * W[1] + B,
+        0.25 * W[0] + (2**53 - 1) * W[1] + B,
     ]
     with pytest.raises(ValueError, match="'n' reads int64"):  # the feed itself never truncates
         runtime.predict(pd.DataFrame({"a": [0.0], "n": [1.5]}))

@@ -60,7 +60,8 @@ class Feature:
     ``unseen``: what happens to a category not seen in the background: ``"accepted"`` (the encoder
     maps it, e.g. ``OneHotEncoder(handle_unknown="ignore")`` to all zeros) or ``"rejected"`` (400).
     ``max_abs``: the largest magnitude the model reads in this number (``scorers.magnitude`` probes it
-    at packaging; e.g. float32's largest for a scikit-learn tree); None: any finite number.
+    at packaging and bounds it by an ONNX input's type; e.g. float32's largest for a scikit-learn tree
+    or a float32 graph); None: any finite number.
     ``integer``: the model reads this number as an integer type (an ONNX graph's int input): a value
     with a fraction is refused, not truncated.
     """

@@ -22,6 +22,20 @@ NUMBER = "number"
 CATEGORY = "category"
 # float32's largest value as its shortest decimal: every float64 up to it casts to a finite float32
 FLOAT32_MAX = 3.4028235e38
+# the largest magnitude of each number type narrower than float64 that a model may read its input as
+# (an ONNX graph's declared input type, ``scorers.magnitude``): a float64 up to it casts into the type
+# exactly or to a finite value.  A signed integer's bound is its largest value (so its most negative one
+# is refused too), and int64's is 2**53 - 1: rows are validated as float64, which holds every integer
+# only up to 2**53, so a larger JSON integer would reach the model rounded (2**53 + 1 as 2**53)
+TYPE_BOUNDS = {
+    "float16": 65504.0,
+    "float32": FLOAT32_MAX,
+    "int8": 127.0,
+    "int16": 32767.0,
+    "int32": 2147483647.0,
+    "int64": 9007199254740991.0,
+}
+_BOUND_TYPES = {bound: name for name, bound in TYPE_BOUNDS.items()}
 
 
 class NanLiteral(float):
@@ -46,7 +60,10 @@ class Feature:
     ``unseen``: what happens to a category not seen in the background: ``"accepted"`` (the encoder
     maps it, e.g. ``OneHotEncoder(handle_unknown="ignore")`` to all zeros) or ``"rejected"`` (400).
     ``max_abs``: the largest magnitude the model reads in this number (``scorers.magnitude`` probes it
-    at packaging; e.g. float32's largest for a scikit-learn tree); None: any finite number.
+    at packaging and bounds it by an ONNX input's type; e.g. float32's largest for a scikit-learn tree
+    or a float32 graph); None: any finite number.
+    ``integer``: the model reads this number as an integer type (an ONNX graph's int input): a value
+    with a fraction is refused, not truncated.
     """
 
     name: str
@@ -55,6 +72,7 @@ class Feature:
     nullable: bool = False
     unseen: str = "rejected"
     max_abs: float | None = None
+    integer: bool = False
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
@@ -63,11 +81,13 @@ class Feature:
             d.pop("unseen")
         if self.max_abs is None:  # no bound: the JSON of artifacts packaged before bounds existed
             d.pop("max_abs")
+        if not self.integer:  # likewise
+            d.pop("integer")
         return d
 
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> Feature:
-        keys = ("name", "dtype", "categories", "nullable", "unseen", "max_abs")
+        keys = ("name", "dtype", "categories", "nullable", "unseen", "max_abs", "integer")
         return cls(**{k: d[k] for k in keys if k in d})
 
 
@@ -117,6 +137,9 @@ class Schema:
         # each column's largest magnitude (inf: none), or None when no feature has a bound
         bounds = [math.inf if f.max_abs is None else f.max_abs for f in self.features]
         self._limits = np.array(bounds) if any(f.max_abs is not None for f in self.features) else None
+        # the columns read as integers, or None when there are none
+        integral = np.array([f.integer for f in self.features], dtype=bool)
+        self._integral = integral if integral.any() else None
 
     @property
     def numeric_only(self) -> bool:
@@ -157,9 +180,17 @@ class Schema:
             if not math.isfinite(f):
                 raise WrongTypeError(f"expected a finite number, got {value!r}", row=row, field=feat.name)
             if feat.max_abs is not None and abs(f) > feat.max_abs:
-                why = "the model reads float32" if feat.max_abs == FLOAT32_MAX else "the model refuses larger"
+                reads = _BOUND_TYPES.get(feat.max_abs)
+                why = f"the model reads {reads}" if reads else "the model refuses larger"
                 raise WrongTypeError(
                     f"expected a number with magnitude <= {feat.max_abs!r} ({why}), got {f!r}",
+                    row=row,
+                    field=feat.name,
+                )
+            if feat.integer and not f.is_integer():
+                raise WrongTypeError(
+                    f"expected an integer (the model reads {_BOUND_TYPES.get(feat.max_abs or 0.0, 'integers')}), "
+                    f"got {f!r}",
                     row=row,
                     field=feat.name,
                 )
@@ -186,7 +217,7 @@ class Schema:
         if len(rows) == 0:
             raise InputError("expected at least one row", field="instances")
         if self._numeric_only:  # plain finite numbers need no check per cell (scorers.plain_rows)
-            block = plain_block(rows, self.names, self._limits)
+            block = plain_block(rows, self.names, self._limits, self._integral)
             if block is not None:
                 return self._block_frame(block)
         return self.cells_to_frame(rows)
@@ -244,14 +275,16 @@ class Schema:
         return pd.DataFrame(data, columns=self.columns, copy=False)
 
     def _checked_block(self, values: np.ndarray) -> pd.DataFrame:
-        """An (n, M) numeric block: every cell finite and within its bound, NaN only where the model
-        imputes."""
+        """An (n, M) numeric block: every cell finite and within its bound, an integer where the model
+        reads one, NaN only where the model imputes."""
         values = np.ascontiguousarray(values, dtype=np.float64)
         bad = ~np.isfinite(values)
         if bad.any():
             bad &= np.isinf(values) | ~self._nullable[None, :]
         if self._limits is not None:
             bad |= np.abs(values) > self._limits[None, :]
+        if self._integral is not None:
+            bad[:, self._integral] |= _fractional(values[:, self._integral])
         if bad.any():
             i, j = np.argwhere(bad)[0]
             self._cell(values[i, j], int(j), int(i))
@@ -305,6 +338,8 @@ class Schema:
                 wrong = np.isinf(values) | (np.isnan(values) & (not feat.nullable))
                 if feat.max_abs is not None:
                     wrong |= np.abs(values) > feat.max_abs
+                if feat.integer:
+                    wrong |= _fractional(values)
                 bad = np.flatnonzero(wrong)
                 if bad.size:
                     self._cell(values[bad[0]], j, int(bad[0]))
@@ -312,6 +347,12 @@ class Schema:
             else:
                 out[feat.name] = [self._cell(v, j, i) for i, v in enumerate(col.tolist())]
         return self._frame([out[n] for n in self.names])
+
+
+def _fractional(values: np.ndarray) -> np.ndarray:
+    """Where finite values have a fraction (NaN and infinity are the other checks' to refuse)."""
+    with np.errstate(invalid="ignore"):
+        return np.isfinite(values) & (np.round(values) != values)
 
 
 def _type_name(value: Any) -> str:

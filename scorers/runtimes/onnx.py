@@ -2,6 +2,10 @@
 
 A graph with one input tensor takes every (numeric) raw column in feature order (``identity``
 masking); a graph with one input per column takes raw values, strings included (``raw`` masking).
+A number is fed as its input's declared element type (``NUMBER_TYPES``: float16/32/64, int8/16/32/64;
+another type is refused at construction), an integer type only its integers (``fed_as``); packaging
+bounds each number by that type (``number_types``, ``scorers.magnitude``), so a request never reaches
+onnxruntime with a number it would turn into infinity or truncate.
 
 A one-input graph made of a tree ensemble or an affine head is read into the head of an exact scorer
 (``onnx_read``): the encoder of ``identity`` masking returns it, once ``verify_head`` found it equal to
@@ -23,10 +27,22 @@ import pandas as pd
 
 from .. import spaces
 from ..errors import UnsupportedModelError
-from ..input_schema import Schema
+from ..input_schema import TYPE_BOUNDS, Schema
 from ..masking import IDENTITY, RAW
 from .base import CLASSIFIER, REGRESSOR, FloatArray, OutputFn, raw_frame
 
+# the numpy type a number is fed as, by the ONNX input's declared element type (an input of a type not
+# here but string is refused at construction); a number is bounded by it (``scorers.magnitude``)
+NUMBER_TYPES: dict[str, type[np.generic]] = {
+    "tensor(double)": np.float64,
+    "tensor(float)": np.float32,
+    "tensor(float16)": np.float16,
+    "tensor(int64)": np.int64,
+    "tensor(int32)": np.int32,
+    "tensor(int16)": np.int16,
+    "tensor(int8)": np.int8,
+}
+_STRING = "tensor(string)"
 _POST = ("TreeEnsembleClassifier", "LinearClassifier")
 _KEEP = ("Identity", "Cast", "ZipMap")  # nodes that carry the scores to the output unchanged
 
@@ -68,6 +84,24 @@ def _onnx_signature(session: Any) -> OnnxSignature:
             else:
                 value = value or out.name
     return OnnxSignature(single, types, label, proba, value)
+
+
+def fed_as(values: np.ndarray, dtype: type[np.generic], name: str) -> np.ndarray:
+    """Numbers as the input ``name`` of element type ``dtype`` takes them.  An integer type takes only
+    its integers: a fraction, NaN or a value beyond its bound raises (numpy would truncate, or give
+    garbage), so the probes at packaging see it refused and the schema's checks refuse it first."""
+    if np.dtype(dtype).kind != "i":
+        return np.ascontiguousarray(values, dtype=dtype)
+    values = np.asarray(values, dtype=np.float64)
+    bound = TYPE_BOUNDS[np.dtype(dtype).name]
+    with np.errstate(invalid="ignore"):
+        bad = ~((np.round(values) == values) & (np.abs(values) <= bound))
+    if bad.any():
+        raise ValueError(
+            f"the ONNX input '{name}' reads {np.dtype(dtype).name}, integers of magnitude <= {bound!r}; "
+            f"got {values[bad][0]!r}"
+        )
+    return np.ascontiguousarray(values.astype(dtype))
 
 
 def margin_graph(model_bytes: bytes, proba_output: str | None) -> tuple[bytes, bool] | None:
@@ -138,6 +172,12 @@ class OnnxRuntime:
                 )
         elif not schema.numeric_only:
             raise UnsupportedModelError("an ONNX graph with one input tensor needs all-numeric raw columns")
+        for name, kind in self.sig.input_types.items():
+            if kind not in NUMBER_TYPES and not (kind == _STRING and self.sig.single_input is None):
+                raise UnsupportedModelError(
+                    f"the ONNX input '{name}' is {kind}; shapserve feeds numbers as float16, float32, float64, "
+                    "int8, int16, int32 or int64 (and strings to a per-column input of strings)"
+                )
         self.task = CLASSIFIER if self.sig.proba_output else REGRESSOR
         self.classes = list(classes) if classes is not None else []
         self._head: tuple[Any, str] | None = None  # (head or None, what was read or why not)
@@ -193,12 +233,20 @@ class OnnxRuntime:
         )
 
     # -- feeding ------------------------------------------------------------------------------------
+    def number_types(self) -> dict[str, str]:
+        """Each number feature's numpy type as the graph reads it ("float32", "int64", ...)."""
+        single = self.sig.single_input
+        return {
+            feat.name: np.dtype(NUMBER_TYPES[kind]).name
+            for feat in self.schema.features
+            if (kind := self.sig.input_types[single or feat.name]) in NUMBER_TYPES
+        }
+
     def _feed_values(self, values: np.ndarray) -> dict[str, np.ndarray]:
         """values: (n, M) numeric array in feature order (identity mode)."""
         name = self.sig.single_input
         assert name is not None
-        dtype = np.float64 if "double" in self.sig.input_types[name] else np.float32
-        return {name: np.ascontiguousarray(values, dtype=dtype)}
+        return {name: fed_as(values, NUMBER_TYPES[self.sig.input_types[name]], name)}
 
     def _feed_frame(self, frame: pd.DataFrame) -> dict[str, np.ndarray]:
         if self.sig.single_input is not None:
@@ -207,14 +255,10 @@ class OnnxRuntime:
         for feat in self.schema.features:
             t = self.sig.input_types[feat.name]
             col = frame[feat.name]
-            if "string" in t:
+            if t == _STRING:
                 arr = col.astype(object).where(col.notna(), "").astype(str).to_numpy(dtype=object)
-            elif "double" in t:
-                arr = col.to_numpy(dtype=np.float64)
-            elif "int64" in t:
-                arr = col.to_numpy(dtype=np.int64)
             else:
-                arr = col.to_numpy(dtype=np.float32)
+                arr = fed_as(col.to_numpy(dtype=np.float64), NUMBER_TYPES[t], feat.name)
             feed[feat.name] = arr.reshape(-1, 1)
         return feed
 

@@ -69,6 +69,17 @@ BOUNDED_CASES: list[tuple[Any, bool]] = [
     ([[1.0, -(10**300), 2.0]], False),
     ([[1.0, 2.0, float("inf")]], False),
 ]
+# a model that reads c as int32 (an ONNX graph's input, scorers.magnitude): a fraction is refused there
+INTEGRAL = Schema(
+    [Feature("a", NUMBER), Feature("b", NUMBER), Feature("c", NUMBER, max_abs=2147483647.0, integer=True)]
+)
+INTEGRAL_CASES: list[tuple[Any, bool]] = [
+    ([[1.5, 2.5, 3], {"a": 0.1, "b": 0.2, "c": -2147483647}], True),
+    ([[1.5, 2.5, 3.0]], True),  # an integral float
+    ([[1.5, 2.5, 3.5]], False),
+    ([[1.0, 2.0, 3.0], [1.0, 2.0, 1e-300]], False),
+    ([[1.0, 2.0, 2**31]], False),  # beyond int32's range
+]
 
 
 def _answer(fn: Any, rows: Any) -> Any:
@@ -100,6 +111,17 @@ def test_the_plain_path_answers_what_the_cell_checks_answer_under_a_bound(rows: 
     assert _answer(BOUNDED.rows_to_frame, rows) == _answer(BOUNDED.cells_to_frame, rows)
     if not plain:
         assert _answer(BOUNDED.rows_to_frame, rows)[0] == "error"
+
+
+@pytest.mark.parametrize(("rows", "plain"), INTEGRAL_CASES, ids=[str(i) for i in range(len(INTEGRAL_CASES))])
+def test_the_plain_path_answers_what_the_cell_checks_answer_for_an_integer_column(
+    rows: Any, plain: bool
+) -> None:
+    limits, integral = np.array([np.inf, np.inf, 2147483647.0]), np.array([False, False, True])
+    assert (plain_block(rows, NAMES, limits, integral) is not None) == plain
+    assert _answer(INTEGRAL.rows_to_frame, rows) == _answer(INTEGRAL.cells_to_frame, rows)
+    if not plain:
+        assert _answer(INTEGRAL.rows_to_frame, rows)[0] == "error"
 
 
 def test_random_plain_rows_give_the_cell_checks_bytes() -> None:

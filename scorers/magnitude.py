@@ -9,7 +9,8 @@ bounds nothing) and an integer type's number is marked ``integer`` (the cell che
 A scikit-learn tree casts its input to float32 and raises on a value beyond float32's range, and a
 pipeline may scale a value before such a step, so the limit also belongs to the model after its
 preprocessing: packaging asks the model, every numeric feature of two training rows set to +v and -v
-(at most its type's bound).  A model that takes float64's largest value (or every type's bound) keeps
+(at most its type's bound); it takes a value when it answers and every output is finite (an overflowed
+answer could not be served).  A model that takes float64's largest value (or every type's bound) keeps
 no bound from the probe.  One that refuses it gets the largest value of a ladder (the powers of ten up
 to 1e308, and float32's largest value) that it takes, found by bisection.  A model that refuses even 1
 says nothing by this probe.  One value for all features: the least any of them takes (the probe sets
@@ -59,10 +60,11 @@ def _probe(model: ModelRuntime, frame: pd.DataFrame, caps: dict[str, float]) -> 
             test[name] = sign * min(value, cap)
         try:
             with np.errstate(over="ignore", invalid="ignore"):  # the casts that overflow, the answer sought
-                model.predict_proba(test) if model.task == CLASSIFIER else model.predict(test)
+                out = model.predict_proba(test) if model.task == CLASSIFIER else model.predict(test)
         except Exception:  # noqa: BLE001 - a refusal is the answer we are looking for
             return False
-        return True
+        # an answer that overflowed is no answer: JSON has no infinity, so it could not be served
+        return bool(np.all(np.isfinite(np.asarray(out, dtype=np.float64))))
 
     if takes(FLOAT64_MAX) or not takes(LADDER[0]):
         return math.inf

@@ -131,3 +131,22 @@ def test_a_scaling_step_before_a_tree_gets_the_largest_magnitude_the_pipeline_ta
         pipe.predict(pd.DataFrame([[1e37, 0.0, 0.0]], columns=list("abc")))
     with pytest.raises(scorers.InputError, match=r"magnitude <= 1e\+36 \(the model refuses larger\)"):
         schema.rows_to_frame([[0.0, 0.0, 2e36]])
+
+
+def test_a_model_whose_answer_overflows_is_bounded_where_its_answer_is_finite() -> None:
+    """A linear model raises on nothing: 1e308 x 5 is infinity, which no JSON answer can carry (a 500),
+    so the probe counts an overflowed answer as a refusal."""
+    from sklearn.linear_model import LinearRegression
+
+    from scorers.interpret.seed_explainers import wrap_model
+
+    x, _ = _data()
+    model = LinearRegression().fit(x, 5.0 * x["a"])
+    _, schema, _ = wrap_model(model, x)
+    assert {f.max_abs for f in schema.features} == {1e307}
+    with np.errstate(over="ignore"):
+        assert not np.isfinite(model.predict(pd.DataFrame([[1e308, 0.0, 0.0]], columns=list("abc")))[0])
+    assert np.isfinite(model.predict(pd.DataFrame([[1e307, -1e307, 1e307]], columns=list("abc")))).all()
+    with pytest.raises(scorers.InputError, match=r"magnitude <= 1e\+307 \(the model refuses larger\)") as err:
+        schema.rows_to_frame([[0.0, 1e308, 0.0]])
+    assert (err.value.row, err.value.field) == (0, "b")

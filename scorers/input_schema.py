@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError, MissingFeatureError, UnknownFeatureError, WrongTypeError, WrongWidthError
-from .plain_rows import plain_block
+from .plain_rows import fractional, plain_block
 from .tables import string_columns
 
 NUMBER = "number"
@@ -284,7 +284,7 @@ class Schema:
         if self._limits is not None:
             bad |= np.abs(values) > self._limits[None, :]
         if self._integral is not None:
-            bad[:, self._integral] |= _fractional(values[:, self._integral])
+            bad[:, self._integral] |= fractional(values[:, self._integral])
         if bad.any():
             i, j = np.argwhere(bad)[0]
             self._cell(values[i, j], int(j), int(i))
@@ -339,7 +339,7 @@ class Schema:
                 if feat.max_abs is not None:
                     wrong |= np.abs(values) > feat.max_abs
                 if feat.integer:
-                    wrong |= _fractional(values)
+                    wrong |= fractional(values)
                 bad = np.flatnonzero(wrong)
                 if bad.size:
                     self._cell(values[bad[0]], j, int(bad[0]))
@@ -347,12 +347,6 @@ class Schema:
             else:
                 out[feat.name] = [self._cell(v, j, i) for i, v in enumerate(col.tolist())]
         return self._frame([out[n] for n in self.names])
-
-
-def _fractional(values: np.ndarray) -> np.ndarray:
-    """Where finite values have a fraction (NaN and infinity are the other checks' to refuse)."""
-    with np.errstate(invalid="ignore"):
-        return np.isfinite(values) & (np.round(values) != values)
 
 
 def _type_name(value: Any) -> str:

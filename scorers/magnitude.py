@@ -27,7 +27,8 @@ import numpy as np
 import pandas as pd
 
 from .input_schema import FLOAT32_MAX, NUMBER, TYPE_BOUNDS, Feature
-from .runtimes import CLASSIFIER, ModelRuntime, OnnxRuntime
+from .model_failure import failure
+from .runtimes import ModelRuntime, OnnxRuntime
 
 FLOAT64_MAX = float(np.finfo(np.float64).max)
 LADDER = sorted([10.0**k for k in range(309)] + [FLOAT32_MAX])
@@ -58,13 +59,8 @@ def _probe(model: ModelRuntime, frame: pd.DataFrame, caps: dict[str, float]) -> 
         sign = np.where(np.arange(len(test)) % 2 == 0, 1.0, -1.0)
         for name, cap in caps.items():
             test[name] = sign * min(value, cap)
-        try:
-            with np.errstate(over="ignore", invalid="ignore"):  # the casts that overflow, the answer sought
-                out = model.predict_proba(test) if model.task == CLASSIFIER else model.predict(test)
-        except Exception:  # noqa: BLE001 - a refusal is the answer we are looking for
-            return False
-        # an answer that overflowed is no answer: JSON has no infinity, so it could not be served
-        return bool(np.all(np.isfinite(np.asarray(out, dtype=np.float64))))
+        with np.errstate(over="ignore", invalid="ignore"):  # the casts that overflow, the answer sought
+            return failure(model, test) is None
 
     if takes(FLOAT64_MAX) or not takes(LADDER[0]):
         return math.inf

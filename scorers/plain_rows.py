@@ -57,6 +57,13 @@ def plain_block(
         return None
     if limits is not None and not (np.abs(block) <= limits).all():
         return None
-    if integral is not None and (np.round(block[:, integral]) != block[:, integral]).any():
+    if integral is not None and fractional(block[:, integral]).any():
         return None
     return block
+
+
+def fractional(values: np.ndarray) -> np.ndarray:
+    """Where finite values have a fraction (NaN and infinity are the other checks' to refuse): the one
+    rule of a number a model reads as an integer (``Feature.integer``, an ONNX integer input's feed)."""
+    with np.errstate(invalid="ignore"):
+        return np.isfinite(values) & (np.round(values) != values)

@@ -10,25 +10,11 @@ import pandas as pd
 from .errors import InputError
 from .input_schema import CATEGORY, Feature
 from .magnitude import probe_magnitude
-from .runtimes import CLASSIFIER, ModelRuntime
+from .model_failure import failure
+from .runtimes import ModelRuntime
 
 UNSEEN = "__shapserve_unseen_category__"
 ROWS = 256  # training rows the model must answer at packaging (and as many with a missing value)
-
-
-def _answer(model: ModelRuntime, rows: pd.DataFrame, proba: bool = True) -> str | None:
-    """None when the model answers every row with finite outputs (a classifier's probabilities, or with
-    ``proba=False`` its predictions, which every classifier has), else what went wrong."""
-    try:
-        out = model.predict_proba(rows) if proba and model.task == CLASSIFIER else model.predict(rows)
-    except Exception as exc:  # noqa: BLE001 - a refusal is the answer we are looking for
-        text = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
-        return f"{type(exc).__name__}: {text[:400]}"
-    values = np.asarray(out)
-    if values.dtype.kind not in "fc":  # labels
-        return None
-    bad = ~np.isfinite(values.astype(np.float64).reshape(len(rows), -1)).all(axis=1)
-    return f"a non-finite output on the row {rows.index[np.argmax(bad)]}" if bad.any() else None
 
 
 def check_training_rows(model: ModelRuntime, frame: pd.DataFrame) -> None:
@@ -37,15 +23,15 @@ def check_training_rows(model: ModelRuntime, frame: pd.DataFrame) -> None:
     missing values the model does not impute, instead of failing later inside a scorer."""
     missing = frame.isna()
     rows = frame.loc[frame.index[:ROWS].union(frame.index[missing.any(axis=1)][:ROWS])]
-    why = _answer(model, rows, proba=False)
+    why = failure(model, rows, proba=False)
     if why is None:
         return
     complete = rows[~missing.loc[rows.index].any(axis=1)]
-    if len(complete) and _answer(model, complete, proba=False) is None:
+    if len(complete) and failure(model, complete, proba=False) is None:
         for name in frame.columns[missing.any(axis=0)]:
             test = complete.iloc[:2].copy()
             test[name] = np.nan if pd.api.types.is_numeric_dtype(frame[name]) else None
-            if _answer(model, test, proba=False) is not None:
+            if failure(model, test, proba=False) is not None:
                 raise InputError(
                     f"the training rows hold missing values in '{name}', and the model fails on them ({why}); "
                     "impute them before training, or package a Pipeline that imputes",
@@ -63,7 +49,7 @@ def probe_features(model: ModelRuntime, frame: pd.DataFrame, features: list[Feat
     rows = frame.iloc[:2].copy()
 
     def works(test: pd.DataFrame) -> bool:
-        return _answer(model, test) is None
+        return failure(model, test) is None
 
     for feat in features:
         if not feat.nullable:

@@ -33,10 +33,12 @@ def string_columns(frame: pd.DataFrame) -> pd.DataFrame:
     """The frame with its column names as strings (``0`` -> ``'0'``): a schema's features are named by
     strings, so training rows and rows to explain are matched to them by the same rule.  A name that
     appears twice (after ``str``) is refused: no feature could be told from the other."""
-    names = [str(c) for c in frame.columns]
-    twice = [n for i, n in enumerate(names) if n in names[:i]]
-    if twice:
-        raise InputError(f"column '{twice[0]}' appears more than once; name each column once", field=twice[0])
-    if all(isinstance(c, str) for c in frame.columns):
+    named = all(isinstance(c, str) for c in frame.columns)
+    if named and frame.columns.is_unique:  # every frame a caller names by strings: nothing to do
         return frame
-    return frame.set_axis(names, axis=1)
+    names = pd.Index([str(c) for c in frame.columns])
+    twice = names.duplicated()
+    if twice.any():
+        first = names[twice.argmax()]
+        raise InputError(f"column '{first}' appears more than once; name each column once", field=first)
+    return frame if named else frame.set_axis(names, axis=1)

@@ -29,6 +29,7 @@ from .. import spaces
 from ..errors import UnsupportedModelError
 from ..input_schema import TYPE_BOUNDS, Schema
 from ..masking import IDENTITY, RAW
+from ..plain_rows import fractional
 from .base import CLASSIFIER, REGRESSOR, FloatArray, OutputFn, raw_frame
 
 # the numpy type a number is fed as, by the ONNX input's declared element type (an input of a type not
@@ -95,7 +96,7 @@ def fed_as(values: np.ndarray, dtype: type[np.generic], name: str) -> np.ndarray
     values = np.asarray(values, dtype=np.float64)
     bound = TYPE_BOUNDS[np.dtype(dtype).name]
     with np.errstate(invalid="ignore"):
-        bad = ~((np.round(values) == values) & (np.abs(values) <= bound))
+        bad = ~np.isfinite(values) | fractional(values) | (np.abs(values) > bound)
     if bad.any():
         raise ValueError(
             f"the ONNX input '{name}' reads {np.dtype(dtype).name}, integers of magnitude <= {bound!r}; "
